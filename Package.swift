@@ -1,0 +1,90 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "patchsync",
+    products: [
+        .executable(name: "patchsync", targets: ["patchsync"]),
+        .library(name: "JSONPatch", targets: ["JSONPatch"]),
+        .library(name: "SyncEngine", targets: ["SyncEngine"]),
+        .library(name: "SyncClient", targets: ["SyncClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // C at the edges: libwebsockets (event loop, HTTP, WebSocket) and jansson (JSON text).
+        .systemLibrary(
+            name: "CLibWebsockets",
+            path: "CLibWebsockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev", "libcap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CJansson",
+            pkgConfig: "jansson",
+            providers: [.apt(["libjansson-dev"])]
+        ),
+
+        // Pure Swift: JSON value, JSON Pointer, apply and diff. Imports no C and no Foundation.
+        .target(
+            name: "JSONPatch",
+            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        // JSON text <-> JSONValue through jansson.
+        .target(name: "JSONCodec", dependencies: ["CJansson", "JSONPatch"]),
+        // Codable values <-> JSONValue, without Foundation.
+        .target(name: "JSONValueCoding", dependencies: ["JSONPatch"]),
+        // Generic documents: reducer, actor, protocol messages, fan-out, event log.
+        .target(
+            name: "SyncEngine",
+            dependencies: [
+                "JSONPatch", "JSONCodec", "JSONValueCoding",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The first application: the shared Todo list.
+        .target(name: "TodoModel", dependencies: ["SyncEngine"]),
+        // The web page, compiled into the binary.
+        .target(name: "WebAssets", resources: [.embedInCode("Public")]),
+        // libwebsockets server bridge: HTTP, WebSocket sessions, service thread.
+        .target(
+            name: "SyncServer",
+            dependencies: [
+                "CLibWebsockets", "SyncEngine", "JSONCodec", "WebAssets",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // libwebsockets client: mirrors a document and sends actions.
+        .target(
+            name: "SyncClient",
+            dependencies: [
+                "CLibWebsockets", "JSONPatch", "JSONCodec",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "patchsync",
+            dependencies: [
+                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "PatchsyncBench",
+            dependencies: ["JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient"]
+        ),
+
+        .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch"], exclude: ["Fixtures"]),
+        .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding"]),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "TodoModel"]),
+        .testTarget(name: "TodoModelTests", dependencies: ["TodoModel"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["SyncServer", "SyncClient", "SyncEngine", "TodoModel", "JSONCodec"]
+        ),
+    ]
+)

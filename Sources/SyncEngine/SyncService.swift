@@ -1,0 +1,94 @@
+/// The contract between a transport (the libwebsockets bridge, or a test) and the engine.
+///
+/// The transport owns sockets and threads; the engine owns documents. Every
+/// method here may be called from any thread and never blocks: the engine
+/// queues work for the document's actor and answers through `SessionOutput`.
+public protocol SyncService: Sendable {
+    /// Opens a session on a document. The engine sends the first message
+    /// (a Full, or the patches after `since` when it can resume) through `output`.
+    func connect(
+        document: DocumentName, since: UInt64?, role: SessionRole, output: any SessionOutput
+    ) -> SessionID
+
+    /// One complete message from a session. Messages of one session are handled in arrival order.
+    func receive(_ message: IncomingMessage, from session: SessionID)
+
+    /// The session is gone; nothing more is sent to its output.
+    func disconnect(_ session: SessionID)
+}
+
+/// Where the engine puts messages for one connection. Implemented by the transport.
+/// Called from any thread; must return at once.
+public protocol SessionOutput: Sendable {
+    func send(_ message: OutboundMessage)
+    func close(_ code: CloseCode, reason: String)
+}
+
+/// A whole message as reassembled by the transport.
+public enum IncomingMessage: Sendable {
+    case text([UInt8])
+    case binary(byteCount: Int)
+}
+
+/// The bytes of one encoded server message, encoded once and shared by every session it goes to.
+public final class OutboundMessage: Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+}
+
+/// Identifies one connection for the lifetime of the process.
+public struct SessionID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+
+    public init(rawValue: UInt64) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { "session-\(rawValue)" }
+}
+
+/// What a session may do.
+public enum SessionRole: Sendable {
+    /// Receives state and may send actions.
+    case editor
+    /// Receives state; every action is refused with `forbidden`.
+    case watcher
+}
+
+/// WebSocket close status codes the engine and transport use (RFC 6455 section 7.4).
+public struct CloseCode: RawRepresentable, Hashable, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let normal = CloseCode(rawValue: 1000)
+    public static let goingAway = CloseCode(rawValue: 1001)
+    public static let policyViolation = CloseCode(rawValue: 1008)
+    public static let messageTooBig = CloseCode(rawValue: 1009)
+    public static let tryAgainLater = CloseCode(rawValue: 1013)
+}
+
+/// A document's name: letters, digits, `-` and `_`, 1 to 64 characters.
+public struct DocumentName: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public static let `default` = DocumentName(validated: "default")
+
+    public init?(_ string: String) {
+        guard (1...64).contains(string.utf8.count),
+            string.utf8.allSatisfy({ byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                    || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+            })
+        else { return nil }
+        rawValue = string
+    }
+
+    private init(validated: String) {
+        rawValue = validated
+    }
+
+    public var description: String { rawValue }
+}

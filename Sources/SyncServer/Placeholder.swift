@@ -1,0 +1,2 @@
+import CLibWebsockets
+enum SyncServerNamespace {}
