@@ -6,6 +6,7 @@ HOST       ?= 127.0.0.1
 PORT       ?= 3333
 DATA       ?= ./data
 PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 BUILD_DEBS := libwebsockets-dev libjansson-dev libcap-dev pkg-config
 TEST_DEBS  := nodejs nginx chromium chromium-driver libwebsockets-test-server python3-venv
@@ -53,6 +54,20 @@ $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 	touch $@
+
+# Installs the release binary (Swift runtime linked statically) and the systemd unit.
+install: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product patchsync
+	install -D -m 0755 .build/release/patchsync $(DESTDIR)$(PREFIX)/bin/patchsync
+	sed 's|/usr/local/bin/patchsync|$(PREFIX)/bin/patchsync|' deploy/patchsync.service > .build/patchsync.service
+	install -D -m 0644 .build/patchsync.service $(DESTDIR)/etc/systemd/system/patchsync.service
+	install -D -m 0644 deploy/nginx.conf $(DESTDIR)$(PREFIX)/share/doc/patchsync/nginx.conf
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/patchsync/README.md
+	@if [ -z "$(DESTDIR)" ]; then \
+	  id -u patchsync >/dev/null 2>&1 || useradd --system --home-dir /var/lib/patchsync --shell /usr/sbin/nologin patchsync; \
+	  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	  echo "installed; start it with: systemctl enable --now patchsync"; \
+	fi
 
 clean:
 	rm -rf .build $(VENV)

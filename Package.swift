@@ -34,7 +34,10 @@ let package = Package(
             dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
         ),
         // JSON text <-> JSONValue through jansson.
-        .target(name: "JSONCodec", dependencies: ["CJansson", "JSONPatch"]),
+        .target(
+            name: "JSONCodec",
+            dependencies: ["CJansson", "JSONPatch", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
         // Codable values <-> JSONValue, without Foundation.
         .target(name: "JSONValueCoding", dependencies: ["JSONPatch"]),
         // Generic documents: reducer, actor, protocol messages, fan-out, event log.
@@ -46,14 +49,19 @@ let package = Package(
             ]
         ),
         // The first application: the shared Todo list.
-        .target(name: "TodoModel", dependencies: ["SyncEngine"]),
+        .target(name: "TodoModel", dependencies: ["SyncEngine", "JSONPatch"]),
         // The web page, compiled into the binary.
         .target(name: "WebAssets", resources: [.embedInCode("Public")]),
+        // The HTTP API (documents, history, revert) and /metrics, as a transport-free handler.
+        .target(
+            name: "SyncAPI",
+            dependencies: ["SyncEngine", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]
+        ),
         // libwebsockets server bridge: HTTP, WebSocket sessions, service thread.
         .target(
             name: "SyncServer",
             dependencies: [
-                "CLibWebsockets", "SyncEngine", "JSONCodec", "WebAssets",
+                "CLibWebsockets", "SyncEngine", "SyncAPI", "JSONCodec", "WebAssets",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -68,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "patchsync",
             dependencies: [
-                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient",
+                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -78,10 +86,17 @@ let package = Package(
             dependencies: ["JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient"]
         ),
 
-        .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch"], exclude: ["Fixtures"]),
+        .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding"]),
-        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "TodoModel"]),
-        .testTarget(name: "TodoModelTests", dependencies: ["TodoModel"]),
+        .testTarget(
+            name: "SyncEngineTests",
+            dependencies: [
+                "SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding"]),
+        .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "TodoModel", "JSONCodec"]),
         .testTarget(
             name: "ServerTests",
             dependencies: ["SyncServer", "SyncClient", "SyncEngine", "TodoModel", "JSONCodec"]

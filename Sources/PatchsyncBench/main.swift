@@ -1,1 +1,15 @@
-print("bench")
+import Glibc
+
+// `PatchsyncBench [core | fanout ...]`: which benchmark to run; `core` when none is named.
+let arguments = CommandLine.arguments.dropFirst()
+let status: Int32
+switch arguments.first {
+case nil, "core":
+    status = CoreBenchmark.main(arguments: arguments.dropFirst())
+case "fanout":
+    status = FanoutBenchmark.main(arguments: arguments.dropFirst())
+case let other?:
+    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | fanout ...]")
+    status = 2
+}
+exit(status)

@@ -1,0 +1,140 @@
+import Glibc
+import JSONCodec
+import JSONPatch
+
+/// `PatchsyncBench core`: times diff and apply on Todo-shaped documents where one row changed,
+/// as the server does after every action, and encoding the resulting patch.
+///
+/// The changed document is made the way a state update makes it: by editing a copy of the old
+/// one, so unchanged rows share storage with it.
+enum CoreBenchmark {
+    static let rowCounts = [100, 10_000, 100_000]
+
+    static func main(arguments: ArraySlice<String>) -> Int32 {
+        guard arguments.isEmpty else {
+            print("usage: PatchsyncBench core")
+            return 2
+        }
+        do {
+            try run()
+            return 0
+        } catch {
+            print("core benchmark failed: \(error)")
+            return 1
+        }
+    }
+
+    private static func run() throws {
+        print("Todo document, one row changed; median time per operation, microseconds")
+        print(pad("rows", 8) + pad("diff µs", 12) + pad("apply µs", 12) + pad("encode patch µs", 17)
+            + pad("diff (full walk) µs", 20))
+        for rows in rowCounts {
+            let old = todoDocument(rows: rows)
+            let new = completing(row: rows / 2, of: old)
+            // The same change, but built without sharing: what diff costs with no shortcut.
+            let unshared = try JSONCodec.decode(JSONCodec.encode(new))
+            let patch = try JSONPatch.diff(from: old, to: new)
+            guard patch.operations.count == 1, try patch.apply(to: old) == new else {
+                throw BenchmarkFailure(description: "unexpected patch \(try JSONCodec.encodeString(patch.jsonValue))")
+            }
+            let diff = try median { _ = try JSONPatch.diff(from: old, to: new) }
+            let apply = try median { _ = try patch.apply(to: old) }
+            let encode = try median { _ = try JSONCodec.encode(patch.jsonValue) }
+            let fullWalk = try median { _ = try JSONPatch.diff(from: old, to: unshared) }
+            print(pad("\(rows)", 8) + pad(format(diff), 12) + pad(format(apply), 12) + pad(format(encode), 17)
+                + pad(format(fullWalk), 20))
+        }
+        // Other processes on a small box make single medians jumpy: the ratio takes the best
+        // of five interleaved medians for each size.
+        let small = todoDocument(rows: 100)
+        let smallChanged = completing(row: 50, of: small)
+        let large = todoDocument(rows: 10_000)
+        let largeChanged = completing(row: 5_000, of: large)
+        var bestSmall = Double.infinity
+        var bestLarge = Double.infinity
+        for _ in 0..<5 {
+            bestSmall = min(bestSmall, try median { _ = try JSONPatch.diff(from: small, to: smallChanged) })
+            bestLarge = min(bestLarge, try median { _ = try JSONPatch.diff(from: large, to: largeChanged) })
+        }
+        print("diff 10,000 rows / 100 rows: \(format(bestLarge / bestSmall))x (\(format(bestLarge)) µs / "
+            + "\(format(bestSmall)) µs, best of 5 interleaved medians; target <= 2x)")
+        print("")
+        print("Whole Todo document (a Full message), microseconds")
+        print(pad("rows", 8) + pad("bytes", 12) + pad("encode µs", 12) + pad("decode µs", 12))
+        for rows in rowCounts {
+            let document = todoDocument(rows: rows)
+            let text = try JSONCodec.encode(document)
+            let encode = try median { _ = try JSONCodec.encode(document) }
+            let decode = try median { _ = try JSONCodec.decode(text) }
+            print(pad("\(rows)", 8) + pad("\(text.count)", 12) + pad(format(encode), 12) + pad(format(decode), 12))
+        }
+    }
+
+    /// `{"name": ..., "todos": {"1": {"name": ..., "completed": ...}, ...}}`
+    static func todoDocument(rows: Int) -> JSONValue {
+        var todos = JSONObject()
+        for row in 1...rows {
+            todos[String(row)] = ["name": .string("todo number \(row)"), "completed": .bool(row % 3 == 0)]
+        }
+        return ["name": "Groceries", "todos": .object(todos)]
+    }
+
+    /// `document` with row `row` marked completed, made by editing a copy.
+    static func completing(row: Int, of document: JSONValue) -> JSONValue {
+        guard case .object(var root) = document else { return document }
+        root.modifyValue(forKey: "todos") { todos in
+            guard case .object(var rows)? = todos else { return }
+            todos = nil
+            rows.modifyValue(forKey: String(row)) { member in
+                guard case .object(var todo)? = member else { return }
+                member = nil
+                todo["completed"] = .bool(true)
+                member = .object(todo)
+            }
+            todos = .object(rows)
+        }
+        return .object(root)
+    }
+
+    /// The median time of one run of `body` in microseconds. Each sample times a batch of runs
+    /// lasting at least 50 µs, so that clock overhead and jitter do not swamp sub-microsecond
+    /// operations; samples are taken for about 0.3 s.
+    private static func median(_ body: () throws -> Void) throws -> Double {
+        var batch = 1
+        while true {
+            let before = now()
+            for _ in 0..<batch { try body() }
+            if now() - before >= 50e-6 || batch >= 1 << 20 { break }
+            batch *= 2
+        }
+        var samples: [Double] = []
+        let start = now()
+        while samples.count < 5 || (now() - start < 0.3 && samples.count < 10_000) {
+            let before = now()
+            for _ in 0..<batch { try body() }
+            samples.append((now() - before) * 1e6 / Double(batch))
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    private static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    private static func format(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(1, width - text.count))
+    }
+}
+
+private struct BenchmarkFailure: Error, CustomStringConvertible {
+    var description: String
+}

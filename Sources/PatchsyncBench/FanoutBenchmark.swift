@@ -1,0 +1,317 @@
+import Glibc
+import Logging
+import SyncClient
+import Synchronization
+
+/// `PatchsyncBench fanout`: one writer sends actions as fast as the server takes them while
+/// watchers count what reaches them; reports actions per second until every watcher has all.
+///
+/// Every connection lives on one client loop (one service thread) and does minimal work per
+/// message, so that the load generator is not what limits the figure: the writer keeps a
+/// window of actions in flight, refilled each time one of its own changes comes back, and
+/// watchers only recognise a Patch by its first bytes instead of parsing it.
+struct FanoutBenchmark {
+    struct Options {
+        var url: WebSocketURL
+        var watchers = 50
+        var actions = 10_000
+        /// Actions sent but not yet seen back by the writer.
+        var window = 64
+        /// Against libwebsockets-test-server's `lws-mirror-protocol`: count every message.
+        var mirror = false
+        var timeoutSeconds = 300.0
+
+        static let usage = """
+            usage: PatchsyncBench fanout --url ws://127.0.0.1:PORT/ws [--watchers 50] [--actions 10000] \
+            [--window 64] [--mirror] [--timeout 300]
+            """
+
+        init(arguments: ArraySlice<String>) throws(BenchmarkError) {
+            var url: WebSocketURL?
+            var rest = arguments
+            func value(_ name: String) throws(BenchmarkError) -> String {
+                guard let value = rest.popFirst() else { throw BenchmarkError("\(name) needs a value") }
+                return value
+            }
+            func count(_ name: String) throws(BenchmarkError) -> Int {
+                let text = try value(name)
+                guard let number = Int(text), number > 0 else { throw BenchmarkError("\(name) must be a positive integer, not '\(text)'") }
+                return number
+            }
+            while let argument = rest.popFirst() {
+                switch argument {
+                case "--url":
+                    let text = try value(argument)
+                    do { url = try WebSocketURL(parsing: text) } catch { throw BenchmarkError("\(error)") }
+                case "--watchers": watchers = try count(argument)
+                case "--actions": actions = try count(argument)
+                case "--window": window = try count(argument)
+                case "--timeout": timeoutSeconds = Double(try count(argument))
+                case "--mirror": mirror = true
+                default: throw BenchmarkError("unknown argument '\(argument)'\n\(Self.usage)")
+                }
+            }
+            guard let url else { throw BenchmarkError("--url is required\n\(Self.usage)") }
+            self.url = url
+        }
+    }
+
+    struct Result {
+        var seconds: Double
+        var generatorCPUSeconds: Double
+        var actions: Int
+        var actionsPerSecond: Double { Double(actions) / seconds }
+    }
+
+    let options: Options
+    let logger: Logger
+
+    /// Runs `fanout` with the arguments after its name; prints the result line and returns the
+    /// exit status (0 on success, 1 on failure, 2 on bad arguments).
+    static func main(arguments: ArraySlice<String>) -> Int32 {
+        let options: Options
+        do {
+            options = try Options(arguments: arguments)
+        } catch {
+            writeStandardError("PatchsyncBench fanout: \(error)\n")
+            return 2
+        }
+        var logger = Logger(label: "PatchsyncBench.fanout", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .warning
+        do {
+            let result = try FanoutBenchmark(options: options, logger: logger).run()
+            let rate = (result.actionsPerSecond * 10).rounded() / 10
+            let seconds = (result.seconds * 1000).rounded() / 1000
+            // The generator's own CPU time during the run, to check that it is not what limits the rate.
+            let cpu = (result.generatorCPUSeconds * 1000).rounded() / 1000
+            print("fanout url=\(options.url) watchers=\(options.watchers) actions=\(options.actions) window=\(options.window) mirror=\(options.mirror) seconds=\(seconds) actions_per_second=\(rate) generator_cpu_seconds=\(cpu)")
+            return 0
+        } catch {
+            writeStandardError("PatchsyncBench fanout: \(error)\n")
+            return 1
+        }
+    }
+
+    func run() throws(BenchmarkError) -> Result {
+        let loop: WebSocketClientLoop
+        do {
+            loop = try WebSocketClientLoop(logger: logger)
+        } catch {
+            throw BenchmarkError("\(error)")
+        }
+        defer { loop.shutdown() }
+        let run = FanoutRun(options: options)
+        let connectionOptions = WebSocketConnectionOptions(
+            subprotocol: options.mirror ? "lws-mirror-protocol" : nil, maximumMessageSize: 16 << 20)
+        for _ in 0..<options.watchers {
+            loop.open(options.url, options: connectionOptions, handler: FanoutWatcher(run: run))
+        }
+        loop.open(options.url, options: connectionOptions, handler: FanoutWriter(run: run))
+
+        let deadline = monotonicSeconds() + options.timeoutSeconds
+        while true {
+            switch run.outcome.withLock({ $0 }) {
+            case .running:
+                if monotonicSeconds() > deadline {
+                    throw BenchmarkError("timed out after \(options.timeoutSeconds) s: \(run.progress)")
+                }
+                usleep(2_000)
+            case .finished(let seconds, let cpuSeconds):
+                return Result(seconds: seconds, generatorCPUSeconds: cpuSeconds, actions: options.actions)
+            case .failed(let reason):
+                throw BenchmarkError(reason)
+            }
+        }
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Writes to file descriptor 2 directly: Glibc's `stderr` is a global Swift 6 will not share.
+private func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+private func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// The state of one run. Everything but `outcome` is touched only on the loop's service thread.
+final class FanoutRun: @unchecked Sendable {
+    enum Outcome: Sendable {
+        case running
+        case finished(seconds: Double, cpuSeconds: Double)
+        case failed(String)
+    }
+
+    let options: FanoutBenchmark.Options
+    let messages: [[UInt8]]
+    let outcome = Mutex(Outcome.running)
+
+    var ready = 0
+    var writer: WebSocketConnection?
+    var sent = 0
+    var startedAt = 0.0
+    var startedAtCPU = 0.0
+    var watchersDone = 0
+    var watcherCounts: [Int] = []
+
+    init(options: FanoutBenchmark.Options) {
+        self.options = options
+        messages = (0..<options.actions).map { Self.action($0, mirror: options.mirror) }
+    }
+
+    /// Each action changes the Todo list, so each yields exactly one Patch; the list stays at
+    /// most 100 rows so the work per action does not grow during the run.
+    static func action(_ number: Int, mirror: Bool) -> [UInt8] {
+        let text =
+            number % 10 == 9
+            ? #"{"type":"ChangeName","name":"list \#(number)"}"#
+            : #"{"type":"Update","index":\#(number % 100 + 1),"row":{"name":"item \#(number)","completed":\#(number % 2 == 0)}}"#
+        return Array(text.utf8)
+    }
+
+    var progress: String {
+        let slowest = watcherCounts.min() ?? 0
+        return "\(ready)/\(options.watchers + 1) connections ready, \(sent)/\(options.actions) sent, \(watchersDone)/\(options.watchers) watchers done, slowest watcher at \(slowest)"
+    }
+
+    func connectionReady() {
+        ready += 1
+        guard ready == options.watchers + 1, let writer else { return }
+        startedAt = monotonicSeconds()
+        startedAtCPU = processCPUSeconds()
+        for _ in 0..<min(options.window, options.actions) { sendNext(on: writer) }
+    }
+
+    func sendNext(on writer: WebSocketConnection) {
+        guard sent < messages.count else { return }
+        writer.send(messages[sent])
+        sent += 1
+    }
+
+    func watcherFinished() {
+        watchersDone += 1
+        if watchersDone == options.watchers {
+            let seconds = monotonicSeconds() - startedAt
+            let cpuSeconds = processCPUSeconds() - startedAtCPU
+            outcome.withLock { $0 = .finished(seconds: seconds, cpuSeconds: cpuSeconds) }
+        }
+    }
+
+    func fail(_ reason: String) {
+        outcome.withLock { outcome in
+            if case .running = outcome { outcome = .failed(reason) }
+        }
+    }
+
+    /// Whether a message counts as one change: any message against the mirror server, else a
+    /// Patch, recognised by its type within the first bytes (`"Patch"` with either spacing style).
+    func isChange(_ message: UnsafeRawBufferPointer) -> Bool {
+        if options.mirror { return true }
+        let pattern: [UInt8] = Array("\"Patch\"".utf8)
+        let limit = min(message.count, 48)
+        guard limit >= pattern.count else { return false }
+        for start in 0...(limit - pattern.count) {
+            var matches = true
+            for offset in 0..<pattern.count where message[start + offset] != pattern[offset] {
+                matches = false
+                break
+            }
+            if matches { return true }
+        }
+        return false
+    }
+}
+
+/// Counts changes; done when it has seen all of them.
+final class FanoutWatcher: WebSocketConnectionHandler, @unchecked Sendable {
+    let run: FanoutRun
+    private var counted = 0
+    private var isReady = false
+    private var index = 0
+
+    init(run: FanoutRun) {
+        self.run = run
+    }
+
+    func connectionDidOpen(_ connection: WebSocketConnection) {
+        index = run.watcherCounts.count
+        run.watcherCounts.append(0)
+        // The mirror server sends nothing on connect; the others send the Full first.
+        if run.options.mirror { markReady() }
+    }
+
+    private func markReady() {
+        isReady = true
+        run.connectionReady()
+    }
+
+    func connection(_ connection: WebSocketConnection, didReceive message: UnsafeRawBufferPointer, isBinary: Bool) {
+        guard isReady else {
+            markReady()
+            return
+        }
+        guard run.isChange(message) else { return }
+        counted += 1
+        run.watcherCounts[index] = counted
+        if counted == run.options.actions { run.watcherFinished() }
+    }
+
+    func connection(_ connection: WebSocketConnection, didCloseWith error: SyncClientError) {
+        if counted < run.options.actions { run.fail("a watcher's connection ended after \(counted) changes: \(error)") }
+    }
+}
+
+/// Sends the actions, keeping `window` of them in flight.
+final class FanoutWriter: WebSocketConnectionHandler, @unchecked Sendable {
+    let run: FanoutRun
+    private var isReady = false
+    private var seen = 0
+
+    init(run: FanoutRun) {
+        self.run = run
+    }
+
+    func connectionDidOpen(_ connection: WebSocketConnection) {
+        run.writer = connection
+        if run.options.mirror {
+            isReady = true
+            run.connectionReady()
+        }
+    }
+
+    func connection(_ connection: WebSocketConnection, didReceive message: UnsafeRawBufferPointer, isBinary: Bool) {
+        guard isReady else {
+            isReady = true
+            run.connectionReady()
+            return
+        }
+        guard run.isChange(message) else {
+            if !isBinary, message.count < 512 {
+                let text = String(decoding: message, as: UTF8.self)
+                if text.contains("\"Error\"") { run.fail("the server refused an action: \(text)") }
+            }
+            return
+        }
+        seen += 1
+        run.sendNext(on: connection)
+    }
+
+    func connection(_ connection: WebSocketConnection, didCloseWith error: SyncClientError) {
+        if seen < run.options.actions { run.fail("the writer's connection ended after \(seen) changes: \(error)") }
+    }
+}

@@ -1,0 +1,171 @@
+import JSONCodec
+import JSONPatch
+import Logging
+import SyncEngine
+
+/// The JSON API over a `SyncEngine`, plus `/metrics`.
+///
+///     GET  /api/docs                                 {"documents":[{"name":..,"version":N},...]}
+///     GET  /api/docs/<name>                          {"version":N,"state":{...}}
+///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[{"version","time","action","ops"},...]}
+///     POST /api/docs/<name>/revert   {"version":V}   {"version":N}  (N: the version after the revert)
+///     GET  /metrics                                  Prometheus text
+///
+/// Errors are `{"error":{"code":..,"message":..}}` with 400 (bad name, query or body),
+/// 404 (no such document, path, or version), 405 (wrong method), 503 (storage failing), 500.
+public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
+    /// Limits on what one request may ask for.
+    public struct Configuration: Sendable {
+        /// Events returned by a history request without `limit`.
+        public var defaultHistoryLimit: Int
+        /// The largest `limit` a history request may give.
+        public var maximumHistoryLimit: Int
+
+        public init(defaultHistoryLimit: Int = 1000, maximumHistoryLimit: Int = 10_000) {
+            self.defaultHistoryLimit = max(1, defaultHistoryLimit)
+            self.maximumHistoryLimit = max(self.defaultHistoryLimit, maximumHistoryLimit)
+        }
+    }
+
+    public let configuration: Configuration
+    private let engine: SyncEngine<Model>
+    private let transport: (any TransportMetricsSource)?
+    private let logger: Logger
+
+    /// `transport` supplies the connection counters of `/metrics`; without it they are left out.
+    public init(
+        engine: SyncEngine<Model>, transport: (any TransportMetricsSource)? = nil,
+        configuration: Configuration = Configuration(), logger: Logger
+    ) {
+        self.engine = engine
+        self.transport = transport
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        do throws(APIError) {
+            return try await route(request)
+        } catch {
+            if error.status >= 500 {
+                logger.error(
+                    "API request failed",
+                    metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+            }
+            return error.response
+        }
+    }
+
+    private func route(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        if request.path == "/metrics" {
+            try require(.get, request)
+            let text = MetricsExposition.render(engine: engine.metricsSnapshot(), transport: transport?.transportMetrics())
+            return HTTPResponse(status: 200, contentType: MetricsExposition.contentType, body: Array(text.utf8))
+        }
+        var segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if segments.last == "" { segments = segments.dropLast() }
+        guard request.path.hasPrefix("/"), segments.count >= 2, segments.prefix(2).elementsEqual(["api", "docs"]) else {
+            throw APIError.notFound(request.path)
+        }
+        let rest = Array(segments.dropFirst(2))
+        if rest.isEmpty {
+            try require(.get, request)
+            return try await listDocuments()
+        }
+        guard let name = DocumentName(String(rest[0])) else { throw APIError.invalidName(String(rest[0])) }
+        switch rest.count {
+        case 1:
+            try require(.get, request)
+            return try await state(of: name)
+        case 2 where rest[1] == "history":
+            try require(.get, request)
+            return try await history(of: name, request)
+        case 2 where rest[1] == "revert":
+            try require(.post, request)
+            return try await revert(name, request)
+        default:
+            throw APIError.notFound(request.path)
+        }
+    }
+
+    private func require(_ method: HTTPMethod, _ request: HTTPRequest) throws(APIError) {
+        guard request.method == method else { throw APIError.methodNotAllowed(request.method, request.path, allowed: method) }
+    }
+
+    // MARK: Endpoints
+
+    private func listDocuments() async throws(APIError) -> HTTPResponse {
+        let documents = await engine.documents().map { summary -> JSONValue in
+            ["name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version))]
+        }
+        return .json(["documents": .array(documents)])
+    }
+
+    private func state(of name: DocumentName) async throws(APIError) -> HTTPResponse {
+        let current: DocumentState
+        do {
+            current = try await engine.state(of: name)
+        } catch {
+            throw APIError(error)
+        }
+        return .json(["version": .integer(Int64(clamping: current.version)), "state": current.state])
+    }
+
+    private func history(of name: DocumentName, _ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        let since = try unsignedQuery("since", request) ?? 0
+        let limit = try unsignedQuery("limit", request).map { Int(clamping: $0) } ?? configuration.defaultHistoryLimit
+        guard limit <= configuration.maximumHistoryLimit else {
+            throw APIError.invalidQuery("limit must be at most \(configuration.maximumHistoryLimit), got \(limit)")
+        }
+        guard let summary = await engine.documents().first(where: { $0.name == name }) else {
+            throw APIError(SyncEngineError(.documentNotFound, "no document named \"\(name)\""))
+        }
+        guard since <= summary.version else {
+            throw APIError(
+                SyncEngineError(
+                    .versionNotAvailable, "since=\(since) is newer than the current version \(summary.version)"))
+        }
+        let events: [DocumentEvent]
+        do {
+            events = try await engine.history(of: name, since: since, limit: limit)
+        } catch {
+            throw APIError(error)
+        }
+        return .json(["events": .array(events.map(\.jsonValue))])
+    }
+
+    private func revert(_ name: DocumentName, _ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        let body: JSONValue
+        do {
+            body = try JSONCodec.decode(request.body)
+        } catch {
+            throw APIError.invalidBody("the body is not JSON: \(error)")
+        }
+        guard case .object(let object) = body else {
+            throw APIError.invalidBody("the body must be an object like {\"version\":3}, not \(body.typeName)")
+        }
+        guard let value = object["version"] else { throw APIError.invalidBody("the body has no \"version\"") }
+        guard case .integer(let integer) = value, integer >= 0 else {
+            throw APIError.invalidBody("\"version\" must be a non-negative integer")
+        }
+        let target = UInt64(integer)
+        let newVersion: UInt64
+        do {
+            newVersion = try await engine.revert(name, to: target)
+        } catch {
+            throw APIError(error)
+        }
+        logger.info(
+            "Reverted a document",
+            metadata: ["document": "\(name)", "to": "\(target)", "version": "\(newVersion)"])
+        return .json(["version": .integer(Int64(clamping: newVersion))])
+    }
+
+    private func unsignedQuery(_ name: String, _ request: HTTPRequest) throws(APIError) -> UInt64? {
+        guard let text = request.queryValue(name) else { return nil }
+        guard let value = UInt64(text) else {
+            throw APIError.invalidQuery("\(name) must be a non-negative integer, got '\(text)'")
+        }
+        return value
+    }
+}

@@ -1,0 +1,65 @@
+import SyncEngine
+
+/// Renders the engine's and the transport's counters as `/metrics` text, every series prefixed `patchsync_`.
+public enum MetricsExposition {
+    public static let contentType = PrometheusText.contentType
+
+    public static func render(engine: SyncMetrics.Snapshot, transport: TransportMetrics?) -> String {
+        var out = PrometheusText()
+
+        out.family("patchsync_actions_applied_total", "counter", help: "Actions applied and written to the log.")
+        out.sample("patchsync_actions_applied_total", engine.actionsApplied)
+
+        out.family(
+            "patchsync_actions_rejected_total", "counter", help: "Client messages refused, by error code.")
+        // Every code is listed, at 0 too, so that rate() sees a series from the start.
+        for code in SyncErrorCode.allCases {
+            out.sample("patchsync_actions_rejected_total", labels: ["code": code.rawValue], engine.rejected[code] ?? 0)
+        }
+
+        out.family(
+            "patchsync_patches_broadcast_total", "counter",
+            help: "Patch messages broadcast, each counted once however many sessions got it.")
+        out.sample("patchsync_patches_broadcast_total", engine.patchesBroadcast)
+
+        out.family("patchsync_messages_sent_total", "counter", help: "Messages handed to sessions, one per recipient.")
+        out.sample("patchsync_messages_sent_total", engine.messagesSent)
+
+        out.family("patchsync_sent_bytes_total", "counter", help: "Bytes of messages handed to sessions.")
+        out.sample("patchsync_sent_bytes_total", engine.bytesSent)
+
+        out.family(
+            "patchsync_log_fsync_seconds", "histogram", help: "Time to append a batch to a document log and fsync it.")
+        for (index, bound) in SyncMetrics.syncBucketBounds.enumerated() where index < engine.syncBuckets.count {
+            out.sample("patchsync_log_fsync_seconds_bucket", labels: ["le": PrometheusText.format(bound)], engine.syncBuckets[index])
+        }
+        out.sample("patchsync_log_fsync_seconds_bucket", labels: ["le": "+Inf"], engine.syncCount)
+        out.sample("patchsync_log_fsync_seconds_sum", engine.syncSecondsTotal)
+        out.sample("patchsync_log_fsync_seconds_count", engine.syncCount)
+
+        out.family("patchsync_sessions", "gauge", help: "Sessions attached to documents.")
+        out.sample("patchsync_sessions", engine.sessions)
+
+        out.family("patchsync_documents", "gauge", help: "Documents held by the server.")
+        out.sample("patchsync_documents", engine.documentVersions.count)
+
+        out.family("patchsync_document_version", "gauge", help: "Current version of each document.")
+        for (name, version) in engine.documentVersions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            out.sample("patchsync_document_version", labels: ["document": name.rawValue], version)
+        }
+
+        if let transport {
+            out.family("patchsync_connections_open", "gauge", help: "WebSocket connections open now.")
+            out.sample("patchsync_connections_open", transport.connectionsOpen)
+
+            out.family("patchsync_connections_total", "counter", help: "WebSocket connections accepted since start.")
+            out.sample("patchsync_connections_total", transport.connectionsTotal)
+
+            out.family(
+                "patchsync_slow_client_disconnects_total", "counter",
+                help: "Sessions closed because they did not read their messages fast enough.")
+            out.sample("patchsync_slow_client_disconnects_total", transport.slowClientDisconnects)
+        }
+        return out.text
+    }
+}

@@ -1,0 +1,336 @@
+import CLibWebsockets
+import Glibc
+import Logging
+import Synchronization
+
+/// The state behind a `WebSocketClientLoop`: the lws context, the cross-thread command queue,
+/// and the connections, which only the service thread touches.
+final class ClientLoopCore: @unchecked Sendable {
+    enum Command: Sendable {
+        case open(id: WebSocketConnectionID, url: WebSocketURL, options: WebSocketConnectionOptions,
+                  handler: any WebSocketConnectionHandler)
+        case send(id: WebSocketConnectionID, message: [UInt8])
+        case close(id: WebSocketConnectionID, code: UInt16, reason: String)
+    }
+
+    private struct Shared {
+        var commands: [Command] = []
+        var wakeRequested = false
+        var stopping = false
+        /// Set by the service thread before `lws_context_destroy`: no `lws_cancel_service` after it.
+        var destroying = false
+    }
+
+    let logger: Logger
+    private let shared = Mutex(Shared())
+    /// Written once before the service thread starts, then read only by it (and by
+    /// `lws_cancel_service` under `shared`'s lock while not destroying).
+    private var context: OpaquePointer?
+    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    private var protocolName: UnsafeMutablePointer<CChar>?
+    /// Service thread only.
+    private var connections: [UInt64: WebSocketConnection] = [:]
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func createContext(connectTimeoutSeconds: Int) -> Bool {
+        let name = strdup("patchsync-client")
+        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
+        protocols.initialize(repeating: lws_protocols(), count: 2)
+        protocols[0].name = UnsafePointer(name)
+        protocols[0].callback = syncClientProtocolCallback
+        protocols[0].rx_buffer_size = 65536
+        self.protocols = protocols
+        self.protocolName = name
+
+        var info = lws_context_creation_info()
+        info.port = CONTEXT_PORT_NO_LISTEN
+        info.protocols = UnsafePointer(protocols)
+        info.gid = -1
+        info.uid = -1
+        let seconds = UInt32(clamping: max(1, connectTimeoutSeconds))
+        info.timeout_secs = seconds
+        info.connect_timeout_secs = seconds
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        context = lws_create_context(&info)
+        if context == nil {
+            freeProtocols()
+            return false
+        }
+        return true
+    }
+
+    func destroyUnstartedContext() {
+        if let context { lws_context_destroy(context) }
+        context = nil
+        freeProtocols()
+    }
+
+    private func freeProtocols() {
+        protocols?.deallocate()
+        protocols = nil
+        free(protocolName)
+        protocolName = nil
+    }
+
+    // MARK: Any thread
+
+    func enqueue(_ command: Command) {
+        shared.withLock { shared in
+            guard !shared.stopping else { return }
+            shared.commands.append(command)
+            if !shared.wakeRequested, !shared.destroying, let context {
+                shared.wakeRequested = true
+                lws_cancel_service(context)
+            }
+        }
+    }
+
+    func requestStop() {
+        shared.withLock { shared in
+            guard !shared.stopping else { return }
+            shared.stopping = true
+            if !shared.destroying, let context { lws_cancel_service(context) }
+        }
+    }
+
+    // MARK: Service thread
+
+    func runServiceLoop() {
+        guard let context else { return }
+        while !shared.withLock({ $0.stopping }) {
+            if lws_service(context, 0) < 0 { break }
+        }
+        let leftover = shared.withLock { shared in
+            // Also after lws_service failed: from here on commands are refused, not queued.
+            shared.stopping = true
+            shared.destroying = true
+            defer { shared.commands = [] }
+            return shared.commands
+        }
+        lws_context_destroy(context)
+        self.context = nil
+        let stopped = SyncClientError.closed(code: nil, reason: "client loop shut down")
+        for connection in connections.values {
+            finish(connection, stopped)
+        }
+        for case .open(let id, let url, let options, let handler) in leftover {
+            let connection = WebSocketConnection(id: id, url: url, options: options, handler: handler)
+            handler.connection(connection, didCloseWith: stopped)
+        }
+        freeProtocols()
+    }
+
+    private func drainCommands() {
+        let commands = shared.withLock { shared in
+            shared.wakeRequested = false
+            defer { shared.commands.removeAll(keepingCapacity: true) }
+            return shared.commands
+        }
+        for command in commands {
+            switch command {
+            case .open(let id, let url, let options, let handler):
+                open(WebSocketConnection(id: id, url: url, options: options, handler: handler))
+            case .send(let id, let message):
+                connections[id.rawValue]?.send(message)
+            case .close(let id, let code, let reason):
+                connections[id.rawValue]?.close(code: code, reason: reason)
+            }
+        }
+    }
+
+    private func open(_ connection: WebSocketConnection) {
+        guard let context else { return }
+        connections[connection.id.rawValue] = connection
+        let url = connection.url
+        let address = strdup(url.host)
+        let path = strdup(url.pathAndQuery)
+        let host = strdup(url.hostHeader)
+        let subprotocol = connection.options.subprotocol.map { strdup($0) } ?? nil
+        defer {
+            free(address)
+            free(path)
+            free(host)
+            free(subprotocol)
+        }
+        var info = lws_client_connect_info()
+        info.context = context
+        info.address = UnsafePointer(address)
+        info.port = Int32(url.port)
+        info.path = UnsafePointer(path)
+        info.host = UnsafePointer(host)
+        info.protocol = UnsafePointer(subprotocol)
+        info.local_protocol_name = UnsafePointer(protocolName)
+        info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(connection.id.rawValue))
+        if lws_client_connect_via_info(&info) == nil, !connection.isFinished {
+            finish(connection, .connectionFailed(url: url.description, reason: "libwebsockets did not start the connection"))
+        }
+    }
+
+    private func finish(_ connection: WebSocketConnection, _ error: SyncClientError) {
+        guard !connection.isFinished else { return }
+        connection.isFinished = true
+        connection.isOpen = false
+        connection.wsi = nil
+        connections[connection.id.rawValue] = nil
+        logger.debug("WebSocket ended", metadata: ["connection": "\(connection.id)", "error": "\(error)"])
+        connection.handler.connection(connection, didCloseWith: error)
+    }
+
+    /// Dispatches one lws callback; the return value goes back to lws (non-zero closes the wsi).
+    func handle(
+        wsi: OpaquePointer, reason: lws_callback_reasons, input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        if reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED {
+            drainCommands()
+            return 0
+        }
+        guard let tag = lws_get_opaque_user_data(wsi),
+            let connection = connections[UInt64(UInt(bitPattern: tag))]
+        else { return 0 }
+        connection.wsi = wsi
+
+        switch reason {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            return appendHandshakeHeaders(connection, wsi: wsi, input: input, length: length)
+
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            connection.isOpen = true
+            connection.handler.connectionDidOpen(connection)
+            if connection.queuedMessageCount > 0 || connection.localClose != nil {
+                connection.requestWritable()
+            }
+
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            return receive(connection, wsi: wsi, input: input, length: length)
+
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            return write(connection, wsi: wsi)
+
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            connection.peerClose = Self.parseClosePayload(input, length: length)
+
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            let detail = input.map { Self.errorText($0, length: length) } ?? "unknown error"
+            finish(connection, .connectionFailed(url: connection.url.description, reason: detail))
+
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            let error: SyncClientError =
+                if let failure = connection.failure { failure }
+                else if let peer = connection.peerClose { .closed(code: peer.code, reason: peer.reason) }
+                else if let local = connection.localClose { .closed(code: local.code, reason: local.reason) }
+                else { .closed(code: nil, reason: "") }
+            finish(connection, error)
+
+        default:
+            break
+        }
+        return 0
+    }
+
+    private func appendHandshakeHeaders(
+        _ connection: WebSocketConnection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        guard let token = connection.options.bearerToken, let input else { return 0 }
+        let cursor = input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+        guard let start = cursor.pointee else { return 0 }
+        let end = start + length
+        let value = Array("Bearer \(token)".utf8)
+        let failed = value.withUnsafeBufferPointer { buffer in
+            lws_add_http_header_by_token(
+                wsi, WSI_TOKEN_HTTP_AUTHORIZATION, buffer.baseAddress, Int32(buffer.count), cursor, end) != 0
+        }
+        if failed {
+            connection.failure = .connectionFailed(
+                url: connection.url.description, reason: "the Authorization header does not fit the handshake buffer")
+            return -1
+        }
+        return 0
+    }
+
+    private func receive(
+        _ connection: WebSocketConnection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        let fragment = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
+        let complete = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+        let isBinary = lws_frame_is_binary(wsi) != 0
+        let limit = connection.options.maximumMessageSize
+        if connection.receiveBuffer.count + fragment.count > limit {
+            connection.receiveBuffer = []
+            connection.failure = .protocolViolation("a message from the server exceeds \(limit) bytes")
+            let reason = Array("message too big".utf8)
+            var bytes = reason
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &bytes, bytes.count)
+            return -1
+        }
+        if connection.receiveBuffer.isEmpty && complete {
+            connection.handler.connection(connection, didReceive: fragment, isBinary: isBinary)
+            return 0
+        }
+        connection.receiveBuffer.append(contentsOf: fragment)
+        if complete {
+            connection.receiveBuffer.withUnsafeBytes { message in
+                connection.handler.connection(connection, didReceive: message, isBinary: isBinary)
+            }
+            connection.receiveBuffer.removeAll(keepingCapacity: true)
+        }
+        return 0
+    }
+
+    /// One `lws_write` per WRITEABLE callback, then re-arm while more is queued.
+    private func write(_ connection: WebSocketConnection, wsi: OpaquePointer) -> Int32 {
+        connection.writableRequested = false
+        guard let message = connection.popOutbound() else {
+            guard let close = connection.localClose else { return 0 }
+            var reason = Array(close.reason.utf8.prefix(123))
+            lws_close_reason(wsi, lws_close_status(UInt32(close.code)), &reason, reason.count)
+            return -1
+        }
+        let headroom = cpatchsync_lws_pre()
+        if connection.writeBuffer.count < headroom + message.count {
+            connection.writeBuffer = [UInt8](repeating: 0, count: max(headroom + message.count, 4096))
+        }
+        // lws masks the payload in place and may use the headroom for the frame header.
+        let written = connection.writeBuffer.withUnsafeMutableBufferPointer { frame in
+            message.withUnsafeBufferPointer { payload in
+                let start = frame.baseAddress! + headroom
+                if let source = payload.baseAddress { start.update(from: source, count: payload.count) }
+                return lws_write(wsi, start, payload.count, LWS_WRITE_TEXT)
+            }
+        }
+        if written < 0 {
+            connection.failure = .closed(code: nil, reason: "writing to the socket failed")
+            return -1
+        }
+        if connection.queuedMessageCount > 0 || connection.localClose != nil {
+            connection.requestWritable()
+        }
+        return 0
+    }
+
+    private static func parseClosePayload(_ input: UnsafeMutableRawPointer?, length: Int) -> (code: UInt16?, reason: String) {
+        guard let input, length >= 2 else { return (nil, "") }
+        let bytes = UnsafeRawBufferPointer(start: input, count: length)
+        let code = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        return (code, String(decoding: bytes[2...], as: UTF8.self))
+    }
+
+    private static func errorText(_ input: UnsafeMutableRawPointer, length: Int) -> String {
+        let text = input.assumingMemoryBound(to: CChar.self)
+        let count = length > 0 ? min(length, strnlen(text, length)) : strlen(text)
+        return String(decoding: UnsafeRawBufferPointer(start: input, count: count), as: UTF8.self)
+    }
+}
+
+/// The protocol callback of every client connection: finds the loop through the context's user
+/// pointer and hands over. A top-level function so that it converts to a C function pointer.
+func syncClientProtocolCallback(
+    wsi: OpaquePointer?, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+    input: UnsafeMutableRawPointer?, length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let core = lws_context_user(context) else { return 0 }
+    return Unmanaged<ClientLoopCore>.fromOpaque(core).takeUnretainedValue()
+        .handle(wsi: wsi, reason: reason, input: input, length: length)
+}

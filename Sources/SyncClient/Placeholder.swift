@@ -1,2 +1,0 @@
-import CLibWebsockets
-enum SyncClientNamespace {}

@@ -1,0 +1,37 @@
+import JSONPatch
+
+extension SyncClient {
+    /// The server's answer to one action.
+    public struct Reply: Hashable, Sendable {
+        public enum Outcome: Hashable, Sendable {
+            /// Applied (or changed nothing); the document is at `version` (nil from a server
+            /// that sends no versions).
+            case ack(version: UInt64?)
+            /// Rejected with a stable machine-readable `code`; the state did not change.
+            case error(code: String, message: String)
+        }
+
+        public let outcome: Outcome
+        /// The reply exactly as received.
+        public let message: JSONValue
+
+        public var isAck: Bool {
+            if case .ack = outcome { return true }
+            return false
+        }
+
+        /// Reads an `Ack` or `Error` message; nil for any other message.
+        init?(_ message: JSONValue) {
+            switch message["type"]?.stringValue {
+            case "Ack":
+                outcome = .ack(version: message["version"]?.integerValue.flatMap { UInt64(exactly: $0) })
+            case "Error":
+                outcome = .error(
+                    code: message["code"]?.stringValue ?? "", message: message["message"]?.stringValue ?? "")
+            default:
+                return nil
+            }
+            self.message = message
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import CLibWebsockets
+
+/// One client WebSocket of a `WebSocketClientLoop`, confined to the loop's service thread.
+///
+/// Handlers get it in their callbacks and may `send` and `close` on it there directly, which
+/// costs no wake-up of the loop; from other threads use the loop's methods with the `id`.
+public final class WebSocketConnection {
+    public let id: WebSocketConnectionID
+    public let url: WebSocketURL
+    let options: WebSocketConnectionOptions
+    let handler: any WebSocketConnectionHandler
+
+    var wsi: OpaquePointer?
+    var isOpen = false
+    var isFinished = false
+    var writableRequested = false
+    /// Fragments of the message being received.
+    var receiveBuffer: [UInt8] = []
+    /// Reused for every write: LWS_PRE headroom plus the payload.
+    var writeBuffer: [UInt8] = []
+    var localClose: (code: UInt16, reason: String)?
+    var peerClose: (code: UInt16?, reason: String)?
+    /// Why the connection is being torn down, when the cause is local (oversized message, write failure).
+    var failure: SyncClientError?
+
+    private var outbound: [[UInt8]] = []
+    private var outboundHead = 0
+
+    init(
+        id: WebSocketConnectionID, url: WebSocketURL, options: WebSocketConnectionOptions,
+        handler: any WebSocketConnectionHandler
+    ) {
+        self.id = id
+        self.url = url
+        self.options = options
+        self.handler = handler
+    }
+
+    /// Messages queued and not yet handed to the socket.
+    public var queuedMessageCount: Int { outbound.count - outboundHead }
+
+    /// Queues one text message; it is written when the socket is writable, in order.
+    public func send(_ message: [UInt8]) {
+        guard !isFinished, localClose == nil else { return }
+        outbound.append(message)
+        requestWritable()
+    }
+
+    /// Closes after the queued messages are written. Only the first close counts.
+    public func close(code: UInt16 = 1000, reason: String = "") {
+        guard !isFinished, localClose == nil else { return }
+        localClose = (code, reason)
+        requestWritable()
+    }
+
+    func requestWritable() {
+        guard isOpen, !writableRequested, let wsi else { return }
+        writableRequested = true
+        lws_callback_on_writable(wsi)
+    }
+
+    func popOutbound() -> [UInt8]? {
+        guard outboundHead < outbound.count else { return nil }
+        let message = outbound[outboundHead]
+        outbound[outboundHead] = []
+        outboundHead += 1
+        // Drop the consumed prefix once it dominates, so the queue does not grow without bound.
+        if outboundHead == outbound.count {
+            outbound.removeAll(keepingCapacity: true)
+            outboundHead = 0
+        } else if outboundHead >= 64 && outboundHead * 2 >= outbound.count {
+            outbound.removeFirst(outboundHead)
+            outboundHead = 0
+        }
+        return message
+    }
+}

@@ -1,0 +1,363 @@
+import JSONPatch
+import JSONValueCoding
+import Logging
+import Synchronization
+
+/// One document: its state, sessions and log. Work is queued in a mailbox and drained by a
+/// single task, so actions apply strictly in arrival order, and joins, reads and reverts see
+/// only durable state.
+///
+/// Group commit: the drain takes everything queued at once, applies the actions, writes all
+/// their log lines with one fsync, and only then broadcasts the Patches and sends the Acks.
+/// Sessions are owned by the actor and no lock is held while calling a `SessionOutput`.
+actor DocumentActor<Model: DocumentModel> {
+    private struct Mailbox {
+        var items: [DocumentWork] = []
+        var isDraining = false
+    }
+
+    /// One reply or broadcast of a batch, sent in order once the batch is durable.
+    private enum Output {
+        case broadcast(OutboundMessage)
+        case reply(SessionID, OutboundMessage)
+        /// An accepted action: an Ack (if it had an id) at `version`, or `storage_unavailable` if the write failed.
+        case outcome(SessionID, id: JSONValue?, version: UInt64)
+    }
+
+    /// Changes applied in memory but not yet on disk.
+    private struct Batch {
+        var events: [DocumentEvent] = []
+        var lines: [UInt8] = []
+        var outputs: [Output] = []
+        /// The durable state to return to if the write fails.
+        var rollback: (state: Model.State, json: JSONValue, version: UInt64)?
+    }
+
+    /// Replies and broadcasts after which a batch is committed even if more work is queued.
+    private static var maximumBatchOutputs: Int { 1024 }
+
+    nonisolated let name: DocumentName
+    /// The durable version, readable without waiting for the actor.
+    nonisolated let publishedVersion: Atomic<UInt64>
+    private nonisolated let mailbox = Mutex(Mailbox())
+
+    private let context: DocumentContext
+    private let log: DocumentLog
+    private var state: Model.State
+    private var stateJSON: JSONValue
+    private var version: UInt64
+    private var history: DocumentHistory
+    private var sessions: [SessionID: SessionLink] = [:]
+
+    init(name: DocumentName, state: Model.State, loaded: LoadedDocument, context: DocumentContext) {
+        self.name = name
+        self.context = context
+        self.state = state
+        self.stateJSON = loaded.state
+        self.history = loaded.history
+        self.version = loaded.history.latestVersion
+        self.publishedVersion = Atomic(loaded.history.latestVersion)
+        self.log = DocumentLog(
+            files: DocumentFiles(dataDirectory: context.dataDirectory, name: name),
+            dataDirectory: context.dataDirectory, io: context.storage, metrics: context.metrics)
+    }
+
+    /// Queues work; starts the drain task when none is running. Never blocks.
+    nonisolated func enqueue(_ work: DocumentWork) {
+        let startDrain = mailbox.withLock { mailbox in
+            mailbox.items.append(work)
+            guard !mailbox.isDraining else { return false }
+            mailbox.isDraining = true
+            return true
+        }
+        if startDrain {
+            Task { await self.drain() }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let items = mailbox.withLock { mailbox in
+                let items = mailbox.items
+                mailbox.items = []
+                if items.isEmpty { mailbox.isDraining = false }
+                return items
+            }
+            if items.isEmpty { return }
+
+            var batch = Batch()
+            for item in items {
+                switch item {
+                case .message(let session, let message):
+                    apply(message, from: session, into: &batch)
+                    // A long backlog commits in chunks: bounded Ack latency, and the await
+                    // lets other documents use the cooperative thread.
+                    if batch.outputs.count >= Self.maximumBatchOutputs { await commit(&batch) }
+                case .disconnect(let session):
+                    if sessions.removeValue(forKey: session) != nil { context.metrics.recordSessions(-1) }
+                case .connect(let session, let since, let link):
+                    await commit(&batch)
+                    attach(session, since: since, link: link)
+                case .read(let continuation):
+                    await commit(&batch)
+                    continuation.resume(returning: DocumentState(version: version, state: stateJSON))
+                case .history(let since, let limit, let continuation):
+                    await commit(&batch)
+                    let events = history.events.lazy.filter { $0.version > since }.prefix(max(0, limit))
+                    continuation.resume(returning: Array(events))
+                case .revert(let target, let continuation):
+                    await commit(&batch)
+                    continuation.resume(returning: await revert(to: target))
+                case .close(let continuation):
+                    await commit(&batch)
+                    let log = self.log
+                    _ = await context.storageThread.run { log.close() }
+                    continuation.resume()
+                }
+            }
+            await commit(&batch)
+        }
+    }
+
+    // MARK: Sessions
+
+    private func attach(_ session: SessionID, since: UInt64?, link: SessionLink) {
+        sessions[session] = link
+        context.metrics.recordSessions(1)
+        var sent = 0
+        var bytes = 0
+        defer { context.metrics.recordSent(messages: sent, bytes: bytes) }
+
+        if let since, let events = history.events(after: since) {
+            var messages: [OutboundMessage] = []
+            for event in events {
+                guard let message = try? ServerMessage.patch(event.ops, version: event.version) else { break }
+                messages.append(message)
+            }
+            if messages.count == events.count {
+                for message in messages where link.send(message) {
+                    sent += 1
+                    bytes += message.bytes.count
+                }
+                return
+            }
+        }
+        do {
+            let full = try ServerMessage.full(stateKey: Model.stateKey, state: stateJSON, version: version)
+            if link.send(full) {
+                sent += 1
+                bytes += full.bytes.count
+            }
+        } catch {
+            context.logger.error(
+                "Cannot encode the state for a new session",
+                metadata: ["document": "\(name)", "error": "\(error)"])
+            link.output.close(.tryAgainLater, reason: "state cannot be encoded")
+        }
+    }
+
+    // MARK: Actions
+
+    private func apply(_ message: IncomingMessage, from session: SessionID, into batch: inout Batch) {
+        guard let link = sessions[session] else { return }
+        let parsed: ClientMessage<Model.Action>
+        do {
+            parsed = try ClientMessageParser.parse(
+                message, role: link.role, maximumDepth: context.maximumMessageDepth, as: Model.Action.self)
+        } catch {
+            reject(session, id: error.id, code: error.code, message: error.message, into: &batch)
+            return
+        }
+        var newState = state
+        do {
+            try Model.reduce(&newState, parsed.action)
+            let newVersion = try stage(newState, action: parsed.actionJSON, into: &batch)
+            batch.outputs.append(.outcome(session, id: parsed.id, version: newVersion))
+        } catch {
+            reject(session, id: parsed.id, code: error.code, message: error.message, into: &batch)
+        }
+    }
+
+    private func reject(
+        _ session: SessionID, id: JSONValue?, code: SyncErrorCode, message: String, into batch: inout Batch
+    ) {
+        context.metrics.recordRejected(code)
+        batch.outputs.append(.reply(session, ServerMessage.error(id: id, code: code, message: message)))
+    }
+
+    /// Makes `newState` the pending state. When its JSON differs from the current one, adds the
+    /// event, its log line and its Patch to the batch. Returns the version after the change.
+    private func stage(_ newState: Model.State, action: JSONValue, into batch: inout Batch) throws(ActionRejected)
+        -> UInt64
+    {
+        let newJSON: JSONValue
+        let patch: JSONPatch
+        do {
+            newJSON = try Model.jsonValue(of: newState)
+            patch = try JSONPatch.diff(from: stateJSON, to: newJSON)
+        } catch {
+            throw ActionRejected(.internalError, "the new state cannot be encoded: \(error)")
+        }
+        if patch.isEmpty { return version }
+
+        let event = DocumentEvent(version: version + 1, time: WallClock.milliseconds(), action: action, ops: patch)
+        let line: [UInt8]
+        let message: OutboundMessage
+        do {
+            line = try event.encodedLine()
+            message = try ServerMessage.patch(patch, version: event.version)
+        } catch {
+            throw ActionRejected(.internalError, "the change cannot be encoded: \(error)")
+        }
+        if batch.rollback == nil { batch.rollback = (state, stateJSON, version) }
+        state = newState
+        stateJSON = newJSON
+        version = event.version
+        batch.events.append(event)
+        batch.lines.append(contentsOf: line)
+        batch.outputs.append(.broadcast(message))
+        return version
+    }
+
+    /// Writes the batch's events with one fsync, then sends its outputs in order. If the write
+    /// fails, the state returns to the last durable one, and every accepted action of the batch
+    /// gets `storage_unavailable` instead of its Patch and Ack.
+    @discardableResult
+    private func commit(_ batch: inout Batch) async -> StorageError? {
+        let pending = batch
+        batch = Batch()
+        var failure: StorageError?
+        if !pending.events.isEmpty {
+            let log = self.log
+            let lines = pending.lines
+            let result = await context.storageThread.run { () throws(StorageError) in try log.append(lines) }
+            switch result {
+            case .success:
+                history.append(pending.events)
+                publishedVersion.store(version, ordering: .releasing)
+            case .failure(let error):
+                failure = error
+                context.logger.error(
+                    "Cannot write to the event log; the batch is refused and the state rolled back",
+                    metadata: [
+                        "document": "\(name)", "error": "\(error)", "events": "\(pending.events.count)",
+                    ])
+                if let rollback = pending.rollback {
+                    state = rollback.state
+                    stateJSON = rollback.json
+                    version = rollback.version
+                }
+            }
+        }
+        send(pending.outputs, writeFailed: failure != nil)
+        if failure == nil && !pending.events.isEmpty { await compactIfDue() }
+        return failure
+    }
+
+    private func send(_ outputs: [Output], writeFailed: Bool) {
+        guard !outputs.isEmpty else { return }
+        var sent = 0
+        var bytes = 0
+        func deliver(_ message: OutboundMessage, to link: SessionLink) {
+            if link.send(message) {
+                sent += 1
+                bytes += message.bytes.count
+            }
+        }
+        for output in outputs {
+            switch output {
+            case .broadcast(let message):
+                guard !writeFailed else { continue }
+                context.metrics.recordBroadcast()
+                for link in sessions.values { deliver(message, to: link) }
+            case .reply(let session, let message):
+                if let link = sessions[session] { deliver(message, to: link) }
+            case .outcome(let session, let id, let version):
+                let reply: OutboundMessage?
+                if writeFailed {
+                    context.metrics.recordRejected(.storageUnavailable)
+                    reply = ServerMessage.error(
+                        id: id, code: .storageUnavailable,
+                        message: "the change could not be saved to disk and was not applied; try again later")
+                } else {
+                    context.metrics.recordApplied(1)
+                    reply = id.map { ServerMessage.ack(id: $0, version: version) }
+                }
+                if let reply, let link = sessions[session] { deliver(reply, to: link) }
+            }
+        }
+        context.metrics.recordSent(messages: sent, bytes: bytes)
+    }
+
+    // MARK: Revert and compaction
+
+    private func revert(to target: UInt64) async -> Result<UInt64, SyncEngineError> {
+        guard target <= version else {
+            return .failure(
+                SyncEngineError(
+                    .versionNotAvailable, "version \(target) is newer than the current version \(version)"))
+        }
+        let json: JSONValue?
+        do {
+            json = try history.state(at: target)
+        } catch {
+            return .failure(SyncEngineError(.corruptData, "cannot rebuild version \(target): \(error)"))
+        }
+        guard let json else {
+            return .failure(
+                SyncEngineError(
+                    .versionNotAvailable,
+                    "version \(target) is older than the retained history, which starts at version \(history.baseVersion)"
+                ))
+        }
+        var batch = Batch()
+        let newVersion: UInt64
+        do {
+            let targetState = try JSONValueDecoder().decode(Model.State.self, from: json)
+            newVersion = try stage(
+                targetState, action: ["type": "Revert", "version": .integer(Int64(clamping: target))], into: &batch)
+        } catch {
+            return .failure(SyncEngineError(.invalidState, "cannot revert to version \(target): \(error)"))
+        }
+        if let error = await commit(&batch) {
+            return .failure(SyncEngineError(.storageUnavailable, "cannot save the revert: \(error)"))
+        }
+        return .success(newVersion)
+    }
+
+    /// Applies the retention policy (see `SyncEngine.Configuration`): snapshot the state before the
+    /// newest `retainedEvents` events and cut the log down to those.
+    private func compactIfDue() async {
+        let excess = history.events.count - context.retainedEvents
+        guard history.events.count >= context.retainedEvents + context.snapshotInterval, excess > 0 else { return }
+        let snapshot: [UInt8]
+        let remainingLog: [UInt8]
+        var base = history.baseState
+        do {
+            for event in history.events[..<excess] { base = try event.ops.apply(to: base) }
+            snapshot = try DocumentFiles.encodeSnapshot(version: history.events[excess - 1].version, state: base)
+            var lines: [UInt8] = []
+            for event in history.events[excess...] { lines.append(contentsOf: try event.encodedLine()) }
+            remainingLog = lines
+        } catch {
+            context.logger.error(
+                "Cannot build a snapshot; the log keeps growing",
+                metadata: ["document": "\(name)", "error": "\(error)"])
+            return
+        }
+        let log = self.log
+        let result = await context.storageThread.run { () throws(StorageError) in
+            try log.compact(snapshot: snapshot, remainingLog: remainingLog)
+        }
+        switch result {
+        case .success:
+            history.dropFirst(excess, newBaseState: base)
+            context.logger.debug(
+                "Compacted the event log", metadata: ["document": "\(name)", "base": "\(history.baseVersion)"])
+        case .failure(let error):
+            context.logger.warning(
+                "Cannot compact the event log; will retry after the next change",
+                metadata: ["document": "\(name)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import JSONCodec
+import JSONPatch
+import Logging
+
+/// Where a document lives on disk and how its files are read back.
+///
+///     <data>/<name>/snapshot.json   {"version":B,"state":{...}}  the state at version B (absent: version 0)
+///     <data>/<name>/log.jsonl       one DocumentEvent per line, versions B+1, B+2, ... (older lines are skipped)
+struct DocumentFiles: Sendable {
+    let directory: String
+
+    init(dataDirectory: String, name: DocumentName) {
+        directory = dataDirectory + "/" + name.rawValue
+    }
+
+    var logPath: String { directory + "/log.jsonl" }
+    var snapshotPath: String { directory + "/snapshot.json" }
+
+    /// The snapshot file's content for the state at `version`.
+    static func encodeSnapshot(version: UInt64, state: JSONValue) throws(JSONEncodingError) -> [UInt8] {
+        try JSONCodec.encode(["version": .integer(Int64(clamping: version)), "state": state])
+    }
+
+    /// Reads the snapshot and the log and rebuilds the document.
+    ///
+    /// A torn last line (no newline, or not parsable) is dropped with a warning, and with
+    /// `repairTornTail` also cut off the file. Any other damage throws, naming file and line.
+    func load(
+        initialState: JSONValue, io: any StorageIO, repairTornTail: Bool, logger: Logger
+    ) throws(StorageError) -> LoadedDocument {
+        var history = DocumentHistory(baseVersion: 0, baseState: initialState)
+        if let bytes = try io.readFile(snapshotPath) {
+            let (version, state) = try Self.decodeSnapshot(bytes, path: snapshotPath)
+            history = DocumentHistory(baseVersion: version, baseState: state)
+        }
+        var state = history.baseState
+        var events: [DocumentEvent] = []
+
+        let bytes = try io.readFile(logPath) ?? []
+        let lines = Self.splitLines(bytes)
+        for (index, line) in lines.enumerated() {
+            let number = index + 1
+            let isLast = index == lines.count - 1
+            let event: DocumentEvent
+            do throws(StorageError) {
+                guard line.terminated else {
+                    throw StorageError.corrupt(logPath, line: number, "line has no terminating newline")
+                }
+                event = try Self.decodeEvent(bytes[line.range], path: logPath, line: number)
+            } catch {
+                guard isLast else { throw error }
+                logger.warning(
+                    "Dropping torn last line of the event log, left by an interrupted write",
+                    metadata: ["file": "\(logPath)", "line": "\(number)", "reason": "\(error.message)"])
+                if repairTornTail { try truncateLog(to: Int64(line.range.lowerBound), io: io) }
+                break
+            }
+            if event.version <= history.baseVersion { continue }  // already in the snapshot
+            let expected = (events.last?.version ?? history.baseVersion) + 1
+            guard event.version == expected else {
+                throw StorageError.corrupt(
+                    logPath, line: number, "expected version \(expected), found version \(event.version)")
+            }
+            do {
+                state = try event.ops.apply(to: state)
+            } catch {
+                throw StorageError.corrupt(
+                    logPath, line: number, "ops do not apply to the state at version \(expected - 1): \(error)")
+            }
+            events.append(event)
+        }
+        history.append(events)
+        return LoadedDocument(history: history, state: state)
+    }
+
+    private func truncateLog(to length: Int64, io: any StorageIO) throws(StorageError) {
+        let file = try io.openForAppending(logPath)
+        defer { io.close(file) }
+        try io.truncate(file, toLength: length)
+        try io.synchronize(file)
+    }
+
+    private static func decodeSnapshot(_ bytes: [UInt8], path: String) throws(StorageError) -> (UInt64, JSONValue) {
+        let json: JSONValue
+        do {
+            json = try JSONCodec.decode(bytes)
+        } catch {
+            throw StorageError.corrupt(path, line: 1, "snapshot is not valid JSON: \(error)")
+        }
+        guard let version = json["version"]?.integerValue, version >= 0, let state = json["state"] else {
+            throw StorageError.corrupt(path, line: 1, "snapshot must be {\"version\":N,\"state\":...}")
+        }
+        return (UInt64(version), state)
+    }
+
+    private static func decodeEvent(_ bytes: ArraySlice<UInt8>, path: String, line: Int) throws(StorageError)
+        -> DocumentEvent
+    {
+        let json: JSONValue
+        do {
+            json = try JSONCodec.decode(Array(bytes))
+        } catch {
+            throw StorageError.corrupt(path, line: line, "not valid JSON: \(error)")
+        }
+        do {
+            return try DocumentEvent(json: json)
+        } catch {
+            throw StorageError.corrupt(path, line: line, "not an event: \(error.message)")
+        }
+    }
+
+    /// Lines as byte ranges without their newline; the last one may be unterminated.
+    private static func splitLines(_ bytes: [UInt8]) -> [(range: Range<Int>, terminated: Bool)] {
+        var lines: [(range: Range<Int>, terminated: Bool)] = []
+        var start = 0
+        for index in bytes.indices where bytes[index] == 0x0A {
+            lines.append((start..<index, true))
+            start = index + 1
+        }
+        if start < bytes.count { lines.append((start..<bytes.count, false)) }
+        return lines
+    }
+}
+
+/// A document as rebuilt from disk.
+struct LoadedDocument: Sendable {
+    var history: DocumentHistory
+    /// The state after the last event.
+    var state: JSONValue
+}

@@ -1,0 +1,47 @@
+import JSONPatch
+
+/// The retained history of a document: the state at `baseVersion` and every event after it.
+///
+/// Resume, history queries, revert and replay all work within this window.
+struct DocumentHistory: Sendable {
+    private(set) var baseVersion: UInt64
+    private(set) var baseState: JSONValue
+    /// Consecutive events, versions `baseVersion + 1 ... latestVersion`.
+    private(set) var events: [DocumentEvent] = []
+
+    init(baseVersion: UInt64, baseState: JSONValue) {
+        self.baseVersion = baseVersion
+        self.baseState = baseState
+    }
+
+    var latestVersion: UInt64 { events.last?.version ?? baseVersion }
+
+    mutating func append(_ newEvents: [DocumentEvent]) {
+        events.append(contentsOf: newEvents)
+    }
+
+    /// The events after `version`, or nil when the window does not reach back that far
+    /// (or `version` is in the future).
+    func events(after version: UInt64) -> ArraySlice<DocumentEvent>? {
+        guard version >= baseVersion, version <= latestVersion else { return nil }
+        return events[Int(version - baseVersion)...]
+    }
+
+    /// The state at `version`, or nil when it is outside the window.
+    func state(at version: UInt64) throws(JSONPatchError) -> JSONValue? {
+        guard version >= baseVersion, version <= latestVersion else { return nil }
+        var state = baseState
+        for event in events[..<Int(version - baseVersion)] {
+            state = try event.ops.apply(to: state)
+        }
+        return state
+    }
+
+    /// Moves the base forward past the first `count` events, whose result is `state`.
+    mutating func dropFirst(_ count: Int, newBaseState state: JSONValue) {
+        guard count > 0, count <= events.count else { return }
+        baseVersion = events[count - 1].version
+        baseState = state
+        events.removeFirst(count)
+    }
+}

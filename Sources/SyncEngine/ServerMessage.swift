@@ -1,0 +1,47 @@
+import JSONCodec
+import JSONPatch
+
+/// Encodes the messages the server sends. Each returns bytes ready to share between sessions.
+///
+///     {"type":"Full","<stateKey>":{...},"version":N}
+///     {"type":"Patch","ops":[...],"version":N}
+///     {"type":"Ack","id":..,"version":N}
+///     {"type":"Error","id":..,"code":"..","message":".."}   (no "id" when the action had none)
+public enum ServerMessage {
+    public static func full(stateKey: String, state: JSONValue, version: UInt64) throws(JSONEncodingError)
+        -> OutboundMessage
+    {
+        let object: JSONObject = ["type": "Full", stateKey: state, "version": .integer(Int64(clamping: version))]
+        return OutboundMessage(try JSONCodec.encode(.object(object)))
+    }
+
+    public static func patch(_ patch: JSONPatch, version: UInt64) throws(JSONEncodingError) -> OutboundMessage {
+        let object: JSONObject = [
+            "type": "Patch", "ops": patch.jsonValue, "version": .integer(Int64(clamping: version)),
+        ]
+        return OutboundMessage(try JSONCodec.encode(.object(object)))
+    }
+
+    /// `id` is echoed as the client sent it (a string or a number).
+    public static func ack(id: JSONValue, version: UInt64) -> OutboundMessage {
+        encodeDroppingUnencodableID(["type": "Ack", "id": id, "version": .integer(Int64(clamping: version))])
+    }
+
+    /// The transport uses this too (e.g. for `rateLimited`), so every error has one format.
+    public static func error(id: JSONValue?, code: SyncErrorCode, message: String) -> OutboundMessage {
+        var object: JSONObject = ["type": "Error"]
+        if let id, id != .null { object["id"] = id }
+        object["code"] = .string(code.rawValue)
+        object["message"] = .string(message)
+        return encodeDroppingUnencodableID(object)
+    }
+
+    /// Strings, integers and the version always encode; only an id JSON cannot hold (a non-finite
+    /// number handed in through the API) can fail, and then the reply goes out without it.
+    private static func encodeDroppingUnencodableID(_ object: JSONObject) -> OutboundMessage {
+        if let bytes = try? JSONCodec.encode(.object(object)) { return OutboundMessage(bytes) }
+        var withoutID = object
+        withoutID["id"] = nil
+        return OutboundMessage((try? JSONCodec.encode(.object(withoutID))) ?? [])
+    }
+}

@@ -1,0 +1,40 @@
+import Glibc
+
+/// A failure reading or writing the data directory, naming the file (and line, for corrupt logs).
+public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// A system call failed; `errno` says why (ENOSPC, EROFS, EIO, ...).
+        case io(errno: Int32)
+        /// A file's content is not what the engine wrote: start-up must stop.
+        case corrupt
+    }
+
+    public let kind: Kind
+    public let path: String
+    /// 1-based line of a corrupt log, when the problem is in one line.
+    public let line: Int?
+    public let message: String
+
+    public init(kind: Kind, path: String, line: Int? = nil, message: String) {
+        self.kind = kind
+        self.path = path
+        self.line = line
+        self.message = message
+    }
+
+    /// An error for the failed system call `operation`, from the current `errno`.
+    static func system(_ operation: String, path: String, errno code: Int32 = errno) -> StorageError {
+        StorageError(
+            kind: .io(errno: code), path: path,
+            message: "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
+    }
+
+    static func corrupt(_ path: String, line: Int? = nil, _ message: String) -> StorageError {
+        StorageError(kind: .corrupt, path: path, line: line, message: message)
+    }
+
+    public var description: String {
+        if let line { return "\(path):\(line): \(message)" }
+        return "\(path): \(message)"
+    }
+}

@@ -1,0 +1,38 @@
+/// The file operations the event log needs. The engine never touches files any other way,
+/// so tests can inject failures (a full disk, a read-only directory) by wrapping `PosixStorageIO`.
+///
+/// Every method is called from the engine's storage thread or during start-up, never from
+/// the Swift cooperative pool, so implementations may block.
+public protocol StorageIO: Sendable {
+    /// Creates one directory level; succeeds if it already exists.
+    func createDirectory(_ path: String) throws(StorageError)
+    /// Names of the entries in a directory, without `.` and `..`.
+    func listDirectory(_ path: String) throws(StorageError) -> [String]
+    /// The whole file, or nil when it does not exist.
+    func readFile(_ path: String) throws(StorageError) -> [UInt8]?
+    /// Opens (creating if needed) a file for appending.
+    func openForAppending(_ path: String) throws(StorageError) -> StorageFile
+    /// The current length of an open file.
+    func size(of file: StorageFile) throws(StorageError) -> Int64
+    /// Writes all of `bytes` at the end of the file, or throws (some bytes may have been written).
+    func append(_ bytes: [UInt8], to file: StorageFile) throws(StorageError)
+    /// fsync.
+    func synchronize(_ file: StorageFile) throws(StorageError)
+    func truncate(_ file: StorageFile, toLength length: Int64) throws(StorageError)
+    func close(_ file: StorageFile)
+    /// Replaces a file atomically: write a temporary file, fsync it, rename it over `path`, fsync the directory.
+    func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError)
+    /// fsync on a directory, so created and renamed entries survive a power cut.
+    func synchronizeDirectory(_ path: String) throws(StorageError)
+}
+
+/// An open file of a `StorageIO`.
+public struct StorageFile: Sendable, Hashable {
+    public let descriptor: Int32
+    public let path: String
+
+    public init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+}

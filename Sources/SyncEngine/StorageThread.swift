@@ -1,0 +1,90 @@
+import Glibc
+
+/// A dedicated thread for blocking file I/O (write, fsync, rename).
+///
+/// fsync on an SD card can take tens of milliseconds; running it on the Swift cooperative
+/// pool would stall every other document and session meanwhile. Jobs run one at a time in
+/// submission order.
+final class StorageThread: @unchecked Sendable {
+    // Guarded by `mutex`; @unchecked because pthread primitives are not Sendable types.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [@Sendable () -> Void] = []
+    private var stopping = false
+    private var thread = pthread_t()
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        // The thread holds a reference until it exits, so the object outlives it.
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                guard let context else { return nil }
+                let worker = Unmanaged<StorageThread>.fromOpaque(context).takeRetainedValue()
+                worker.runLoop()
+                return nil
+            }, context)
+        if result != 0 {
+            Unmanaged<StorageThread>.fromOpaque(context).release()
+            // Without a thread, run jobs inline: correct, only slower.
+            stopping = true
+        }
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Runs `job` on the storage thread and returns its result.
+    func run<T: Sendable>(_ job: @escaping @Sendable () throws(StorageError) -> T) async -> Result<T, StorageError> {
+        await withCheckedContinuation { continuation in
+            submit {
+                continuation.resume(returning: Result { () throws(StorageError) -> T in try job() })
+            }
+        }
+    }
+
+    /// Lets queued jobs finish, then ends the thread. Later jobs run inline on the caller.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        let wasRunning = !stopping
+        stopping = true
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+        if wasRunning { pthread_join(thread, nil) }
+    }
+
+    private func submit(_ job: @escaping @Sendable () -> Void) {
+        pthread_mutex_lock(mutex)
+        if stopping {
+            pthread_mutex_unlock(mutex)
+            job()
+            return
+        }
+        jobs.append(job)
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func runLoop() {
+        while true {
+            pthread_mutex_lock(mutex)
+            while jobs.isEmpty && !stopping {
+                pthread_cond_wait(condition, mutex)
+            }
+            if jobs.isEmpty {
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            let batch = jobs
+            jobs.removeAll()
+            pthread_mutex_unlock(mutex)
+            for job in batch { job() }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/// Why a request of the HTTP layer or the CLI (state, history, revert, replay) failed.
+public struct SyncEngineError: Error, CustomStringConvertible, Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// No document of that name exists (HTTP 404).
+        case documentNotFound
+        /// The version is in the future or older than the retained history (HTTP 400/410).
+        case versionNotAvailable
+        /// The change could not be written to disk (HTTP 503); nothing changed.
+        case storageUnavailable
+        /// The files of the document are damaged.
+        case corruptData
+        /// The JSON at that version is not a valid state of the model (it changed since), or could not be encoded.
+        case invalidState
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

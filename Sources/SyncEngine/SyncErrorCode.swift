@@ -1,0 +1,25 @@
+/// The stable, machine-readable `code` of an `Error` message. Clients may switch on these strings.
+public enum SyncErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// The text is not JSON.
+    case invalidJSON = "invalid_json"
+    /// The JSON is not an object.
+    case notAnObject = "not_an_object"
+    /// `type` is missing, not a string, or not an action the document knows.
+    case unknownType = "unknown_type"
+    /// A field is missing or has the wrong type; the message names the field.
+    case invalidAction = "invalid_action"
+    /// An index is negative, not an integer, or out of range.
+    case invalidIndex = "invalid_index"
+    /// The message nests deeper than the configured limit.
+    case tooDeep = "too_deep"
+    /// A binary frame arrived; the protocol is text only.
+    case binaryNotSupported = "binary_not_supported"
+    /// The session is a watcher and may not send actions.
+    case forbidden = "forbidden"
+    /// The change could not be written to disk; nothing changed. Retrying later may succeed.
+    case storageUnavailable = "storage_unavailable"
+    /// The session sent too much too fast (used by the transport).
+    case rateLimited = "rate_limited"
+    /// The server could not encode the result of an otherwise valid action; nothing changed.
+    case internalError = "internal_error"
+}

@@ -1,0 +1,11 @@
+import Glibc
+
+/// Wall-clock time for event timestamps.
+enum WallClock {
+    /// Milliseconds since the Unix epoch.
+    static func milliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

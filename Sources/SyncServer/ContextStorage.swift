@@ -1,0 +1,90 @@
+import CLibWebsockets
+import Glibc
+
+/// The C structures lws keeps pointers to for the context's whole life:
+/// protocol and extension tables, strings and the keepalive policy.
+final class ContextStorage {
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let extensions: UnsafeMutablePointer<lws_extension>
+    private let keepalive: UnsafeMutablePointer<lws_retry_bo_t>
+    private var strings: [UnsafeMutablePointer<CChar>] = []
+    private let configuration: ServerConfiguration
+
+    init(configuration: ServerConfiguration) {
+        self.configuration = configuration
+        protocols = .allocate(capacity: 2)
+        extensions = .allocate(capacity: 2)
+        keepalive = .allocate(capacity: 1)
+
+        var serverProtocol = lws_protocols()
+        serverProtocol.name = UnsafePointer(keep("patchsync"))
+        serverProtocol.callback = { wsi, reason, user, input, length in
+            serviceCallback(wsi, reason, user, input, length)
+        }
+        // lws keeps a receive buffer of this size per session: small keeps idle sessions
+        // cheap; larger messages just arrive in more pieces.
+        serverProtocol.rx_buffer_size = 1024
+        protocols.initialize(to: serverProtocol)
+        // lws reads the table up to an all-zero entry.
+        (protocols + 1).initialize(to: lws_protocols())
+
+        var deflate = lws_extension()
+        deflate.name = UnsafePointer(keep("permessage-deflate"))
+        deflate.callback = lws_extension_callback_pm_deflate
+        deflate.client_offer = UnsafePointer(keep("permessage-deflate; client_max_window_bits"))
+        extensions.initialize(to: deflate)
+        (extensions + 1).initialize(to: lws_extension())
+
+        var policy = lws_retry_bo_t()
+        policy.secs_since_valid_ping = UInt16(clamping: configuration.keepalive.pingAfterSeconds)
+        policy.secs_since_valid_hangup = UInt16(clamping: configuration.keepalive.dropAfterSeconds)
+        keepalive.initialize(to: policy)
+    }
+
+    deinit {
+        protocols.deinitialize(count: 2)
+        protocols.deallocate()
+        extensions.deinitialize(count: 2)
+        extensions.deallocate()
+        keepalive.deinitialize(count: 1)
+        keepalive.deallocate()
+        strings.forEach { free($0) }
+    }
+
+    /// The context settings; `user` comes back from `lws_context_user` in callbacks.
+    func creationInfo(user: UnsafeMutableRawPointer) -> lws_context_creation_info {
+        var info = lws_context_creation_info()
+        info.protocols = UnsafePointer(protocols)
+        info.user = user
+        info.vhost_name = UnsafePointer(keep("default"))
+        info.max_http_header_data = 4096
+        info.retry_and_idle_policy = UnsafePointer(keepalive)
+        if configuration.compression {
+            info.extensions = UnsafePointer(extensions)
+        }
+        if configuration.limits.maximumConnections > 0 {
+            // lws sizes its per-thread fd tables from this; the default (the fd ulimit)
+            // can cost megabytes on hosts with a high limit.
+            info.fd_limit_per_thread = UInt32(clamping: configuration.limits.maximumConnections + 64)
+        }
+        switch configuration.listener {
+        case .tcp(let host, let port):
+            info.port = Int32(clamping: port)
+            info.iface = UnsafePointer(keep(host))
+            if !host.contains(":") {
+                info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6)
+            }
+        case .unix(let path):
+            info.port = 0
+            info.iface = UnsafePointer(keep(path))
+            info.options |= UInt64(LWS_SERVER_OPTION_UNIX_SOCK)
+        }
+        return info
+    }
+
+    private func keep(_ string: String) -> UnsafeMutablePointer<CChar> {
+        let copy = strdup(string)!
+        strings.append(copy)
+        return copy
+    }
+}

@@ -1,0 +1,54 @@
+import CLibWebsockets
+
+/// The lws protocol callback. lws calls it on the service thread only; it finds the
+/// `ServerLoop` through the context's user pointer and hands the event over.
+func serviceCallback(
+    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let loopPointer = lws_context_user(context) else {
+        return 0
+    }
+    let loop = Unmanaged<ServerLoop>.fromOpaque(loopPointer).takeUnretainedValue()
+    switch reason {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        loop.handleWakeup()
+        return 0
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        // Once shutdown starts, new connections are dropped as they arrive.
+        return loop.stopping ? -1 : 0
+    case LWS_CALLBACK_HTTP:
+        let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
+        return loop.handleHTTPRequest(wsi, path: path)
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return loop.writeHTTPBody(wsi)
+    case LWS_CALLBACK_HTTP_BODY:
+        loop.receiveRequestBody(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+        return 0
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return loop.requestBodyComplete(wsi)
+    case LWS_CALLBACK_CLOSED_HTTP:
+        loop.forgetHTTP(wsi)
+        return 0
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return loop.filterUpgrade(wsi)
+    case LWS_CALLBACK_ESTABLISHED:
+        return loop.openSession(wsi)
+    case LWS_CALLBACK_RECEIVE:
+        let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
+        return loop.receive(wsi, bytes)
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return loop.writeSession(wsi)
+    case LWS_CALLBACK_TIMER:
+        loop.rateLimitTimerFired(wsi)
+        return 0
+    case LWS_CALLBACK_CLOSED:
+        loop.closeSession(wsi)
+        return 0
+    case LWS_CALLBACK_WSI_DESTROY:
+        loop.forget(wsi)
+        return 0
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+}

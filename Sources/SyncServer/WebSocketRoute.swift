@@ -1,0 +1,25 @@
+import SyncEngine
+
+/// Which document a WebSocket upgrade asks for: `/ws` is `default`, `/ws/<name>` names one.
+enum WebSocketRoute {
+    enum Failure: Error, Equatable {
+        case notAWebSocketPath
+        case invalidDocumentName(String)
+        case invalidSince(String)
+    }
+
+    static func document(forPath path: String) -> Result<DocumentName, Failure> {
+        if path == "/ws" || path == "/ws/" { return .success(.default) }
+        guard path.hasPrefix("/ws/") else { return .failure(.notAWebSocketPath) }
+        let name = String(path.dropFirst(4))
+        guard let document = DocumentName(name) else { return .failure(.invalidDocumentName(name)) }
+        return .success(document)
+    }
+
+    /// `since=V` resumes after version V; absent means "send a Full".
+    static func since(_ value: String?) -> Result<UInt64?, Failure> {
+        guard let value else { return .success(nil) }
+        guard let version = UInt64(value) else { return .failure(.invalidSince(value)) }
+        return .success(version)
+    }
+}

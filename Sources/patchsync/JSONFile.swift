@@ -1,0 +1,50 @@
+import Glibc
+import JSONCodec
+import JSONPatch
+
+/// A command's failure, printed by ArgumentParser as one line on stderr (exit status 1).
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Reading JSON documents named on the command line.
+enum JSONFile {
+    static func load(_ path: String) throws(CommandFailure) -> JSONValue {
+        let bytes = try readBytes(path)
+        do {
+            return try JSONCodec.decode(bytes)
+        } catch {
+            throw CommandFailure(description: "\(path): \(error)")
+        }
+    }
+
+    static func readBytes(_ path: String) throws(CommandFailure) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(reading: path) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure(reading: path)
+            }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    /// Writes `value` as compact JSON and a newline to stdout.
+    static func print(_ value: JSONValue) throws(CommandFailure) {
+        do {
+            Swift.print(try JSONCodec.encodeString(value))
+        } catch {
+            throw CommandFailure(description: "cannot write the result: \(error)")
+        }
+    }
+
+    private static func failure(reading path: String) -> CommandFailure {
+        CommandFailure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+    }
+}

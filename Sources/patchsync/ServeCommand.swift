@@ -1,0 +1,248 @@
+import ArgumentParser
+import Glibc
+import Logging
+import SyncAPI
+import SyncEngine
+import SyncServer
+import TodoModel
+
+/// `patchsync serve`: the shared Todo list over HTTP and WebSocket on one port.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the shared Todo list: the web page, /healthz, /api, /metrics and WebSocket sessions on /ws.",
+        discussion: """
+            Prints "listening on http://HOST:PORT" (or "listening on unix:PATH") on stdout once it \
+            accepts connections. SIGINT or SIGTERM stops it gracefully: pending messages are \
+            written, sessions are closed with status 1001 and the log is flushed; exit status 0.
+
+            Every option can also come from the environment as PATCHSYNC_<OPTION> (for example \
+            PATCHSYNC_PORT=8080, PATCHSYNC_TOKEN=..., PATCHSYNC_NO_COMPRESSION=1; repeatable options \
+            take a comma-separated list). The command line wins. Prefer the environment for tokens: \
+            command lines are visible to every user of the box.
+            """)
+
+    @Option(help: "Address to listen on. (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "TCP port; 0 picks a free port. (default: 3333)")
+    var port: Int?
+
+    @Option(help: "Listen on this Unix socket path instead of TCP (for a reverse proxy on the same box).")
+    var unix: String?
+
+    @Option(help: "Directory holding the documents' logs and snapshots. (default: ./data)")
+    var data: String?
+
+    @Option(help: "Largest incoming message in bytes; larger ones close the session with 1009. (default: 1048576)")
+    var maxMessageBytes: Int?
+
+    @Option(help: "Bytes queued for one session before it is closed as too slow (1013). (default: 8388608)")
+    var maxQueueBytes: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info)")
+    var logLevel: String?
+
+    @Option(help: "An Origin allowed to open WebSocket sessions; repeatable; '*' allows all. (default: the server's own host)")
+    var allowOrigin: [String] = []
+
+    @Option(help: "Require this token on WebSocket upgrades, /api and /metrics: 'Authorization: Bearer TOKEN' or '?token=TOKEN'.")
+    var token: String?
+
+    @Option(help: "A token that only watches: sessions get state but every action gets 'forbidden'; the API is read-only.")
+    var readToken: String?
+
+    @Option(help: "Most WebSocket sessions at once; 0 is unlimited. (default: 4096)")
+    var maxConnections: Int?
+
+    @Option(help: "Most WebSocket sessions at once from one client address; 0 is unlimited. (default: 1024)")
+    var maxConnectionsPerAddress: Int?
+
+    @Option(help: "Messages per second one session may send on average; 0 is unlimited. (default: 0)")
+    var maxMessagesPerSecond: Double?
+
+    @Option(help: "Messages one session may send at once above that rate. (default: 100)")
+    var messageBurst: Int?
+
+    @Option(help: "Seconds of silence before the server pings a client. (default: 30)")
+    var pingInterval: Int?
+
+    @Option(help: "Seconds without an answer before a client is dropped; more than --ping-interval. (default: 60)")
+    var pingTimeout: Int?
+
+    @Flag(help: "Do not offer permessage-deflate compression.")
+    var noCompression = false
+
+    @Option(help: "A proxy address whose X-Forwarded-For names the real client; repeatable. (default: 127.0.0.1 and ::1)")
+    var trustedProxy: [String] = []
+
+    @Option(help: "Seconds a closing session (shutdown, too slow, too big) gets to take its last messages and close frame before it is dropped. (default: 5)")
+    var closeTimeout: Int?
+
+    func run() async throws {
+        let environment = OptionEnvironment()
+        let level = try environment.value(logLevel, "LOG_LEVEL", default: "info")
+        guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw ValidationError("--log-level: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        var logger = Logger(label: "patchsync") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = logLevel
+        LibWebsocketsLog.route(to: logger)
+
+        let serverConfiguration = try makeServerConfiguration(environment)
+        let dataDirectory = try environment.value(data, "DATA", default: "./data")
+
+        // A peer that vanishes mid-write must not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        raiseFileLimit(toAtLeast: serverConfiguration.limits.maximumConnections + 64)
+
+        let engine: SyncEngine<TodoList>
+        do {
+            engine = try SyncEngine<TodoList>(configuration: .init(dataDirectory: dataDirectory), logger: logger)
+        } catch {
+            logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        guard let signals = TerminationSignals.install() else {
+            logger.critical("cannot install signal handlers")
+            throw ExitCode.failure
+        }
+        let counters = ConnectionCounters()
+        let api = DocumentAPI(engine: engine, transport: counters, logger: logger)
+        let server = PatchsyncServer(
+            configuration: serverConfiguration, service: engine, httpHandler: api, counters: counters, logger: logger)
+        let address: ServerConfiguration.Listener
+        do {
+            address = try server.start()
+        } catch {
+            logger.critical("cannot start the server", metadata: ["error": "\(error)"])
+            await engine.shutdown()
+            throw ExitCode.failure
+        }
+        // Straight to the descriptor: stdout is a pipe in tests and scripts, and must not wait in a buffer.
+        let line = Array("listening on \(address)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+
+        let signal = await TerminationSignals.wait(readEnd: signals)
+        logger.info("received signal", metadata: ["signal": "\(signal)"])
+        server.shutdown()
+        await onDedicatedThread { server.waitUntilStopped() }
+        await engine.shutdown()
+    }
+
+    private func makeServerConfiguration(_ environment: OptionEnvironment) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        if let path = try environment.optionalValue(unix, "UNIX") {
+            configuration.listener = .unix(path: path)
+        } else {
+            let port = try environment.value(port, "PORT", default: 3333)
+            guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is outside 0...65535") }
+            configuration.listener = .tcp(host: try environment.value(host, "HOST", default: "127.0.0.1"), port: port)
+        }
+        configuration.maximumMessageBytes = try positive(
+            environment.value(maxMessageBytes, "MAX_MESSAGE_BYTES", default: configuration.maximumMessageBytes),
+            "--max-message-bytes")
+        configuration.outboundQueueLimitBytes = try positive(
+            environment.value(maxQueueBytes, "MAX_QUEUE_BYTES", default: configuration.outboundQueueLimitBytes),
+            "--max-queue-bytes")
+        configuration.closeTimeoutSeconds = try positive(
+            environment.value(closeTimeout, "CLOSE_TIMEOUT", default: configuration.closeTimeoutSeconds),
+            "--close-timeout")
+        configuration.allowedOrigins = environment.list(allowOrigin, "ALLOW_ORIGIN")
+        configuration.credentials = .init(
+            token: try environment.optionalValue(token, "TOKEN"),
+            readToken: try environment.optionalValue(readToken, "READ_TOKEN"))
+        if let token = configuration.credentials.token, token == configuration.credentials.readToken {
+            throw ValidationError("--token and --read-token must differ")
+        }
+
+        var limits = configuration.limits
+        limits.maximumConnections = try nonNegative(
+            environment.value(maxConnections, "MAX_CONNECTIONS", default: limits.maximumConnections),
+            "--max-connections")
+        limits.maximumConnectionsPerAddress = try nonNegative(
+            environment.value(
+                maxConnectionsPerAddress, "MAX_CONNECTIONS_PER_ADDRESS", default: limits.maximumConnectionsPerAddress),
+            "--max-connections-per-address")
+        limits.messagesPerSecond = try environment.value(
+            maxMessagesPerSecond, "MAX_MESSAGES_PER_SECOND", default: limits.messagesPerSecond)
+        guard limits.messagesPerSecond >= 0, limits.messagesPerSecond.isFinite else {
+            throw ValidationError("--max-messages-per-second must be 0 or more")
+        }
+        limits.messageBurst = try positive(
+            environment.value(messageBurst, "MESSAGE_BURST", default: limits.messageBurst), "--message-burst")
+        configuration.limits = limits
+
+        let ping = try positive(
+            environment.value(pingInterval, "PING_INTERVAL", default: configuration.keepalive.pingAfterSeconds),
+            "--ping-interval")
+        let drop = try environment.value(pingTimeout, "PING_TIMEOUT", default: max(configuration.keepalive.dropAfterSeconds, ping * 2))
+        guard drop > ping, drop <= 65535 else {
+            throw ValidationError("--ping-timeout must be more than --ping-interval (and at most 65535)")
+        }
+        configuration.keepalive = .init(pingAfterSeconds: ping, dropAfterSeconds: drop)
+        configuration.compression = !(noCompression || environment.flag("NO_COMPRESSION"))
+        let proxies = environment.list(trustedProxy, "TRUSTED_PROXY")
+        if !proxies.isEmpty {
+            configuration.trustedProxies = proxies
+        }
+        return configuration
+    }
+
+    private func positive(_ value: Int, _ option: String) throws -> Int {
+        guard value > 0 else { throw ValidationError("\(option) must be at least 1, got \(value)") }
+        return value
+    }
+
+    private func nonNegative(_ value: Int, _ option: String) throws -> Int {
+        guard value >= 0 else { throw ValidationError("\(option) must be 0 or more, got \(value)") }
+        return value
+    }
+
+    /// Each session needs a descriptor; the usual soft limit of 1024 is too low for the defaults.
+    private func raiseFileLimit(toAtLeast wanted: Int) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(wanted) else { return }
+        limit.rlim_cur = min(limit.rlim_max, rlim_t(wanted))
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// Option values from `PATCHSYNC_<NAME>` environment variables, used when the command line has none.
+struct OptionEnvironment {
+    func raw(_ name: String) -> String? {
+        getenv("PATCHSYNC_" + name).map { String(cString: $0) }
+    }
+
+    func optionalValue(_ given: String?, _ name: String) throws -> String? {
+        given ?? raw(name)
+    }
+
+    func value<T: LosslessStringConvertible>(_ given: T?, _ name: String, default fallback: T) throws -> T {
+        if let given { return given }
+        guard let text = raw(name) else { return fallback }
+        guard let parsed = T(text) else {
+            throw ValidationError("PATCHSYNC_\(name): cannot read '\(text)' as \(T.self)")
+        }
+        return parsed
+    }
+
+    func list(_ given: [String], _ name: String) -> [String] {
+        if !given.isEmpty { return given }
+        return (raw(name) ?? "").split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
+    }
+
+    func flag(_ name: String) -> Bool {
+        guard let text = raw(name)?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(text)
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        var view = Substring(self)
+        while view.first?.isWhitespace == true { view.removeFirst() }
+        while view.last?.isWhitespace == true { view.removeLast() }
+        return String(view)
+    }
+}

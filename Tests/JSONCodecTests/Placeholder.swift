@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderJSONCodecTests() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderServerTests() { #expect(Bool(true)) }

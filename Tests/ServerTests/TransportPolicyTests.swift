@@ -1,0 +1,153 @@
+import SyncEngine
+import Testing
+
+@testable import SyncServer
+
+@Suite struct WebSocketRouteTests {
+    @Test func plainWsIsTheDefaultDocument() throws {
+        #expect(try WebSocketRoute.document(forPath: "/ws").get() == .default)
+        #expect(try WebSocketRoute.document(forPath: "/ws/line-3_b").get().rawValue == "line-3_b")
+    }
+
+    @Test func badNamesAndOtherPathsAreRefused() {
+        #expect(WebSocketRoute.document(forPath: "/ws/bad.name") == .failure(.invalidDocumentName("bad.name")))
+        #expect(WebSocketRoute.document(forPath: "/ws/a/b") == .failure(.invalidDocumentName("a/b")))
+        #expect(WebSocketRoute.document(forPath: "/socket") == .failure(.notAWebSocketPath))
+    }
+
+    @Test func sinceMustBeAVersion() {
+        #expect(WebSocketRoute.since(nil) == .success(nil))
+        #expect(WebSocketRoute.since("42") == .success(42))
+        #expect(WebSocketRoute.since("-1") == .failure(.invalidSince("-1")))
+        #expect(WebSocketRoute.since("1e3") == .failure(.invalidSince("1e3")))
+    }
+}
+
+@Suite struct OriginPolicyTests {
+    @Test func withoutAListOnlyTheRequestsOwnHostIsAllowed() {
+        let policy = OriginPolicy(allowedOrigins: [])
+        #expect(policy.allows(origin: nil, host: "box:3333"))
+        #expect(policy.allows(origin: "http://box:3333", host: "box:3333"))
+        #expect(policy.allows(origin: "https://BOX", host: "box"))
+        // A proxy passing Host without the port still matches on the host name.
+        #expect(policy.allows(origin: "https://box:8443", host: "box"))
+        #expect(!policy.allows(origin: "http://evil:3333", host: "box:3333"))
+        #expect(!policy.allows(origin: "http://box:4444", host: "box:3333"))
+        #expect(!policy.allows(origin: "null", host: "box:3333"))
+        #expect(!policy.allows(origin: "http://box:3333", host: nil))
+    }
+
+    @Test func aListReplacesTheDefault() {
+        let policy = OriginPolicy(allowedOrigins: ["https://panel.example/"])
+        #expect(policy.allows(origin: "https://panel.example", host: "box"))
+        #expect(!policy.allows(origin: "https://box", host: "box"))
+        #expect(!policy.allows(origin: "https://panel.example.evil", host: "box"))
+        #expect(OriginPolicy(allowedOrigins: ["*"]).allows(origin: "http://anything", host: "box"))
+    }
+}
+
+@Suite struct AccessPolicyTests {
+    @Test func withoutTokensEveryoneEdits() {
+        #expect(AccessPolicy(credentials: .init()).role(presented: nil) == .editor)
+    }
+
+    @Test func tokensPickTheRole() {
+        let policy = AccessPolicy(credentials: .init(token: "edit", readToken: "read"))
+        #expect(policy.role(presented: "edit") == .editor)
+        #expect(policy.role(presented: "read") == .watcher)
+        #expect(policy.role(presented: nil) == nil)
+        #expect(policy.role(presented: "edi") == nil)
+        #expect(policy.role(presented: "edit2") == nil)
+    }
+
+    @Test func bearerHeader() {
+        #expect(AccessPolicy.bearerToken(fromAuthorization: "Bearer abc") == "abc")
+        #expect(AccessPolicy.bearerToken(fromAuthorization: "bearer  abc ") == "abc")
+        #expect(AccessPolicy.bearerToken(fromAuthorization: "Basic abc") == nil)
+        #expect(AccessPolicy.bearerToken(fromAuthorization: nil) == nil)
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(constantTimeEquals("secret", "secret"))
+        #expect(!constantTimeEquals("secreT", "secret"))
+        #expect(!constantTimeEquals("", "secret"))
+        #expect(!constantTimeEquals("secret-and-more", "secret"))
+    }
+}
+
+@Suite struct ClientAddressTests {
+    @Test func forwardedForCountsOnlyFromATrustedPeer() {
+        #expect(ClientAddress.resolve(peer: "127.0.0.1", forwardedFor: "1.2.3.4, 5.6.7.8", peerIsTrusted: true) == "5.6.7.8")
+        #expect(ClientAddress.resolve(peer: "10.0.0.9", forwardedFor: "5.6.7.8", peerIsTrusted: false) == "10.0.0.9")
+        #expect(ClientAddress.resolve(peer: "127.0.0.1", forwardedFor: " , ", peerIsTrusted: true) == "127.0.0.1")
+    }
+}
+
+@Suite struct MessageAssemblerTests {
+    @Test func fragmentsJoinIntoOneTextMessage() {
+        var assembler = MessageAssembler(limit: 100)
+        let parts = ["{\"a\"", ":1", "}"]
+        var outcomes: [MessageAssembler.Outcome] = []
+        for (index, part) in parts.enumerated() {
+            let bytes = Array(part.utf8)
+            outcomes.append(bytes.withUnsafeBytes { assembler.append($0, isBinary: false, isLast: index == parts.count - 1) })
+        }
+        guard case .complete(.text(let text)) = outcomes.last else {
+            Issue.record("expected a complete text message, got \(outcomes)")
+            return
+        }
+        #expect(text == Array("{\"a\":1}".utf8))
+    }
+
+    @Test func binaryMessagesReportTheirSize() {
+        var assembler = MessageAssembler(limit: 100)
+        let bytes: [UInt8] = [1, 2, 3]
+        let outcome = bytes.withUnsafeBytes { assembler.append($0, isBinary: true, isLast: true) }
+        guard case .complete(.binary(let count)) = outcome else {
+            Issue.record("expected a binary message, got \(outcome)")
+            return
+        }
+        #expect(count == 3)
+    }
+
+    @Test func theCapCountsTheWholeMessage() {
+        var assembler = MessageAssembler(limit: 5)
+        let bytes: [UInt8] = [1, 2, 3]
+        let first = bytes.withUnsafeBytes { assembler.append($0, isBinary: false, isLast: false) }
+        let second = bytes.withUnsafeBytes { assembler.append($0, isBinary: false, isLast: true) }
+        guard case .incomplete = first, case .tooBig = second else {
+            Issue.record("expected incomplete then tooBig, got \(first), \(second)")
+            return
+        }
+    }
+}
+
+@Suite struct SessionOutboxTests {
+    @Test func queueOverTheLimitDropsEverythingAndAsksForA1013() {
+        let outbox = SessionOutbox(connectionKey: 1, queueLimitBytes: 10, wakeup: ServiceWakeup())
+        outbox.send(OutboundMessage(Array(repeating: 0, count: 6)))
+        outbox.send(OutboundMessage(Array(repeating: 0, count: 6)))
+        guard case .closeNow(let code, _) = outbox.takeNotice() else {
+            Issue.record("expected an immediate close")
+            return
+        }
+        #expect(code == .tryAgainLater)
+    }
+
+    @Test func anEngineCloseComesAfterTheQueuedMessages() {
+        let outbox = SessionOutbox(connectionKey: 1, queueLimitBytes: 1000, wakeup: ServiceWakeup())
+        outbox.send(OutboundMessage([1]))
+        outbox.close(.policyViolation, reason: "bye")
+        outbox.send(OutboundMessage([2]))
+        guard case .write(let message, more: true) = outbox.nextWriteStep() else {
+            Issue.record("expected the queued message first")
+            return
+        }
+        #expect(message.bytes == [1])
+        guard case .close(let code, let reason) = outbox.nextWriteStep() else {
+            Issue.record("expected the close next; messages after a close are dropped")
+            return
+        }
+        #expect(code == .policyViolation && reason == "bye")
+    }
+}

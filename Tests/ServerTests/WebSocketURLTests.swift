@@ -1,0 +1,36 @@
+import SyncClient
+import Testing
+
+/// The URLs `patchsync watch`/`send` and `SyncClient.Configuration(url:)` accept.
+@Suite struct WebSocketURLTests {
+    @Test func aFullURLSplitsIntoHostPortAndTarget() throws {
+        let url = try WebSocketURL(parsing: "ws://127.0.0.1:3333/ws/groceries?since=4")
+        #expect(url == WebSocketURL(host: "127.0.0.1", port: 3333, pathAndQuery: "/ws/groceries?since=4"))
+        #expect(url.description == "ws://127.0.0.1:3333/ws/groceries?since=4")
+    }
+
+    @Test func missingPartsTakeTheirDefaults() throws {
+        #expect(try WebSocketURL(parsing: "ws://example.org") == WebSocketURL(host: "example.org", port: 80, pathAndQuery: "/"))
+        #expect(try WebSocketURL(parsing: "ws://box:8080?token=x").pathAndQuery == "/?token=x")
+    }
+
+    @Test func anIPv6HostGoesInBrackets() throws {
+        let url = try WebSocketURL(parsing: "ws://[::1]:3333/ws")
+        #expect(url.host == "::1")
+        #expect(url.port == 3333)
+        #expect(url.description == "ws://[::1]:3333/ws")
+    }
+
+    @Test(arguments: [
+        "http://127.0.0.1:3333/ws", "wss://127.0.0.1/ws", "ws://", "ws://:3333/ws", "ws://host:0/ws",
+        "ws://host:70000/ws", "ws://host:abc/ws", "ws://[::1/ws", "ws://user@host/ws", "ws://host/a b",
+    ])
+    func aBadURLIsRefusedWithItsReason(text: String) {
+        #expect {
+            _ = try WebSocketURL(parsing: text)
+        } throws: { error in
+            guard case .invalidURL(let url, let reason) = error as? SyncClientError else { return false }
+            return url == text && !reason.isEmpty
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import JSONCodec
+import JSONPatch
+import Logging
+import Synchronization
+import Testing
+
+@testable import SyncEngine
+@testable import TodoModel
+
+/// A transport stand-in: records every message a session receives, decoded.
+final class CollectingOutput: SessionOutput {
+    private let received = Mutex<[JSONValue]>([])
+    private let closes = Mutex<[CloseCode]>([])
+    private let bytes = Mutex(0)
+
+    func send(_ message: OutboundMessage) {
+        let value = (try? JSONCodec.decode(message.bytes)) ?? .string("<undecodable>")
+        received.withLock { $0.append(value) }
+        bytes.withLock { $0 += message.bytes.count }
+    }
+
+    var byteCount: Int { bytes.withLock { $0 } }
+
+    func close(_ code: CloseCode, reason: String) {
+        closes.withLock { $0.append(code) }
+    }
+
+    var messages: [JSONValue] { received.withLock { $0 } }
+    var closeCodes: [CloseCode] { closes.withLock { $0 } }
+
+    /// Messages received since the last call.
+    func drain() -> [JSONValue] {
+        received.withLock { messages in
+            defer { messages = [] }
+            return messages
+        }
+    }
+}
+
+/// Storage that fails on demand like a full disk: half of the bytes land, then ENOSPC.
+final class FailingStorage: StorageIO {
+    let base = PosixStorageIO()
+    let failWrites = Atomic<Bool>(false)
+    let syncCount = Atomic<Int>(0)
+
+    func createDirectory(_ path: String) throws(StorageError) { try base.createDirectory(path) }
+    func listDirectory(_ path: String) throws(StorageError) -> [String] { try base.listDirectory(path) }
+    func readFile(_ path: String) throws(StorageError) -> [UInt8]? { try base.readFile(path) }
+    func openForAppending(_ path: String) throws(StorageError) -> StorageFile { try base.openForAppending(path) }
+    func size(of file: StorageFile) throws(StorageError) -> Int64 { try base.size(of: file) }
+
+    func append(_ bytes: [UInt8], to file: StorageFile) throws(StorageError) {
+        if failWrites.load(ordering: .relaxed) {
+            try base.append(Array(bytes.prefix(bytes.count / 2)), to: file)
+            throw StorageError.system("write", path: file.path, errno: ENOSPC)
+        }
+        try base.append(bytes, to: file)
+    }
+
+    func synchronize(_ file: StorageFile) throws(StorageError) {
+        syncCount.add(1, ordering: .relaxed)
+        try base.synchronize(file)
+    }
+
+    func truncate(_ file: StorageFile, toLength length: Int64) throws(StorageError) {
+        try base.truncate(file, toLength: length)
+    }
+
+    func close(_ file: StorageFile) { base.close(file) }
+
+    func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
+        if failWrites.load(ordering: .relaxed) { throw StorageError.system("write", path: path, errno: ENOSPC) }
+        try base.replaceFile(path, with: bytes)
+    }
+
+    func synchronizeDirectory(_ path: String) throws(StorageError) { try base.synchronizeDirectory(path) }
+}
+
+/// A fresh data directory under /tmp, removed when the test is done.
+final class TemporaryDirectory {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "patchsync-engine-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func file(_ relative: String) -> String { path + "/" + relative }
+
+    func read(_ relative: String) -> String? {
+        FileManager.default.contents(atPath: file(relative)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func write(_ relative: String, _ text: String) throws {
+        let url = URL(fileURLWithPath: file(relative))
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+}
+
+/// A log handler that keeps warnings so tests can check them.
+final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+    static let records = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let text = "\(event.level) \(event.message) \(event.metadata ?? [:])"
+        Self.records.withLock { $0.append(text) }
+    }
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "patchsync.engine.tests", factory: { _ in RecordingLogHandler() })
+    logger.logLevel = .debug
+    return logger
+}()
+
+typealias TodoEngine = SyncEngine<TodoList>
+
+func makeEngine(
+    _ directory: TemporaryDirectory, retainedEvents: Int = 1000, snapshotInterval: Int = 1000,
+    storage: any StorageIO = PosixStorageIO()
+) throws -> TodoEngine {
+    try TodoEngine(
+        configuration: .init(
+            dataDirectory: directory.path, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval,
+            storage: storage),
+        logger: testLogger)
+}
+
+extension SyncService {
+    func send(_ text: String, from session: SessionID) {
+        receive(.text(Array(text.utf8)), from: session)
+    }
+}
+
+extension TodoEngine {
+    /// Waits until everything queued for the document so far has been handled and its replies sent:
+    /// the document handles work in order, so a read completes only after all earlier work.
+    func settle(_ name: DocumentName = .default) async throws {
+        _ = try await state(of: name)
+    }
+}
+
+func json(_ text: String) throws -> JSONValue {
+    try JSONCodec.decode(text)
+}
+
+/// Follows Full and Patch messages like a client does.
+struct Mirror {
+    var state: JSONValue = .null
+    var version: UInt64 = 0
+
+    mutating func apply(_ messages: [JSONValue]) throws {
+        for message in messages {
+            switch message["type"]?.stringValue {
+            case "Full":
+                state = message["todo"] ?? .null
+                version = UInt64(message["version"]?.integerValue ?? -1)
+            case "Patch":
+                let next = UInt64(message["version"]?.integerValue ?? -1)
+                #expect(next == version + 1, "patches arrive without gaps or duplicates")
+                state = try JSONPatch(json: message["ops"] ?? .null).apply(to: state)
+                version = next
+            default:
+                break
+            }
+        }
+    }
+}
+
+func types(_ messages: [JSONValue]) -> [String] {
+    messages.map { $0["type"]?.stringValue ?? "?" }
+}

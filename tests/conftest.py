@@ -1,0 +1,112 @@
+"""Shared fixtures: the patchsync binary and real server processes on free 127.0.0.1 ports."""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "Tests" / "JSONPatchTests" / "Fixtures"
+
+
+@pytest.fixture(scope="session")
+def patchsync_bin():
+    """The debug build of the CLI, built once per test session if missing."""
+    # PATCHSYNC_BIN points at another build (a helper's scratch path, a release build).
+    binary = Path(os.environ.get("PATCHSYNC_BIN", ROOT / ".build" / "debug" / "patchsync"))
+    if not binary.exists():
+        subprocess.run(["swift", "build", "--product", "patchsync"], cwd=ROOT, check=True)
+    return str(binary)
+
+
+class ServerProcess:
+    """`patchsync serve` as a child process; its stderr is kept in `log_path` for assertions."""
+
+    def __init__(self, binary, data_dir, args=(), port=0):
+        self.binary, self.data_dir, self.args = binary, str(data_dir), list(args)
+        self.port = port
+        self.process = None
+        self.log_path = Path(self.data_dir).parent / f"server-{id(self)}.log"
+
+    def start(self, timeout=20):
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--data", self.data_dir, *self.args],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+        log.close()
+        found = threading.Event()
+
+        def read_port():
+            for line in self.process.stdout:
+                match = re.search(r"listening on http://[^:]+:(\d+)", line)
+                if match and not found.is_set():
+                    self.port = int(match.group(1))
+                    found.set()
+
+        threading.Thread(target=read_port, daemon=True).start()
+        if not found.wait(timeout):
+            self.kill()
+            raise RuntimeError(f"patchsync did not start:\n{self.log()}")
+        return self
+
+    @property
+    def http(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill(self):
+        """kill -9: no chance to flush or close anything."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def data_dir():
+    with tempfile.TemporaryDirectory(prefix="patchsync-test-") as scratch:
+        path = Path(scratch) / "data"
+        path.mkdir()
+        yield path
+
+
+@pytest.fixture
+def start_server(patchsync_bin, data_dir):
+    """Factory: start_server(*args, data=None, port=0) -> a running ServerProcess, stopped after the test."""
+    started = []
+
+    def start(*args, data=None, port=0):
+        server = ServerProcess(patchsync_bin, data or data_dir, args, port).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture
+def server(start_server):
+    """A running server with default options and an empty data directory."""
+    return start_server()

@@ -1,0 +1,52 @@
+"""A tiny independent client of the patchsync protocol: python websockets + jsonpatch."""
+import json
+
+import jsonpatch
+import websockets
+
+
+class Peer:
+    """One WebSocket session that mirrors the document from Full and Patch messages."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.state = None
+        self.version = None
+        self.next_id = 0
+
+    @classmethod
+    async def connect(cls, url, **kwargs):
+        peer = cls(await websockets.connect(url, max_size=None, **kwargs))
+        await peer.expect("Full")
+        return peer
+
+    async def receive(self):
+        message = json.loads(await self.ws.recv())
+        if message["type"] == "Full":
+            self.state, self.version = message["todo"], message.get("version")
+        elif message["type"] == "Patch":
+            self.state = jsonpatch.apply_patch(self.state, message["ops"])
+            self.version = message.get("version")
+        return message
+
+    async def expect(self, kind):
+        """Receives (and mirrors) until a message of type `kind`, which it returns."""
+        while True:
+            message = await self.receive()
+            if message["type"] == kind:
+                return message
+
+    async def send(self, action):
+        await self.ws.send(json.dumps(action))
+
+    async def act(self, action):
+        """Sends an action with a fresh id and returns its Ack or Error, mirroring what comes first."""
+        self.next_id += 1
+        await self.send({**action, "id": self.next_id})
+        while True:
+            message = await self.receive()
+            if message["type"] in ("Ack", "Error") and message.get("id") == self.next_id:
+                return message
+
+    async def close(self):
+        await self.ws.close()

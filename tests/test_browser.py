@@ -1,0 +1,412 @@
+"""The web page in headless Chromium, two windows at once, against a real patchsync server.
+
+Needs Debian's chromium and chromium-driver and selenium from PyPI (`make test` installs them)
+and the debug build of patchsync (`PATCHSYNC_BIN` points at another build).
+Screenshots go to test-artifacts/.
+"""
+
+import os
+import pathlib
+import re
+import select
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BINARY = pathlib.Path(os.environ.get("PATCHSYNC_BIN", ROOT / ".build" / "debug" / "patchsync"))
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+# Upper bounds for waiting on something that must eventually happen; never speed assertions.
+STARTUP_LIMIT = 20
+WAIT_LIMIT = 15
+
+SENTENCE = "The quick brown fox jumps over the lazy dog, 1234567890 times! (¿Qué?)"
+
+
+class Server:
+    """A patchsync process on 127.0.0.1 with its own data directory."""
+
+    def __init__(self, data_dir: pathlib.Path, log_path: pathlib.Path, options=()):
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.options = list(options)
+        self.process = None
+        self.port = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, port: int = 0) -> None:
+        assert BINARY.exists(), f"{BINARY} is missing: build it with `swift build` first"
+        # A fixed port (a restart) may still be held by the previous process for a moment.
+        for _ in range(10):
+            self.process = subprocess.Popen(
+                [str(BINARY), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(self.data_dir)]
+                + self.options,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            found = self._read_port()
+            if found is not None:
+                self.port = found
+                return
+            self.stop()
+            if port == 0:
+                break
+            time.sleep(0.5)
+        raise AssertionError(f"patchsync did not report its port; see {self.log_path}")
+
+    def _read_port(self):
+        """The port from the first "http://HOST:PORT" line on stdout or stderr; None if it exits first."""
+        pipes = {self.process.stdout.fileno(): b"", self.process.stderr.fileno(): b""}
+        deadline = time.monotonic() + STARTUP_LIMIT
+        with open(self.log_path, "ab") as log:
+            while pipes and time.monotonic() < deadline:
+                ready, _, _ = select.select(list(pipes), [], [], 0.2)
+                for fd in ready:
+                    chunk = os.read(fd, 4096)
+                    if not chunk:
+                        del pipes[fd]
+                        continue
+                    log.write(chunk)
+                    pipes[fd] += chunk
+                    for line in pipes[fd].splitlines(keepends=True):
+                        match = re.search(rb"https?://[^\s/]+:(\d+)", line)
+                        if match and line.endswith(b"\n"):
+                            self._keep_draining()
+                            return int(match.group(1))
+                if not ready and self.process.poll() is not None:
+                    break
+        return None
+
+    def _keep_draining(self):
+        # The server must never block on a full pipe; its output goes to the log.
+        def drain(stream):
+            with open(self.log_path, "ab") as log:
+                for chunk in iter(lambda: stream.read1(4096), b""):
+                    log.write(chunk)
+                    log.flush()
+
+        for stream in (self.process.stdout, self.process.stderr):
+            threading.Thread(target=drain, args=(stream,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def new_browser() -> webdriver.Chrome:
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1024,800"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture(scope="module")
+def browsers():
+    first, second = new_browser(), new_browser()
+    yield first, second
+    first.quit()
+    second.quit()
+
+
+@pytest.fixture
+def server(tmp_path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    running = Server(data, tmp_path / "server.log")
+    running.start()
+    yield running
+    running.stop()
+
+
+def console_errors(browser) -> list:
+    return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+@pytest.fixture
+def windows(browsers, server):
+    """Both windows on a freshly started server, showing its (empty) list; no console errors after the test."""
+    for browser in browsers:
+        browser.set_window_size(1024, 800)
+        browser.get(server.url)
+        wait_connected(browser)
+    for browser in browsers:
+        console_errors(browser)  # start each test with an empty log
+    yield browsers
+    errors = [console_errors(browser) for browser in browsers]
+    leave(browsers)
+    assert errors == [[], []]
+
+
+def leave(browsers):
+    """Closes the pages before their server stops, so no reconnect attempt outlives the test."""
+    for browser in browsers:
+        browser.get("about:blank")
+
+
+def wait_until(browser, condition, message):
+    def safely(driver):
+        try:
+            return condition(driver)
+        except StaleElementReferenceException:
+            return False
+
+    return WebDriverWait(browser, WAIT_LIMIT, poll_frequency=0.05).until(safely, message)
+
+
+def status_of(browser) -> str:
+    return browser.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status")
+
+
+def wait_status(browser, status):
+    wait_until(browser, lambda b: status_of(b) == status, f"status never became {status}")
+
+
+def wait_connected(browser):
+    wait_status(browser, "connected")
+    wait_until(browser, lambda b: b.find_element(By.NAME, "list-name").is_displayed(), "the list never showed")
+
+
+def row(browser, index):
+    return browser.find_element(By.CSS_SELECTOR, f'[data-index="{index}"]')
+
+
+def row_indices(browser) -> list:
+    return [element.get_attribute("data-index") for element in browser.find_elements(By.CSS_SELECTOR, "[data-index]")]
+
+
+def row_name(browser, index) -> str:
+    return row(browser, index).find_element(By.CSS_SELECTOR, "input[type=text]").get_property("value")
+
+
+def list_name(browser) -> str:
+    return browser.find_element(By.NAME, "list-name").get_property("value")
+
+
+def wait_rows(browser, indices):
+    wait_until(browser, lambda b: row_indices(b) == indices, f"rows never became {indices}")
+
+
+def wait_value(browser, read, expected, what):
+    wait_until(browser, lambda b: read(b) == expected, f"{what} never became {expected!r}")
+
+
+def remove_completed_shown(browser) -> bool:
+    return browser.find_element(By.NAME, "remove-completed").is_displayed()
+
+
+def add_row(browser, expected_indices):
+    browser.find_element(By.NAME, "add").click()
+    wait_rows(browser, expected_indices)
+
+
+def test_loading_state_then_an_empty_list(browsers, server):
+    browser, _ = browsers
+    browser.get(server.url)
+    wait_connected(browser)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-status]")) == 1
+    assert row_indices(browser) == []
+    assert not remove_completed_shown(browser)
+    assert browser.find_element(By.NAME, "add").is_displayed()
+    # Every control has an accessible name.
+    label = browser.find_element(By.CSS_SELECTOR, 'label[for="list-name"]')
+    assert label.get_attribute("textContent").strip() == "List name"
+    errors = console_errors(browser)
+    leave([browser])
+    assert errors == []
+
+
+def test_every_action_shows_in_the_other_window(windows):
+    a, b = windows
+
+    a.find_element(By.NAME, "list-name").send_keys("Groceries")
+    wait_value(b, list_name, "Groceries", "list name in the second window")
+
+    add_row(a, ["1"])
+    wait_rows(b, ["1"])
+    row(b, 1).find_element(By.CSS_SELECTOR, "input[type=text]").send_keys("Milk")
+    wait_value(a, lambda w: row_name(w, 1), "Milk", "row 1 in the first window")
+
+    add_row(b, ["1", "2"])
+    wait_rows(a, ["1", "2"])
+    row(a, 2).find_element(By.CSS_SELECTOR, "input[type=text]").send_keys("Bread")
+    wait_value(b, lambda w: row_name(w, 2), "Bread", "row 2 in the second window")
+
+    assert not remove_completed_shown(a) and not remove_completed_shown(b)
+    row(a, 1).find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+    wait_until(b, lambda w: row(w, 1).find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected(),
+               "row 1 never ticked in the second window")
+    wait_until(b, remove_completed_shown, "Remove completed never showed in the second window")
+    assert remove_completed_shown(a)
+
+    add_row(a, ["1", "2", "3"])
+    wait_rows(b, ["1", "2", "3"])
+    row(b, 2).find_element(By.NAME, "remove").click()
+    wait_rows(b, ["1", "3"])
+    wait_rows(a, ["1", "3"])
+
+    b.find_element(By.NAME, "remove-completed").click()
+    wait_rows(a, ["3"])
+    wait_rows(b, ["3"])
+    wait_until(a, lambda w: not remove_completed_shown(w), "Remove completed still shown with no completed row")
+    assert not remove_completed_shown(b)
+    assert list_name(a) == list_name(b) == "Groceries"
+
+
+def test_fast_typing_arrives_intact_in_both_windows(windows):
+    a, b = windows
+    a.find_element(By.NAME, "list-name").send_keys(SENTENCE)
+    add_row(b, ["1"])
+    row(b, 1).find_element(By.CSS_SELECTOR, "input[type=text]").send_keys(SENTENCE + Keys.BACKSPACE * 8 + "— done.")
+    edited = SENTENCE[:-8] + "— done."
+
+    wait_value(b, list_name, SENTENCE, "list name in the second window")
+    wait_value(a, lambda w: row_name(w, 1), edited, "row 1 in the first window")
+    assert list_name(a) == SENTENCE
+    assert row_name(b, 1) == edited
+    # Both windows typing at once, each in its own field.
+    a.find_element(By.NAME, "list-name").send_keys(" Again.")
+    row(b, 1).find_element(By.CSS_SELECTOR, "input[type=text]").send_keys(" And again.")
+    for window in windows:
+        wait_value(window, list_name, SENTENCE + " Again.", "list name")
+        wait_value(window, lambda w: row_name(w, 1), edited + " And again.", "row 1")
+
+
+def test_reconnects_after_a_server_restart(windows, server):
+    a, b = windows
+    a.find_element(By.NAME, "list-name").send_keys("Before restart")
+    add_row(a, ["1"])
+    wait_value(b, list_name, "Before restart", "list name in the second window")
+    wait_rows(b, ["1"])
+
+    port = server.port
+    server.stop()
+    wait_status(a, "offline")
+    wait_status(b, "offline")
+    server.start(port)
+    wait_status(a, "connected")
+    wait_status(b, "connected")
+
+    # After the restart both windows show what the server holds and keep syncing.
+    b.find_element(By.NAME, "list-name").send_keys(" and after")
+    wait_until(a, lambda w: list_name(w) == list_name(b) and list_name(w).endswith(" and after"),
+               "the first window never caught up after the restart")
+    add_row(a, row_indices(a) + [str(max([0] + [int(i) for i in row_indices(a)]) + 1)])
+    wait_until(b, lambda w: row_indices(w) == row_indices(a), "rows differ after the restart")
+
+    # While the server was down Chromium logged the refused WebSocket connections; nothing else.
+    for window in windows:
+        other = [line for line in console_errors(window) if "WebSocket connection to" not in line]
+        assert other == []
+
+
+def test_looks_right_on_desktop_and_phone(windows):
+    a, b = windows
+    a.find_element(By.NAME, "list-name").send_keys("Weekend trip")
+    for index, (item, done) in enumerate(
+        [("Book the cabin", True), ("Pack hiking boots", False), ("Buy trail snacks", False), ("Charge the camera", True)],
+        start=1,
+    ):
+        add_row(a, [str(i) for i in range(1, index + 1)])
+        row(a, index).find_element(By.CSS_SELECTOR, "input[type=text]").send_keys(item)
+        if done:
+            row(a, index).find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+    wait_value(b, lambda w: row_name(w, 4), "Charge the camera", "the last row in the second window")
+    a.execute_script("document.activeElement.blur()")
+    a.save_screenshot(str(ARTIFACTS / "browser-desktop.png"))
+
+    b.set_window_size(390, 844)
+    wait_until(b, lambda w: w.execute_script("return window.innerWidth") <= 390, "window never narrowed")
+    b.save_screenshot(str(ARTIFACTS / "browser-phone.png"))
+    # Nothing runs off the side of a phone screen, and the controls stay large enough to tap.
+    assert b.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    for selector in ('button[name="add"]', '[data-index="2"] button[name="remove"]', '[data-index="2"] input[type=checkbox]'):
+        size = b.find_element(By.CSS_SELECTOR, selector).size
+        assert size["height"] >= 24 and size["width"] >= 24, selector
+
+
+def test_each_list_of_its_own_under_doc(windows, server):
+    a, b = windows
+    for window in windows:
+        window.get(server.url + "?doc=shopping")
+        wait_connected(window)
+    a.find_element(By.NAME, "list-name").send_keys("Shopping")
+    wait_value(b, list_name, "Shopping", "the shared list's name in the second window")
+
+    b.get(server.url)
+    wait_connected(b)
+    assert list_name(b) == ""
+    b.find_element(By.NAME, "list-name").send_keys("Default list")
+    a.refresh()
+    wait_connected(a)
+    assert list_name(a) == "Shopping"
+    a.get(server.url)
+    wait_connected(a)
+    wait_value(a, list_name, "Default list", "the default list's name")
+
+
+def test_a_watch_only_token_follows_but_cannot_edit(browsers, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    server = Server(data, tmp_path / "server.log", ["--token", "edit-secret", "--read-token", "watch-secret"])
+    server.start()
+    try:
+        editor, watcher = browsers
+        editor.get(server.url + "#token=edit-secret")
+        watcher.get(server.url + "#token=watch-secret")
+        for window in browsers:
+            wait_connected(window)
+        editor.find_element(By.NAME, "list-name").send_keys("Read me")
+        wait_value(watcher, list_name, "Read me", "the editor's list name in the watcher's window")
+
+        watcher.find_element(By.NAME, "list-name").send_keys("!")
+        toast = watcher.find_element(By.ID, "toast")
+        wait_until(watcher, lambda w: toast.is_displayed() and "not change" in toast.text, "no notice about view-only")
+        wait_value(watcher, list_name, "Read me", "the watcher's refused edit")
+        assert watcher.find_element(By.NAME, "list-name").get_property("readOnly")
+        assert not watcher.find_element(By.NAME, "add").is_enabled()
+        assert list_name(editor) == "Read me"
+        assert [console_errors(window) for window in browsers] == [[], []]
+    finally:
+        leave(browsers)
+        server.stop()
+
+
+def test_keyboard_enter_adds_the_next_row_and_focuses_it(windows):
+    a, b = windows
+    a.find_element(By.NAME, "list-name").send_keys("Packing" + Keys.ENTER)
+    wait_rows(a, ["1"])
+    wait_until(a, lambda w: w.switch_to.active_element == row(w, 1).find_element(By.CSS_SELECTOR, "input[type=text]"),
+               "the new row never took focus")
+    a.switch_to.active_element.send_keys("Tent" + Keys.ENTER)
+    wait_rows(a, ["1", "2"])
+    wait_until(a, lambda w: w.switch_to.active_element == row(w, 2).find_element(By.CSS_SELECTOR, "input[type=text]"),
+               "the second row never took focus")
+    a.switch_to.active_element.send_keys("Stove")
+    wait_value(b, lambda w: [row_name(w, 1), row_name(w, 2)], ["Tent", "Stove"], "rows typed with the keyboard")

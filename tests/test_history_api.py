@@ -1,0 +1,424 @@
+"""History over HTTP, revert, several documents, resume, /metrics and the history/revert/replay
+commands, against the real server."""
+import asyncio
+import copy
+import json
+import math
+import re
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+
+import jsonpatch
+import pytest
+import websockets
+
+from protocol import Peer
+
+
+def add(name):
+    return {"type": "Add", "row": {"name": name, "completed": False}}
+
+
+def http(server, method, path, body=None, token=None, raw=False):
+    """(status, JSON body) of one request; error statuses are returned, not raised."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(server.http + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, content_type, payload = response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        status, content_type, payload = error.code, error.headers["Content-Type"], error.read()
+    if raw:
+        return status, content_type, payload.decode()
+    return status, json.loads(payload)
+
+
+def run(binary, *args):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=60)
+
+
+async def act_all(url, actions):
+    """Applies the actions one by one through a fresh peer; returns the states after each (index = version)."""
+    peer = await Peer.connect(url)
+    states = [copy.deepcopy(peer.state)]
+    for action in actions:
+        reply = await peer.act(action)
+        assert reply["type"] == "Ack", reply
+        while peer.version != reply["version"]:
+            await peer.expect("Patch")
+        states.append(copy.deepcopy(peer.state))
+    await peer.close()
+    return states
+
+
+# MARK: documents, state, history
+
+
+def test_documents_state_and_history(server):
+    actions = [{"type": "ChangeName", "name": "groceries"}, add("milk"), add("bread")]
+    states = asyncio.run(act_all(server.ws, actions))
+
+    assert http(server, "GET", "/api/docs") == (200, {"documents": [{"name": "default", "version": 3}]})
+    assert http(server, "GET", "/api/docs/default") == (200, {"version": 3, "state": states[3]})
+
+    status, body = http(server, "GET", "/api/docs/default/history")
+    assert status == 200
+    events = body["events"]
+    assert [event["version"] for event in events] == [1, 2, 3]
+    assert [event["action"] for event in events] == actions
+    assert all(isinstance(event["time"], int) and event["time"] > 1_600_000_000_000 for event in events)
+    # The ops of each event turn the previous state into the next.
+    for event in events:
+        assert jsonpatch.apply_patch(states[event["version"] - 1], event["ops"]) == states[event["version"]]
+
+    status, body = http(server, "GET", "/api/docs/default/history?since=1&limit=1")
+    assert status == 200 and [event["version"] for event in body["events"]] == [2]
+
+
+def test_history_and_state_errors(server):
+    asyncio.run(act_all(server.ws, [add("x")]))
+    assert http(server, "GET", "/api/docs/nobody")[0] == 404
+    assert http(server, "GET", "/api/docs/nobody")[1]["error"]["code"] == "document_not_found"
+    status, body = http(server, "GET", "/api/docs/bad.name")
+    assert status == 400 and body["error"]["code"] == "invalid_name"
+    status, body = http(server, "GET", "/api/docs/default/history?since=abc")
+    assert status == 400 and body["error"]["code"] == "invalid_query"
+    assert http(server, "GET", "/api/docs/default/history?since=2")[0] == 404
+    assert http(server, "POST", "/api/docs", body={})[0] == 405
+    assert http(server, "GET", "/api/docs/default/revert")[0] == 405
+    assert http(server, "GET", "/api/nothing")[0] == 404
+
+
+# MARK: revert
+
+
+async def revert_scenario(server):
+    states = await act_all(server.ws, [{"type": "ChangeName", "name": "v1"}, add("milk"), add("bread")])
+    watcher = await Peer.connect(server.ws)
+    assert watcher.version == 3
+
+    assert http(server, "POST", "/api/docs/default/revert", body={"version": 1}) == (200, {"version": 4})
+    patch = await watcher.expect("Patch")
+    assert patch["version"] == 4
+    assert watcher.state == states[1]
+    assert http(server, "GET", "/api/docs/default") == (200, {"version": 4, "state": states[1]})
+
+    # The revert of the revert brings the rows back.
+    assert http(server, "POST", "/api/docs/default/revert", body={"version": 3}) == (200, {"version": 5})
+    patch = await watcher.expect("Patch")
+    assert patch["version"] == 5 and watcher.state == states[3]
+
+    status, body = http(server, "GET", "/api/docs/default/history")
+    assert status == 200
+    assert [event["version"] for event in body["events"]] == [1, 2, 3, 4, 5]
+    assert body["events"][3]["action"] == {"type": "Revert", "version": 1}
+    assert body["events"][4]["action"] == {"type": "Revert", "version": 3}
+    assert body["events"][3]["ops"] == patch_ops_between(states[3], states[1], body["events"][3]["ops"])
+    await watcher.close()
+
+
+def patch_ops_between(before, after, ops):
+    """`ops` if it turns `before` into `after` (so the assertion shows the ops when it does not)."""
+    return ops if jsonpatch.apply_patch(before, ops) == after else None
+
+
+def test_revert_is_broadcast_kept_in_history_and_revertible(server):
+    asyncio.run(revert_scenario(server))
+
+
+def test_revert_errors_change_nothing(server):
+    asyncio.run(act_all(server.ws, [add("x")]))
+    for body in (b"not json", b"[]", b"{}", b'{"version":-1}', b'{"version":"1"}'):
+        status, answer = http(server, "POST", "/api/docs/default/revert", body=body)
+        assert status == 400 and answer["error"]["code"] == "invalid_body", body
+    status, answer = http(server, "POST", "/api/docs/default/revert", body={"version": 7})
+    assert status == 404 and answer["error"]["code"] == "version_not_available"
+    assert http(server, "POST", "/api/docs/nobody/revert", body={"version": 0})[0] == 404
+    assert http(server, "GET", "/api/docs/default")[1]["version"] == 1
+
+
+# MARK: several documents
+
+
+async def isolation_scenario(server):
+    alpha = await Peer.connect(server.ws + "/alpha")
+    beta = await Peer.connect(server.ws + "/beta")
+    default = await Peer.connect(server.ws)
+    for name in ("a1", "a2", "a3"):
+        assert (await alpha.act(add(name)))["type"] == "Ack"
+    reply = await beta.act(add("b1"))
+    # Beta's own change is version 1: alpha's three did not count, and no alpha Patch reached beta first.
+    assert reply == {"type": "Ack", "id": 1, "version": 1}
+    while beta.version != 1:
+        await beta.expect("Patch")
+    assert [row["name"] for row in beta.state["todos"].values()] == ["b1"]
+    assert (await default.act({"type": "ChangeName", "name": "d"}))["version"] == 1
+    assert default.state["todos"] == {}
+    for peer in (alpha, beta, default):
+        await peer.close()
+
+
+def test_documents_are_isolated(server, data_dir):
+    asyncio.run(isolation_scenario(server))
+    status, body = http(server, "GET", "/api/docs")
+    assert status == 200
+    assert body["documents"] == [
+        {"name": "alpha", "version": 3}, {"name": "beta", "version": 1}, {"name": "default", "version": 1}]
+    assert sorted(p.name for p in data_dir.iterdir() if p.is_dir()) == ["alpha", "beta", "default"]
+    status, body = http(server, "GET", "/api/docs/alpha/history")
+    assert [event["action"]["row"]["name"] for event in body["events"]] == ["a1", "a2", "a3"]
+
+
+def upgrade_status(server, path):
+    """The status code a WebSocket upgrade of `path` gets, read from a raw socket (a refusal may be
+    an HTTP/1.0 answer, which the websockets library reports without its status)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall((
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").encode())
+        status_line = connection.makefile("rb").readline().decode()
+    return int(status_line.split(" ")[1])
+
+
+@pytest.mark.parametrize("path", ["/ws/bad.name", "/ws/" + "x" * 65, "/ws/a%20b"])
+def test_a_bad_document_name_is_http_400(server, path):
+    assert upgrade_status(server, path) == 400
+    assert upgrade_status(server, "/ws/good-name_1") == 101
+
+
+# MARK: resume
+
+
+async def collect_until_ack(peer, action):
+    """Sends an action; returns every message up to and including its Ack."""
+    peer.next_id += 1
+    await peer.send({**action, "id": peer.next_id})
+    received = []
+    while True:
+        message = await peer.receive()
+        received.append(message)
+        if message["type"] in ("Ack", "Error") and message.get("id") == peer.next_id:
+            return received
+
+
+async def resume_scenario(server):
+    states = await act_all(server.ws, [add(f"r{i}") for i in range(5)])
+
+    # since=2: exactly the Patches 3, 4 and 5, then live changes; no Full.
+    resumed = Peer(await websockets.connect(server.ws + "?since=2"))
+    resumed.state, resumed.version = copy.deepcopy(states[2]), 2
+    first = [await resumed.receive() for _ in range(3)]
+    assert [(m["type"], m["version"]) for m in first] == [("Patch", 3), ("Patch", 4), ("Patch", 5)]
+    assert resumed.state == states[5]
+    after = await collect_until_ack(resumed, add("r5"))
+    assert [(m["type"], m["version"]) for m in after] == [("Patch", 6), ("Ack", 6)]
+    await resumed.close()
+
+    # since=current: nothing to catch up on.
+    current = Peer(await websockets.connect(server.ws + "?since=6"))
+    current.state, current.version = copy.deepcopy(resumed.state), 6
+    after = await collect_until_ack(current, add("r6"))
+    assert [(m["type"], m["version"]) for m in after] == [("Patch", 7), ("Ack", 7)]
+    await current.close()
+
+    # since ahead of the server: a Full.
+    ahead = Peer(await websockets.connect(server.ws + "?since=99"))
+    full = await ahead.receive()
+    assert full["type"] == "Full" and full["version"] == 7
+    await ahead.close()
+
+
+def test_resume_sends_exactly_the_patches_after_since(server):
+    asyncio.run(resume_scenario(server))
+
+
+async def pipeline_renames(url, count):
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.recv()  # Full
+        for i in range(count):
+            await ws.send(json.dumps({"type": "ChangeName", "name": f"n{i}", "id": i}))
+        acked = 0
+        async for text in ws:
+            message = json.loads(text)
+            if message["type"] == "Ack":
+                acked += 1
+                if acked == count:
+                    return
+            assert message["type"] != "Error", message
+
+
+async def full_after_compaction(server):
+    resumed = await websockets.connect(server.ws + "?since=3")
+    message = json.loads(await resumed.recv())
+    await resumed.close()
+    return message
+
+
+def test_resume_from_before_the_retained_history_gets_a_full(server):
+    # The default retention compacts at 2000 events down to the newest 1000.
+    asyncio.run(pipeline_renames(server.ws, 2000))
+    message = asyncio.run(full_after_compaction(server))
+    assert message["type"] == "Full" and message["version"] == 2000
+    assert message["todo"]["name"] == "n1999"
+
+
+def test_resume_with_a_bad_since_is_http_400(server):
+    assert upgrade_status(server, "/ws?since=abc") == 400
+    assert upgrade_status(server, "/ws/doc?since=-1") == 400
+
+
+# MARK: /metrics
+
+
+def parse_exposition(text):
+    """A strict reader of the Prometheus text format: {(name, frozenset(labels)): value}, {family: type}."""
+    sample_line = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+    label_pair = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
+    samples, types, helps = {}, {}, set()
+    assert text.endswith("\n")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helps.add(line.split(" ")[2])
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind in ("counter", "gauge", "histogram", "summary", "untyped"), line
+            assert name in helps and name not in types, line
+            types[name] = kind
+            continue
+        match = sample_line.match(line)
+        assert match, f"malformed line: {line!r}"
+        name, _, label_text, value = match.groups()
+        labels = {}
+        if label_text:
+            consumed = 0
+            for pair in label_pair.finditer(label_text):
+                assert pair.start() == consumed, f"malformed labels: {line!r}"
+                labels[pair.group(1)] = re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), pair.group(2))
+                consumed = pair.end()
+            assert consumed == len(label_text), f"malformed labels: {line!r}"
+        family = re.sub(r'_(bucket|sum|count)$', "", name) if name not in types else name
+        assert family in types, f"sample without TYPE: {line!r}"
+        samples[(name, frozenset(labels.items()))] = float(value)
+    return samples, types
+
+
+def metric(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())))
+
+
+async def metrics_scenario(server):
+    before, _ = parse_exposition(http(server, "GET", "/metrics", raw=True)[2])
+    peer = await Peer.connect(server.ws)
+    for name in ("m1", "m2", "m3"):
+        assert (await peer.act(add(name)))["type"] == "Ack"
+    assert (await peer.act({"type": "Nonsense"}))["code"] == "unknown_type"
+    status, content_type, text = http(server, "GET", "/metrics", raw=True)
+    assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
+    after, types = parse_exposition(text)
+    await peer.close()
+    return before, after, types
+
+
+def test_metrics_parse_and_count(server):
+    before, after, types = asyncio.run(metrics_scenario(server))
+    assert all(name.startswith("patchsync_") for name, _ in after)
+
+    def grew(name, **labels):
+        return metric(after, name, **labels) - (metric(before, name, **labels) or 0)
+
+    assert types["patchsync_actions_applied_total"] == "counter"
+    assert grew("patchsync_actions_applied_total") == 3
+    assert grew("patchsync_actions_rejected_total", code="unknown_type") == 1
+    assert metric(after, "patchsync_actions_rejected_total", code="forbidden") == 0
+    assert grew("patchsync_patches_broadcast_total") == 3
+    assert grew("patchsync_sent_bytes_total") > 0
+    assert metric(after, "patchsync_document_version", document="default") == 3
+    assert metric(after, "patchsync_connections_open") >= 1
+    assert grew("patchsync_connections_total") >= 1
+    assert metric(after, "patchsync_slow_client_disconnects_total") == 0
+
+    assert types["patchsync_log_fsync_seconds"] == "histogram"
+    buckets = sorted(((float(dict(labels)["le"]), value) for (name, labels), value in after.items()
+                      if name == "patchsync_log_fsync_seconds_bucket"))
+    assert buckets[-1][0] == math.inf
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))
+    assert buckets[-1][1] == metric(after, "patchsync_log_fsync_seconds_count") >= 3
+
+
+# MARK: tokens
+
+
+def test_the_api_needs_the_token_when_one_is_set(start_server):
+    server = start_server("--token", "s3cret", "--read-token", "watch")
+    assert http(server, "GET", "/api/docs")[0] == 401
+    assert http(server, "GET", "/api/docs", token="wrong")[0] == 401
+    assert http(server, "GET", "/metrics")[0] == 401
+    assert http(server, "GET", "/api/docs", token="s3cret") == (200, {"documents": []})
+    assert http(server, "GET", "/api/docs?token=s3cret")[0] == 200
+    assert http(server, "GET", "/api/docs", token="watch")[0] == 200
+    assert http(server, "GET", "/metrics", token="watch", raw=True)[0] == 200
+    status, body = http(server, "POST", "/api/docs/default/revert", body={"version": 0}, token="watch")
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+# MARK: command line
+
+
+def test_history_revert_and_replay_from_the_command_line(patchsync_bin, server, data_dir):
+    states = asyncio.run(act_all(server.ws, [{"type": "ChangeName", "name": "cli"}, add("a"), add("b")]))
+
+    result = run(patchsync_bin, "history", server.http, "--doc", "default")
+    assert result.returncode == 0, result.stderr
+    assert [event["version"] for event in json.loads(result.stdout)["events"]] == [1, 2, 3]
+    result = run(patchsync_bin, "history", server.http, "--doc", "default", "--since", "1", "--limit", "1")
+    assert [event["version"] for event in json.loads(result.stdout)["events"]] == [2]
+
+    result = run(patchsync_bin, "revert", server.http, "--doc", "default", "--to", "1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"version": 4}
+    assert http(server, "GET", "/api/docs/default")[1]["state"] == states[1]
+
+    result = run(patchsync_bin, "replay", "--data", str(data_dir), "--doc", "default", "--to", "2")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"version": 2, "state": states[2]}
+    result = run(patchsync_bin, "replay", "--data", str(data_dir), "--doc", "default")
+    assert json.loads(result.stdout) == {"version": 4, "state": states[1]}
+
+
+def test_command_line_errors_are_one_line_and_fail(patchsync_bin, server, data_dir):
+    asyncio.run(act_all(server.ws, [add("a")]))
+    result = run(patchsync_bin, "history", server.http, "--doc", "nobody")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "404" in result.stderr and "nobody" in result.stderr
+
+    result = run(patchsync_bin, "revert", server.http, "--doc", "default", "--to", "9")
+    assert result.returncode == 1 and "version 9" in result.stderr
+
+    result = run(patchsync_bin, "history", "http://127.0.0.1:1", "--doc", "default")
+    assert result.returncode == 2 and "cannot connect" in result.stderr
+
+    result = run(patchsync_bin, "history", "ftp://example", "--doc", "default")
+    assert result.returncode == 2 and "http://" in result.stderr
+
+    result = run(patchsync_bin, "replay", "--data", str(data_dir), "--doc", "nobody")
+    assert result.returncode == 1 and "nobody" in result.stderr
+
+    result = run(patchsync_bin, "replay", "--data", str(data_dir), "--doc", "default", "--to", "5")
+    assert result.returncode == 1 and "version 5" in result.stderr
+
+
+def test_command_line_sends_the_token(patchsync_bin, start_server):
+    server = start_server("--token", "s3cret")
+    result = run(patchsync_bin, "history", server.http, "--doc", "default")
+    assert result.returncode == 1 and "401" in result.stderr
+    result = run(patchsync_bin, "history", server.http, "--doc", "default", "--token", "s3cret")
+    # Authorised: the document does not exist yet.
+    assert result.returncode == 1 and "404" in result.stderr

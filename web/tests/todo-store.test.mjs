@@ -1,0 +1,191 @@
+// The page's model: server echoes never overwrite text the person is still typing.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { TodoStore, fieldKey } from '../../Sources/WebAssets/Public/todo-store.js';
+
+function loadedStore(todo = { name: '', todos: {} }, version = 0) {
+  const store = new TodoStore();
+  store.receive({ type: 'Full', todo, version });
+  return store;
+}
+
+// What the server does with an action: one Patch to everyone, then an Ack to the sender.
+function serverEcho(store, version, ops, id) {
+  store.receive({ type: 'Patch', ops, version });
+  if (id !== undefined) store.receive({ type: 'Ack', id, version });
+}
+
+// A deterministic stand-in for the server: applies actions in order, one Patch and one Ack each.
+class FakeServer {
+  constructor() {
+    this.document = { name: '', todos: {} };
+    this.version = 0;
+    this.queue = [];
+    this.received = 0;
+  }
+
+  processNext(store) {
+    const action = this.queue.shift();
+    this.received += 1;
+    const ops = [];
+    if (action.type === 'ChangeName' && action.name !== this.document.name) {
+      this.document.name = action.name;
+      ops.push({ op: 'replace', path: '/name', value: action.name });
+    }
+    if (ops.length > 0) {
+      this.version += 1;
+      store.receive({ type: 'Patch', ops, version: this.version });
+    }
+    const answer = store.receive({ type: 'Ack', id: action.id, version: this.version });
+    this.queue.push(...answer.send);
+  }
+}
+
+function seededRandom(seed) {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+describe('TodoStore', () => {
+  test('is loading until the first Full', () => {
+    const store = new TodoStore();
+    assert.equal(store.loaded, false);
+    store.receive({ type: 'Full', todo: { name: 'Chores', todos: { 2: { name: 'b', completed: true }, 1: { name: 'a', completed: false } } }, version: 7 });
+    assert.equal(store.loaded, true);
+    assert.equal(store.resumeVersion, 7);
+    assert.deepEqual(store.view(), {
+      name: 'Chores',
+      rows: [{ index: 1, name: 'a', completed: false }, { index: 2, name: 'b', completed: true }],
+    });
+  });
+
+  test('fast typing keeps every character although stale echoes arrive', () => {
+    const store = loadedStore();
+    const server = new FakeServer();
+    const sentence = 'The quick brown fox jumps over the lazy dog';
+    const random = seededRandom(7);
+    for (let i = 1; i <= sentence.length; i += 1) {
+      const typed = sentence.slice(0, i);
+      const action = store.changeName(typed);
+      if (action) server.queue.push(action);
+      // The server answers some queued actions between keystrokes, in order.
+      while (server.queue.length > 0 && random() < 0.4) server.processNext(store);
+      assert.equal(store.view().name, typed, 'the field always shows what was typed');
+    }
+    while (server.queue.length > 0) server.processNext(store);
+    assert.equal(server.document.name, sentence);
+    assert.equal(store.view().name, sentence);
+    assert.equal(store.isPending(fieldKey.listName), false);
+    assert.ok(server.received < sentence.length, `coalesced into ${server.received} actions`);
+  });
+
+  test('one action per target is in flight; the next carries the latest text', () => {
+    const store = loadedStore();
+    const first = store.changeName('a');
+    assert.deepEqual(first, { type: 'ChangeName', name: 'a', id: 1 });
+    assert.equal(store.changeName('ab'), null);
+    assert.equal(store.changeName('abc'), null);
+    serverEcho(store, 1, [{ op: 'replace', path: '/name', value: 'a' }]);
+    const answer = store.receive({ type: 'Ack', id: first.id, version: 1 });
+    assert.deepEqual(answer.send, [{ type: 'ChangeName', name: 'abc', id: 2 }]);
+    assert.equal(store.view().name, 'abc');
+  });
+
+  test('an Error for an own edit returns the field to the server value', () => {
+    const store = loadedStore({ name: 'Kept', todos: {} });
+    const action = store.changeName('Rejected');
+    assert.equal(store.view().name, 'Rejected');
+    const result = store.receive({ type: 'Error', id: action.id, code: 'invalid-action', message: 'name too long' });
+    assert.deepEqual(result.error, { id: action.id, code: 'invalid-action', message: 'name too long' });
+    assert.equal(store.view().name, 'Kept');
+  });
+
+  test('Update sends the whole row, with the other field as last known', () => {
+    const store = loadedStore({ name: '', todos: { 3: { name: 'Tea', completed: false } } });
+    const tick = store.updateRow(3, { completed: true });
+    assert.deepEqual(tick, { type: 'Update', index: 3, row: { name: 'Tea', completed: true }, id: 1 });
+    assert.equal(store.updateRow(3, { name: 'Green tea' }), null);
+    assert.deepEqual(store.view().rows, [{ index: 3, name: 'Green tea', completed: true }]);
+    serverEcho(store, 1, [{ op: 'replace', path: '/todos/3/completed', value: true }]);
+    assert.deepEqual(store.receive({ type: 'Ack', id: tick.id, version: 1 }).send,
+      [{ type: 'Update', index: 3, row: { name: 'Green tea', completed: true }, id: 2 }]);
+  });
+
+  test('an edit queued for a row that someone removed is dropped, not sent', () => {
+    const store = loadedStore({ name: '', todos: { 1: { name: 'a', completed: false } } });
+    const first = store.updateRow(1, { name: 'ab' });
+    assert.equal(store.updateRow(1, { name: 'abc' }), null);
+    store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/todos/1/name', value: 'ab' }], version: 1 });
+    store.receive({ type: 'Patch', ops: [{ op: 'remove', path: '/todos/1' }], version: 2 });
+    assert.deepEqual(store.receive({ type: 'Ack', id: first.id, version: 1 }).send, []);
+    assert.deepEqual(store.view().rows, []);
+  });
+
+  test('actions carry the shapes of the protocol', () => {
+    const store = loadedStore({ name: '', todos: { 1: { name: 'x', completed: true } } });
+    assert.deepEqual(store.addRow(), { type: 'Add', row: { name: '', completed: false }, id: 1 });
+    assert.deepEqual(store.removeRow(1), { type: 'Remove', index: 1, id: 2 });
+    assert.deepEqual(store.removeCompleted(), { type: 'RemoveCompleted', id: 3 });
+    assert.deepEqual(store.changeName('n'), { type: 'ChangeName', name: 'n', id: 4 });
+  });
+
+  test('a removed row disappears at once and stays gone after the Ack', () => {
+    const store = loadedStore({ name: '', todos: { 1: { name: 'a', completed: false }, 2: { name: 'b', completed: false } } });
+    const action = store.removeRow(1);
+    assert.deepEqual(store.view().rows.map((row) => row.index), [2]);
+    serverEcho(store, 1, [{ op: 'remove', path: '/todos/1' }], action.id);
+    assert.deepEqual(store.view().rows.map((row) => row.index), [2]);
+  });
+
+  test('the Ack of an own Add names the new row', () => {
+    const store = loadedStore({ name: '', todos: { 4: { name: 'a', completed: false } } }, 10);
+    const action = store.addRow();
+    const patch = store.receive({ type: 'Patch', ops: [{ op: 'add', path: '/todos/5', value: { name: '', completed: false } }], version: 11 });
+    assert.deepEqual(patch.newRows, [5]);
+    assert.deepEqual(store.receive({ type: 'Ack', id: action.id, version: 11 }).addedByMe, [5]);
+  });
+
+  test('duplicate patches are skipped, a gap or a bad patch asks for a fresh Full', () => {
+    const store = loadedStore({ name: 'a', todos: {} }, 5);
+    assert.equal(store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'old' }], version: 5 }).changed, false);
+    assert.equal(store.view().name, 'a');
+    assert.match(store.receive({ type: 'Patch', ops: [], version: 7 }).resync, /missed versions 6\.\.6/);
+    assert.match(store.receive({ type: 'Patch', ops: [{ op: 'remove', path: '/nope' }], version: 6 }).resync, /did not apply/);
+    assert.equal(store.view().name, 'a');
+    store.forgetVersion();
+    assert.equal(store.resumeVersion, null);
+  });
+
+  test('a fresh Full after a reconnect replaces the state and forgets edits in flight', () => {
+    const store = loadedStore({ name: 'a', todos: {} }, 3);
+    store.changeName('ab');
+    store.connectionLost();
+    store.receive({ type: 'Full', todo: { name: 'z', todos: {} }, version: 9 });
+    assert.equal(store.view().name, 'z');
+    assert.equal(store.resumeVersion, 9);
+  });
+
+  test('with the original protocol (no versions, no Acks) an edit settles when the server holds it', () => {
+    const store = new TodoStore();
+    store.receive({ type: 'Full', todo: { name: '', todos: {} } });
+    assert.equal(store.resumeVersion, null);
+    store.changeName('h');
+    store.changeName('hi');
+    store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'h' }] });
+    assert.equal(store.view().name, 'hi');
+    store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'hi' }] });
+    assert.equal(store.isPending(fieldKey.listName), false);
+    store.addRow();
+    const result = store.receive({ type: 'Patch', ops: [{ op: 'add', path: '/todos/1', value: { name: '', completed: false } }] });
+    assert.deepEqual(result.addedByMe, [1]);
+  });
+
+  test('ignores messages it does not know', () => {
+    const store = loadedStore();
+    assert.equal(store.receive({ type: 'Hello' }).changed, false);
+    assert.equal(store.receive(null).changed, false);
+  });
+});
