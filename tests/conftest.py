@@ -5,6 +5,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -43,13 +44,16 @@ class ServerProcess:
 
         def read_port():
             for line in self.process.stdout:
-                match = re.search(r"listening on http://[^:]+:(\d+)", line)
+                match = re.search(r"listening on (?:http://[^:]+:(\d+)|unix:)", line)
                 if match and not found.is_set():
-                    self.port = int(match.group(1))
+                    self.port = int(match.group(1) or 0)
                     found.set()
 
         threading.Thread(target=read_port, daemon=True).start()
-        if not found.wait(timeout):
+        deadline = time.monotonic() + timeout
+        while not found.wait(0.05) and self.process.poll() is None and time.monotonic() < deadline:
+            pass
+        if not found.is_set():
             self.kill()
             raise RuntimeError(f"patchsync did not start:\n{self.log()}")
         return self

@@ -29,8 +29,8 @@ extension ServerLoop {
 
         let peer = headers.peerAddress()
         let clientAddress = ClientAddress.resolve(
-            peer: peer, forwardedFor: headers.value(WSI_TOKEN_X_FORWARDED_FOR),
-            peerIsTrusted: peerIsTrusted(peer))
+            peer: peer, peerIsTrusted: peerIsTrusted(peer), forwardedFor: headers.value(WSI_TOKEN_X_FORWARDED_FOR),
+            isTrustedProxy: isTrustedProxy)
 
         let origin = headers.value(WSI_TOKEN_ORIGIN)
         guard originPolicy.allows(origin: origin, host: headers.value(WSI_TOKEN_HOST)) else {
@@ -52,10 +52,15 @@ extension ServerLoop {
         return 0
     }
 
+    /// Only a proxy on the same box can reach a Unix socket.
     private func peerIsTrusted(_ peer: String) -> Bool {
         if case .unix = configuration.listener { return true }
-        let plain = peer.hasPrefix("::ffff:") ? String(peer.dropFirst(7)) : peer
-        return configuration.trustedProxies.contains(plain) || configuration.trustedProxies.contains(peer)
+        return isTrustedProxy(peer)
+    }
+
+    private func isTrustedProxy(_ address: String) -> Bool {
+        let plain = address.hasPrefix("::ffff:") ? String(address.dropFirst(7)) : address
+        return configuration.trustedProxies.contains(plain) || configuration.trustedProxies.contains(address)
     }
 
     private func connectionLimitRefusal(for clientAddress: String) -> String? {

@@ -18,9 +18,16 @@ struct ServeCommand: AsyncParsableCommand {
 
             Every option can also come from the environment as PATCHSYNC_<OPTION> (for example \
             PATCHSYNC_PORT=8080, PATCHSYNC_TOKEN=..., PATCHSYNC_NO_COMPRESSION=1; repeatable options \
-            take a comma-separated list). The command line wins. Prefer the environment for tokens: \
-            command lines are visible to every user of the box.
+            take a comma-separated list), or from a file given with --config (or PATCHSYNC_CONFIG) \
+            holding one `option = value` per line (`port = 8080`, `allow-origin = https://a.example`, \
+            `no-compression = true`; `#` starts a comment; a repeatable option may appear on several \
+            lines). The command line wins over the environment, which wins over the file. Prefer the \
+            environment or a file readable only by the service for tokens: command lines are visible \
+            to every user of the box.
             """)
+
+    @Option(help: "A file of `option = value` lines read for options given neither here nor in the environment.")
+    var config: String?
 
     @Option(help: "Address to listen on. (default: 127.0.0.1)")
     var host: String?
@@ -80,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
     var closeTimeout: Int?
 
     func run() async throws {
-        let environment = OptionEnvironment()
+        let environment = try OptionSources(configFile: config ?? OptionSources.environmentValue("CONFIG"))
         let level = try environment.value(logLevel, "LOG_LEVEL", default: "info")
         guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
             throw ValidationError("--log-level: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -91,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let serverConfiguration = try makeServerConfiguration(environment)
         let dataDirectory = try environment.value(data, "DATA", default: "./data")
+        try environment.rejectUnknownFileOptions()
 
         // A peer that vanishes mid-write must not kill the process.
         signal(SIGPIPE, SIG_IGN)
@@ -130,14 +138,15 @@ struct ServeCommand: AsyncParsableCommand {
         await engine.shutdown()
     }
 
-    private func makeServerConfiguration(_ environment: OptionEnvironment) throws -> ServerConfiguration {
+    private func makeServerConfiguration(_ environment: OptionSources) throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
+        let port = try environment.value(port, "PORT", default: 3333)
+        let host = try environment.value(host, "HOST", default: "127.0.0.1")
         if let path = try environment.optionalValue(unix, "UNIX") {
             configuration.listener = .unix(path: path)
         } else {
-            let port = try environment.value(port, "PORT", default: 3333)
             guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is outside 0...65535") }
-            configuration.listener = .tcp(host: try environment.value(host, "HOST", default: "127.0.0.1"), port: port)
+            configuration.listener = .tcp(host: host, port: port)
         }
         configuration.maximumMessageBytes = try positive(
             environment.value(maxMessageBytes, "MAX_MESSAGE_BYTES", default: configuration.maximumMessageBytes),
@@ -205,44 +214,5 @@ struct ServeCommand: AsyncParsableCommand {
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(wanted) else { return }
         limit.rlim_cur = min(limit.rlim_max, rlim_t(wanted))
         _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-    }
-}
-
-/// Option values from `PATCHSYNC_<NAME>` environment variables, used when the command line has none.
-struct OptionEnvironment {
-    func raw(_ name: String) -> String? {
-        getenv("PATCHSYNC_" + name).map { String(cString: $0) }
-    }
-
-    func optionalValue(_ given: String?, _ name: String) throws -> String? {
-        given ?? raw(name)
-    }
-
-    func value<T: LosslessStringConvertible>(_ given: T?, _ name: String, default fallback: T) throws -> T {
-        if let given { return given }
-        guard let text = raw(name) else { return fallback }
-        guard let parsed = T(text) else {
-            throw ValidationError("PATCHSYNC_\(name): cannot read '\(text)' as \(T.self)")
-        }
-        return parsed
-    }
-
-    func list(_ given: [String], _ name: String) -> [String] {
-        if !given.isEmpty { return given }
-        return (raw(name) ?? "").split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
-    }
-
-    func flag(_ name: String) -> Bool {
-        guard let text = raw(name)?.lowercased() else { return false }
-        return ["1", "true", "yes", "on"].contains(text)
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        var view = Substring(self)
-        while view.first?.isWhitespace == true { view.removeFirst() }
-        while view.last?.isWhitespace == true { view.removeLast() }
-        return String(view)
     }
 }

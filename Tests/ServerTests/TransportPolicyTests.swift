@@ -76,10 +76,23 @@ import Testing
 }
 
 @Suite struct ClientAddressTests {
+    private func resolve(_ peer: String, trusted: Bool, _ forwardedFor: String?) -> String {
+        ClientAddress.resolve(
+            peer: peer, peerIsTrusted: trusted, forwardedFor: forwardedFor,
+            isTrustedProxy: { ["127.0.0.1", "10.0.0.2"].contains($0) })
+    }
+
     @Test func forwardedForCountsOnlyFromATrustedPeer() {
-        #expect(ClientAddress.resolve(peer: "127.0.0.1", forwardedFor: "1.2.3.4, 5.6.7.8", peerIsTrusted: true) == "5.6.7.8")
-        #expect(ClientAddress.resolve(peer: "10.0.0.9", forwardedFor: "5.6.7.8", peerIsTrusted: false) == "10.0.0.9")
-        #expect(ClientAddress.resolve(peer: "127.0.0.1", forwardedFor: " , ", peerIsTrusted: true) == "127.0.0.1")
+        #expect(resolve("127.0.0.1", trusted: true, "1.2.3.4, 5.6.7.8") == "5.6.7.8")
+        #expect(resolve("10.0.0.9", trusted: false, "5.6.7.8") == "10.0.0.9")
+        #expect(resolve("127.0.0.1", trusted: true, " , ") == "127.0.0.1")
+    }
+
+    @Test func forwardedForSkipsTrustedProxiesInTheChain() {
+        // nginx appends the address it saw; a second trusted hop appends its own.
+        #expect(resolve("127.0.0.1", trusted: true, "203.0.113.7, 127.0.0.1") == "203.0.113.7")
+        #expect(resolve("127.0.0.1", trusted: true, "6.6.6.6, 203.0.113.7, 10.0.0.2") == "203.0.113.7")
+        #expect(resolve("127.0.0.1", trusted: true, "127.0.0.1, 10.0.0.2") == "127.0.0.1")
     }
 }
 
