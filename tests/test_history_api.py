@@ -143,6 +143,51 @@ def test_revert_errors_change_nothing(server):
     assert http(server, "GET", "/api/docs/default")[1]["version"] == 1
 
 
+def raw_request(server, method, path, headers=(), body=b"", abandon=False):
+    """(status, body) of a hand-made request; with `abandon`, closes (RST) right after sending."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers)
+        connection.sendall(head.encode() + b"\r\n" + body)
+        if abandon:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            return None
+        reply = connection.makefile("rb")
+        status = int(reply.readline().split()[1])
+        length = 0
+        while (line := reply.readline().strip()):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return status, json.loads(reply.read(length))
+
+
+def test_odd_request_bodies_get_an_answer(server):
+    asyncio.run(act_all(server.ws, [add("x")]))
+    revert = "/api/docs/default/revert"
+    # No Content-Length: no body (HTTP/1.1), answered at once rather than waited for.
+    status, body = raw_request(server, "POST", revert)
+    assert status == 400 and body["error"]["code"] == "invalid_body"
+    status, body = raw_request(server, "POST", revert, ["Transfer-Encoding: chunked"], b"d\r\n{\"version\":0}\r\n0\r\n\r\n")
+    assert status == 411 and body["error"]["code"] == "length_required"
+    big = b"[" + b"0," * 600_000 + b"0]"
+    status, body = raw_request(server, "POST", revert, [f"Content-Length: {len(big)}"], big)
+    assert status == 413 and body["error"]["code"] == "body_too_large"
+    assert http(server, "GET", "/api/docs/default")[1]["version"] == 1
+
+
+def test_clients_that_leave_before_the_answer_do_no_harm(server):
+    asyncio.run(act_all(server.ws, [add(f"row{i}") for i in range(20)]))
+    for i in range(200):
+        if i % 2:
+            raw_request(server, "GET", "/api/docs/default/history", abandon=True)
+        else:
+            raw_request(server, "POST", "/api/docs/default/revert", ["Content-Length: 13"], b'{"version":1}', abandon=True)
+    # Still serving, and the reverts that ran are ordinary events.
+    status, body = http(server, "GET", "/api/docs/default/history?since=20")
+    assert status == 200 and all(event["action"] == {"type": "Revert", "version": 1} for event in body["events"])
+    assert http(server, "GET", "/api/docs/default")[0] == 200
+
+
 # MARK: several documents
 
 

@@ -135,6 +135,7 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
     }
 
     private func revert(_ name: DocumentName, _ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        guard !request.body.isEmpty else { throw APIError.invalidBody("the body is empty; send {\"version\":V}") }
         let body: JSONValue
         do {
             body = try JSONCodec.decode(request.body)

@@ -70,8 +70,17 @@ extension ServerLoop {
             // The token is a credential, not an argument for the handler.
             query: arguments.filter { $0.name != "token" }.map { HTTPRequest.QueryItem(name: $0.name, value: $0.value) })
         if method == .post {
-            requestBodies[Self.key(wsi)] = PendingRequest(request: request)
-            return 0
+            // lws 4.1.6 never completes a chunked request body: the request would hang.
+            if headers.value(WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
+                return respondWithAPIError(
+                    wsi, APIError(status: 411, code: "length_required", "send the body with a Content-Length"))
+            }
+            // Without a Content-Length (or with 0) there is no body, and lws reports none.
+            let declared = headers.value(WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0.trimmingSpaces()) } ?? 0
+            if declared > 0 {
+                requestBodies[Self.key(wsi)] = PendingRequest(request: request)
+                return 0
+            }
         }
         dispatch(wsi, request)
         return 0
