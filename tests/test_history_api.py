@@ -467,3 +467,10 @@ def test_command_line_sends_the_token(patchsync_bin, start_server):
     result = run(patchsync_bin, "history", server.http, "--doc", "default", "--token", "s3cret")
     # Authorised: the document does not exist yet.
     assert result.returncode == 1 and "404" in result.stderr
+
+
+def test_command_line_takes_the_token_from_the_environment(patchsync_bin, start_server, monkeypatch):
+    server = start_server("--token", "s3cret")
+    monkeypatch.setenv("PATCHSYNC_TOKEN", "s3cret")
+    result = run(patchsync_bin, "history", server.http, "--doc", "default")
+    assert result.returncode == 1 and "404" in result.stderr  # authorised; the document does not exist yet

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import JSONCodec
 import JSONPatch
 import SyncClient
@@ -12,7 +13,9 @@ struct APIClientOptions: ParsableArguments {
     @Option(help: "The document's name.")
     var doc: String = DocumentName.default.rawValue
 
-    @Option(name: .customLong("token"), help: "Send 'Authorization: Bearer <token>' (when the server requires one).")
+    @Option(
+        name: .customLong("token"),
+        help: "Send 'Authorization: Bearer <token>' (when the server requires one). (default: $PATCHSYNC_TOKEN, which keeps it out of the process list)")
     var bearerToken: String?
 
     @Option(help: "Seconds to wait for the connection and for each read or write.")
@@ -32,8 +35,8 @@ struct APIClientOptions: ParsableArguments {
     /// 1 when the server answers with an error (its message goes to stderr); 2 when no answer came.
     func call(_ command: String, _ method: String, path: String, body: JSONValue? = nil) throws {
         var headers: [HTTPClient.Header] = []
-        if let bearerToken {
-            headers.append(HTTPClient.Header(name: "Authorization", value: "Bearer \(bearerToken)"))
+        if let token = bearerToken ?? getenv("PATCHSYNC_TOKEN").map({ String(cString: $0) }) {
+            headers.append(HTTPClient.Header(name: "Authorization", value: "Bearer \(token)"))
         }
         let response: HTTPClient.Response
         do {
