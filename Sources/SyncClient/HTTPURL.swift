@@ -22,42 +22,25 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
         }
         let rest = text.dropFirst(scheme.count)
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        var hostPart = rest[rest.startIndex..<authorityEnd]
+        let hostPart = rest[rest.startIndex..<authorityEnd]
         var path = String(rest[authorityEnd...])
         if path.contains(where: { $0 == "?" || $0 == "#" || $0 == " " || $0.isNewline }) {
             throw invalid("the path may not contain '?', '#', spaces or line breaks")
         }
         while path.hasSuffix("/") { path.removeLast() }
 
-        var portPart: Substring?
-        if hostPart.first == "[" {
-            guard let close = hostPart.firstIndex(of: "]") else { throw invalid("unclosed '[' in the host") }
-            let after = hostPart[hostPart.index(after: close)...]
-            hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
-            if !after.isEmpty {
-                guard after.first == ":" else { throw invalid("unexpected text after ']'") }
-                portPart = after.dropFirst()
-            }
-        } else if let colon = hostPart.lastIndex(of: ":") {
-            portPart = hostPart[hostPart.index(after: colon)...]
-            hostPart = hostPart[hostPart.startIndex..<colon]
+        let authority: URLAuthority
+        do {
+            authority = try URLAuthority(parsing: hostPart)
+        } catch {
+            throw invalid(error.reason)
         }
-        guard !hostPart.isEmpty else { throw invalid("the host is empty") }
-        if hostPart.contains("@") { throw invalid("user information in the URL is not supported") }
-        var port = 80
-        if let portPart {
-            guard let parsed = Int(portPart), (1...65535).contains(parsed) else {
-                throw invalid("the port '\(portPart)' is not a number from 1 to 65535")
-            }
-            port = parsed
-        }
-        self.init(host: String(hostPart), port: port, basePath: path)
+        self.init(host: authority.host, port: authority.port, basePath: path)
     }
 
     /// The value of the `Host` header.
     public var hostHeader: String {
-        let bracketed = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? bracketed : "\(bracketed):\(port)"
+        URLAuthority(host: host, port: port).hostHeader
     }
 
     public var description: String { "http://\(hostHeader)\(basePath)" }

@@ -29,37 +29,18 @@ public struct WebSocketURL: Hashable, Sendable, CustomStringConvertible {
             throw invalid("the path contains a space, '#' or a line break")
         }
 
-        var hostPart = Substring(authority)
-        var portPart: Substring?
-        if hostPart.first == "[" {
-            guard let close = hostPart.firstIndex(of: "]") else { throw invalid("unclosed '[' in the host") }
-            let after = hostPart[hostPart.index(after: close)...]
-            hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
-            if !after.isEmpty {
-                guard after.first == ":" else { throw invalid("unexpected text after ']'") }
-                portPart = after.dropFirst()
-            }
-        } else if let colon = hostPart.lastIndex(of: ":") {
-            portPart = hostPart[hostPart.index(after: colon)...]
-            hostPart = hostPart[hostPart.startIndex..<colon]
+        let parsed: URLAuthority
+        do {
+            parsed = try URLAuthority(parsing: authority)
+        } catch {
+            throw invalid(error.reason)
         }
-        guard !hostPart.isEmpty else { throw invalid("the host is empty") }
-        if hostPart.contains("@") { throw invalid("user information in the URL is not supported") }
-
-        var port = 80
-        if let portPart {
-            guard let parsed = Int(portPart), (1...65535).contains(parsed) else {
-                throw invalid("the port '\(portPart)' is not a number from 1 to 65535")
-            }
-            port = parsed
-        }
-        self.init(host: String(hostPart), port: port, pathAndQuery: target)
+        self.init(host: parsed.host, port: parsed.port, pathAndQuery: target)
     }
 
     /// The value of the `Host` header.
     var hostHeader: String {
-        let bracketed = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? bracketed : "\(bracketed):\(port)"
+        URLAuthority(host: host, port: port).hostHeader
     }
 
     public var description: String { "ws://\(hostHeader)\(pathAndQuery)" }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import JSONCodec
 import JSONPatch
 import SyncClient
@@ -13,10 +12,7 @@ struct APIClientOptions: ParsableArguments {
     @Option(help: "The document's name.")
     var doc: String = DocumentName.default.rawValue
 
-    @Option(
-        name: .customLong("token"),
-        help: "Send 'Authorization: Bearer <token>' (when the server requires one). (default: $PATCHSYNC_TOKEN, which keeps it out of the process list)")
-    var bearerToken: String?
+    @OptionGroup var bearerToken: BearerTokenOption
 
     @Option(help: "Seconds to wait for the connection and for each read or write.")
     var timeout: Double = 10
@@ -26,7 +22,7 @@ struct APIClientOptions: ParsableArguments {
             throw ValidationError("--doc: '\(doc)' is not a document name (1 to 64 letters, digits, - or _)")
         }
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
-        if let bearerToken, bearerToken.isEmpty || bearerToken.contains(where: \.isNewline) {
+        if let token = bearerToken.value, token.isEmpty || token.contains(where: \.isNewline) {
             throw ValidationError("--token must be non-empty and on one line")
         }
     }
@@ -35,7 +31,7 @@ struct APIClientOptions: ParsableArguments {
     /// 1 when the server answers with an error (its message goes to stderr); 2 when no answer came.
     func call(_ command: String, _ method: String, path: String, body: JSONValue? = nil) throws {
         var headers: [HTTPClient.Header] = []
-        if let token = bearerToken ?? getenv("PATCHSYNC_TOKEN").map({ String(cString: $0) }) {
+        if let token = bearerToken.value {
             headers.append(HTTPClient.Header(name: "Authorization", value: "Bearer \(token)"))
         }
         let response: HTTPClient.Response

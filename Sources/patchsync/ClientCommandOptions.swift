@@ -9,10 +9,7 @@ struct ClientConnectionOptions: ParsableArguments {
     @Argument(help: "The server's WebSocket URL, e.g. ws://127.0.0.1:3333/ws")
     var url: String
 
-    @Option(
-        name: .customLong("token"),
-        help: "Send 'Authorization: Bearer <token>' when connecting. (default: $PATCHSYNC_TOKEN, which keeps it out of the process list)")
-    var bearerToken: String?
+    @OptionGroup var bearerToken: BearerTokenOption
 
     @Option(help: "Seconds to wait for the connection, the first Full, and a reply.")
     var timeout: Double = 10
@@ -32,7 +29,7 @@ struct ClientConnectionOptions: ParsableArguments {
         let wait = Duration.milliseconds(Int64(timeout * 1000))
         return SyncClient.Configuration(
             url: try WebSocketURL(parsing: url), stateKey: stateKey, connectTimeout: wait, replyTimeout: wait,
-            bearerToken: bearerToken ?? getenv("PATCHSYNC_TOKEN").map { String(cString: $0) },
+            bearerToken: bearerToken.value,
             maximumMessageSize: maxMessageSize)
     }
 
