@@ -1,3 +1,4 @@
+import JSONCodec
 import JSONPatch
 import JSONValueCoding
 import Logging
@@ -29,8 +30,9 @@ actor DocumentActor<Model: DocumentModel> {
         var events: [DocumentEvent] = []
         var lines: [UInt8] = []
         var outputs: [Output] = []
-        /// The durable state to return to if the write fails.
-        var rollback: (state: Model.State, json: JSONValue, version: UInt64)?
+        /// The durable state to return to if the write fails. Only its JSON is kept: holding the
+        /// model state too would make the first action of every batch copy all of it.
+        var rollback: (json: JSONValue, jsonIsBuilt: Bool, version: UInt64)?
     }
 
     /// Replies and broadcasts after which a batch is committed even if more work is queued.
@@ -45,6 +47,11 @@ actor DocumentActor<Model: DocumentModel> {
     private let log: DocumentLog
     private var state: Model.State
     private var stateJSON: JSONValue
+    /// Whether `stateJSON` is exactly what the model builds for `state`, member order included,
+    /// so that the model may derive the next JSON from it. Not after start-up: JSON replayed
+    /// from the log is equal in value but may differ in member order (or hold members the model
+    /// drops); the first change then builds the JSON in full.
+    private var stateJSONIsBuilt = false
     private var version: UInt64
     private var history: DocumentHistory
     private var sessions: [SessionID: SessionLink] = [:]
@@ -168,12 +175,19 @@ actor DocumentActor<Model: DocumentModel> {
             reject(session, id: error.id, code: error.code, message: error.message, into: &batch)
             return
         }
-        var newState = state
+        // Reduced in place: copying a large state for every action would cost more than the
+        // rest of the action. `reduce` leaves the state as it was when it throws.
         do {
-            try Model.reduce(&newState, parsed.action)
-            let newVersion = try stage(newState, action: parsed.actionJSON, into: &batch)
+            try Model.reduce(&state, parsed.action)
+        } catch {
+            reject(session, id: parsed.id, code: error.code, message: error.message, into: &batch)
+            return
+        }
+        do {
+            let newVersion = try stage(after: parsed.action, actionJSON: parsed.actionJSON, into: &batch)
             batch.outputs.append(.outcome(session, id: parsed.id, version: newVersion))
         } catch {
+            resetState(to: stateJSON)
             reject(session, id: parsed.id, code: error.code, message: error.message, into: &batch)
         }
     }
@@ -185,22 +199,38 @@ actor DocumentActor<Model: DocumentModel> {
         batch.outputs.append(.reply(session, ServerMessage.error(id: id, code: code, message: message)))
     }
 
-    /// Makes `newState` the pending state. When its JSON differs from the current one, adds the
-    /// event, its log line and its Patch to the batch. Returns the version after the change.
-    private func stage(_ newState: Model.State, action: JSONValue, into batch: inout Batch) throws(ActionRejected)
-        -> UInt64
+    /// Brings `stateJSON` up to `state`, just changed by `action` (nil for a revert). When the
+    /// JSON differs, adds the event, its log line and its Patch to the batch. Returns the version
+    /// after the change. On a throw, `state` is ahead of `stateJSON`: see `resetState(to:)`.
+    ///
+    /// `action` lets the model derive the new JSON from the current one.
+    private func stage(after action: Model.Action?, actionJSON: JSONValue, into batch: inout Batch)
+        throws(ActionRejected) -> UInt64
     {
         let newJSON: JSONValue
         let patch: JSONPatch
         do {
-            newJSON = try Model.jsonValue(of: newState)
+            if let action, stateJSONIsBuilt {
+                newJSON = try Model.jsonValue(of: state, updating: stateJSON, after: action)
+                assert(
+                    Self.isFullBuild(newJSON, of: state),
+                    "\(Model.self).jsonValue(of:updating:after:) differs from jsonValue(of:) after \(action)")
+            } else {
+                newJSON = try Model.jsonValue(of: state)
+            }
             patch = try JSONPatch.diff(from: stateJSON, to: newJSON)
         } catch {
             throw ActionRejected(.internalError, "the new state cannot be encoded: \(error)")
         }
-        if patch.isEmpty { return version }
+        if patch.isEmpty {
+            // Equal in value, but `state` has changed in place: keep the JSON the model built for it.
+            stateJSON = newJSON
+            stateJSONIsBuilt = true
+            return version
+        }
 
-        let event = DocumentEvent(version: version + 1, time: WallClock.milliseconds(), action: action, ops: patch)
+        let event = DocumentEvent(
+            version: version + 1, time: WallClock.milliseconds(), action: actionJSON, ops: patch)
         let line: [UInt8]
         let message: OutboundMessage
         do {
@@ -209,14 +239,37 @@ actor DocumentActor<Model: DocumentModel> {
         } catch {
             throw ActionRejected(.internalError, "the change cannot be encoded: \(error)")
         }
-        if batch.rollback == nil { batch.rollback = (state, stateJSON, version) }
-        state = newState
+        if batch.rollback == nil { batch.rollback = (stateJSON, stateJSONIsBuilt, version) }
         stateJSON = newJSON
+        stateJSONIsBuilt = true
         version = event.version
         batch.events.append(event)
         batch.lines.append(contentsOf: line)
         batch.outputs.append(.broadcast(message))
         return version
+    }
+
+    /// Makes `state` the model state of `json` again after a change to it was not kept, by
+    /// decoding, as start-up does. Costs a decode of the whole document, but only on failures.
+    private func resetState(to json: JSONValue) {
+        do {
+            state = try JSONValueDecoder().decode(Model.State.self, from: json)
+        } catch {
+            // Cannot happen for a model that decodes its own JSON (start-up relies on it). If it
+            // does, the next change is diffed against the JSON in full, so that clients and log
+            // still agree with the state.
+            stateJSONIsBuilt = false
+            context.logger.error(
+                "Cannot decode the document's JSON back into its state",
+                metadata: ["document": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Whether `json` is byte for byte what `jsonValue(of:)` gives for `state`: the model's
+    /// contract for deriving JSON, checked in debug builds.
+    private static func isFullBuild(_ json: JSONValue, of state: Model.State) -> Bool {
+        guard let full = try? Model.jsonValue(of: state) else { return false }
+        return (try? JSONCodec.encode(json)) == (try? JSONCodec.encode(full))
     }
 
     /// Writes the batch's events with one fsync, then sends its outputs in order. If the write
@@ -243,9 +296,10 @@ actor DocumentActor<Model: DocumentModel> {
                         "document": "\(name)", "error": "\(error)", "events": "\(pending.events.count)",
                     ])
                 if let rollback = pending.rollback {
-                    state = rollback.state
                     stateJSON = rollback.json
+                    stateJSONIsBuilt = rollback.jsonIsBuilt
                     version = rollback.version
+                    resetState(to: rollback.json)
                 }
             }
         }
@@ -312,11 +366,13 @@ actor DocumentActor<Model: DocumentModel> {
         }
         var batch = Batch()
         let newVersion: UInt64
+        let previousState = state
         do {
-            let targetState = try JSONValueDecoder().decode(Model.State.self, from: json)
+            state = try JSONValueDecoder().decode(Model.State.self, from: json)
             newVersion = try stage(
-                targetState, action: ["type": "Revert", "version": .integer(Int64(clamping: target))], into: &batch)
+                after: nil, actionJSON: ["type": "Revert", "version": .integer(Int64(clamping: target))], into: &batch)
         } catch {
+            state = previousState
             return .failure(SyncEngineError(.invalidState, "cannot revert to version \(target): \(error)"))
         }
         if let error = await commit(&batch) {

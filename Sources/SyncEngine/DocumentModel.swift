@@ -4,7 +4,8 @@ import JSONValueCoding
 /// A kind of document the engine can keep in sync: a Codable state and a reducer for its actions.
 ///
 /// The engine encodes the state after every action and diffs the JSON, so the encoding must be
-/// deterministic (same state, same JSON, same member order).
+/// deterministic (same state, same JSON, same member order). A model whose documents grow large
+/// should also implement `jsonValue(of:updating:after:)`.
 public protocol DocumentModel: Sendable {
     associatedtype State: Codable & Sendable
     /// Decoded from the client's message object (which also holds `type` and maybe `id`).
@@ -17,17 +18,36 @@ public protocol DocumentModel: Sendable {
     /// The member of the `Full` message that holds the state: `{"type":"Full","<stateKey>":{...}}`.
     static var stateKey: String { get }
 
-    /// Applies one action. Throwing leaves the state as it was.
+    /// Applies one action. Throwing must leave the state as it was: the engine reduces its
+    /// state in place, without a copy to fall back on.
     static func reduce(_ state: inout State, _ action: Action) throws(ActionRejected)
 
     /// The state as JSON, after every action. The default uses `JSONValueEncoder`; a model may
     /// build the JSON by hand because this runs once per action, but it must give the same JSON.
     static func jsonValue(of state: State) throws -> JSONValue
+
+    /// The JSON of `state`, the state `action` led to, made from `previous`: the JSON this model
+    /// built for the state before the action (the engine passes nothing else). It must equal
+    /// `jsonValue(of: state)`, member order included; debug builds check that. The default calls
+    /// `jsonValue(of:)`.
+    ///
+    /// Why implement it: the engine diffs `previous` against the result after every action. Built
+    /// anew, the result shares nothing with `previous` and the diff walks the whole document;
+    /// made by editing a copy of `previous` through `JSONObject`'s mutating API (subscript,
+    /// `removeValue`, `modifyValue(forKey:)`), the diff visits only the members written. So
+    /// large documents cost per action about what the action changes.
+    static func jsonValue(of state: State, updating previous: JSONValue, after action: Action) throws -> JSONValue
 }
 
 extension DocumentModel {
     public static func jsonValue(of state: State) throws -> JSONValue {
         try JSONValueEncoder().encode(state)
+    }
+
+    public static func jsonValue(of state: State, updating previous: JSONValue, after action: Action) throws
+        -> JSONValue
+    {
+        try jsonValue(of: state)
     }
 }
 

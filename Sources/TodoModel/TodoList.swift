@@ -13,6 +13,53 @@ public enum TodoList: DocumentModel {
         state.jsonValue
     }
 
+    /// Edits a copy of `previous` where the action changed it (the list name, or one row), so
+    /// that the engine's diff skips the other rows. Builds the JSON in full for `RemoveCompleted`,
+    /// and where an edit would not keep the rows in index order (a new row below the highest index).
+    public static func jsonValue(of state: TodoState, updating previous: JSONValue, after action: TodoAction)
+        -> JSONValue
+    {
+        guard case .object(var root) = previous else { return state.jsonValue }
+        switch action {
+        case .changeName:
+            root["name"] = .string(state.name)
+            return .object(root)
+        case .add:
+            // The new row is the one after the highest index, which `previous` lists last.
+            let highest = root["todos"]?.objectValue?.keys.last.flatMap { Int($0) } ?? 0
+            guard highest < Int.max, let row = state.todos[highest + 1] else { return state.jsonValue }
+            return updatingRow(highest + 1, to: row, in: root, of: state)
+        case .update(let index, _), .remove(let index):
+            return updatingRow(index, to: state.todos[index], in: root, of: state)
+        case .removeCompleted:
+            return state.jsonValue
+        }
+    }
+
+    /// `root` with the row at `index` set to `row`, or removed when `row` is nil.
+    private static func updatingRow(_ index: Int, to row: TodoRow?, in root: JSONObject, of state: TodoState)
+        -> JSONValue
+    {
+        var root = root
+        let key = String(index)
+        let edited = root.modifyValue(forKey: "todos") { todos -> Bool in
+            guard case .object(var rows)? = todos else { return false }
+            // Hold the rows only in `rows` while editing, so that they are not copied twice.
+            todos = nil
+            defer { todos = .object(rows) }
+            if let row {
+                // A new key goes last: only right when it is above every other index.
+                if rows[key] == nil, let last = rows.keys.last, (Int(last) ?? .max) > index { return false }
+                rows[key] = row.jsonValue
+            } else {
+                rows.removeValue(forKey: key)
+            }
+            // Every other row is as it was: the counts agree unless `previous` was not the list's JSON.
+            return rows.count == state.todos.count
+        }
+        return edited ? .object(root) : state.jsonValue
+    }
+
     public static func reduce(_ state: inout TodoState, _ action: TodoAction) throws(ActionRejected) {
         switch action {
         case .add(let row):

@@ -56,8 +56,15 @@ extension TodoState {
     public var jsonValue: JSONValue {
         var rows = JSONObject()
         for (index, row) in todos.sorted(by: { $0.key < $1.key }) {
-            rows[String(index)] = ["name": .string(row.name), "completed": .bool(row.completed)]
+            rows[String(index)] = row.jsonValue
         }
         return ["name": .string(name), "todos": .object(rows)]
+    }
+}
+
+extension TodoRow {
+    /// The same JSON as encoding through `Encodable`.
+    var jsonValue: JSONValue {
+        ["name": .string(name), "completed": .bool(completed)]
     }
 }

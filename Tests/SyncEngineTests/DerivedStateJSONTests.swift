@@ -1,0 +1,114 @@
+import JSONCodec
+import JSONPatch
+import JSONValueCoding
+import Testing
+
+@testable import SyncEngine
+@testable import TodoModel
+
+/// The engine derives each new state JSON from the previous one through
+/// `DocumentModel.jsonValue(of:updating:after:)`. Whatever path a document took (actions,
+/// a restart from the log, a revert), its state and the Patches it broadcasts must stay those of
+/// a full build.
+@Suite struct DerivedStateJSONTests {
+    /// The engine's JSON and the model's full build of `state`, both as text with member order.
+    private func expectFullBuild(_ engine: TodoEngine, of state: TodoState, _ comment: Comment) async throws {
+        let server = try await engine.state(of: .default).state
+        #expect(try JSONCodec.encodeString(server) == JSONCodec.encodeString(TodoList.jsonValue(of: state)), comment)
+    }
+
+    /// Sends `actions` and applies them to `state` as the engine does.
+    private func send(
+        _ actions: [(text: String, action: TodoAction)], to engine: TodoEngine, from session: SessionID,
+        state: inout TodoState
+    ) {
+        for (text, action) in actions {
+            engine.send(text, from: session)
+            try? TodoList.reduce(&state, action)
+        }
+    }
+
+    private func update(_ index: Int, _ name: String, _ completed: Bool) -> (text: String, action: TodoAction) {
+        (
+            #"{"type":"Update","index":\#(index),"row":{"name":"\#(name)","completed":\#(completed)}}"#,
+            .update(index: index, row: TodoRow(name: name, completed: completed))
+        )
+    }
+
+    private func add(_ name: String) -> (text: String, action: TodoAction) {
+        (#"{"type":"Add","row":{"name":"\#(name)","completed":false}}"#, .add(TodoRow(name: name, completed: false)))
+    }
+
+    private func remove(_ index: Int) -> (text: String, action: TodoAction) {
+        (#"{"type":"Remove","index":\#(index)}"#, .remove(index: index))
+    }
+
+    @Test func stateAndPatchesMatchTheFullBuildThroughRestartAndRevert() async throws {
+        let directory = TemporaryDirectory()
+        var expected = TodoList.initialState
+        var engine = try makeEngine(directory)
+        var watcher = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        var editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+
+        // Row 2 comes back below the highest index: the log replays its `add` after row 4.
+        send(
+            [add("a"), add("b"), add("c"), add("d"), remove(2), update(3, "c2", true), update(2, "b2", false)],
+            to: engine, from: editor, state: &expected)
+        send(
+            [("{\"type\":\"ChangeName\",\"name\":\"list\"}", .changeName("list")), add("e"), remove(9)],
+            to: engine, from: editor, state: &expected)
+        try await expectFullBuild(engine, of: expected, "after the first actions")
+        let versionBeforeRestart = try await engine.state(of: .default).version
+        var mirror = Mirror()
+        try mirror.apply(watcher.messages)
+        #expect(mirror.state == TodoList.jsonValue(of: expected))
+        await engine.shutdown()
+
+        engine = try makeEngine(directory)
+        let restored = try await engine.state(of: .default)
+        #expect(restored.version == versionBeforeRestart)
+        #expect(restored.state == TodoList.jsonValue(of: expected))
+        #expect(Array(restored.state["todos"]?.objectValue?.keys ?? []) == ["1", "3", "4", "2", "5"])
+        watcher = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        send([update(1, "a2", true), add("f"), remove(4)], to: engine, from: editor, state: &expected)
+        try await expectFullBuild(engine, of: expected, "after a restart")
+
+        let stateAtRestart = try JSONValueDecoder().decode(TodoState.self, from: restored.state)
+        #expect(try await engine.revert(.default, to: versionBeforeRestart) == versionBeforeRestart + 4)
+        expected = stateAtRestart
+        try await expectFullBuild(engine, of: expected, "after a revert")
+        send([update(3, "c3", true), ("{\"type\":\"RemoveCompleted\"}", .removeCompleted), add("g")],
+            to: engine, from: editor, state: &expected)
+        try await expectFullBuild(engine, of: expected, "after actions following a revert")
+
+        mirror = Mirror()
+        try mirror.apply(watcher.messages)
+        #expect(mirror.state == TodoList.jsonValue(of: expected))
+        #expect(mirror.version == versionBeforeRestart + 7)
+        await engine.shutdown()
+    }
+
+    @Test func aFailedWriteReturnsTheModelStateToo() async throws {
+        let directory = TemporaryDirectory()
+        let storage = FailingStorage()
+        let engine = try makeEngine(directory, storage: storage)
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        var expected = TodoList.initialState
+        send([add("a"), add("b")], to: engine, from: session, state: &expected)
+        try await engine.settle()
+
+        storage.failWrites.store(true, ordering: .relaxed)
+        var lost = expected
+        send([add("lost"), remove(1)], to: engine, from: session, state: &lost)
+        try await expectFullBuild(engine, of: expected, "after the failed write")
+        storage.failWrites.store(false, ordering: .relaxed)
+        // Row 3 again, and row 1 still there: the actions of the failed batch left no trace.
+        send([add("kept"), update(1, "a2", true)], to: engine, from: session, state: &expected)
+        try await expectFullBuild(engine, of: expected, "after the next actions")
+        #expect(expected.todos.keys.sorted() == [1, 2, 3])
+        await engine.shutdown()
+    }
+}

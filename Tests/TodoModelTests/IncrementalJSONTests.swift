@@ -1,0 +1,105 @@
+import JSONPatch
+import SyncEngine
+import Testing
+
+@testable import TodoModel
+
+/// `TodoList.jsonValue(of:updating:after:)`, which the engine calls after every action, must give
+/// exactly the JSON of a full build, and share the untouched rows with the previous JSON.
+@Suite struct IncrementalJSONTests {
+    /// Random actions over a small index range, so that updates hit existing rows, new rows above
+    /// and below the highest index, and removes of missing rows.
+    private func randomAction(_ random: inout SplitMix64) -> TodoAction {
+        let row = TodoRow(name: ["a", "b", "c"][Int(random.next() % 3)], completed: random.next() % 2 == 0)
+        let index = Int(random.next() % 14)
+        switch random.next() % 10 {
+        case 0, 1, 2: return .add(row)
+        case 3, 4, 5: return .update(index: index, row: row)
+        case 6, 7: return .remove(index: index)
+        case 8: return .changeName(["list", "other", ""][Int(random.next() % 3)])
+        default: return .removeCompleted
+        }
+    }
+
+    @Test(arguments: 0..<20 as Range<UInt64>)
+    func equalsTheFullBuildInMemberOrderAndItsDiffAppliesToThePrevious(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        var state = TodoList.initialState
+        // Chained like the engine: each step starts from the JSON the previous step made.
+        var json = TodoList.jsonValue(of: state)
+        for step in 0..<300 {
+            let action = randomAction(&random)
+            var next = state
+            do {
+                try TodoList.reduce(&next, action)
+            } catch {
+                continue
+            }
+            let updated = TodoList.jsonValue(of: next, updating: json, after: action)
+            let full = TodoList.jsonValue(of: next)
+            #expect(orderedText(updated) == orderedText(full), "seed \(seed) step \(step): \(action)")
+            let patch = try JSONPatch.diff(from: json, to: updated)
+            #expect(try patch.apply(to: json) == full, "seed \(seed) step \(step): \(action)")
+            state = next
+            json = updated
+        }
+    }
+
+    @Test func anUpdateSharesEveryOtherRowWithThePreviousJSON() throws {
+        var state = TodoState(name: "big")
+        for index in 1...1000 { state.todos[index] = TodoRow(name: "row \(index)", completed: false) }
+        let previous = TodoList.jsonValue(of: state)
+        let action = TodoAction.update(index: 500, row: TodoRow(name: "changed", completed: true))
+        try TodoList.reduce(&state, action)
+        let updated = TodoList.jsonValue(of: state, updating: previous, after: action)
+
+        let oldRows = try #require(previous["todos"]?.objectValue)
+        let newRows = try #require(updated["todos"]?.objectValue)
+        let shared = newRows.filter { key, value in
+            guard case .object(let row) = value, case .object(let old)? = oldRows[key] else { return false }
+            return row.isIdentical(to: old)
+        }
+        #expect(shared.map(\.key) == Array(oldRows.keys).filter { $0 != "500" })
+        let expected = PatchOperation.replace(
+            path: JSONPointer(tokens: ["todos", "500"]), value: ["name": "changed", "completed": true])
+        #expect(try JSONPatch.diff(from: previous, to: updated) == JSONPatch([expected]))
+    }
+
+    @Test func previousJSONOfAnotherShapeGivesTheFullBuild() {
+        let state = TodoState(name: "n", todos: [1: TodoRow(name: "a", completed: false)])
+        let action = TodoAction.update(index: 1, row: TodoRow(name: "a", completed: false))
+        for previous: JSONValue in [.null, ["name": "n"], ["name": "n", "todos": ["1": 1, "2": 2, "3": 3]]] {
+            let updated = TodoList.jsonValue(of: state, updating: previous, after: action)
+            #expect(orderedText(updated) == orderedText(TodoList.jsonValue(of: state)))
+        }
+    }
+}
+
+/// The value as text with object members in their stored order, so that comparing two texts
+/// also compares member order (`JSONValue`'s `==` ignores it).
+private func orderedText(_ value: JSONValue) -> String {
+    switch value {
+    case .null: "null"
+    case .bool(let bool): "\(bool)"
+    case .integer(let integer): "\(integer)"
+    case .real(let real): "\(real)r"
+    case .string(let string): "\"\(string)\""
+    case .array(let elements): "[" + elements.map(orderedText).joined(separator: ",") + "]"
+    case .object(let object): "{" + object.map { "\"\($0.key)\":" + orderedText($0.value) }.joined(separator: ",") + "}"
+    }
+}
+
+/// A small seeded generator, so that a failing sequence can be replayed.
+private struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_38B9_33E9_D8D1
+        return z ^ (z >> 31)
+    }
+}
