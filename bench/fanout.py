@@ -1,169 +1,103 @@
 #!/usr/bin/env python3
 """Fan-out benchmark: the same load against patchsync and its anchors, side by side.
 
-Starts each server on a free 127.0.0.1 port, runs `PatchsyncBench fanout` against it (one
-writer sending Todo actions as fast as the server takes them, N watchers counting changes),
-prints actions per second until every watcher has every change, then stops the servers.
+    .venv/bin/python bench/fanout.py --patchsync .build/release/patchsync [--runs 3]
 
-Servers: patchsync (temporary data directory, --port 0); the Python anchor
-../shared/peers/seed_python.py when it exists beside the repository; and Debian's
-libwebsockets-test-server (lws-mirror-protocol: every message echoed to every client) when
-installed, which shows the ceiling of the load generator itself.
+Starts each server through bench/servers.py, runs `PatchsyncBench fanout` against it (one
+writer sending Todo actions as fast as the server takes them, N watchers counting changes) and
+prints actions per second until every watcher has every change, the median of --runs runs.
+The anchors: the Python port of the original design, and libwebsockets-test-server's
+lws-mirror-protocol (every message echoed to every client, no JSON work): the ceiling of the
+load generator itself. Both the generator's and the server's CPU time are reported, so a
+reader can see which side was the limit.
 """
 import argparse
 import os
 import re
-import shutil
-import signal
-import socket
+import resource
+import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYTHON_ANCHOR = os.path.join(REPO, "..", "shared", "peers", "seed_python.py")
+import servers
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_for_port(port, process, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with status {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
-
-
-class Server:
-    """One server process; `url` is where the benchmark connects."""
-
-    def __init__(self, name, command, port=None, path="/ws", mirror=False, port_from_output=False, cwd=None):
-        self.name, self.mirror, self.path = name, mirror, path
-        self.lines = []
-        self.port = port
-        found = threading.Event()
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
-            start_new_session=True)
-
-        def read_output():
-            for line in self.process.stdout:
-                self.lines.append(line.rstrip())
-                if port_from_output and self.port is None:
-                    match = re.search(r"(?:port\D{0,3}|127\.0\.0\.1:|localhost:)(\d{2,5})\b", line, re.I)
-                    if match and int(match.group(1)) != 0:
-                        self.port = int(match.group(1))
-                        found.set()
-        threading.Thread(target=read_output, daemon=True).start()
-        if port_from_output:
-            if not found.wait(15):
-                self.stop()
-                raise RuntimeError(f"{name} printed no port:\n" + "\n".join(self.lines[-20:]))
-        wait_for_port(self.port, self.process)
-
-    @property
-    def url(self):
-        return f"ws://127.0.0.1:{self.port}{self.path}"
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_load(bench, server, args):
+    """One run; returns (actions/s, seconds, generator CPU share, server CPU share) or raises."""
     command = [bench, "fanout", "--url", server.url, "--watchers", str(args.watchers),
                "--actions", str(args.actions), "--window", str(args.window)]
-    if server.mirror:
+    if server.subprotocol == "lws-mirror-protocol":
         command.append("--mirror")
+    server_before, generator_before = cpu_seconds(server.process.pid), children_cpu_seconds()
     result = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
-    match = re.search(r"seconds=([\d.]+) actions_per_second=([\d.]+) generator_cpu_seconds=([\d.]+)", result.stdout)
+    generator_cpu = children_cpu_seconds() - generator_before
+    server_cpu = cpu_seconds(server.process.pid) - server_before
+    match = re.search(r"seconds=([\d.]+) actions_per_second=([\d.]+)", result.stdout)
     if result.returncode != 0 or not match:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, None, None, reason
-    seconds, rate, cpu = (float(group) for group in match.groups())
-    return seconds, rate, cpu / seconds, None
+        raise RuntimeError((result.stderr.strip().splitlines() or ["no output"])[-1])
+    seconds, rate = float(match.group(1)), float(match.group(2))
+    # Both CPU figures include connecting (outside `seconds`), so they slightly overstate the share.
+    return rate, seconds, generator_cpu / seconds, server_cpu / seconds
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patchsync", required=True, help="the patchsync executable (a release build)")
-    parser.add_argument("--bench", default=os.path.join(REPO, ".build", "release", "PatchsyncBench"),
-                        help="the PatchsyncBench executable")
+    parser.add_argument("--bench", help="the PatchsyncBench executable (default: beside --patchsync)")
     parser.add_argument("--watchers", type=int, default=50)
     parser.add_argument("--actions", type=int, default=3000)
     parser.add_argument("--window", type=int, default=64, help="actions in flight")
+    parser.add_argument("--runs", type=int, default=3, help="runs per server; the median is reported")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per run")
     args = parser.parse_args()
-
+    args.bench = args.bench or os.path.join(os.path.dirname(os.path.abspath(args.patchsync)), "PatchsyncBench")
     for executable in (args.patchsync, args.bench):
         if not os.access(executable, os.X_OK):
             sys.exit(f"fanout.py: {executable} is not an executable; build it with swift build -c release")
 
-    data = tempfile.mkdtemp(prefix="patchsync-bench-")
-    starters = [("patchsync", lambda: Server(
-        "patchsync", [args.patchsync, "serve", "--host", "127.0.0.1", "--port", "0", "--data", data],
-        port_from_output=True))]
-    if os.path.exists(PYTHON_ANCHOR):
-        starters.append(("python anchor", lambda: Server(
-            "python anchor", [sys.executable, os.path.abspath(PYTHON_ANCHOR), str(port := free_port())], port=port)))
-    else:
-        print(f"(no Python anchor at {os.path.abspath(PYTHON_ANCHOR)}; skipped)")
-    mirror = shutil.which("libwebsockets-test-server")
-    if mirror:
-        # It serves its test pages from its share directory; run it from a temporary one.
-        starters.append(("lws mirror", lambda: Server(
-            "lws mirror", [mirror, f"--port={(port := free_port())}"], port=port, path="/", mirror=True, cwd=data)))
-    else:
-        print("(libwebsockets-test-server is not installed; skipped)")
+    print(f"fan-out: 1 writer, {args.watchers} watchers, {args.actions} actions, window {args.window}, "
+          f"median of {args.runs} runs")
+    rows = []
+    starters = [("patchsync", lambda: servers.patchsync(args.patchsync))]
+    starters += [(start.__name__.replace("_", " "), start) for start in servers.anchors()]
+    for label, start in starters:
+        try:
+            with start() as server:
+                runs = []
+                for _ in range(args.runs):
+                    runs.append(run_load(args.bench, server, args))
+                    print(f"  {server.name}: {runs[-1][0]:.1f} actions/s", file=sys.stderr)
+                rows.append((server.name, sorted(runs)[len(runs) // 2], [run[0] for run in runs], None))
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            rows.append((label, None, None, str(error)))
 
-    print(f"fan-out: 1 writer, {args.watchers} watchers, {args.actions} actions, window {args.window}")
-    results = {}
-    try:
-        for name, start in starters:
-            try:
-                server = start()
-            except (RuntimeError, OSError) as error:
-                results[name] = (None, None, None, f"did not start: {error}")
-                continue
-            try:
-                results[name] = run_load(args.bench, server, args)
-            except subprocess.TimeoutExpired:
-                results[name] = (None, None, None, f"no result within {args.timeout} s")
-            finally:
-                server.stop()
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
-
-    # "generator CPU" is the load generator's CPU time over the run's wall time: well under
-    # 100% means it was waiting for the server, not the other way round.
-    print(f"{'server':<16}{'actions/s':>12}{'seconds':>10}{'generator CPU':>15}")
-    for name, (seconds, rate, load, error) in results.items():
+    # CPU shares are CPU seconds over wall seconds: one busy thread is 100%. A generator well
+    # under 100% while the server is near its limit means the server, not the load, is measured.
+    print(f"{'server':<18}{'actions/s':>11}{'seconds':>9}{'generator CPU':>15}{'server CPU':>12}  runs")
+    for name, median, rates, error in rows:
         if error:
-            print(f"{name:<16}{'failed':>12}  {error}")
-        else:
-            print(f"{name:<16}{rate:>12.1f}{seconds:>10.3f}{load:>14.0%}")
-    ours, anchor = results.get("patchsync", (None,) * 4), results.get("python anchor", (None,) * 4)
-    if ours[1] and anchor[1]:
-        print(f"ratio patchsync/python: {ours[1] / anchor[1]:.1f}x")
-    if ours[3]:
-        sys.exit(1)
+            print(f"{name:<18}{'failed':>11}  {error}")
+            continue
+        rate, seconds, generator, server = median
+        print(f"{name:<18}{rate:>11.1f}{seconds:>9.3f}{generator:>14.0%}{server:>12.0%}  "
+              + " ".join(f"{r:.0f}" for r in rates))
+    rates = {name: median[0] for name, median, _, error in rows if not error}
+    if "patchsync" in rates and "python seed" in rates:
+        print(f"ratio patchsync/python: {rates['patchsync'] / rates['python seed']:.1f}x")
+    return 1 if any(name == "patchsync" and error for name, _, _, error in rows) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,10 @@
 """Resident memory: idle, and per idle WebSocket connection (issue: idle <= 12 MiB, <= 6 KiB/conn).
 
     .venv/bin/python bench/memory.py --patchsync .build/release/patchsync [--connections 1000]
+
+Each server is measured twice, each time freshly started: with clients that do not offer
+permessage-deflate, and with clients that do (each server then keeps a compressor per
+connection once it has sent something; the lws mirror sends nothing to an idle client).
 """
 import argparse
 import asyncio
@@ -13,30 +17,32 @@ import websockets
 import servers
 
 
-async def open_idle(server, count):
+async def open_idle(server, count, compression):
     connections = []
     for _ in range(count):
         ws = await websockets.connect(
-            server.url, max_size=None, compression=None, ping_interval=None,
+            server.url, max_size=None, compression=compression, ping_interval=None,
             subprotocols=[server.subprotocol] if server.subprotocol else None)
         connections.append(ws)
     # Let every server finish its greeting (a Full) and settle.
     await asyncio.sleep(1.0)
-    return connections
+    negotiated = sum(1 for ws in connections if "permessage-deflate" in
+                     (ws.response.headers.get("Sec-WebSocket-Extensions") or ""))
+    return connections, negotiated
 
 
-def measure(server, count):
+def measure(server, count, compression):
     time.sleep(0.5)
     idle = server.rss_kib()
 
     async def run():
-        connections = await open_idle(server, count)
+        connections, negotiated = await open_idle(server, count, compression)
         loaded = server.rss_kib()
         await asyncio.gather(*(ws.close() for ws in connections))
-        return loaded
+        return loaded, negotiated
 
-    loaded = asyncio.run(run())
-    return idle, loaded
+    loaded, negotiated = asyncio.run(run())
+    return idle, loaded, negotiated
 
 
 def main():
@@ -50,13 +56,15 @@ def main():
 
     rows = []
     for start in [lambda: servers.patchsync(args.patchsync), *servers.anchors()]:
-        with start() as server:
-            idle, loaded = measure(server, args.connections)
-            rows.append((server.name, idle, loaded, (loaded - idle) / args.connections))
-    print(f"\nresident memory, {args.connections} idle WebSocket connections")
-    print(f"{'server':<18}{'idle MiB':>10}{'loaded MiB':>12}{'KiB/conn':>10}")
-    for name, idle, loaded, per in rows:
-        print(f"{name:<18}{idle / 1024:>10.1f}{loaded / 1024:>12.1f}{per:>10.2f}")
+        for compression in (None, "deflate"):
+            with start() as server:
+                idle, loaded, negotiated = measure(server, args.connections, compression)
+                rows.append((server.name, negotiated, idle, loaded, (loaded - idle) / args.connections))
+    print(f"\nresident memory (VmRSS), {args.connections} idle WebSocket connections")
+    print(f"{'server':<18}{'deflate':>9}{'idle MiB':>10}{'loaded MiB':>12}{'KiB/conn':>10}")
+    for name, negotiated, idle, loaded, per in rows:
+        print(f"{name:<18}{negotiated:>9}{idle / 1024:>10.1f}{loaded / 1024:>12.1f}{per:>10.2f}")
+    print("(deflate: connections that negotiated permessage-deflate)")
     return 0
 
 

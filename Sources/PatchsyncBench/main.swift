@@ -1,15 +1,20 @@
 import Glibc
 
-// `PatchsyncBench [core | fanout ...]`: which benchmark to run; `core` when none is named.
+// `PatchsyncBench [core | startup ... | engine | fanout ...]`: which benchmark to run;
+// `core` when none is named.
 let arguments = CommandLine.arguments.dropFirst()
 let status: Int32
 switch arguments.first {
 case nil, "core":
     status = CoreBenchmark.main(arguments: arguments.dropFirst())
+case "startup":
+    status = await StartupBenchmark.main(arguments: arguments.dropFirst())
+case "engine":
+    status = await EngineBenchmark.main(arguments: arguments.dropFirst())
 case "fanout":
     status = FanoutBenchmark.main(arguments: arguments.dropFirst())
 case let other?:
-    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | fanout ...]")
+    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ...]")
     status = 2
 }
 exit(status)
