@@ -26,8 +26,8 @@ enum CoreBenchmark {
 
     private static func run() throws {
         print("Todo document, one row changed; median time per operation, microseconds")
-        print(pad("rows", 8) + pad("diff µs", 12) + pad("apply µs", 12) + pad("encode patch µs", 17)
-            + pad("diff (full walk) µs", 20))
+        print(padded("rows", 8) + padded("diff µs", 12) + padded("apply µs", 12) + padded("encode patch µs", 17)
+            + padded("diff (full walk) µs", 20))
         for rows in rowCounts {
             let old = todoDocument(rows: rows)
             let new = completing(row: rows / 2, of: old)
@@ -35,14 +35,14 @@ enum CoreBenchmark {
             let unshared = try JSONCodec.decode(JSONCodec.encode(new))
             let patch = try JSONPatch.diff(from: old, to: new)
             guard patch.operations.count == 1, try patch.apply(to: old) == new else {
-                throw BenchmarkFailure(description: "unexpected patch \(try JSONCodec.encodeString(patch.jsonValue))")
+                throw BenchmarkError("unexpected patch \(try JSONCodec.encodeString(patch.jsonValue))")
             }
             let diff = try median { _ = try JSONPatch.diff(from: old, to: new) }
             let apply = try median { _ = try patch.apply(to: old) }
             let encode = try median { _ = try JSONCodec.encode(patch.jsonValue) }
             let fullWalk = try median { _ = try JSONPatch.diff(from: old, to: unshared) }
-            print(pad("\(rows)", 8) + pad(format(diff), 12) + pad(format(apply), 12) + pad(format(encode), 17)
-                + pad(format(fullWalk), 20))
+            print(padded("\(rows)", 8) + padded(formatted(diff, digits: 2), 12) + padded(formatted(apply, digits: 2), 12) + padded(formatted(encode, digits: 2), 17)
+                + padded(formatted(fullWalk, digits: 2), 20))
         }
         // Other processes on a small box make single medians jumpy: the ratio takes the best
         // of five interleaved medians for each size.
@@ -56,17 +56,17 @@ enum CoreBenchmark {
             bestSmall = min(bestSmall, try median { _ = try JSONPatch.diff(from: small, to: smallChanged) })
             bestLarge = min(bestLarge, try median { _ = try JSONPatch.diff(from: large, to: largeChanged) })
         }
-        print("diff 10,000 rows / 100 rows: \(format(bestLarge / bestSmall))x (\(format(bestLarge)) µs / "
-            + "\(format(bestSmall)) µs, best of 5 interleaved medians; target <= 2x)")
+        print("diff 10,000 rows / 100 rows: \(formatted(bestLarge / bestSmall, digits: 2))x (\(formatted(bestLarge, digits: 2)) µs / "
+            + "\(formatted(bestSmall, digits: 2)) µs, best of 5 interleaved medians; target <= 2x)")
         print("")
         print("Whole Todo document (a Full message), microseconds")
-        print(pad("rows", 8) + pad("bytes", 12) + pad("encode µs", 12) + pad("decode µs", 12))
+        print(padded("rows", 8) + padded("bytes", 12) + padded("encode µs", 12) + padded("decode µs", 12))
         for rows in rowCounts {
             let document = todoDocument(rows: rows)
             let text = try JSONCodec.encode(document)
             let encode = try median { _ = try JSONCodec.encode(document) }
             let decode = try median { _ = try JSONCodec.decode(text) }
-            print(pad("\(rows)", 8) + pad("\(text.count)", 12) + pad(format(encode), 12) + pad(format(decode), 12))
+            print(padded("\(rows)", 8) + padded("\(text.count)", 12) + padded(formatted(encode, digits: 2), 12) + padded(formatted(decode, digits: 2), 12))
         }
     }
 
@@ -102,39 +102,21 @@ enum CoreBenchmark {
     private static func median(_ body: () throws -> Void) throws -> Double {
         var batch = 1
         while true {
-            let before = now()
+            let before = monotonicSeconds()
             for _ in 0..<batch { try body() }
-            if now() - before >= 50e-6 || batch >= 1 << 20 { break }
+            if monotonicSeconds() - before >= 50e-6 || batch >= 1 << 20 { break }
             batch *= 2
         }
         var samples: [Double] = []
-        let start = now()
-        while samples.count < 5 || (now() - start < 0.3 && samples.count < 10_000) {
-            let before = now()
+        let start = monotonicSeconds()
+        while samples.count < 5 || (monotonicSeconds() - start < 0.3 && samples.count < 10_000) {
+            let before = monotonicSeconds()
             for _ in 0..<batch { try body() }
-            samples.append((now() - before) * 1e6 / Double(batch))
+            samples.append((monotonicSeconds() - before) * 1e6 / Double(batch))
         }
         samples.sort()
         return samples[samples.count / 2]
     }
 
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-
-    private static func format(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(1, width - text.count))
-    }
 }
 
-private struct BenchmarkFailure: Error, CustomStringConvertible {
-    var description: String
-}

@@ -36,15 +36,15 @@ enum EngineBenchmark {
         var logger = Logger(label: "PatchsyncBench.engine", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
         print("SyncEngine<TodoList>: one action awaited at a time, each changing one row; median µs per action")
-        print(pad("rows", 9) + pad("fsync", 7) + Kind.allCases.map { pad($0.title, 12) }.joined())
+        print(padded("rows", 9) + padded("fsync", 7) + Kind.allCases.map { padded($0.title, 12) }.joined())
         var updateWithoutFsync: [Int: Double] = [:]
         for rows in rowCounts {
             for synchronized in [true, false] {
-                var line = pad("\(rows)", 9) + pad(synchronized ? "yes" : "no", 7)
+                var line = padded("\(rows)", 9) + padded(synchronized ? "yes" : "no", 7)
                 do {
                     for kind in Kind.allCases {
                         let micros = try await measure(kind, rows: rows, synchronized: synchronized, logger: logger)
-                        line += pad(format(micros), 12)
+                        line += padded(formatted(micros), 12)
                         if kind == .update && !synchronized { updateWithoutFsync[rows] = micros }
                     }
                 } catch {
@@ -55,7 +55,7 @@ enum EngineBenchmark {
             }
         }
         if let small = updateWithoutFsync[100], let large = updateWithoutFsync[10_000] {
-            print("update without fsync, 10,000 rows / 100 rows: \(format(large / small))x (target: close to 1x)")
+            print("update without fsync, 10,000 rows / 100 rows: \(formatted(large / small))x (target: close to 1x)")
         }
         return 0
     }
@@ -63,8 +63,9 @@ enum EngineBenchmark {
     /// The median latency of `kind` actions on a list of `rows` rows, in microseconds. Checks at
     /// the end that the engine's state is the JSON of the same actions applied locally.
     private static func measure(_ kind: Kind, rows: Int, synchronized: Bool, logger: Logger) async throws -> Double {
-        let directory = try makeTemporaryDirectory()
-        defer { removeTree(directory) }
+        let temporary = try TemporaryDataDirectory(prefix: "patchsync-bench")
+        defer { temporary.remove() }
+        let directory = temporary.path
         let storage: any StorageIO = synchronized ? PosixStorageIO() : UnsynchronizedStorage()
         var expected = TodoState(name: "Benchmark")
         for index in 1...rows {
@@ -125,34 +126,7 @@ enum EngineBenchmark {
         }
     }
 
-    private static func makeTemporaryDirectory() throws(BenchmarkError) -> String {
-        var template = Array("/tmp/patchsync-engine-XXXXXX".utf8CString)
-        let path = template.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress.flatMap(mkdtemp).map { String(cString: $0) }
-        }
-        guard let path else { throw BenchmarkError("cannot create a temporary directory in /tmp: errno \(errno)") }
-        return path
-    }
-
-    /// Removes the data directory: document directories holding files, nothing deeper.
-    private static func removeTree(_ path: String) {
-        let storage = PosixStorageIO()
-        for entry in (try? storage.listDirectory(path)) ?? [] {
-            let child = path + "/" + entry
-            for file in (try? storage.listDirectory(child)) ?? [] { unlink(child + "/" + file) }
-            if rmdir(child) != 0 { unlink(child) }
-        }
-        rmdir(path)
-    }
-
-    private static func format(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
-    }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(1, width - text.count))
-    }
+    
 }
 
 /// The POSIX file system without fsync: what an action costs the CPU when the disk is free.
@@ -182,8 +156,3 @@ private struct DiscardingOutput: SessionOutput {
     func close(_ code: CloseCode, reason: String) {}
 }
 
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}

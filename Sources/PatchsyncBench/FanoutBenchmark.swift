@@ -125,11 +125,6 @@ struct FanoutBenchmark {
     }
 }
 
-struct BenchmarkError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Writes to file descriptor 2 directly: Glibc's `stderr` is a global Swift 6 will not share.
 private func writeStandardError(_ text: String) {
     var text = text
@@ -141,12 +136,6 @@ private func processCPUSeconds() -> Double {
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// The state of one run. Everything but `outcome` is touched only on the loop's service thread.

@@ -65,15 +65,15 @@ enum StartupBenchmark {
         ]
         print("Start-up: SyncEngine<TodoList> init restoring one document of \(options.events) events "
             + "(Todo list of \(options.rows) rows); \(options.restarts) restarts each, milliseconds")
-        print(pad("layout", 34) + pad("log lines", 11) + pad("log KiB", 9) + pad("snapshot KiB", 14)
-            + pad("median ms", 11) + pad("min ms", 9) + pad("max ms", 9))
+        print(padded("layout", 34) + padded("log lines", 11) + padded("log KiB", 9) + padded("snapshot KiB", 14)
+            + padded("median ms", 11) + padded("min ms", 9) + padded("max ms", 9))
         var failed = false
         for layout in layouts {
             do {
                 let row = try await measure(layout, options: options, logger: logger)
-                print(pad(layout.title, 34) + row)
+                print(padded(layout.title, 34) + row)
             } catch {
-                print(pad(layout.title, 34) + "failed: \(error)")
+                print(padded(layout.title, 34) + "failed: \(error)")
                 failed = true
             }
         }
@@ -82,8 +82,9 @@ enum StartupBenchmark {
     }
 
     private static func measure(_ layout: Layout, options: Options, logger: Logger) async throws -> String {
-        let directory = try makeTemporaryDirectory()
-        defer { removeTree(directory) }
+        let temporary = try TemporaryDataDirectory(prefix: "patchsync-bench")
+        defer { temporary.remove() }
+        let directory = temporary.path
         let configuration = SyncEngine<TodoList>.Configuration(
             dataDirectory: directory, retainedEvents: layout.retainedEvents, snapshotInterval: layout.snapshotInterval)
         try await fill(configuration, options: options, logger: logger)
@@ -104,8 +105,8 @@ enum StartupBenchmark {
         let log = try PosixStorageIO().readFile(document + "/log.jsonl") ?? []
         let snapshot = try PosixStorageIO().readFile(document + "/snapshot.json") ?? []
         let lines = log.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        return pad("\(lines)", 11) + pad("\(log.count / 1024)", 9) + pad("\(snapshot.count / 1024)", 14)
-            + pad(format(samples[samples.count / 2]), 11) + pad(format(samples[0]), 9) + pad(format(samples[samples.count - 1]), 9)
+        return padded("\(lines)", 11) + padded("\(log.count / 1024)", 9) + padded("\(snapshot.count / 1024)", 14)
+            + padded(formatted(samples[samples.count / 2]), 11) + padded(formatted(samples[0]), 9) + padded(formatted(samples[samples.count - 1]), 9)
     }
 
     /// Sends `options.events` actions from one editor session and waits until they are all on disk.
@@ -139,40 +140,7 @@ enum StartupBenchmark {
         return Array(text.utf8)
     }
 
-    private static func makeTemporaryDirectory() throws(BenchmarkError) -> String {
-        var template = Array("/tmp/patchsync-startup-XXXXXX".utf8CString)
-        let path = template.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress.flatMap(mkdtemp).map { String(cString: $0) }
-        }
-        guard let path else { throw BenchmarkError("cannot create a temporary directory in /tmp: errno \(errno)") }
-        return path
-    }
-
-    /// Removes the data directory: document directories holding files, nothing deeper.
-    private static func removeTree(_ path: String) {
-        let storage = PosixStorageIO()
-        for entry in (try? storage.listDirectory(path)) ?? [] {
-            let child = path + "/" + entry
-            for file in (try? storage.listDirectory(child)) ?? [] { unlink(child + "/" + file) }
-            if rmdir(child) != 0 { unlink(child) }
-        }
-        rmdir(path)
-    }
-
-    private static func format(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
-    }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(1, width - text.count))
-    }
-}
-
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    
 }
 
 /// Drops the Patches and Acks of the filling session, keeping the first Error if any.
