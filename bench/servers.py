@@ -3,7 +3,6 @@
 The anchors live beside the project in ../shared/peers (the original design in Python) and in
 Debian's libwebsockets-test-server (pure C fan-out). A missing anchor is skipped with a note.
 """
-import os
 import re
 import shutil
 import socket

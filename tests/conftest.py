@@ -33,7 +33,19 @@ class ServerProcess:
         self.process = None
         self.log_path = Path(self.data_dir).parent / f"server-{id(self)}.log"
 
-    def start(self, timeout=20):
+    def start(self, port=None, timeout=20):
+        """Starts the server, or starts it again after `stop()`. A fixed port (a restart on the same
+        port) may still be held by the previous process for a moment, so that is retried."""
+        if port is not None:
+            self.port = port
+        for _ in range(10 if self.port else 1):
+            if self._spawn(timeout):
+                return self
+            time.sleep(0.5)
+        raise RuntimeError(f"patchsync did not start:\n{self.log()}")
+
+    def _spawn(self, timeout):
+        """True once the server printed where it listens; False (and reaped) if it exited first."""
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port),
@@ -43,6 +55,7 @@ class ServerProcess:
         found = threading.Event()
 
         def read_port():
+            # Reads to the end, so the server never blocks on a full pipe.
             for line in self.process.stdout:
                 match = re.search(r"listening on (?:http://[^:]+:(\d+)|unix:)", line)
                 if match and not found.is_set():
@@ -55,8 +68,12 @@ class ServerProcess:
             pass
         if not found.is_set():
             self.kill()
-            raise RuntimeError(f"patchsync did not start:\n{self.log()}")
-        return self
+        return found.is_set()
+
+    @property
+    def url(self):
+        """The web page."""
+        return f"http://127.0.0.1:{self.port}/"
 
     @property
     def http(self):

@@ -5,14 +5,7 @@ and the debug build of patchsync (`PATCHSYNC_BIN` points at another build).
 Screenshots go to test-artifacts/.
 """
 
-import os
 import pathlib
-import re
-import select
-import signal
-import subprocess
-import threading
-import time
 
 import pytest
 from selenium import webdriver
@@ -24,97 +17,14 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BINARY = pathlib.Path(os.environ.get("PATCHSYNC_BIN", ROOT / ".build" / "debug" / "patchsync"))
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 # Upper bounds for waiting on something that must eventually happen; never speed assertions.
-STARTUP_LIMIT = 20
 WAIT_LIMIT = 15
 
 SENTENCE = "The quick brown fox jumps over the lazy dog, 1234567890 times! (¿Qué?)"
-
-
-class Server:
-    """A patchsync process on 127.0.0.1 with its own data directory."""
-
-    def __init__(self, data_dir: pathlib.Path, log_path: pathlib.Path, options=()):
-        self.data_dir = data_dir
-        self.log_path = log_path
-        self.options = list(options)
-        self.process = None
-        self.port = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def start(self, port: int = 0) -> None:
-        assert BINARY.exists(), f"{BINARY} is missing: build it with `swift build` first"
-        # A fixed port (a restart) may still be held by the previous process for a moment.
-        for _ in range(10):
-            self.process = subprocess.Popen(
-                [str(BINARY), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(self.data_dir)]
-                + self.options,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            found = self._read_port()
-            if found is not None:
-                self.port = found
-                return
-            self.stop()
-            if port == 0:
-                break
-            time.sleep(0.5)
-        raise AssertionError(f"patchsync did not report its port; see {self.log_path}")
-
-    def _read_port(self):
-        """The port from the first "http://HOST:PORT" line on stdout or stderr; None if it exits first."""
-        pipes = {self.process.stdout.fileno(): b"", self.process.stderr.fileno(): b""}
-        deadline = time.monotonic() + STARTUP_LIMIT
-        with open(self.log_path, "ab") as log:
-            while pipes and time.monotonic() < deadline:
-                ready, _, _ = select.select(list(pipes), [], [], 0.2)
-                for fd in ready:
-                    chunk = os.read(fd, 4096)
-                    if not chunk:
-                        del pipes[fd]
-                        continue
-                    log.write(chunk)
-                    pipes[fd] += chunk
-                    for line in pipes[fd].splitlines(keepends=True):
-                        match = re.search(rb"https?://[^\s/]+:(\d+)", line)
-                        if match and line.endswith(b"\n"):
-                            self._keep_draining()
-                            return int(match.group(1))
-                if not ready and self.process.poll() is not None:
-                    break
-        return None
-
-    def _keep_draining(self):
-        # The server must never block on a full pipe; its output goes to the log.
-        def drain(stream):
-            with open(self.log_path, "ab") as log:
-                for chunk in iter(lambda: stream.read1(4096), b""):
-                    log.write(chunk)
-                    log.flush()
-
-        for stream in (self.process.stdout, self.process.stderr):
-            threading.Thread(target=drain, args=(stream,), daemon=True).start()
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
 
 
 def new_browser() -> webdriver.Chrome:
@@ -135,14 +45,9 @@ def browsers():
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(start_server):
     ARTIFACTS.mkdir(exist_ok=True)
-    data = tmp_path / "data"
-    data.mkdir()
-    running = Server(data, tmp_path / "server.log")
-    running.start()
-    yield running
-    running.stop()
+    return start_server()
 
 
 def console_errors(browser) -> list:
@@ -305,11 +210,10 @@ def test_reconnects_after_a_server_restart(windows, server):
     wait_value(b, list_name, "Before restart", "list name in the second window")
     wait_rows(b, ["1"])
 
-    port = server.port
     server.stop()
     wait_status(a, "offline")
     wait_status(b, "offline")
-    server.start(port)
+    server.start(port=server.port)
     wait_status(a, "connected")
     wait_status(b, "connected")
 
@@ -371,11 +275,8 @@ def test_each_list_of_its_own_under_doc(windows, server):
     wait_value(a, list_name, "Default list", "the default list's name")
 
 
-def test_a_watch_only_token_follows_but_cannot_edit(browsers, tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    server = Server(data, tmp_path / "server.log", ["--token", "edit-secret", "--read-token", "watch-secret"])
-    server.start()
+def test_a_watch_only_token_follows_but_cannot_edit(browsers, start_server):
+    server = start_server("--token", "edit-secret", "--read-token", "watch-secret")
     try:
         editor, watcher = browsers
         editor.get(server.url + "#token=edit-secret")

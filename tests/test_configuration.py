@@ -1,6 +1,5 @@
 """Options from a config file and the environment, with the command line winning."""
 import asyncio
-import os
 import subprocess
 
 import pytest

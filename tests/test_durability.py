@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import urllib.request
-from pathlib import Path
 
 import pytest
 import websockets

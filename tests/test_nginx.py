@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 
 from conftest import ROOT
 from protocol import Peer
-from test_browser import console_errors, new_browser, row_indices, wait_connected, wait_rows
+from test_browser import console_errors, new_browser, wait_connected, wait_rows
 
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

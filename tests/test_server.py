@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import websockets
 
 from protocol import Peer
+from test_history_api import metric, parse_exposition
 
 # A guard against a hung test, not a speed assertion.
 HANG_GUARD = 60
@@ -393,8 +393,12 @@ def test_over_the_message_rate_errors_then_1008(start_server):
         assert len(acked) <= applied <= 40 - len(limited)
         assert (await bystander.act({"type": "ChangeName", "name": "unaffected"}))["type"] == "Ack"
         await bystander.close()
+        return len(limited)
 
-    run(scenario())
+    limited = run(scenario())
+    with urllib.request.urlopen(server.http + "/metrics") as response:
+        samples, _ = parse_exposition(response.read().decode())
+    assert metric(samples, "patchsync_actions_rejected_total", code="rate_limited") == limited
 
 
 def test_connection_limits_close_the_extra_session_with_1008(start_server):

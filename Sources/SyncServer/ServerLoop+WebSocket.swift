@@ -177,6 +177,7 @@ extension ServerLoop {
     /// Over the rate: an Error for each message, then 1008 once the client keeps pushing.
     private func refuseOverRate(_ session: Session, _ message: IncomingMessage) {
         session.refusedInARow += 1
+        counters.messageRateLimited()
         let rate = configuration.limits.messagesPerSecond
         session.outbox.send(
             ServerMessage.error(
