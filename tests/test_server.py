@@ -1,14 +1,18 @@
 """`patchsync serve` over real sockets, driven by an independent client: python websockets
 (with permessage-deflate, fragments, raw frames) and jsonpatch to mirror the state."""
+
 import asyncio
 import base64
+import grp
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -543,3 +547,37 @@ def test_forwarded_client_address_is_logged_only_from_a_trusted_proxy(start_serv
     distrusting.stop()
     assert "client=203.0.113.9" in trusting.log()
     assert "203.0.113.9" not in distrusting.log() and "client=127.0.0.1" in distrusting.log()
+
+
+def connect_as_nobody(path):
+    """Opens the Unix socket as user nobody (group nogroup): what a proxy running as another user sees."""
+    probe = f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({path!r}); print('connected')"
+    return subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", probe],
+        capture_output=True, text=True, timeout=20)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_unix_socket_is_open_to_its_group_only(start_server):
+    scratch = Path(tempfile.mkdtemp(prefix="patchsync-sock-"))
+    scratch.chmod(0o755)  # reachable by the other user
+    try:
+        private = str(scratch / "private.sock")
+        start_server("--unix", private)
+        assert os.stat(private).st_mode & 0o777 == 0o660
+        refused = connect_as_nobody(private)
+        assert refused.returncode != 0 and "Permission denied" in refused.stderr
+
+        shared = str(scratch / "shared.sock")
+        start_server("--unix", shared, "--unix-group", "nogroup")
+        assert os.stat(shared).st_gid == grp.getgrnam("nogroup").gr_gid
+        assert connect_as_nobody(shared).stdout.strip() == "connected"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_an_unknown_unix_socket_group_stops_start_up(patchsync_bin, data_dir, tmp_path):
+    result = subprocess.run(
+        [patchsync_bin, "serve", "--unix", str(tmp_path / "s.sock"), "--unix-group", "no-such-group",
+         "--data", str(data_dir)], capture_output=True, text=True, timeout=20)
+    assert result.returncode != 0 and "no-such-group" in result.stderr

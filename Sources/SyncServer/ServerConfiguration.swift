@@ -68,6 +68,9 @@ public struct ServerConfiguration: Sendable {
     }
 
     public var listener: Listener
+    /// For a Unix socket: the group it is handed to (the server must belong to it), so that a
+    /// proxy in that group may connect. The socket is always mode 0660. Nil keeps the server's group.
+    public var unixSocketGroup: String? = nil
     /// Largest reassembled incoming message; a larger one closes the session with 1009.
     public var maximumMessageBytes: Int
     /// Bytes queued for one session before it counts as too slow and is closed with 1013.

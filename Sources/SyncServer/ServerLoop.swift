@@ -111,6 +111,14 @@ final class ServerLoop {
             let port = lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"))
             listening = .tcp(host: host, port: Int(port))
         case .unix(let path):
+            do {
+                try UnixSocketAccess.grant(path: path, group: configuration.unixSocketGroup)
+            } catch {
+                wakeup.detach()
+                lws_context_destroy(context)
+                reportStart(.failure(error))
+                return
+            }
             listening = .unix(path: path)
         }
         reportStart(.success(listening))

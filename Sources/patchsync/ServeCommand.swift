@@ -35,8 +35,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TCP port; 0 picks a free port. (default: 3333)")
     var port: Int?
 
-    @Option(help: "Listen on this Unix socket path instead of TCP (for a reverse proxy on the same box).")
+    @Option(help: "Listen on this Unix socket path instead of TCP (for a reverse proxy on the same box). The socket is mode 0660.")
     var unix: String?
+
+    @Option(help: "Give the Unix socket to this group (one the server belongs to, e.g. nginx's www-data) so its members may connect.")
+    var unixGroup: String?
 
     @Option(help: "Directory holding the documents' logs and snapshots. (default: ./data)")
     var data: String?
@@ -142,8 +145,10 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         let port = try environment.value(port, "PORT", default: 3333)
         let host = try environment.value(host, "HOST", default: "127.0.0.1")
+        let unixGroup = try environment.optionalValue(unixGroup, "UNIX_GROUP")
         if let path = try environment.optionalValue(unix, "UNIX") {
             configuration.listener = .unix(path: path)
+            configuration.unixSocketGroup = unixGroup
         } else {
             guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is outside 0...65535") }
             configuration.listener = .tcp(host: host, port: port)
