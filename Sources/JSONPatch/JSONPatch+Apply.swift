@@ -5,14 +5,24 @@ extension JSONPatch {
     /// (it is a value; only the copy was edited).
     public func apply(to document: JSONValue) throws(JSONPatchError) -> JSONValue {
         var result = document
+        try applyInPlace(to: &result)
+        return result
+    }
+
+    /// Applies every operation in order to `document` itself. Unlike `apply(to:)`, whose copy
+    /// shares storage with the caller's original and so copies each object on the patched path,
+    /// this edits a uniquely held document where it is: the cost of a change, not of the document.
+    ///
+    /// Not atomic: when an operation fails, `document` holds the operations before it. For
+    /// callers that discard the document on failure, such as replaying a log.
+    public func applyInPlace(to document: inout JSONValue) throws(JSONPatchError) {
         for (index, operation) in operations.enumerated() {
             do {
-                try result.apply(operation)
+                try document.apply(operation)
             } catch {
                 throw error.at(operation: index, named: operation.name)
             }
         }
-        return result
     }
 }
 
@@ -83,30 +93,26 @@ extension JSONValue {
             return
         }
         try modifyContainer(of: pointer) { (container) throws(JSONPatchError) in
-            switch container {
-            case .object(var object):
-                container = .null
-                object[last] = value
-                container = .object(object)
-            case .array(var elements):
-                let index: Int
-                switch JSONPointer.parseIndex(last) {
-                case .end?:
-                    index = elements.count
-                case .index(let parsed)? where parsed <= elements.count:
-                    index = parsed
-                case .index?:
-                    throw JSONPatchError(
-                        .invalidIndex,
-                        message:
-                            "path \"\(pointer)\": index \(last) is beyond the end of an array of \(elements.count)")
-                case nil:
-                    throw Self.badIndex(pointer, last)
-                }
-                container = .null
-                elements.insert(value, at: index)
-                container = .array(elements)
-            default:
+            let added: Void? = try container.editContainer(
+                object: { object in object[last] = value },
+                array: { (elements) throws(JSONPatchError) in
+                    let index: Int
+                    switch JSONPointer.parseIndex(last) {
+                    case .end?:
+                        index = elements.count
+                    case .index(let parsed)? where parsed <= elements.count:
+                        index = parsed
+                    case .index?:
+                        throw JSONPatchError(
+                            .invalidIndex,
+                            message:
+                                "path \"\(pointer)\": index \(last) is beyond the end of an array of \(elements.count)")
+                    case nil:
+                        throw Self.badIndex(pointer, last)
+                    }
+                    elements.insert(value, at: index)
+                })
+            if added == nil {
                 throw Self.notFound(
                     pointer, pointer.tokens.count - 1, "cannot add \"\(last)\" to a \(container.typeName)")
             }
@@ -118,25 +124,22 @@ extension JSONValue {
             throw JSONPatchError(.pathNotFound, message: "cannot remove the whole document (path \"\")")
         }
         return try modifyContainer(of: pointer) { (container) throws(JSONPatchError) -> JSONValue in
-            switch container {
-            case .object(var object):
-                guard object.keys.contains(last) else {
-                    throw Self.notFound(pointer, pointer.tokens.count - 1, "object has no member \"\(last)\"")
-                }
-                container = .null
-                let removed = object.removeValue(forKey: last)
-                container = .object(object)
-                return removed ?? .null
-            case .array(var elements):
-                let index = try Self.existingIndex(last, in: elements, pointer, pointer.tokens.count - 1)
-                container = .null
-                let removed = elements.remove(at: index)
-                container = .array(elements)
-                return removed
-            default:
+            let removed: JSONValue? = try container.editContainer(
+                object: { (object) throws(JSONPatchError) -> JSONValue in
+                    guard let removed = object.removeValue(forKey: last) else {
+                        throw Self.notFound(pointer, pointer.tokens.count - 1, "object has no member \"\(last)\"")
+                    }
+                    return removed
+                },
+                array: { (elements) throws(JSONPatchError) -> JSONValue in
+                    let index = try Self.existingIndex(last, in: elements, pointer, pointer.tokens.count - 1)
+                    return elements.remove(at: index)
+                })
+            guard let removed else {
                 throw Self.notFound(
                     pointer, pointer.tokens.count - 1, "cannot remove \"\(last)\" from a \(container.typeName)")
             }
+            return removed
         }
     }
 
@@ -146,20 +149,18 @@ extension JSONValue {
             return
         }
         try modifyContainer(of: pointer) { (container) throws(JSONPatchError) in
-            switch container {
-            case .object(var object):
-                guard object.keys.contains(last) else {
-                    throw Self.notFound(pointer, pointer.tokens.count - 1, "object has no member \"\(last)\"")
-                }
-                container = .null
-                object[last] = value
-                container = .object(object)
-            case .array(var elements):
-                let index = try Self.existingIndex(last, in: elements, pointer, pointer.tokens.count - 1)
-                container = .null
-                elements[index] = value
-                container = .array(elements)
-            default:
+            let replaced: Void? = try container.editContainer(
+                object: { (object) throws(JSONPatchError) in
+                    guard object.keys.contains(last) else {
+                        throw Self.notFound(pointer, pointer.tokens.count - 1, "object has no member \"\(last)\"")
+                    }
+                    object[last] = value
+                },
+                array: { (elements) throws(JSONPatchError) in
+                    let index = try Self.existingIndex(last, in: elements, pointer, pointer.tokens.count - 1)
+                    elements[index] = value
+                })
+            if replaced == nil {
                 throw Self.notFound(
                     pointer, pointer.tokens.count - 1, "cannot replace \"\(last)\" in a \(container.typeName)")
             }
@@ -181,26 +182,51 @@ extension JSONValue {
     ) throws(JSONPatchError) -> R {
         guard let token = tokens.first else { return try body(&self) }
         let rest = tokens.dropFirst()
-        switch self {
-        case .object(var object):
-            // Drop our reference so the object's storage stays unique while it is edited.
-            self = .null
-            defer { self = .object(object) }
-            return try object.modifyValue(forKey: token) { (member) throws(JSONPatchError) -> R in
-                guard var child = member.take() else {
-                    throw Self.notFound(pointer, depth, "object has no member \"\(token)\"")
+        let result: R? = try editContainer(
+            object: { (object) throws(JSONPatchError) -> R in
+                try object.modifyValue(forKey: token) { (member) throws(JSONPatchError) -> R in
+                    guard var child = member.take() else {
+                        throw Self.notFound(pointer, depth, "object has no member \"\(token)\"")
+                    }
+                    defer { member = child }
+                    return try child.modify(rest, pointer, depth: depth + 1, body)
                 }
-                defer { member = child }
-                return try child.modify(rest, pointer, depth: depth + 1, body)
-            }
-        case .array(var elements):
-            let index = try Self.existingIndex(token, in: elements, pointer, depth)
-            self = .null
-            defer { self = .array(elements) }
-            return try elements[index].modify(rest, pointer, depth: depth + 1, body)
-        default:
+            },
+            array: { (elements) throws(JSONPatchError) -> R in
+                let index = try Self.existingIndex(token, in: elements, pointer, depth)
+                return try elements[index].modify(rest, pointer, depth: depth + 1, body)
+            })
+        guard let result else {
             throw Self.notFound(pointer, depth, "cannot look up \"\(token)\" in a \(typeName)")
         }
+        return result
+    }
+
+    /// Edits the object or array this value holds in place; nil (and nothing done) for anything else.
+    ///
+    /// Pattern-matching `self` itself (`switch`, `if case`, even `consume`) kept a second reference
+    /// to the container while it was edited, so copy-on-write copied all of it on every edit
+    /// (measured on an object of 10,000 members: 300-500 µs against 0.5 µs). Moving the value
+    /// into a local and matching that keeps the container's storage unique. `R` is never optional
+    /// here (Void or JSONValue), so nil only means "not a container".
+    private mutating func editContainer<R>(
+        object editObject: (inout JSONObject) throws(JSONPatchError) -> R,
+        array editArray: (inout [JSONValue]) throws(JSONPatchError) -> R
+    ) throws(JSONPatchError) -> R? {
+        var taken = JSONValue.null
+        swap(&taken, &self)
+        if case .object(var object) = taken {
+            taken = .null
+            defer { self = .object(object) }
+            return try editObject(&object)
+        }
+        if case .array(var elements) = taken {
+            taken = .null
+            defer { self = .array(elements) }
+            return try editArray(&elements)
+        }
+        self = taken
+        return nil
     }
 
     private static func existingIndex(

@@ -390,7 +390,7 @@ actor DocumentActor<Model: DocumentModel> {
         let remainingLog: [UInt8]
         var base = history.baseState
         do {
-            for event in history.events[..<excess] { base = try event.ops.apply(to: base) }
+            for event in history.events[..<excess] { try event.ops.applyInPlace(to: &base) }
             snapshot = try DocumentFiles.encodeSnapshot(version: history.events[excess - 1].version, state: base)
             var lines: [UInt8] = []
             for event in history.events[excess...] { lines.append(contentsOf: try event.encodedLine()) }

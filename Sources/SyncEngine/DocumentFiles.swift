@@ -62,7 +62,7 @@ struct DocumentFiles: Sendable {
                     logPath, line: number, "expected version \(expected), found version \(event.version)")
             }
             do {
-                state = try event.ops.apply(to: state)
+                try event.ops.applyInPlace(to: &state)
             } catch {
                 throw StorageError.corrupt(
                     logPath, line: number, "ops do not apply to the state at version \(expected - 1): \(error)")

@@ -32,7 +32,7 @@ struct DocumentHistory: Sendable {
         guard version >= baseVersion, version <= latestVersion else { return nil }
         var state = baseState
         for event in events[..<Int(version - baseVersion)] {
-            state = try event.ops.apply(to: state)
+            try event.ops.applyInPlace(to: &state)
         }
         return state
     }

@@ -48,6 +48,36 @@ import Testing
         #expect(document == ["a": 1])
     }
 
+    @Test func inPlaceGivesTheSameDocumentAndKeepsEarlierOperationsOnFailure() throws {
+        var document: JSONValue = ["name": "", "todos": ["1": ["name": "a", "completed": false]]]
+        let change = try patch([
+            ["op": "add", "path": "/todos/2", "value": ["name": "b", "completed": true]],
+            ["op": "replace", "path": "/name", "value": "list"],
+            ["op": "add", "path": "/list", "value": [1]],
+            ["op": "add", "path": "/list/0", "value": 0],
+            ["op": "remove", "path": "/list/1"],
+        ])
+        let expected = try change.apply(to: document)
+        try change.applyInPlace(to: &document)
+        #expect(document == expected)
+        #expect(document == ["name": "list", "todos": ["1": ["name": "a", "completed": false], "2": ["name": "b", "completed": true]], "list": [0]])
+
+        let failing = try patch([
+            ["op": "remove", "path": "/todos/1"],
+            ["op": "remove", "path": "/todos/9"],
+        ])
+        var partial = document
+        do {
+            try failing.applyInPlace(to: &partial)
+            Issue.record("removing a missing row must fail")
+        } catch {
+            #expect(error.operationIndex == 1)
+        }
+        // Documented: not atomic. The first removal stays; `document`, shared into `partial`, is untouched.
+        #expect(partial["todos"]?["1"] == nil && partial["todos"]?["2"] != nil)
+        #expect(document == expected)
+    }
+
     @Test func atomicityHoldsForSharedNestedStorage() throws {
         var inner = JSONObject()
         inner["k"] = [1, 2]
