@@ -62,6 +62,7 @@ let package = Package(
             name: "SyncServer",
             dependencies: [
                 "CLibWebsockets", "SyncEngine", "SyncAPI", "JSONCodec", "WebAssets",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -70,6 +71,7 @@ let package = Package(
             name: "SyncClient",
             dependencies: [
                 "CLibWebsockets", "JSONPatch", "JSONCodec",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -83,7 +85,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "PatchsyncBench",
-            dependencies: ["JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient"]
+            dependencies: [
+                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),

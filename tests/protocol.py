@@ -50,3 +50,15 @@ class Peer:
 
     async def close(self):
         await self.ws.close()
+
+
+def add(name, completed=False):
+    """The Add action for a row named `name`."""
+    return {"type": "Add", "row": {"name": name, "completed": completed}}
+
+
+async def fresh_full(url, **kwargs):
+    """(state, version) as a new session sees them."""
+    peer = await Peer.connect(url, **kwargs)
+    await peer.close()
+    return peer.state, peer.version

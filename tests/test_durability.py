@@ -8,11 +8,7 @@ import urllib.request
 import pytest
 import websockets
 
-from protocol import Peer
-
-
-def add(name):
-    return {"type": "Add", "row": {"name": name, "completed": False}}
+from protocol import Peer, add, fresh_full
 
 
 def row_names(state):
@@ -38,12 +34,6 @@ async def stream_then_kill(server, count, kill_after):
     return acked
 
 
-async def current_state(server):
-    peer = await Peer.connect(server.ws)
-    await peer.close()
-    return peer.state, peer.version
-
-
 @pytest.mark.parametrize("kill_after", [1, 57, 333])
 def test_kill_9_loses_no_acknowledged_change(start_server, data_dir, kill_after):
     server = start_server()
@@ -51,7 +41,7 @@ def test_kill_9_loses_no_acknowledged_change(start_server, data_dir, kill_after)
     assert len(acked) >= kill_after
 
     restarted = start_server(data=data_dir)
-    state, version = asyncio.run(current_state(restarted))
+    state, version = asyncio.run(fresh_full(restarted.ws))
     names = set(row_names(state))
     missing = [i for i in acked if f"row-{i}" not in names]
     assert missing == [], f"acknowledged rows lost after kill -9: {missing[:10]}"
@@ -76,7 +66,7 @@ def test_torn_last_line_is_dropped_with_a_log_line(start_server, data_dir):
         file.write(b'{"version":4,"time":17000000,"act')  # a write cut short by power loss
 
     restarted = start_server(data=data_dir)
-    state, version = asyncio.run(current_state(restarted))
+    state, version = asyncio.run(fresh_full(restarted.ws))
     assert (row_names(state), version) == (["a", "b", "c"], 3)
     assert "torn" in restarted.log().lower()
     assert log.read_bytes().endswith(b"\n")
@@ -173,5 +163,5 @@ def test_full_disk_refuses_actions_keeps_serving_and_recovers(start_server, smal
     expected = asyncio.run(scenario())
     server.stop()
     restarted = start_server(data=small_disk)
-    state, version = asyncio.run(current_state(restarted))
+    state, version = asyncio.run(fresh_full(restarted.ws))
     assert (row_names(state), version) == (sorted(expected), len(expected))

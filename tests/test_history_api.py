@@ -14,11 +14,7 @@ import jsonpatch
 import pytest
 import websockets
 
-from protocol import Peer
-
-
-def add(name):
-    return {"type": "Add", "row": {"name": name, "completed": False}}
+from protocol import Peer, add
 
 
 def http(server, method, path, body=None, token=None, raw=False):

@@ -12,7 +12,7 @@ import websockets
 from selenium.webdriver.common.by import By
 
 from conftest import ROOT
-from protocol import Peer
+from protocol import Peer, add
 from test_browser import console_errors, new_browser, wait_connected, wait_rows
 
 
@@ -106,7 +106,7 @@ def fetch(url):
 
 async def add_through(ws_url, name, **connect):
     peer = await Peer.connect(ws_url, **connect)
-    reply = await peer.act({"type": "Add", "row": {"name": name, "completed": False}})
+    reply = await peer.act(add(name))
     await peer.close()
     return reply, peer.state
 

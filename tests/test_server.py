@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from protocol import Peer
+from protocol import Peer, fresh_full
 from test_history_api import metric, parse_exposition
 
 # A guard against a hung test, not a speed assertion.
@@ -42,12 +42,6 @@ def http_get(url, headers=None):
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
-
-
-async def fresh_full(url, **kwargs):
-    peer = await Peer.connect(url, **kwargs)
-    await peer.close()
-    return peer.state, peer.version
 
 
 async def closed_code(ws):

@@ -1,10 +1,18 @@
 import Glibc
+import Logging
 import SyncEngine
 
 /// A benchmark that could not run, with the reason.
 struct BenchmarkError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Warnings and errors only, on stderr: benchmark output stays a table.
+func benchmarkLogger(_ name: String) -> Logger {
+    var logger = Logger(label: "PatchsyncBench.\(name)", factory: { StreamLogHandler.standardError(label: $0) })
+    logger.logLevel = .warning
+    return logger
 }
 
 /// Seconds on the monotonic clock.

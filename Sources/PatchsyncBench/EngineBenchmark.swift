@@ -33,8 +33,7 @@ enum EngineBenchmark {
             print("usage: PatchsyncBench engine")
             return 2
         }
-        var logger = Logger(label: "PatchsyncBench.engine", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .warning
+        let logger = benchmarkLogger("engine")
         print("SyncEngine<TodoList>: one action awaited at a time, each changing one row; median µs per action")
         print(padded("rows", 9) + padded("fsync", 7) + Kind.allCases.map { padded($0.title, 12) }.joined())
         var updateWithoutFsync: [Int: Double] = [:]

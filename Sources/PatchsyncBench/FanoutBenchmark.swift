@@ -76,8 +76,7 @@ struct FanoutBenchmark {
             writeStandardError("PatchsyncBench fanout: \(error)\n")
             return 2
         }
-        var logger = Logger(label: "PatchsyncBench.fanout", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .warning
+        let logger = benchmarkLogger("fanout")
         do {
             let result = try FanoutBenchmark(options: options, logger: logger).run()
             let rate = (result.actionsPerSecond * 10).rounded() / 10

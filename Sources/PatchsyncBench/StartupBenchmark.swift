@@ -52,8 +52,7 @@ enum StartupBenchmark {
             print("PatchsyncBench startup: \(error)")
             return 2
         }
-        var logger = Logger(label: "PatchsyncBench.startup", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .warning
+        let logger = benchmarkLogger("startup")
         let defaults = SyncEngine<TodoList>.Configuration(dataDirectory: "")
         let layouts = [
             Layout(

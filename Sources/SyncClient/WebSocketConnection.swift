@@ -1,3 +1,4 @@
+import DequeModule
 import CLibWebsockets
 
 /// One client WebSocket of a `WebSocketClientLoop`, confined to the loop's service thread.
@@ -23,8 +24,7 @@ public final class WebSocketConnection {
     /// Why the connection is being torn down, when the cause is local (oversized message, write failure).
     var failure: SyncClientError?
 
-    private var outbound: [[UInt8]] = []
-    private var outboundHead = 0
+    private var outbound = Deque<[UInt8]>()
 
     init(
         id: WebSocketConnectionID, url: WebSocketURL, options: WebSocketConnectionOptions,
@@ -37,7 +37,7 @@ public final class WebSocketConnection {
     }
 
     /// Messages queued and not yet handed to the socket.
-    public var queuedMessageCount: Int { outbound.count - outboundHead }
+    public var queuedMessageCount: Int { outbound.count }
 
     /// Queues one text message; it is written when the socket is writable, in order.
     public func send(_ message: [UInt8]) {
@@ -60,18 +60,6 @@ public final class WebSocketConnection {
     }
 
     func popOutbound() -> [UInt8]? {
-        guard outboundHead < outbound.count else { return nil }
-        let message = outbound[outboundHead]
-        outbound[outboundHead] = []
-        outboundHead += 1
-        // Drop the consumed prefix once it dominates, so the queue does not grow without bound.
-        if outboundHead == outbound.count {
-            outbound.removeAll(keepingCapacity: true)
-            outboundHead = 0
-        } else if outboundHead >= 64 && outboundHead * 2 >= outbound.count {
-            outbound.removeFirst(outboundHead)
-            outboundHead = 0
-        }
-        return message
+        outbound.popFirst()
     }
 }

@@ -1,3 +1,4 @@
+import DequeModule
 import SyncEngine
 import Synchronization
 
@@ -21,34 +22,23 @@ final class SessionOutbox: SessionOutput {
     }
 
     private struct State {
-        var queue: [OutboundMessage] = []
-        var head = 0
+        var queue = Deque<OutboundMessage>()
         var queuedBytes = 0
         var accepting = true
         var close: (code: CloseCode, reason: String)?
         var closeImmediately = false
         var scheduled = false
 
-        var isEmpty: Bool { head == queue.count }
+        var isEmpty: Bool { queue.isEmpty }
 
         mutating func removeAll() {
             queue = []
-            head = 0
             queuedBytes = 0
         }
 
         mutating func popFirst() -> OutboundMessage? {
-            guard head < queue.count else { return nil }
-            let message = queue[head]
-            head += 1
+            guard let message = queue.popFirst() else { return nil }
             queuedBytes -= message.bytes.count
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 64 && head * 2 >= queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
             return message
         }
     }
