@@ -5,6 +5,7 @@ and the debug build of patchsync (`PATCHSYNC_BIN` points at another build).
 Screenshots go to test-artifacts/.
 """
 
+import asyncio
 import pathlib
 
 import pytest
@@ -15,6 +16,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+
+from large_documents import write_document
+from protocol import Peer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -311,3 +315,27 @@ def test_keyboard_enter_adds_the_next_row_and_focuses_it(windows):
                "the second row never took focus")
     a.switch_to.active_element.send_keys("Stove")
     wait_value(b, lambda w: [row_name(w, 1), row_name(w, 2)], ["Tent", "Stove"], "rows typed with the keyboard")
+
+
+@pytest.mark.parametrize("rows", [10_000, 50_000])
+def test_two_windows_open_a_large_list_and_the_server_survives(browsers, start_server, data_dir, rows):
+    """Chromium always negotiates permessage-deflate; a Full of this size used to kill the server."""
+    write_document(data_dir, rows)
+    server = start_server()
+    for browser in browsers:
+        browser.get(server.url)
+    for browser in browsers:
+        wait_status(browser, "connected")
+        wait_value(browser, list_name, f"{rows} rows", "the large list's name")
+    asyncio.run(rename_list(server.ws, "still alive"))
+    for browser in browsers:
+        wait_value(browser, list_name, "still alive", "the renamed list")
+        assert console_errors(browser) == []
+    leave(browsers)
+    assert server.process.poll() is None, server.log()
+
+
+async def rename_list(url, name):
+    peer = await Peer.connect(url)
+    assert (await peer.act({"type": "ChangeName", "name": name}))["type"] == "Ack"
+    await peer.close()

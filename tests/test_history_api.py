@@ -410,6 +410,33 @@ def test_the_api_needs_the_token_when_one_is_set(start_server):
     assert status == 403 and body["error"]["code"] == "forbidden"
 
 
+@pytest.mark.parametrize("extra", [1, 255, 256, 257, 512])
+def test_a_token_followed_by_extra_bytes_is_refused_everywhere(start_server, extra):
+    """The token comparison once ignored length differences that are multiples of 256."""
+    server = start_server("--token", "s3cret", "--read-token", "watch")
+    for secret in ("s3cret", "watch"):
+        forged = secret + "x" * extra
+        assert http(server, "GET", "/api/docs", token=forged)[0] == 401
+        assert http(server, "GET", "/metrics", token=forged)[0] == 401
+        assert http(server, "POST", "/api/docs/default/revert", body={"version": 0}, token=forged)[0] == 401
+
+        async def upgrade():
+            await websockets.connect(server.ws, additional_headers={"Authorization": f"Bearer {forged}"})
+
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            asyncio.run(upgrade())
+        assert refused.value.response.status_code == 401
+    assert http(server, "GET", "/api/docs", token="s3cret")[0] == 200
+
+
+def test_a_token_with_64_kib_appended_never_gets_in(start_server):
+    """Past the 4 KiB header limit lws drops the request before any check; it must not pass."""
+    server = start_server("--token", "s3cret")
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        http(server, "GET", "/api/docs", token="s3cret" + "x" * 65_536)
+    assert http(server, "GET", "/api/docs", token="s3cret")[0] == 200
+
+
 # MARK: command line
 
 

@@ -144,7 +144,7 @@ actor DocumentActor<Model: DocumentModel> {
             if messages.count == events.count {
                 for message in messages where link.send(message) {
                     sent += 1
-                    bytes += message.bytes.count
+                    bytes += message.count
                 }
                 return
             }
@@ -153,7 +153,7 @@ actor DocumentActor<Model: DocumentModel> {
             let full = try ServerMessage.full(stateKey: Model.stateKey, state: stateJSON, version: version)
             if link.send(full) {
                 sent += 1
-                bytes += full.bytes.count
+                bytes += full.count
             }
         } catch {
             context.logger.error(
@@ -315,7 +315,7 @@ actor DocumentActor<Model: DocumentModel> {
         func deliver(_ message: OutboundMessage, to link: SessionLink) {
             if link.send(message) {
                 sent += 1
-                bytes += message.bytes.count
+                bytes += message.count
             }
         }
         for output in outputs {

@@ -31,11 +31,39 @@ public enum IncomingMessage: Sendable {
 }
 
 /// The bytes of one encoded server message, encoded once and shared by every session it goes to.
-public final class OutboundMessage: Sendable {
-    public let bytes: [UInt8]
+///
+/// The payload sits behind `headroom` spare bytes, so a transport can put a frame header in front
+/// of it without copying the payload per session (libwebsockets needs LWS_PRE = 16 bytes there).
+/// The payload never changes after `init`; only the headroom is written, by one transport thread.
+public final class OutboundMessage: @unchecked Sendable {
+    public static let headroom = 16
+
+    /// Payload bytes.
+    public let count: Int
+    private let storage: UnsafeMutableRawBufferPointer
 
     public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
+        count = bytes.count
+        storage = .allocate(byteCount: Self.headroom + bytes.count, alignment: 16)
+        storage.initializeMemory(as: UInt8.self, repeating: 0)
+        bytes.withUnsafeBytes { source in
+            UnsafeMutableRawBufferPointer(rebasing: storage[Self.headroom...]).copyMemory(from: source)
+        }
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// A copy of the payload.
+    public var bytes: [UInt8] {
+        Array(UnsafeRawBufferPointer(rebasing: storage[Self.headroom...]))
+    }
+
+    /// The payload's first byte, with `headroom` writable bytes before it, and the payload's length.
+    /// The memory stays valid for as long as the message is alive.
+    public var framePayload: (start: UnsafeMutablePointer<UInt8>, count: Int) {
+        ((storage.baseAddress! + Self.headroom).assumingMemoryBound(to: UInt8.self), count)
     }
 }
 

@@ -214,28 +214,20 @@ extension ServerLoop {
         awaitingHandler[key] = nil
     }
 
-    /// One `lws_write` of `payload`, copied behind LWS_PRE spare bytes.
+    /// One `lws_write` of an HTTP payload, copied behind LWS_PRE spare bytes.
     func write(_ wsi: OpaquePointer, _ payload: ArraySlice<UInt8>, as kind: lws_write_protocol) -> Int32 {
         let pre = Int(cpatchsync_lws_pre())
-        let needed = pre + payload.count
-        if writeBuffer.count < needed {
-            writeBuffer = [UInt8](repeating: 0, count: needed)
+        if httpWriteBuffer.count < pre + payload.count {
+            httpWriteBuffer = [UInt8](repeating: 0, count: pre + max(payload.count, Self.chunkSize))
         }
-        let result = writeBuffer.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            guard let base = buffer.baseAddress else { return -1 }
+        return httpWriteBuffer.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            let start = buffer.baseAddress! + pre
             payload.withUnsafeBufferPointer { source in
                 if let sourceBase = source.baseAddress {
-                    (base + pre).update(from: sourceBase, count: source.count)
+                    start.update(from: sourceBase, count: source.count)
                 }
             }
-            return lws_write(wsi, base + pre, payload.count, kind)
+            return lws_write(wsi, start, payload.count, kind)
         }
-        // Keep the idle footprint small after an occasional large message.
-        if writeBuffer.count > Self.retainedWriteBufferBytes {
-            writeBuffer = []
-        }
-        return result
     }
-
-    private static let retainedWriteBufferBytes = 256 * 1024
 }

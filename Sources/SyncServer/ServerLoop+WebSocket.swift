@@ -212,6 +212,8 @@ extension ServerLoop {
 
     func writeSession(_ wsi: OpaquePointer) -> Int32 {
         guard let session = sessions[Self.key(wsi)] else { return 0 }
+        // lws calls WRITEABLE only once the previous message is wholly taken.
+        session.inFlight = nil
         if let close = session.pendingClose {
             setCloseReason(wsi, code: close.code, reason: close.reason)
             return -1
@@ -220,7 +222,11 @@ extension ServerLoop {
         case .idle:
             return 0
         case .write(let message, let more):
-            guard write(wsi, message.bytes[...], as: LWS_WRITE_TEXT) >= 0 else { return -1 }
+            // The payload is shared with every other session it goes to: no copy. lws writes the
+            // frame header into the headroom in front of it, which is the same for every session.
+            session.inFlight = message
+            let frame = message.framePayload
+            guard lws_write(wsi, frame.start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
             if more {
                 lws_callback_on_writable(wsi)
             }

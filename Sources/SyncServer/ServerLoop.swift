@@ -30,6 +30,10 @@ final class ServerLoop {
         var closing = false
         /// A close that skips the queue (too big, too slow); sent from the next WRITEABLE.
         var pendingClose: (code: CloseCode, reason: String)?
+        /// The message lws is writing. With permessage-deflate, lws compresses a large message
+        /// over several writeable callbacks, reading the payload in place each time, and calls
+        /// WRITEABLE again only once it is done: until then the payload must stay alive.
+        var inFlight: OutboundMessage?
 
         init(wsi: OpaquePointer, outbox: SessionOutbox, ticket: UpgradeTicket, assembler: MessageAssembler) {
             self.wsi = wsi
@@ -72,8 +76,9 @@ final class ServerLoop {
     var connectionsPerAddress: [String: Int] = [:]
     var admittedConnections = 0
     var stopping = false
-    /// Reused for every write: lws needs LWS_PRE spare bytes before the payload.
-    var writeBuffer: [UInt8] = []
+    /// Reused for every HTTP write: lws needs LWS_PRE spare bytes before the payload, and
+    /// copies whatever the socket does not take at once, so the buffer is free on return.
+    var httpWriteBuffer: [UInt8] = []
 
     private let storage: ContextStorage
 
@@ -99,6 +104,7 @@ final class ServerLoop {
     /// Creates the context, reports where it listens, serves until shutdown
     /// completes, then destroys the context, all on the calling (service) thread.
     func run(reportStart: (Result<ServerConfiguration.Listener, ServerError>) -> Void) {
+        precondition(Int(cpatchsync_lws_pre()) <= OutboundMessage.headroom, "LWS_PRE exceeds OutboundMessage.headroom")
         var info = storage.creationInfo(user: Unmanaged.passUnretained(self).toOpaque())
         guard let context = lws_create_context(&info) else {
             reportStart(.failure(ServerError(.listenFailed, "cannot listen on \(configuration.listener)")))

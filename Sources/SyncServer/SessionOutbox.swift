@@ -38,7 +38,7 @@ final class SessionOutbox: SessionOutput {
 
         mutating func popFirst() -> OutboundMessage? {
             guard let message = queue.popFirst() else { return nil }
-            queuedBytes -= message.bytes.count
+            queuedBytes -= message.count
             return message
         }
     }
@@ -63,7 +63,7 @@ final class SessionOutbox: SessionOutput {
         let wake = state.withLock { state -> Bool in
             guard state.accepting else { return false }
             state.queue.append(message)
-            state.queuedBytes += message.bytes.count
+            state.queuedBytes += message.count
             if state.queuedBytes > limit {
                 state.removeAll()
                 state.accepting = false

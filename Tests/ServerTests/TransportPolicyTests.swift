@@ -73,6 +73,19 @@ import Testing
         #expect(!constantTimeEquals("", "secret"))
         #expect(!constantTimeEquals("secret-and-more", "secret"))
     }
+
+    /// A length difference must fail even where it is a multiple of 256.
+    @Test(arguments: [1, 255, 256, 257, 512, 65_536])
+    func secretFollowedOrCutByExtraBytes(extra: Int) {
+        let secret = "s3cret-token"
+        let padding = String(repeating: "x", count: extra)
+        #expect(!constantTimeEquals(secret + padding, secret))
+        #expect(!constantTimeEquals(secret, secret + padding))
+        #expect(!constantTimeEquals(String(repeating: "\0", count: extra), ""))
+        let policy = AccessPolicy(credentials: .init(token: secret, readToken: "r3ad"))
+        #expect(policy.role(presented: secret + padding) == nil)
+        #expect(policy.role(presented: "r3ad" + padding) == nil)
+    }
 }
 
 @Suite struct ClientAddressTests {
