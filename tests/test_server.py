@@ -363,6 +363,30 @@ def test_tokens_gate_upgrades_and_the_read_token_only_watches(start_server):
     assert "s3cret" not in server.log()
 
 
+def test_the_full_names_the_session_role_and_the_model_schema(start_server):
+    server = start_server("--token", "s3cret-edit", "--read-token", "s3cret-read")
+
+    async def first_message(url):
+        async with websockets.connect(url, max_size=None) as ws:
+            return json.loads(await ws.recv())
+
+    async def scenario():
+        editor = await first_message(server.ws + "?token=s3cret-edit")
+        viewer = await first_message(server.ws + "?token=s3cret-read")
+        assert editor == {"type": "Full", "todo": {"name": "", "todos": {}}, "version": 0,
+                          "schema": 1, "role": "editor"}
+        assert viewer == {**editor, "role": "viewer"}
+        # Another document, changed in between: the next join sees its new version.
+        peer = await Peer.connect(server.ws + "/kitchen?token=s3cret-edit")
+        assert (await peer.act({"type": "ChangeName", "name": "Kitchen"}))["type"] == "Ack"
+        await peer.close()
+        kitchen = await first_message(server.ws + "/kitchen?token=s3cret-read")
+        assert kitchen == {"type": "Full", "todo": {"name": "Kitchen", "todos": {}}, "version": 1,
+                           "schema": 1, "role": "viewer"}
+
+    run(scenario())
+
+
 def test_over_the_message_rate_errors_then_1008(start_server):
     server = start_server("--max-messages-per-second", "1", "--message-burst", "3")
 

@@ -28,6 +28,8 @@ actor DocumentActor<Model: DocumentModel> {
     /// Changes applied in memory but not yet on disk.
     private struct Batch {
         var events: [DocumentEvent] = []
+        /// The Patch broadcast for each of `events`.
+        var patches: [OutboundMessage] = []
         var lines: [UInt8] = []
         var outputs: [Output] = []
         /// The durable state to return to if the write fails. Only its JSON is kept: holding the
@@ -54,6 +56,10 @@ actor DocumentActor<Model: DocumentModel> {
     private var stateJSONIsBuilt = false
     private var version: UInt64
     private var history: DocumentHistory
+    /// The Patch of retained events by version, as broadcast (or encoded for a resume after a
+    /// restart), so that resuming sessions share the bytes. Trimmed with the history.
+    private var patchMessages: [UInt64: OutboundMessage] = [:]
+    private var fullMessages = FullMessageCache()
     private var sessions: [SessionID: SessionLink] = [:]
 
     init(name: DocumentName, state: Model.State, loaded: LoadedDocument, context: DocumentContext) {
@@ -138,7 +144,7 @@ actor DocumentActor<Model: DocumentModel> {
         if let since, let events = history.events(after: since) {
             var messages: [OutboundMessage] = []
             for event in events {
-                guard let message = try? ServerMessage.patch(event.ops, version: event.version) else { break }
+                guard let message = patchMessage(of: event) else { break }
                 messages.append(message)
             }
             if messages.count == events.count {
@@ -150,7 +156,7 @@ actor DocumentActor<Model: DocumentModel> {
             }
         }
         do {
-            let full = try ServerMessage.full(stateKey: Model.stateKey, state: stateJSON, version: version)
+            let full = try fullMessages.message(for: link.role, at: version, state: stateJSON, of: Model.self)
             if link.send(full) {
                 sent += 1
                 bytes += full.count
@@ -161,6 +167,14 @@ actor DocumentActor<Model: DocumentModel> {
                 metadata: ["document": "\(name)", "error": "\(error)"])
             link.output.close(.tryAgainLater, reason: "state cannot be encoded")
         }
+    }
+
+    /// The Patch of a retained event, encoded at most once while the event is retained.
+    private func patchMessage(of event: DocumentEvent) -> OutboundMessage? {
+        if let message = patchMessages[event.version] { return message }
+        guard let message = try? ServerMessage.patch(event.ops, version: event.version) else { return nil }
+        patchMessages[event.version] = message
+        return message
     }
 
     // MARK: Actions
@@ -244,6 +258,7 @@ actor DocumentActor<Model: DocumentModel> {
         stateJSONIsBuilt = true
         version = event.version
         batch.events.append(event)
+        batch.patches.append(message)
         batch.lines.append(contentsOf: line)
         batch.outputs.append(.broadcast(message))
         return version
@@ -287,6 +302,8 @@ actor DocumentActor<Model: DocumentModel> {
             switch result {
             case .success:
                 history.append(pending.events)
+                for (event, patch) in zip(pending.events, pending.patches) { patchMessages[event.version] = patch }
+                fullMessages.removeAll()
                 publishedVersion.store(version, ordering: .releasing)
             case .failure(let error):
                 failure = error
@@ -408,6 +425,8 @@ actor DocumentActor<Model: DocumentModel> {
         switch result {
         case .success:
             history.dropFirst(excess, newBaseState: base)
+            let base = history.baseVersion
+            patchMessages = patchMessages.filter { $0.key > base }
             context.logger.debug(
                 "Compacted the event log", metadata: ["document": "\(name)", "base": "\(history.baseVersion)"])
         case .failure(let error):

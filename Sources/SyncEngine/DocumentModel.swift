@@ -18,6 +18,10 @@ public protocol DocumentModel: Sendable {
     /// The member of the `Full` message that holds the state: `{"type":"Full","<stateKey>":{...}}`.
     static var stateKey: String { get }
 
+    /// The version of the state's shape, sent in every `Full` as `"schema"`. Raise it when the
+    /// shape changes, so that clients (and stored data) can tell the shapes apart.
+    static var schemaVersion: Int { get }
+
     /// Applies one action. Throwing must leave the state as it was: the engine reduces its
     /// state in place, without a copy to fall back on.
     static func reduce(_ state: inout State, _ action: Action) throws(ActionRejected)

@@ -3,16 +3,31 @@ import JSONPatch
 
 /// Encodes the messages the server sends. Each returns bytes ready to share between sessions.
 ///
-///     {"type":"Full","<stateKey>":{...},"version":N}
+///     {"type":"Full","<stateKey>":{...},"version":N,"schema":S,"role":"editor"|"viewer"}
 ///     {"type":"Patch","ops":[...],"version":N}
 ///     {"type":"Ack","id":..,"version":N}
 ///     {"type":"Error","id":..,"code":"..","message":".."}   (no "id" when the action had none)
 public enum ServerMessage {
-    public static func full(stateKey: String, state: JSONValue, version: UInt64) throws(JSONEncodingError)
-        -> OutboundMessage
-    {
-        let object: JSONObject = ["type": "Full", stateKey: state, "version": .integer(Int64(clamping: version))]
-        return OutboundMessage(try JSONCodec.encode(.object(object)))
+    /// A Full in two parts, so that the state is encoded once for every role: `head` is the
+    /// message up to its last member (the role), `tail(for:)` ends it.
+    enum Full {
+        /// `{"type":"Full","<stateKey>":{...},"version":N,"schema":S` (no closing brace).
+        static func head(stateKey: String, state: JSONValue, version: UInt64, schema: Int)
+            throws(JSONEncodingError) -> [UInt8]
+        {
+            let object: JSONObject = [
+                "type": "Full", stateKey: state, "version": .integer(Int64(clamping: version)),
+                "schema": .integer(Int64(schema)),
+            ]
+            var bytes = try JSONCodec.encode(.object(object))
+            bytes.removeLast()
+            return bytes
+        }
+
+        /// `,"role":"editor"}` or `,"role":"viewer"}`.
+        static func tail(for role: SessionRole) -> [UInt8] {
+            Array(#","role":"\#(role.protocolName)"}"#.utf8)
+        }
     }
 
     public static func patch(_ patch: JSONPatch, version: UInt64) throws(JSONEncodingError) -> OutboundMessage {

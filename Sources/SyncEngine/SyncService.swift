@@ -42,13 +42,36 @@ public final class OutboundMessage: @unchecked Sendable {
     public let count: Int
     private let storage: UnsafeMutableRawBufferPointer
 
-    public init(_ bytes: [UInt8]) {
-        count = bytes.count
-        storage = .allocate(byteCount: Self.headroom + bytes.count, alignment: 16)
-        storage.initializeMemory(as: UInt8.self, repeating: 0)
-        bytes.withUnsafeBytes { source in
-            UnsafeMutableRawBufferPointer(rebasing: storage[Self.headroom...]).copyMemory(from: source)
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(count: bytes.count) { payload in
+            bytes.withUnsafeBytes { payload.copyMemory(from: $0) }
         }
+    }
+
+    /// `head` followed by `tail`, copied once.
+    convenience init(_ head: [UInt8], _ tail: [UInt8]) {
+        self.init(count: head.count + tail.count) { payload in
+            head.withUnsafeBytes { payload.copyMemory(from: $0) }
+            tail.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[head.count...]).copyMemory(from: $0) }
+        }
+    }
+
+    /// The first `prefixCount` payload bytes of `message` followed by `tail`: a variant of an
+    /// encoded message at the cost of a copy rather than another encode.
+    convenience init(prefix prefixCount: Int, of message: OutboundMessage, followedBy tail: [UInt8]) {
+        precondition(prefixCount <= message.count, "prefix longer than the message")
+        self.init(count: prefixCount + tail.count) { payload in
+            payload.copyMemory(from: UnsafeRawBufferPointer(rebasing: message.storage[Self.headroom..<(Self.headroom + prefixCount)]))
+            tail.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[prefixCount...]).copyMemory(from: $0) }
+        }
+    }
+
+    /// `initializePayload` must initialize all `count` bytes it is given.
+    private init(count: Int, initializePayload: (UnsafeMutableRawBufferPointer) -> Void) {
+        self.count = count
+        storage = .allocate(byteCount: Self.headroom + count, alignment: 16)
+        UnsafeMutableRawBufferPointer(rebasing: storage[..<Self.headroom]).initializeMemory(as: UInt8.self, repeating: 0)
+        initializePayload(UnsafeMutableRawBufferPointer(rebasing: storage[Self.headroom...]))
     }
 
     deinit {
@@ -82,8 +105,16 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
 public enum SessionRole: Sendable {
     /// Receives state and may send actions.
     case editor
-    /// Receives state; every action is refused with `forbidden`.
+    /// Receives state; every action is refused with `forbidden`. A read-token session.
     case watcher
+
+    /// The name the `Full` message gives the role: `"editor"` or `"viewer"`.
+    public var protocolName: String {
+        switch self {
+        case .editor: "editor"
+        case .watcher: "viewer"
+        }
+    }
 }
 
 /// WebSocket close status codes the engine and transport use (RFC 6455 section 7.4).

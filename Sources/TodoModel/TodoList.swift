@@ -8,6 +8,9 @@ public enum TodoList: DocumentModel {
     /// The original client reads the state from `{"type":"Full","todo":{...}}`.
     public static var stateKey: String { "todo" }
 
+    /// `{"name":..,"todos":{"<index>":{"name":..,"completed":..}}}` as the original design had it.
+    public static var schemaVersion: Int { 1 }
+
     /// Built by hand (as `TodoState.jsonValue`): several times faster than going through `Encoder`.
     public static func jsonValue(of state: TodoState) -> JSONValue {
         state.jsonValue

@@ -146,7 +146,7 @@ import Testing
             try JSONCodec.decode(String($0))
         }
         #expect(lines == [
-            ["type": "Full", "todo": ["name": "", "todos": [:]], "version": 0],
+            ["type": "Full", "todo": ["name": "", "todos": [:]], "version": 0, "schema": 1, "role": "editor"],
             ["type": "Patch", "ops": [["op": "replace", "path": "/name", "value": "Shop"]], "version": 1],
         ])
     }

@@ -35,7 +35,7 @@ import Testing
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"RemoveCompleted","id":1}"#, from: session)
         try await engine.settle()
-        #expect(output.messages[0] == .object(["type": "Full", "todo": before.state, "version": 3]))
+        #expect(output.messages[0] == .object(["type": "Full", "todo": before.state, "version": 3, "schema": 1, "role": "editor"]))
         #expect(output.messages.last == (try json(#"{"type":"Ack","id":1,"version":4}"#)))
         await engine.shutdown()
     }

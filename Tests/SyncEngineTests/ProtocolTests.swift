@@ -17,7 +17,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
         let output = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .editor, output: output)
         try await engine.settle()
-        #expect(output.messages == [try json(#"{"type":"Full","todo":{"name":"","todos":{}},"version":0}"#)])
+        #expect(output.messages == [try json(#"{"type":"Full","todo":{"name":"","todos":{}},"version":0,"schema":1,"role":"editor"}"#)])
         await engine.shutdown()
     }
 

@@ -41,7 +41,7 @@ import Testing
         let output = CollectingOutput()
         _ = engine.connect(document: .default, since: since, role: .watcher, output: output)
         let state = try await engine.state(of: .default)
-        #expect(output.messages == [.object(["type": "Full", "todo": state.state, "version": 12])])
+        #expect(output.messages == [.object(["type": "Full", "todo": state.state, "version": 12, "schema": 1, "role": "viewer"])])
         await engine.shutdown()
     }
 
