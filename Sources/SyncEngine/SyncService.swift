@@ -52,7 +52,8 @@ public final class OutboundMessage: @unchecked Sendable {
     convenience init(_ head: [UInt8], _ tail: [UInt8]) {
         self.init(count: head.count + tail.count) { payload in
             head.withUnsafeBytes { payload.copyMemory(from: $0) }
-            tail.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[head.count...]).copyMemory(from: $0) }
+            let rest = UnsafeMutableRawBufferPointer(rebasing: payload[head.count...])
+            tail.withUnsafeBytes { rest.copyMemory(from: $0) }
         }
     }
 
@@ -61,8 +62,10 @@ public final class OutboundMessage: @unchecked Sendable {
     convenience init(prefix prefixCount: Int, of message: OutboundMessage, followedBy tail: [UInt8]) {
         precondition(prefixCount <= message.count, "prefix longer than the message")
         self.init(count: prefixCount + tail.count) { payload in
-            payload.copyMemory(from: UnsafeRawBufferPointer(rebasing: message.storage[Self.headroom..<(Self.headroom + prefixCount)]))
-            tail.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[prefixCount...]).copyMemory(from: $0) }
+            let prefix = message.storage[Self.headroom..<(Self.headroom + prefixCount)]
+            payload.copyMemory(from: UnsafeRawBufferPointer(rebasing: prefix))
+            let rest = UnsafeMutableRawBufferPointer(rebasing: payload[prefixCount...])
+            tail.withUnsafeBytes { rest.copyMemory(from: $0) }
         }
     }
 
@@ -70,7 +73,8 @@ public final class OutboundMessage: @unchecked Sendable {
     private init(count: Int, initializePayload: (UnsafeMutableRawBufferPointer) -> Void) {
         self.count = count
         storage = .allocate(byteCount: Self.headroom + count, alignment: 16)
-        UnsafeMutableRawBufferPointer(rebasing: storage[..<Self.headroom]).initializeMemory(as: UInt8.self, repeating: 0)
+        UnsafeMutableRawBufferPointer(rebasing: storage[..<Self.headroom])
+            .initializeMemory(as: UInt8.self, repeating: 0)
         initializePayload(UnsafeMutableRawBufferPointer(rebasing: storage[Self.headroom...]))
     }
 
