@@ -46,7 +46,7 @@ py-test: test-deps build
 	$(PYTHON) -m pytest -q tests/
 
 # Core diff/apply, start-up with 100,000 events, per-action engine cost on large lists,
-# fan-out against the anchors, resident memory.
+# fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list.
 bench: test-deps
 	$(SWIFT) build $(RELEASE) --product patchsync
 	$(SWIFT) build $(RELEASE) --product PatchsyncBench
@@ -55,6 +55,7 @@ bench: test-deps
 	.build/release/PatchsyncBench engine
 	$(PYTHON) bench/fanout.py --patchsync .build/release/patchsync --runs 3
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync
 
 deps:
 	@scripts/ensure-debs $(BUILD_DEBS)

@@ -60,10 +60,11 @@ def _stop(process):
 
 
 @contextmanager
-def patchsync(binary):
-    with tempfile.TemporaryDirectory(prefix="patchsync-bench-") as data:
+def patchsync(binary, data=None, args=()):
+    """patchsync on a free port, on `data` (default: an empty scratch directory), with `args`."""
+    with tempfile.TemporaryDirectory(prefix="patchsync-bench-") as scratch:
         process = subprocess.Popen(
-            [binary, "serve", "--port", "0", "--data", data, "--log-level", "warning"],
+            [binary, "serve", "--port", "0", "--data", str(data or scratch), "--log-level", "warning", *args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             port = None

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Join storm: many sessions join a large document at once, while actions go on.
+
+    .venv/bin/python bench/joins.py --patchsync .build/release/patchsync [--joins 300] [--rows 10000]
+
+The data directory is written directly (tests/large_documents.py): the document `storm` and
+the document `other`, each a list of --rows rows. For each compression setting (none, and
+permessage-deflate negotiated by every session) a fresh server runs two storms of --joins
+sessions connecting at once, each reading its Full:
+
+1. alone: the server CPU per join (utime + stime from /proc/PID/stat, the storm's whole
+   duration divided by the joins) with nothing else going on;
+2. with probes: one editor session on `storm` and one on `other`, each in a process of its own,
+   send an Update every --probe-interval seconds and time its Ack; their latencies before the
+   storm (quiet) and during it are reported as p50/p99. The probes change `storm` during the
+   storm, so that storm's CPU per join includes their actions and Fulls of new versions.
+
+The storm's generator (this process) and the probes run on the same box as the server: their
+CPU shares are reported too.
+"""
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import websockets
+
+import servers
+
+sys.path.insert(0, str(servers.ROOT / "tests"))
+from large_documents import write_document  # noqa: E402
+
+FULL_PREFIX = b'{"type":"Full"'
+
+
+def cpu_times(pid):
+    """(utime, stime) of a process in seconds, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def own_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+# MARK: probes (each in a process of its own, so that the storm's generator does not delay them)
+
+def run_probe(url, compression, interval, started, stop, results):
+    """Sends an Update, waits for its Ack, sleeps `interval`; until `stop`. Puts [(sent, seconds)]."""
+    async def probe():
+        samples = []
+        async with websockets.connect(url, max_size=None, compression=compression, ping_interval=None) as ws:
+            while not (await ws.recv(decode=False)).startswith(FULL_PREFIX):
+                pass
+            started.set()
+            action = 0
+            while not stop.is_set():
+                action += 1
+                sent = time.monotonic()
+                await ws.send(f'{{"type":"Update","index":1,"row":{{"name":"probe {action}",'
+                              f'"completed":false}},"id":{action}}}')
+                ack = f'"type":"Ack","id":{action},'.encode()
+                while ack not in await ws.recv(decode=False):
+                    pass
+                samples.append((sent, time.monotonic() - sent))
+                await asyncio.sleep(interval)
+        return samples
+
+    samples = asyncio.run(probe())
+    results.put((os.getpid(), samples, own_cpu_seconds()))
+
+
+# MARK: the storm
+
+async def join(url, compression):
+    """Connects, reads the Full; returns (connection, seconds until the Full, its length)."""
+    began = time.monotonic()
+    ws = await websockets.connect(url, max_size=None, compression=compression, ping_interval=None,
+                                  open_timeout=120, close_timeout=5)
+    message = await ws.recv(decode=False)
+    if not message.startswith(FULL_PREFIX):
+        raise RuntimeError(f"the first message was not a Full: {message[:80]!r}")
+    return ws, time.monotonic() - began, len(message)
+
+
+def storm(server, joins, compression):
+    """Runs one storm; returns a dict of what it measured."""
+    async def run():
+        url = server.url + "/storm"
+        began, (user0, system0), generator0 = time.monotonic(), cpu_times(server.process.pid), own_cpu_seconds()
+        joined = await asyncio.gather(*(join(url, compression) for _ in range(joins)))
+        ended, (user1, system1), generator1 = time.monotonic(), cpu_times(server.process.pid), own_cpu_seconds()
+        await asyncio.gather(*(ws.close() for ws, _, _ in joined))
+        waits = [seconds for _, seconds, _ in joined]
+        return {
+            "began": began, "ended": ended, "seconds": ended - began,
+            "user": (user1 - user0) / joins, "system": (system1 - system0) / joins,
+            "join_p50": percentile(waits, 0.5), "join_p99": percentile(waits, 0.99),
+            "full_bytes": joined[0][2], "generator": (generator1 - generator0) / (ended - began),
+        }
+
+    return asyncio.run(run())
+
+
+def measure(binary, rows, joins, compression, interval, quiet_seconds):
+    with tempfile.TemporaryDirectory(prefix="patchsync-joins-") as scratch:
+        data = Path(scratch) / "data"
+        for name in ("storm", "other"):
+            write_document(data, rows, name=name)
+        args = () if compression else ("--no-compression",)
+        with servers.patchsync(binary, data=data, args=args) as server:
+            alone = storm(server, joins, compression)
+
+            context = multiprocessing.get_context("spawn")
+            stop, results = context.Event(), context.Queue()
+            probes = {}
+            for name in ("storm", "other"):
+                started = context.Event()
+                process = context.Process(target=run_probe, args=(
+                    f"{server.url}/{name}", compression, interval, started, stop, results))
+                process.start()
+                if not started.wait(60):
+                    raise RuntimeError(f"the probe on {name} did not get its Full")
+                probes[process.pid] = name
+            time.sleep(quiet_seconds)
+            during = storm(server, joins, compression)
+            time.sleep(0.2)
+            stop.set()
+            latencies = {}
+            for _ in probes:
+                pid, samples, cpu = results.get(timeout=60)
+                latencies[probes[pid]] = {
+                    "quiet": [s for sent, s in samples if sent < during["began"]],
+                    "storm": [s for sent, s in samples if during["began"] <= sent <= during["ended"]],
+                    "cpu": cpu,
+                }
+    return alone, during, latencies
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patchsync", required=True, help="the patchsync executable (a release build)")
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--joins", type=int, default=300)
+    parser.add_argument("--probe-interval", type=float, default=0.01, help="seconds between a probe's actions")
+    parser.add_argument("--quiet-seconds", type=float, default=2.0, help="probing before the storm")
+    args = parser.parse_args()
+    if not os.access(args.patchsync, os.X_OK):
+        sys.exit(f"joins.py: {args.patchsync} is not an executable; build it with swift build -c release")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 2 * args.joins + 256)), hard))
+
+    runs = {}
+    for compression in (None, "deflate"):
+        runs[compression] = measure(args.patchsync, args.rows, args.joins, compression,
+                                    args.probe_interval, args.quiet_seconds)
+
+    alone = runs[None][0]
+    print(f"\njoin storm: {args.joins} sessions join a {args.rows:,}-row list at once "
+          f"(Full {alone['full_bytes'] / 1024:.0f} KiB); server CPU per join in ms (utime + stime)")
+    print(f"{'compression':<13}{'storm':<16}{'CPU/join':>9}{'user':>7}{'sys':>7}{'seconds':>9}"
+          f"{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
+    for compression, (alone, during, _) in runs.items():
+        for label, run in (("alone", alone), ("with probes", during)):
+            print(f"{compression or 'none':<13}{label:<16}{1000 * (run['user'] + run['system']):>9.2f}"
+                  f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{run['seconds']:>9.2f}"
+                  f"{1000 * run['join_p50']:>8.0f}ms{1000 * run['join_p99']:>8.0f}ms{run['generator']:>15.0%}")
+
+    print(f"\nAck latency of one editor per document, one Update every {args.probe_interval * 1000:.0f} ms "
+          "(ms; samples in brackets)")
+    print(f"{'compression':<13}{'document':<10}{'quiet p50':>10}{'quiet p99':>10}{'storm p50':>10}"
+          f"{'storm p99':>10}{'storm max':>10}")
+    for compression, (_, _, latencies) in runs.items():
+        for name in ("storm", "other"):
+            quiet, during = latencies[name]["quiet"], latencies[name]["storm"]
+            print(f"{compression or 'none':<13}{name:<10}"
+                  f"{1000 * percentile(quiet, 0.5):>10.2f}{1000 * percentile(quiet, 0.99):>10.2f}"
+                  f"{1000 * percentile(during, 0.5):>10.2f}{1000 * percentile(during, 0.99):>10.2f}"
+                  f"{1000 * max(during, default=float('nan')):>10.2f}  [{len(quiet)}, {len(during)}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
