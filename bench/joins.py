@@ -15,8 +15,9 @@ sessions connecting at once, each reading its Full:
    storm (quiet) and during it are reported as p50/p99. The probes change `storm` during the
    storm, so that storm's CPU per join includes their actions and Fulls of new versions.
 
-The storm's generator (this process) and the probes run on the same box as the server: their
-CPU shares are reported too.
+The storm's generator (this process) and the probes run on the same box as the server: the
+generator's CPU share is reported too. --baseline runs the same against another build (e.g. an
+older release) in the same run, for a side-by-side comparison.
 """
 import argparse
 import asyncio
@@ -59,7 +60,7 @@ def percentile(values, fraction):
 # MARK: probes (each in a process of its own, so that the storm's generator does not delay them)
 
 def run_probe(url, compression, interval, started, stop, results):
-    """Sends an Update, waits for its Ack, sleeps `interval`; until `stop`. Puts [(sent, seconds)]."""
+    """Sends an Update, waits for its Ack, sleeps `interval`; until `stop`. Puts (pid, [(sent, seconds)])."""
     async def probe():
         samples = []
         async with websockets.connect(url, max_size=None, compression=compression, ping_interval=None) as ws:
@@ -80,7 +81,7 @@ def run_probe(url, compression, interval, started, stop, results):
         return samples
 
     samples = asyncio.run(probe())
-    results.put((os.getpid(), samples, own_cpu_seconds()))
+    results.put((os.getpid(), samples))
 
 
 # MARK: the storm
@@ -141,11 +142,10 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds):
             stop.set()
             latencies = {}
             for _ in probes:
-                pid, samples, cpu = results.get(timeout=60)
+                pid, samples = results.get(timeout=60)
                 latencies[probes[pid]] = {
                     "quiet": [s for sent, s in samples if sent < during["began"]],
                     "storm": [s for sent, s in samples if during["began"] <= sent <= during["ended"]],
-                    "cpu": cpu,
                 }
     return alone, during, latencies
 
@@ -153,40 +153,48 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patchsync", required=True, help="the patchsync executable (a release build)")
+    parser.add_argument("--baseline", help="another patchsync executable to measure the same way")
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--joins", type=int, default=300)
     parser.add_argument("--probe-interval", type=float, default=0.01, help="seconds between a probe's actions")
     parser.add_argument("--quiet-seconds", type=float, default=2.0, help="probing before the storm")
     args = parser.parse_args()
-    if not os.access(args.patchsync, os.X_OK):
-        sys.exit(f"joins.py: {args.patchsync} is not an executable; build it with swift build -c release")
+    binaries = {"patchsync": args.patchsync}
+    if args.baseline:
+        binaries["baseline"] = args.baseline
+    for binary in binaries.values():
+        if not os.access(binary, os.X_OK):
+            sys.exit(f"joins.py: {binary} is not an executable; build it with swift build -c release")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 2 * args.joins + 256)), hard))
 
+    load = os.getloadavg()
     runs = {}
     for compression in (None, "deflate"):
-        runs[compression] = measure(args.patchsync, args.rows, args.joins, compression,
-                                    args.probe_interval, args.quiet_seconds)
+        for label, binary in binaries.items():
+            runs[label, compression] = measure(binary, args.rows, args.joins, compression,
+                                               args.probe_interval, args.quiet_seconds)
 
-    alone = runs[None][0]
+    alone = runs["patchsync", None][0]
+    print(f"\nload average before the runs: {' '.join(f'{x:.1f}' for x in load)} ({os.cpu_count()} CPUs)")
     print(f"\njoin storm: {args.joins} sessions join a {args.rows:,}-row list at once "
           f"(Full {alone['full_bytes'] / 1024:.0f} KiB); server CPU per join in ms (utime + stime)")
-    print(f"{'compression':<13}{'storm':<16}{'CPU/join':>9}{'user':>7}{'sys':>7}{'seconds':>9}"
+    print(f"{'server':<11}{'compression':<13}{'storm':<13}{'CPU/join':>9}{'user':>7}{'sys':>7}{'seconds':>9}"
           f"{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
-    for compression, (alone, during, _) in runs.items():
+    for (server, compression), (alone, during, _) in runs.items():
         for label, run in (("alone", alone), ("with probes", during)):
-            print(f"{compression or 'none':<13}{label:<16}{1000 * (run['user'] + run['system']):>9.2f}"
+            print(f"{server:<11}{compression or 'none':<13}{label:<13}{1000 * (run['user'] + run['system']):>9.2f}"
                   f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{run['seconds']:>9.2f}"
                   f"{1000 * run['join_p50']:>8.0f}ms{1000 * run['join_p99']:>8.0f}ms{run['generator']:>15.0%}")
 
     print(f"\nAck latency of one editor per document, one Update every {args.probe_interval * 1000:.0f} ms "
           "(ms; samples in brackets)")
-    print(f"{'compression':<13}{'document':<10}{'quiet p50':>10}{'quiet p99':>10}{'storm p50':>10}"
+    print(f"{'server':<11}{'compression':<13}{'document':<10}{'quiet p50':>10}{'quiet p99':>10}{'storm p50':>10}"
           f"{'storm p99':>10}{'storm max':>10}")
-    for compression, (_, _, latencies) in runs.items():
+    for (server, compression), (_, _, latencies) in runs.items():
         for name in ("storm", "other"):
             quiet, during = latencies[name]["quiet"], latencies[name]["storm"]
-            print(f"{compression or 'none':<13}{name:<10}"
+            print(f"{server:<11}{compression or 'none':<13}{name:<10}"
                   f"{1000 * percentile(quiet, 0.5):>10.2f}{1000 * percentile(quiet, 0.99):>10.2f}"
                   f"{1000 * percentile(during, 0.5):>10.2f}{1000 * percentile(during, 0.99):>10.2f}"
                   f"{1000 * max(during, default=float('nan')):>10.2f}  [{len(quiet)}, {len(during)}]")
