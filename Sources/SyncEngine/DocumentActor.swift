@@ -134,6 +134,8 @@ actor DocumentActor<Model: DocumentModel> {
 
     // MARK: Sessions
 
+    /// Sends nothing encoded for this session alone: joins at one version share one Full per
+    /// role, resumes the Patches kept for the retained events.
     private func attach(_ session: SessionID, since: UInt64?, link: SessionLink) {
         sessions[session] = link
         context.metrics.recordSessions(1)
@@ -425,8 +427,8 @@ actor DocumentActor<Model: DocumentModel> {
         switch result {
         case .success:
             history.dropFirst(excess, newBaseState: base)
-            let base = history.baseVersion
-            patchMessages = patchMessages.filter { $0.key > base }
+            let baseVersion = history.baseVersion
+            patchMessages = patchMessages.filter { $0.key > baseVersion }
             context.logger.debug(
                 "Compacted the event log", metadata: ["document": "\(name)", "base": "\(history.baseVersion)"])
         case .failure(let error):
