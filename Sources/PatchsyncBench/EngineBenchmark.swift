@@ -118,7 +118,7 @@ enum EngineBenchmark {
             let row = TodoRow(name: "item \(number)", completed: number % 2 == 0)
             let text = #"{"type":"Update","index":\#(index),"row":"#
                 + #"{"name":"\#(row.name)","completed":\#(row.completed)}}"#
-            return (.update(index: index, row: row), Array(text.utf8))
+            return (.update(index: TodoIndex(index), row: row), Array(text.utf8))
         case .add:
             let row = TodoRow(name: "new \(number)", completed: false)
             return (.add(row), Array(#"{"type":"Add","row":{"name":"\#(row.name)","completed":false}}"#.utf8))

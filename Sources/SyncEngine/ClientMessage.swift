@@ -3,11 +3,11 @@ import JSONPatch
 import JSONValueCoding
 
 /// One action message from a client, checked and decoded.
-struct ClientMessage<Action: Decodable & Sendable> {
+struct ClientMessage<Action: Codable & Sendable> {
     /// The client's `id`, echoed in the Ack or Error; nil when absent or null.
     let id: JSONValue?
     let action: Action
-    /// The message as stored in the log: the client's object without its `id`.
+    /// The action as stored in the log: `action` encoded again, so only what the model read.
     let actionJSON: JSONValue
 }
 
@@ -21,7 +21,7 @@ struct MessageRejection: Error {
 /// Checks a client message in the order the protocol documents: frame type, JSON, object,
 /// id, depth, role, `type`, then the model's own decoding.
 enum ClientMessageParser {
-    static func parse<Action: Decodable & Sendable>(
+    static func parse<Action: Codable & Sendable>(
         _ message: IncomingMessage, role: SessionRole, maximumDepth: Int, as actionType: Action.Type
     ) throws(MessageRejection) -> ClientMessage<Action> {
         let bytes: [UInt8]
@@ -44,7 +44,7 @@ enum ClientMessageParser {
             }
             throw MessageRejection(id: nil, code: .invalidJSON, message: "not valid JSON: \(error)")
         }
-        guard case .object(var object) = json else {
+        guard case .object(let object) = json else {
             throw MessageRejection(
                 id: nil, code: .notAnObject, message: "expected a JSON object, found \(json.typeName)")
         }
@@ -80,7 +80,12 @@ enum ClientMessageParser {
         } catch {
             throw MessageRejection(id: id, code: .invalidAction, message: "\(error)")
         }
-        object["id"] = nil
-        return ClientMessage(id: id, action: action, actionJSON: .object(object))
+        let actionJSON: JSONValue
+        do {
+            actionJSON = try JSONValueEncoder().encode(action)
+        } catch {
+            throw MessageRejection(id: id, code: .internalError, message: "the action cannot be encoded: \(error)")
+        }
+        return ClientMessage(id: id, action: action, actionJSON: actionJSON)
     }
 }

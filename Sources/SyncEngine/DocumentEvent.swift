@@ -8,7 +8,9 @@ public struct DocumentEvent: Sendable, Hashable {
     public let version: UInt64
     /// Milliseconds since the Unix epoch when the change was applied.
     public let time: Int64
-    /// The action as the client sent it, without its `id`. Reverts are `{"type":"Revert","version":V}`.
+    /// The action as the model understood it (decoded and encoded again). Reverts are
+    /// `{"type":"Revert","version":V}`. Logs written before actions were re-encoded hold the
+    /// client's object as sent; they load unchanged.
     public let action: JSONValue
     /// The patch that turns the state at `version - 1` into the state at `version`.
     public let ops: JSONPatch

@@ -10,7 +10,11 @@ public protocol DocumentModel: Sendable {
     associatedtype State: Codable & Sendable
     /// Decoded from the client's message object (which also holds `type` and maybe `id`).
     /// `init(from:)` may throw `ActionRejected` to pick the error code, e.g. `unknownType`.
-    associatedtype Action: Decodable & Sendable
+    ///
+    /// The log and the history keep the action encoded again, never the client's text: members
+    /// the model does not read are dropped, so a client cannot make the log carry them. Encoding
+    /// must give what decoding reads back (the JSON a client would send, without `id`).
+    associatedtype Action: Codable & Sendable
 
     /// The state of a document that has no history yet.
     static var initialState: State { get }

@@ -29,11 +29,12 @@ public enum TodoList: DocumentModel {
             return .object(root)
         case .add:
             // The new row is the one after the highest index, which `previous` lists last.
+            // Otherwise (the highest index was taken) the row went to a free index lower down.
             let highest = root["todos"]?.objectValue?.keys.last.flatMap { Int($0) } ?? 0
-            guard highest < Int.max, let row = state.todos[highest + 1] else { return state.jsonValue }
+            guard highest < Int(TodoIndex.max), let row = state.todos[highest + 1] else { return state.jsonValue }
             return updatingRow(highest + 1, to: row, in: root, of: state)
         case .update(let index, _), .remove(let index):
-            return updatingRow(index, to: state.todos[index], in: root, of: state)
+            return updatingRow(Int(index), to: state.todos[Int(index)], in: root, of: state)
         case .removeCompleted:
             return state.jsonValue
         }
@@ -66,19 +67,30 @@ public enum TodoList: DocumentModel {
     public static func reduce(_ state: inout TodoState, _ action: TodoAction) throws(ActionRejected) {
         switch action {
         case .add(let row):
-            let highest = state.todos.keys.max() ?? 0
-            guard highest < Int.max else {
-                throw ActionRejected(.invalidIndex, "no index is left after \(highest) for a new row")
+            guard let index = indexForNewRow(in: state.todos) else {
+                throw ActionRejected(.invalidIndex, "every row index from 1 to \(TodoIndex.max) is taken")
             }
-            state.todos[highest + 1] = row
+            state.todos[index] = row
         case .changeName(let name):
             state.name = name
         case .update(let index, let row):
-            state.todos[index] = row
+            state.todos[Int(index)] = row
         case .remove(let index):
-            state.todos[index] = nil
+            state.todos[Int(index)] = nil
         case .removeCompleted:
             state.todos = state.todos.filter { !$0.value.completed }
         }
+    }
+
+    /// The highest index a client may name plus one; when that one would pass `TodoIndex.max`
+    /// (someone updated the highest index), the lowest free index from 1, so that one editor
+    /// cannot stop everybody from adding. Rows above `TodoIndex.max`, kept from logs written
+    /// before indexes were 32-bit, are left alone.
+    static func indexForNewRow(in todos: [Int: TodoRow]) -> Int? {
+        let limit = Int(TodoIndex.max)
+        let highest = todos.keys.lazy.filter { $0 <= limit }.max() ?? 0
+        if highest < limit { return highest + 1 }
+        // n rows leave a free index among the first n + 1.
+        return (1...limit).lazy.first { todos[$0] == nil }
     }
 }

@@ -28,7 +28,7 @@ import Testing
         }
     }
 
-    private func update(_ index: Int, _ name: String, _ completed: Bool) -> (text: String, action: TodoAction) {
+    private func update(_ index: TodoIndex, _ name: String, _ completed: Bool) -> (text: String, action: TodoAction) {
         (
             #"{"type":"Update","index":\#(index),"row":{"name":"\#(name)","completed":\#(completed)}}"#,
             .update(index: index, row: TodoRow(name: name, completed: completed))
@@ -39,7 +39,7 @@ import Testing
         (#"{"type":"Add","row":{"name":"\#(name)","completed":false}}"#, .add(TodoRow(name: name, completed: false)))
     }
 
-    private func remove(_ index: Int) -> (text: String, action: TodoAction) {
+    private func remove(_ index: TodoIndex) -> (text: String, action: TodoAction) {
         (#"{"type":"Remove","index":\#(index)}"#, .remove(index: index))
     }
 

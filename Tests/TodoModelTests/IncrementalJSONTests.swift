@@ -8,10 +8,10 @@ import Testing
 /// exactly the JSON of a full build, and share the untouched rows with the previous JSON.
 @Suite struct IncrementalJSONTests {
     /// Random actions over a small index range, so that updates hit existing rows, new rows above
-    /// and below the highest index, and removes of missing rows.
+    /// and below the highest index, the highest index a client may name, and removes of missing rows.
     private func randomAction(_ random: inout SplitMix64) -> TodoAction {
         let row = TodoRow(name: ["a", "b", "c"][Int(random.next() % 3)], completed: random.next() % 2 == 0)
-        let index = Int(random.next() % 14)
+        let index = random.next() % 15 == 14 ? TodoIndex.max : TodoIndex(random.next() % 14)
         switch random.next() % 10 {
         case 0, 1, 2: return .add(row)
         case 3, 4, 5: return .update(index: index, row: row)

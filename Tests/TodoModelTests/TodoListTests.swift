@@ -59,10 +59,65 @@ import Testing
         #expect(state.todos.keys.sorted() == [1, 2])
     }
 
-    @Test func addRefusesWhenNoIndexIsLeft() {
-        var state = TodoState(todos: [Int.max: TodoRow(name: "last", completed: false)])
-        #expect(throws: ActionRejected.self) { try TodoList.reduce(&state, .add(TodoRow(name: "x", completed: false))) }
-        #expect(state.todos.count == 1)
+    @Test func indexesAreUnsigned32BitNumbers() throws {
+        #expect(try action(["type": "Remove", "index": 4_294_967_295]) == .remove(index: 4_294_967_295))
+        #expect(try action(["type": "Update", "index": 0, "row": ["name": "z", "completed": false]])
+            == .update(index: 0, row: TodoRow(name: "z", completed: false)))
+        for index: JSONValue in [4_294_967_296, 9_223_372_036_854_775_807, -1, 4.5e9] {
+            #expect(rejection(["type": "Remove", "index": index])?.code == .invalidIndex, "index \(index)")
+            #expect(
+                rejection(["type": "Update", "index": index, "row": ["name": "x", "completed": false]])?.code
+                    == .invalidIndex, "index \(index)")
+        }
+    }
+
+    @Test func addStillFindsAnIndexWhenTheHighestIsTaken() throws {
+        var state = TodoList.initialState
+        try TodoList.reduce(&state, .add(TodoRow(name: "first", completed: false)))
+        try TodoList.reduce(&state, .update(index: .max, row: TodoRow(name: "last", completed: false)))
+        try TodoList.reduce(&state, .add(TodoRow(name: "a", completed: false)))
+        try TodoList.reduce(&state, .add(TodoRow(name: "b", completed: false)))
+        #expect(state.todos.keys.sorted() == [1, 2, 3, Int(UInt32.max)])
+        #expect(state.todos[2]?.name == "a" && state.todos[3]?.name == "b")
+        // The derived JSON agrees with the full build when the new row is not the last key.
+        let before = TodoList.jsonValue(of: state)
+        let added = TodoAction.add(TodoRow(name: "c", completed: true))
+        try TodoList.reduce(&state, added)
+        #expect(TodoList.jsonValue(of: state, updating: before, after: added) == TodoList.jsonValue(of: state))
+    }
+
+    @Test func rowsAboveThe32BitRangeFromOldLogsAreKeptAndAddGoesOn() throws {
+        let old = Int(UInt32.max) + 10
+        var state = try JSONValueDecoder().decode(
+            TodoState.self,
+            from: ["name": "", "todos": ["7": ["name": "a", "completed": false], "\(old)": ["name": "old", "completed": true]]])
+        try TodoList.reduce(&state, .add(TodoRow(name: "new", completed: false)))
+        #expect(state.todos.keys.sorted() == [7, 8, old])
+        try TodoList.reduce(&state, .removeCompleted)
+        #expect(state.todos.keys.sorted() == [7, 8])
+    }
+
+    @Test func actionsEncodeAsTheClientSendsThemWithoutExtraMembers() throws {
+        let sent: [JSONValue] = [
+            ["type": "Add", "row": ["name": "a", "completed": false, "junk": "x"], "id": 1],
+            ["type": "ChangeName", "name": "n", "junk": ["deep": [1, 2, 3]]],
+            ["type": "Update", "index": 3.0, "row": ["name": "b", "completed": true], "extra": true],
+            ["type": "Remove", "index": 2, "more": "y"],
+            ["type": "RemoveCompleted", "padding": "zzzz"],
+        ]
+        let expected: [JSONValue] = [
+            ["type": "Add", "row": ["name": "a", "completed": false]],
+            ["type": "ChangeName", "name": "n"],
+            ["type": "Update", "index": 3, "row": ["name": "b", "completed": true]],
+            ["type": "Remove", "index": 2],
+            ["type": "RemoveCompleted"],
+        ]
+        for (message, json) in zip(sent, expected) {
+            let decoded = try action(message)
+            let encoded = try JSONValueEncoder().encode(decoded)
+            #expect(encoded == json)
+            #expect(try action(encoded) == decoded)
+        }
     }
 
     @Test func updateReplacesOrInsertsAndRemoveCompletedKeepsOpenRows() throws {
