@@ -13,7 +13,7 @@ enum PatchSizeEstimate {
         switch operation {
         case .add(let path, let value), .replace(let path, let value), .test(let path, let value):
             size += of(path)
-            add(value, to: &size, limit: limit, depthBudget: JSONLimits.maximumDepth)
+            value.addEstimatedTextSize(to: &size, limit: limit, depthBudget: JSONLimits.maximumDepth)
         case .remove(let path):
             size += of(path)
         case .move(let from, let path), .copy(let from, let path):
@@ -24,39 +24,5 @@ enum PatchSizeEstimate {
 
     private static func of(_ pointer: JSONPointer) -> Int {
         pointer.tokens.reduce(0) { $0 + 1 + $1.utf8.count }
-    }
-
-    private static func add(_ value: JSONValue, to size: inout Int, limit: Int, depthBudget: Int) {
-        guard size <= limit, depthBudget > 0 else { return }
-        switch value {
-        case .null, .bool: size += 5
-        case .integer(let number): size += number < 0 ? 2 + digits(number.magnitude) : 1 + digits(number.magnitude)
-        case .real: size += 12
-        case .string(let text): size += text.utf8.count + 2
-        case .array(let elements):
-            size += 1
-            for element in elements {
-                size += 1
-                add(element, to: &size, limit: limit, depthBudget: depthBudget - 1)
-                if size > limit { return }
-            }
-        case .object(let object):
-            size += 1
-            for (key, member) in object {
-                size += 4 + key.utf8.count
-                add(member, to: &size, limit: limit, depthBudget: depthBudget - 1)
-                if size > limit { return }
-            }
-        }
-    }
-
-    private static func digits(_ number: UInt64) -> Int {
-        var count = 1
-        var rest = number / 10
-        while rest > 0 {
-            count += 1
-            rest /= 10
-        }
-        return count
     }
 }

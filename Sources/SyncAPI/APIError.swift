@@ -30,6 +30,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .documentNotFound: self.init(status: 404, code: "document_not_found", error.message)
         case .versionNotAvailable: self.init(status: 404, code: "version_not_available", error.message)
         case .storageUnavailable: self.init(status: 503, code: "storage_unavailable", error.message)
+        case .tooManyDocuments: self.init(status: 503, code: "too_many_documents", error.message)
         case .corruptData: self.init(status: 500, code: "corrupt_data", error.message)
         case .invalidState: self.init(status: 500, code: "invalid_state", error.message)
         }

@@ -19,10 +19,10 @@ struct MessageRejection: Error {
 }
 
 /// Checks a client message in the order the protocol documents: frame type, JSON, object,
-/// id, depth, role, `type`, then the model's own decoding.
+/// id, depth, string lengths, role, `type`, then the model's own decoding.
 enum ClientMessageParser {
     static func parse<Action: Codable & Sendable>(
-        _ message: IncomingMessage, role: SessionRole, maximumDepth: Int, as actionType: Action.Type
+        _ message: IncomingMessage, role: SessionRole, limits: DocumentLimits, as actionType: Action.Type
     ) throws(MessageRejection) -> ClientMessage<Action> {
         let bytes: [UInt8]
         switch message {
@@ -40,7 +40,7 @@ enum ClientMessageParser {
         } catch {
             if case .tooDeep = error.reason {
                 throw MessageRejection(
-                    id: nil, code: .tooDeep, message: "message nests deeper than \(maximumDepth) levels")
+                    id: nil, code: .tooDeep, message: "message nests deeper than \(limits.maximumMessageDepth) levels")
             }
             throw MessageRejection(id: nil, code: .invalidJSON, message: "not valid JSON: \(error)")
         }
@@ -57,8 +57,14 @@ enum ClientMessageParser {
             throw MessageRejection(
                 id: nil, code: .invalidAction, message: "id: expected a string or a number, found \(other.typeName)")
         }
-        guard !json.isNested(deeperThan: maximumDepth) else {
-            throw MessageRejection(id: id, code: .tooDeep, message: "message nests deeper than \(maximumDepth) levels")
+        guard !json.isNested(deeperThan: limits.maximumMessageDepth) else {
+            throw MessageRejection(
+                id: id, code: .tooDeep, message: "message nests deeper than \(limits.maximumMessageDepth) levels")
+        }
+        if let length = overlongStringLength(in: json, over: limits.maximumStringBytes) {
+            throw MessageRejection(
+                id: id, code: .stringTooLong,
+                message: "a string of \(length) bytes is longer than the limit of \(limits.maximumStringBytes)")
         }
         guard role == .editor else {
             throw MessageRejection(
@@ -87,5 +93,24 @@ enum ClientMessageParser {
             throw MessageRejection(id: id, code: .internalError, message: "the action cannot be encoded: \(error)")
         }
         return ClientMessage(id: id, action: action, actionJSON: actionJSON)
+    }
+
+    /// The length of the first string or key longer than `limit` bytes, if any. Only called on
+    /// messages whose depth was checked, so the recursion is shallow.
+    private static func overlongStringLength(in value: JSONValue, over limit: Int) -> Int? {
+        switch value {
+        case .string(let text):
+            return text.utf8.count > limit ? text.utf8.count : nil
+        case .array(let elements):
+            return elements.lazy.compactMap { overlongStringLength(in: $0, over: limit) }.first
+        case .object(let object):
+            for (key, member) in object {
+                if key.utf8.count > limit { return key.utf8.count }
+                if let length = overlongStringLength(in: member, over: limit) { return length }
+            }
+            return nil
+        case .null, .bool, .integer, .real:
+            return nil
+        }
     }
 }

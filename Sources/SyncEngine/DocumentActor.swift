@@ -11,10 +11,33 @@ import Synchronization
 /// Group commit: the drain takes everything queued at once, applies the actions, writes all
 /// their log lines with one fsync, and only then broadcasts the Patches and sends the Acks.
 /// Sessions are owned by the actor and no lock is held while calling a `SessionOutput`.
+///
+/// Lifecycle: a document created for a name on disk loads its files on the storage thread
+/// before its first work. Once it has no sessions, it asks the engine to unload it: at once if
+/// nothing is on disk, after `idleUnloadDelay` without work otherwise. Unloaded, it takes no
+/// more work (`enqueue` returns false) and the engine makes a new actor on demand.
 actor DocumentActor<Model: DocumentModel> {
     private struct Mailbox {
         var items: [DocumentWork] = []
         var isDraining = false
+        /// Unloaded: the engine no longer routes work here.
+        var isRetired = false
+    }
+
+    /// Where the document's content comes from.
+    enum Content: Sendable {
+        /// Already read (at start-up), or a new document at version 0.
+        case loaded(Model.State, LoadedDocument)
+        /// On disk at this version, read on first use.
+        case stored(version: UInt64)
+    }
+
+    /// Whether the content is in memory.
+    private enum Availability {
+        case loaded
+        case pending
+        /// The files could not be read back: every request gets this error until unloaded.
+        case failed(SyncEngineError)
     }
 
     /// One reply or broadcast of a batch, sent in order once the batch is durable.
@@ -34,7 +57,7 @@ actor DocumentActor<Model: DocumentModel> {
         var outputs: [Output] = []
         /// The durable state to return to if the write fails. Only its JSON is kept: holding the
         /// model state too would make the first action of every batch copy all of it.
-        var rollback: (json: JSONValue, jsonIsBuilt: Bool, version: UInt64)?
+        var rollback: (json: JSONValue, jsonIsBuilt: Bool, size: StateSize, version: UInt64)?
     }
 
     /// Replies and broadcasts after which a batch is committed even if more work is queued.
@@ -54,6 +77,8 @@ actor DocumentActor<Model: DocumentModel> {
     /// from the log is equal in value but may differ in member order (or hold members the model
     /// drops); the first change then builds the JSON in full.
     private var stateJSONIsBuilt = false
+    /// The state's size as the limits count it, kept with `stateJSON`.
+    private var stateSize: StateSize
     private var version: UInt64
     private var history: DocumentHistory
     /// The Patch of retained events by version, as broadcast (or encoded for a resume after a
@@ -61,34 +86,72 @@ actor DocumentActor<Model: DocumentModel> {
     private var patchMessages: [UInt64: OutboundMessage] = [:]
     private var fullMessages = FullMessageCache()
     private var sessions: [SessionID: SessionLink] = [:]
+    private var availability: Availability
+    /// When the document last had work, and whether an idle check is already scheduled.
+    private var lastActivity = ContinuousClock.now
+    private var idleCheckScheduled = false
+    /// Asks the engine to unload this document; true when it did (see `retireIfIdle`).
+    private let unload: @Sendable (DocumentActor<Model>) -> Bool
 
-    init(name: DocumentName, state: Model.State, loaded: LoadedDocument, context: DocumentContext) {
+    init(
+        name: DocumentName, content: Content, context: DocumentContext,
+        unload: @escaping @Sendable (DocumentActor<Model>) -> Bool
+    ) {
         self.name = name
         self.context = context
-        self.state = state
-        self.stateJSON = loaded.state
-        self.history = loaded.history
-        self.version = loaded.history.latestVersion
-        self.publishedVersion = Atomic(loaded.history.latestVersion)
+        self.unload = unload
+        switch content {
+        case .loaded(let state, let loaded):
+            self.state = state
+            self.stateJSON = loaded.state
+            self.history = loaded.history
+            self.version = loaded.history.latestVersion
+            self.availability = .loaded
+        case .stored(let version):
+            // Placeholders until `load()` reads the files.
+            self.state = Model.initialState
+            self.stateJSON = context.initialState
+            self.history = DocumentHistory(baseVersion: 0, baseState: context.initialState)
+            self.version = version
+            self.availability = .pending
+        }
+        self.stateSize = StateSize(of: stateJSON)
+        self.publishedVersion = Atomic(version)
         self.log = DocumentLog(
             files: DocumentFiles(dataDirectory: context.dataDirectory, name: name),
             dataDirectory: context.dataDirectory, io: context.storage, metrics: context.metrics)
     }
 
-    /// Queues work; starts the drain task when none is running. Never blocks.
-    nonisolated func enqueue(_ work: DocumentWork) {
-        let startDrain = mailbox.withLock { mailbox in
+    /// Queues work; starts the drain task when none is running. Never blocks. Returns false,
+    /// queuing nothing, once the document is unloaded.
+    @discardableResult
+    nonisolated func enqueue(_ work: DocumentWork) -> Bool {
+        let startDrain = mailbox.withLock { mailbox -> Bool? in
+            guard !mailbox.isRetired else { return nil }
             mailbox.items.append(work)
             guard !mailbox.isDraining else { return false }
             mailbox.isDraining = true
             return true
         }
+        guard let startDrain else { return false }
         if startDrain {
             Task { await self.drain() }
+        }
+        return true
+    }
+
+    /// Marks the document unloaded if no work is queued. Called by the engine under its
+    /// registry lock, after it checked that no session is routed here.
+    nonisolated func retireIfIdle() -> Bool {
+        mailbox.withLock { mailbox in
+            guard mailbox.items.isEmpty else { return false }
+            mailbox.isRetired = true
+            return true
         }
     }
 
     private func drain() async {
+        if case .pending = availability { await load() }
         while true {
             let items = mailbox.withLock { mailbox in
                 let items = mailbox.items
@@ -98,8 +161,14 @@ actor DocumentActor<Model: DocumentModel> {
             }
             if items.isEmpty { return }
 
+            if case .failed(let error) = availability {
+                refuseAll(items, error)
+                if await unloadIfIdle(now: true) { return }
+                continue
+            }
             var batch = Batch()
             for item in items {
+                if case .unloadIfIdle = item {} else { lastActivity = .now }
                 switch item {
                 case .message(let session, let message):
                     apply(message, from: session, into: &batch)
@@ -111,25 +180,107 @@ actor DocumentActor<Model: DocumentModel> {
                 case .connect(let session, let since, let link):
                     await commit(&batch)
                     attach(session, since: since, link: link)
-                case .read(let continuation):
+                case .read(let reply):
                     await commit(&batch)
-                    continuation.resume(returning: DocumentState(version: version, state: stateJSON))
-                case .history(let since, let limit, let continuation):
+                    reply(.success(DocumentState(version: version, state: stateJSON)))
+                case .history(let since, let limit, let reply):
                     await commit(&batch)
                     let events = history.events.lazy.filter { $0.version > since }.prefix(max(0, limit))
-                    continuation.resume(returning: Array(events))
-                case .revert(let target, let continuation):
+                    reply(.success(Array(events)))
+                case .revert(let target, let reply):
                     await commit(&batch)
-                    continuation.resume(returning: await revert(to: target))
-                case .close(let continuation):
+                    reply(await revert(to: target))
+                case .close(let reply):
                     await commit(&batch)
-                    let log = self.log
-                    _ = await context.storageThread.run { log.close() }
-                    continuation.resume()
+                    await closeLog()
+                    reply()
+                case .unloadIfIdle:
+                    idleCheckScheduled = false
                 }
             }
             await commit(&batch)
+            // A document nobody changed has nothing on disk to come back from: unload it at once.
+            if sessions.isEmpty, await unloadIfIdle(now: version == 0) { return }
         }
+    }
+
+    // MARK: Loading and unloading
+
+    /// Reads the document's files on the storage thread, as start-up does.
+    private func load() async {
+        let files = DocumentFiles(dataDirectory: context.dataDirectory, name: name)
+        let (initialState, storage, logger) = (context.initialState, context.storage, context.logger)
+        let result = await context.storageThread.run { () throws(StorageError) in
+            try files.load(initialState: initialState, io: storage, repairTornTail: true, logger: logger)
+        }
+        let loaded: LoadedDocument
+        switch result {
+        case .success(let document): loaded = document
+        case .failure(let error):
+            fail(SyncEngineError(error.kind == .corrupt ? .corruptData : .storageUnavailable, error.description))
+            return
+        }
+        do {
+            state = try JSONValueDecoder().decode(Model.State.self, from: loaded.state)
+        } catch {
+            fail(SyncEngineError(.corruptData, "the state is not a valid \(Model.self): \(error)"))
+            return
+        }
+        stateJSON = loaded.state
+        stateSize = StateSize(of: loaded.state)
+        history = loaded.history
+        version = loaded.history.latestVersion
+        publishedVersion.store(version, ordering: .releasing)
+        availability = .loaded
+        context.logger.debug("Loaded document", metadata: ["document": "\(name)", "version": "\(version)"])
+    }
+
+    private func fail(_ error: SyncEngineError) {
+        context.logger.error("Cannot load the document", metadata: ["document": "\(name)", "error": "\(error)"])
+        availability = .failed(SyncEngineError(error.kind, "cannot load document \"\(name)\": \(error.message)"))
+    }
+
+    /// Answers the work of a document that could not be loaded with `error`.
+    private func refuseAll(_ items: [DocumentWork], _ error: SyncEngineError) {
+        for item in items {
+            switch item {
+            case .connect(_, _, let link):
+                _ = link.send(
+                    ServerMessage.error(id: nil, code: .storageUnavailable, message: error.message))
+                link.output.close(.tryAgainLater, reason: "document cannot be loaded")
+            case .read(let reply): reply(.failure(error))
+            case .history(_, _, let reply): reply(.failure(error))
+            case .revert(_, let reply): reply(.failure(error))
+            case .close(let reply): reply()
+            case .message, .disconnect, .unloadIfIdle: break
+            }
+        }
+    }
+
+    /// With no sessions: unloads the document if `now`, or if it has had no work for
+    /// `idleUnloadDelay`; otherwise makes sure a later check is scheduled. True once unloaded.
+    private func unloadIfIdle(now: Bool) async -> Bool {
+        let delay = context.idleUnloadDelay
+        if now || ContinuousClock.now - lastActivity >= delay {
+            guard unload(self) else { return false }
+            await closeLog()
+            context.logger.debug("Unloaded document", metadata: ["document": "\(name)"])
+            return true
+        }
+        if !idleCheckScheduled {
+            idleCheckScheduled = true
+            let wait = delay - (ContinuousClock.now - lastActivity)
+            Task { [weak self] in
+                try? await Task.sleep(for: wait)
+                self?.enqueue(.unloadIfIdle)
+            }
+        }
+        return false
+    }
+
+    private func closeLog() async {
+        let log = self.log
+        _ = await context.storageThread.run { log.close() }
     }
 
     // MARK: Sessions
@@ -186,7 +337,7 @@ actor DocumentActor<Model: DocumentModel> {
         let parsed: ClientMessage<Model.Action>
         do {
             parsed = try ClientMessageParser.parse(
-                message, role: link.role, maximumDepth: context.maximumMessageDepth, as: Model.Action.self)
+                message, role: link.role, limits: context.limits, as: Model.Action.self)
         } catch {
             reject(session, id: error.id, code: error.code, message: error.message, into: &batch)
             return
@@ -244,6 +395,8 @@ actor DocumentActor<Model: DocumentModel> {
             stateJSONIsBuilt = true
             return version
         }
+        let (newSize, grown) = stateSize.updated(by: patch, from: stateJSON, to: newJSON)
+        try checkLimits(newSize, grown: grown)
 
         let event = DocumentEvent(
             version: version + 1, time: WallClock.milliseconds(), action: actionJSON, ops: patch)
@@ -255,8 +408,9 @@ actor DocumentActor<Model: DocumentModel> {
         } catch {
             throw ActionRejected(.internalError, "the change cannot be encoded: \(error)")
         }
-        if batch.rollback == nil { batch.rollback = (stateJSON, stateJSONIsBuilt, version) }
+        if batch.rollback == nil { batch.rollback = (stateJSON, stateJSONIsBuilt, stateSize, version) }
         stateJSON = newJSON
+        stateSize = newSize
         stateJSONIsBuilt = true
         version = event.version
         batch.events.append(event)
@@ -264,6 +418,22 @@ actor DocumentActor<Model: DocumentModel> {
         batch.lines.append(contentsOf: line)
         batch.outputs.append(.broadcast(message))
         return version
+    }
+
+    /// Refuses a change that makes the document larger than `DocumentLimits` allow. A document
+    /// already over a limit (written under a larger one) may still shrink.
+    private func checkLimits(_ newSize: StateSize, grown: Int) throws(ActionRejected) {
+        let limits = context.limits
+        if newSize.bytes > limits.maximumDocumentBytes && newSize.bytes > stateSize.bytes {
+            throw ActionRejected(
+                .documentTooLarge,
+                "the document would grow to about \(newSize.bytes) bytes, over the limit of \(limits.maximumDocumentBytes)")
+        }
+        if grown > limits.maximumMembers {
+            throw ActionRejected(
+                .tooManyMembers,
+                "an object or array of the document (such as the list's rows) would hold \(grown) members, over the limit of \(limits.maximumMembers)")
+        }
     }
 
     /// Makes `state` the model state of `json` again after a change to it was not kept, by
@@ -317,6 +487,7 @@ actor DocumentActor<Model: DocumentModel> {
                 if let rollback = pending.rollback {
                     stateJSON = rollback.json
                     stateJSONIsBuilt = rollback.jsonIsBuilt
+                    stateSize = rollback.size
                     version = rollback.version
                     resetState(to: rollback.json)
                 }

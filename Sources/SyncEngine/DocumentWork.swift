@@ -1,14 +1,18 @@
+import JSONPatch
 import Logging
 
 /// Everything that happens to a document, queued in arrival order and handled one at a time.
+/// Requests from the HTTP layer carry the closure that takes their answer.
 enum DocumentWork: Sendable {
     case connect(SessionID, since: UInt64?, SessionLink)
     case message(SessionID, IncomingMessage)
     case disconnect(SessionID)
-    case read(CheckedContinuation<DocumentState, Never>)
-    case history(since: UInt64, limit: Int, CheckedContinuation<[DocumentEvent], Never>)
-    case revert(to: UInt64, CheckedContinuation<Result<UInt64, SyncEngineError>, Never>)
-    case close(CheckedContinuation<Void, Never>)
+    case read(@Sendable (Result<DocumentState, SyncEngineError>) -> Void)
+    case history(since: UInt64, limit: Int, @Sendable (Result<[DocumentEvent], SyncEngineError>) -> Void)
+    case revert(to: UInt64, @Sendable (Result<UInt64, SyncEngineError>) -> Void)
+    case close(@Sendable () -> Void)
+    /// The idle timer fired: unload the document if nothing happened since.
+    case unloadIfIdle
 }
 
 /// What the document actor needs from the engine.
@@ -16,7 +20,11 @@ struct DocumentContext: Sendable {
     let dataDirectory: String
     let retainedEvents: Int
     let snapshotInterval: Int
-    let maximumMessageDepth: Int
+    let limits: DocumentLimits
+    /// How long a document on disk stays in memory without sessions or requests.
+    let idleUnloadDelay: Duration
+    /// The JSON of the model's initial state.
+    let initialState: JSONValue
     let storage: any StorageIO
     let storageThread: StorageThread
     let metrics: SyncMetrics

@@ -14,8 +14,15 @@ extension SyncEngine {
         public var retainedEvents: Int
         /// Events appended between two compactions. Default 1000.
         public var snapshotInterval: Int
-        /// Deepest nesting accepted in a client message; deeper gets `too_deep`. Default 32.
-        public var maximumMessageDepth: Int
+        /// What clients may make one document hold.
+        public var limits: DocumentLimits
+        /// Most documents in memory at once. A session on another document is refused with
+        /// `too_many_documents` (HTTP 503 on the upgrade); the API answers 503. Default 1,000.
+        public var maximumDocuments: Int
+        /// How long a document stays in memory with no session and no request before it is
+        /// unloaded (it reloads from disk on demand). A document that was never changed (nothing
+        /// on disk) is unloaded as soon as its last session leaves. Default 2 minutes.
+        public var idleUnloadDelay: Duration
         /// All file access goes through this; replace it to inject failures in tests.
         public var storage: any StorageIO
 
@@ -23,13 +30,17 @@ extension SyncEngine {
             dataDirectory: String,
             retainedEvents: Int = 1000,
             snapshotInterval: Int = 1000,
-            maximumMessageDepth: Int = 32,
+            limits: DocumentLimits = DocumentLimits(),
+            maximumDocuments: Int = 1000,
+            idleUnloadDelay: Duration = .seconds(120),
             storage: any StorageIO = PosixStorageIO()
         ) {
             self.dataDirectory = dataDirectory
             self.retainedEvents = max(0, retainedEvents)
             self.snapshotInterval = max(1, snapshotInterval)
-            self.maximumMessageDepth = max(1, maximumMessageDepth)
+            self.limits = limits
+            self.maximumDocuments = max(1, maximumDocuments)
+            self.idleUnloadDelay = idleUnloadDelay
             self.storage = storage
         }
     }

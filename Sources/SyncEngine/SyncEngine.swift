@@ -11,8 +11,12 @@ import Synchronization
 ///         configuration: .init(dataDirectory: "./data"), logger: logger)
 public final class SyncEngine<Model: DocumentModel>: SyncService {
     private struct Registry {
+        /// Documents in memory.
         var documents: [DocumentName: DocumentActor<Model>] = [:]
+        /// Documents on disk that are not in memory, with their version.
+        var stored: [DocumentName: UInt64] = [:]
         var sessions: [SessionID: (document: DocumentActor<Model>, link: SessionLink)] = [:]
+        var sessionCounts: [DocumentName: Int] = [:]
     }
 
     public let configuration: Configuration
@@ -24,7 +28,8 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     private let registry = Mutex(Registry())
     private let nextSessionID = Atomic<UInt64>(1)
 
-    /// Creates the data directory if needed and loads every document in it.
+    /// Creates the data directory if needed and reads every document in it, keeping up to
+    /// `maximumDocuments` of them in memory (the others load on demand).
     ///
     /// Throws when a document's files are damaged (other than a torn last log line, which is
     /// dropped with a warning): the error names the file and line. Start-up must not go on then.
@@ -34,12 +39,12 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
         initialState = try Self.encodeInitialState()
         context = DocumentContext(
             dataDirectory: configuration.dataDirectory, retainedEvents: configuration.retainedEvents,
-            snapshotInterval: configuration.snapshotInterval,
-            maximumMessageDepth: configuration.maximumMessageDepth, storage: configuration.storage,
-            storageThread: storageThread, metrics: metrics, logger: logger)
+            snapshotInterval: configuration.snapshotInterval, limits: configuration.limits,
+            idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState,
+            storage: configuration.storage, storageThread: storageThread, metrics: metrics, logger: logger)
 
         let storage = configuration.storage
-        var documents: [DocumentName: DocumentActor<Model>] = [:]
+        var registry = Registry()
         do throws(StorageError) {
             try storage.createDirectory(configuration.dataDirectory)
             for entry in try storage.listDirectory(configuration.dataDirectory).sorted() {
@@ -56,7 +61,11 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
                         files.logPath,
                         "the state at version \(loaded.history.latestVersion) is not a valid \(Model.self): \(error)")
                 }
-                documents[name] = DocumentActor(name: name, state: state, loaded: loaded, context: context)
+                guard registry.documents.count < configuration.maximumDocuments else {
+                    registry.stored[name] = loaded.history.latestVersion
+                    continue
+                }
+                registry.documents[name] = makeDocument(name, .loaded(state, loaded))
                 logger.debug(
                     "Loaded document",
                     metadata: ["document": "\(name)", "version": "\(loaded.history.latestVersion)"])
@@ -65,7 +74,7 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
             storageThread.stop()
             throw SyncEngineError(error.kind == .corrupt ? .corruptData : .storageUnavailable, error.description)
         }
-        registry.withLock { $0.documents = documents }
+        self.registry.withLock { $0 = registry }
     }
 
     deinit {
@@ -79,14 +88,33 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     ) -> SessionID {
         let session = SessionID(rawValue: nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
         let link = SessionLink(output: output, role: role)
-        let document = registry.withLock { registry in
-            let document = registry.documents[name] ?? makeDocument(name)
-            registry.documents[name] = document
-            registry.sessions[session] = (document, link)
-            return document
+        let admitted = registry.withLock { registry -> Result<DocumentActor<Model>, SyncEngineError> in
+            Result { () throws(SyncEngineError) in
+                let document = try loadedDocument(name, in: &registry, creating: true)
+                registry.sessions[session] = (document, link)
+                registry.sessionCounts[name, default: 0] += 1
+                return document
+            }
         }
-        document.enqueue(.connect(session, since: since, link))
+        switch admitted {
+        case .success(let document):
+            // Cannot be refused: a document with a session is never unloaded.
+            document.enqueue(.connect(session, since: since, link))
+        case .failure(let error):
+            metrics.recordRejected(.tooManyDocuments)
+            output.send(ServerMessage.error(id: nil, code: .tooManyDocuments, message: error.message))
+            output.close(.tryAgainLater, reason: "too many documents")
+        }
         return session
+    }
+
+    /// Why a session on `name` would be refused now, if it would: a transport asks before
+    /// accepting the connection (HTTP 503 on the WebSocket upgrade).
+    public func refusal(forConnectingTo name: DocumentName) -> ActionRejected? {
+        registry.withLock { registry in
+            registry.documents[name] == nil && registry.documents.count >= configuration.maximumDocuments
+                ? ActionRejected(.tooManyDocuments, tooManyDocumentsMessage) : nil
+        }
     }
 
     public func receive(_ message: IncomingMessage, from session: SessionID) {
@@ -95,32 +123,37 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     }
 
     public func disconnect(_ session: SessionID) {
-        guard let route = registry.withLock({ $0.sessions.removeValue(forKey: session) }) else { return }
+        let route = registry.withLock { registry in
+            let route = registry.sessions.removeValue(forKey: session)
+            if let name = route?.document.name {
+                let remaining = registry.sessionCounts[name, default: 1] - 1
+                registry.sessionCounts[name] = remaining > 0 ? remaining : nil
+            }
+            return route
+        }
+        guard let route else { return }
         route.link.close()
         route.document.enqueue(.disconnect(session))
     }
 
     // MARK: HTTP layer and CLI
 
-    /// Every document with its current version, sorted by name.
+    /// Every document with its current version, sorted by name: those with at least one change,
+    /// in memory or not.
     public func documents() async -> [DocumentSummary] {
-        registry.withLock { $0.documents.values }
-            .map { DocumentSummary(name: $0.name, version: $0.publishedVersion.load(ordering: .acquiring)) }
-            .sorted { $0.name.rawValue < $1.name.rawValue }
+        versions().map { DocumentSummary(name: $0.key, version: $0.value) }.sorted { $0.name.rawValue < $1.name.rawValue }
     }
 
     /// The current version and state of a document.
     public func state(of name: DocumentName) async throws(SyncEngineError) -> DocumentState {
-        let document = try existingDocument(name)
-        return await withCheckedContinuation { document.enqueue(.read($0)) }
+        try await perform(on: name) { reply in .read(reply) }
     }
 
     /// Up to `limit` retained events with a version above `since`, oldest first.
     public func history(of name: DocumentName, since: UInt64 = 0, limit: Int = 1000) async throws(SyncEngineError)
         -> [DocumentEvent]
     {
-        let document = try existingDocument(name)
-        return await withCheckedContinuation { document.enqueue(.history(since: since, limit: limit, $0)) }
+        try await perform(on: name) { reply in .history(since: since, limit: limit, reply) }
     }
 
     /// Returns the document to its state at `version` by appending a new event
@@ -128,19 +161,12 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     /// a revert can itself be reverted. Returns the version after the revert (the current one
     /// if the state already equals the state at `version`).
     public func revert(_ name: DocumentName, to version: UInt64) async throws(SyncEngineError) -> UInt64 {
-        let document = try existingDocument(name)
-        let result = await withCheckedContinuation { document.enqueue(.revert(to: version, $0)) }
-        return try result.get()
+        try await perform(on: name) { reply in .revert(to: version, reply) }
     }
 
     /// The counters for a metrics endpoint.
     public func metricsSnapshot() -> SyncMetrics.Snapshot {
-        let documents = registry.withLock { $0.documents }
-        var versions: [DocumentName: UInt64] = [:]
-        for (name, document) in documents {
-            versions[name] = document.publishedVersion.load(ordering: .acquiring)
-        }
-        return metrics.snapshot(documentVersions: versions)
+        metrics.snapshot(documentVersions: versions())
     }
 
     /// Finishes queued work, closes the log files and stops the storage thread.
@@ -148,7 +174,9 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     public func shutdown() async {
         let documents = registry.withLock { Array($0.documents.values) }
         for document in documents {
-            await withCheckedContinuation { document.enqueue(.close($0)) }
+            await withCheckedContinuation { continuation in
+                if !document.enqueue(.close({ continuation.resume() })) { continuation.resume() }
+            }
         }
         storageThread.stop()
     }
@@ -190,19 +218,84 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
 
     // MARK: Helpers
 
-    private func existingDocument(_ name: DocumentName) throws(SyncEngineError) -> DocumentActor<Model> {
-        guard let document = registry.withLock({ $0.documents[name] }) else {
+    /// Runs a request on a document, loading it if it is on disk but not in memory.
+    private func perform<T: Sendable>(
+        on name: DocumentName, _ work: (@escaping @Sendable (Result<T, SyncEngineError>) -> Void) -> DocumentWork
+    ) async throws(SyncEngineError) -> T {
+        while true {
+            let document = try registry.withLock { registry throws(SyncEngineError) in
+                try loadedDocument(name, in: &registry, creating: false)
+            }
+            let result: Result<T, SyncEngineError>? = await withCheckedContinuation { continuation in
+                // Refused when the document was unloaded just now: look it up again.
+                if !document.enqueue(work({ continuation.resume(returning: $0) })) {
+                    continuation.resume(returning: nil)
+                }
+            }
+            if let result { return try result.get() }
+        }
+    }
+
+    /// The document in memory, brought in from disk (or created, if `creating`) when needed and
+    /// `maximumDocuments` allows.
+    private func loadedDocument(_ name: DocumentName, in registry: inout Registry, creating: Bool)
+        throws(SyncEngineError) -> DocumentActor<Model>
+    {
+        if let document = registry.documents[name] { return document }
+        let stored = registry.stored[name]
+        guard stored != nil || creating else {
             throw SyncEngineError(.documentNotFound, "no document named \"\(name)\"")
         }
+        guard registry.documents.count < configuration.maximumDocuments else {
+            throw SyncEngineError(.tooManyDocuments, tooManyDocumentsMessage)
+        }
+        let content: DocumentActor<Model>.Content =
+            if let stored { .stored(version: stored) } else {
+                .loaded(
+                    Model.initialState,
+                    LoadedDocument(history: DocumentHistory(baseVersion: 0, baseState: initialState), state: initialState))
+            }
+        let document = makeDocument(name, content)
+        registry.stored[name] = nil
+        registry.documents[name] = document
         return document
     }
 
-    private func makeDocument(_ name: DocumentName) -> DocumentActor<Model> {
-        DocumentActor(
-            name: name, state: Model.initialState,
-            loaded: LoadedDocument(
-                history: DocumentHistory(baseVersion: 0, baseState: initialState), state: initialState),
-            context: context)
+    private var tooManyDocumentsMessage: String {
+        "the server holds its limit of \(configuration.maximumDocuments) documents in memory; try again later"
+    }
+
+    private func makeDocument(_ name: DocumentName, _ content: DocumentActor<Model>.Content) -> DocumentActor<Model> {
+        DocumentActor(name: name, content: content, context: context) { [weak self] document in
+            self?.unload(document) ?? false
+        }
+    }
+
+    /// Takes an idle document out of memory, remembering its version if it is on disk. Refused
+    /// while a session is routed to it or work is queued for it.
+    private func unload(_ document: DocumentActor<Model>) -> Bool {
+        registry.withLock { registry in
+            let name = document.name
+            guard registry.documents[name] === document, registry.sessionCounts[name] == nil,
+                document.retireIfIdle()
+            else { return false }
+            registry.documents[name] = nil
+            let version = document.publishedVersion.load(ordering: .acquiring)
+            if version > 0 { registry.stored[name] = version }
+            return true
+        }
+    }
+
+    /// The version of every document with at least one change.
+    private func versions() -> [DocumentName: UInt64] {
+        registry.withLock { registry in
+            var versions = registry.stored
+            for (name, document) in registry.documents {
+                let version = document.publishedVersion.load(ordering: .acquiring)
+                if version > 0 { versions[name] = version }
+            }
+            return versions
+        }
     }
 
     private static func encodeInitialState() throws(SyncEngineError) -> JSONValue {

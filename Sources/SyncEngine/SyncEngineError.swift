@@ -9,6 +9,8 @@ public struct SyncEngineError: Error, CustomStringConvertible, Sendable, Hashabl
         case storageUnavailable
         /// The files of the document are damaged.
         case corruptData
+        /// As many documents are in memory as the engine may hold (HTTP 503); try again later.
+        case tooManyDocuments
         /// The JSON at that version is not a valid state of the model (it changed since), or could not be encoded.
         case invalidState
     }

@@ -20,6 +20,14 @@ public enum SyncErrorCode: String, Sendable, Hashable, CaseIterable {
     case storageUnavailable = "storage_unavailable"
     /// The session sent too much too fast (used by the transport).
     case rateLimited = "rate_limited"
+    /// A string (or key) in the message is longer than the configured limit.
+    case stringTooLong = "string_too_long"
+    /// The action would make the document larger than the configured limit; nothing changed.
+    case documentTooLarge = "document_too_large"
+    /// The action would put more members in one object or array (rows) than the limit allows.
+    case tooManyMembers = "too_many_members"
+    /// The server holds as many documents in memory as it may; try again later.
+    case tooManyDocuments = "too_many_documents"
     /// The server could not encode the result of an otherwise valid action; nothing changed.
     case internalError = "internal_error"
 }

@@ -15,6 +15,14 @@ public protocol SyncService: Sendable {
 
     /// The session is gone; nothing more is sent to its output.
     func disconnect(_ session: SessionID)
+
+    /// Why `connect` would refuse a session on `document` now (for example
+    /// `too_many_documents`), so that the transport can refuse the connection itself.
+    func refusal(forConnectingTo document: DocumentName) -> ActionRejected?
+}
+
+extension SyncService {
+    public func refusal(forConnectingTo document: DocumentName) -> ActionRejected? { nil }
 }
 
 /// Where the engine puts messages for one connection. Implemented by the transport.

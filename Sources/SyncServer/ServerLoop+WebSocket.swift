@@ -46,6 +46,10 @@ extension ServerLoop {
             return refuse(wsi, status: 401, "missing or wrong token")
         }
 
+        if let refusal = service.refusal(forConnectingTo: document) {
+            logger.warning("refused upgrade", metadata: ["client": "\(clientAddress)", "reason": "\(refusal)"])
+            return refuse(wsi, status: 503, refusal.description)
+        }
         upgrades[Self.key(wsi)] = UpgradeTicket(
             document: document, since: since, role: role, clientAddress: clientAddress,
             refusal: connectionLimitRefusal(for: clientAddress))

@@ -13,7 +13,7 @@ import Testing
         let engine = try makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
-        let junk = String(repeating: "j", count: 100_000)
+        let junk = String(repeating: "j", count: 60_000)
         engine.send(#"{"type":"ChangeName","name":"n","id":1,"junk":"\#(junk)"}"#, from: session)
         engine.send(
             #"{"type":"Add","row":{"name":"a","completed":false,"junk":"\#(junk)"},"more":[1,2]}"#, from: session)
