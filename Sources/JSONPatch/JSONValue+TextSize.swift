@@ -1,14 +1,14 @@
 extension JSONValue {
-    /// About the length of this value as compact JSON text: exact for structure, keys, strings
-    /// without escapes and integers; 5 for `null` and booleans, 12 for a real. Cheap enough to
-    /// bound documents by size without encoding them.
+    /// About the length of this value as compact JSON text: exact but for escapes in strings
+    /// and reals (counted as 12). Cheap enough to bound documents by size without encoding them.
     public var estimatedTextSize: Int {
         var size = 0
         addEstimatedTextSize(to: &size, limit: .max, depthBudget: JSONLimits.maximumDepth)
         return size
     }
 
-    /// The text size of an object member: the value, its key, the quotes, colon and comma.
+    /// The text size of a member of a non-empty object: the value, its key, the quotes, colon
+    /// and comma. (A container's estimate is 1 plus its members', or 2 when empty.)
     public static func estimatedTextSize(ofMember key: String, _ value: JSONValue) -> Int {
         4 + key.utf8.count + value.estimatedTextSize
     }
@@ -17,20 +17,21 @@ extension JSONValue {
     func addEstimatedTextSize(to size: inout Int, limit: Int, depthBudget: Int) {
         guard size <= limit, depthBudget > 0 else { return }
         switch self {
-        case .null, .bool: size += 5
+        case .null, .bool(true): size += 4
+        case .bool(false): size += 5
         case .integer(let number):
             size += number < 0 ? 2 + Self.digits(number.magnitude) : 1 + Self.digits(number.magnitude)
         case .real: size += 12
         case .string(let text): size += text.utf8.count + 2
         case .array(let elements):
-            size += 1
+            size += elements.isEmpty ? 2 : 1
             for element in elements {
                 size += 1
                 element.addEstimatedTextSize(to: &size, limit: limit, depthBudget: depthBudget - 1)
                 if size > limit { return }
             }
         case .object(let object):
-            size += 1
+            size += object.isEmpty ? 2 : 1
             for (key, member) in object {
                 size += 4 + key.utf8.count
                 member.addEstimatedTextSize(to: &size, limit: limit, depthBudget: depthBudget - 1)

@@ -46,6 +46,9 @@ public enum MetricsExposition {
         out.family("patchsync_documents", "gauge", help: "Documents held by the server.")
         out.sample("patchsync_documents", engine.documentVersions.count)
 
+        out.family("patchsync_documents_loaded", "gauge", help: "Documents in memory now.")
+        out.sample("patchsync_documents_loaded", engine.documentsLoaded)
+
         out.family("patchsync_document_version", "gauge", help: "Current version of each document.")
         for (name, version) in engine.documentVersions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             out.sample("patchsync_document_version", labels: ["document": name.rawValue], version)

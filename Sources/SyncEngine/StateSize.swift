@@ -54,12 +54,19 @@ struct StateSize: Hashable {
         }
         var size = self
         var grown = 0
+        // `{}` counts 2, a non-empty object 1 plus its members: correct once per parent that
+        // became empty or stopped being empty.
+        var parents: Set<ArraySlice<String>> = []
         for path in paths {
             let parentTokens = path.tokens.dropLast()
             guard let key = path.tokens.last,
                 let oldParent = Self.object(at: parentTokens, in: old),
                 let newParent = Self.object(at: parentTokens, in: new)
             else { return nil }
+            if parents.insert(parentTokens).inserted {
+                if oldParent.isEmpty && !newParent.isEmpty { size.bytes -= 1 }
+                if !oldParent.isEmpty && newParent.isEmpty { size.bytes += 1 }
+            }
             let before = oldParent[key]
             let after = newParent[key]
             if let before { size.bytes -= JSONValue.estimatedTextSize(ofMember: key, before) }

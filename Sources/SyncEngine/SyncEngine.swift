@@ -75,6 +75,8 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
             throw SyncEngineError(error.kind == .corrupt ? .corruptData : .storageUnavailable, error.description)
         }
         self.registry.withLock { $0 = registry }
+        // Starts each one's idle timer: nobody may come for it.
+        for document in registry.documents.values { document.enqueue(.unloadIfIdle) }
     }
 
     deinit {
@@ -166,7 +168,7 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
 
     /// The counters for a metrics endpoint.
     public func metricsSnapshot() -> SyncMetrics.Snapshot {
-        metrics.snapshot(documentVersions: versions())
+        metrics.snapshot(documentVersions: versions(), documentsLoaded: registry.withLock { $0.documents.count })
     }
 
     /// Finishes queued work, closes the log files and stops the storage thread.

@@ -20,8 +20,10 @@ public final class SyncMetrics: Sendable {
         public var syncBuckets: [UInt64] = Array(repeating: 0, count: SyncMetrics.syncBucketBounds.count + 1)
         /// Sessions currently connected.
         public var sessions: Int = 0
-        /// Every document's current version.
+        /// Every document's current version (documents with at least one change).
         public var documentVersions: [DocumentName: UInt64] = [:]
+        /// Documents in memory now (see `SyncEngine.Configuration.maximumDocuments`).
+        public var documentsLoaded: Int = 0
     }
 
     /// Upper bounds, in seconds, of the fsync latency buckets.
@@ -67,9 +69,10 @@ public final class SyncMetrics: Sendable {
         }
     }
 
-    func snapshot(documentVersions: [DocumentName: UInt64]) -> Snapshot {
+    func snapshot(documentVersions: [DocumentName: UInt64], documentsLoaded: Int) -> Snapshot {
         var snapshot = counters.withLock { $0 }
         snapshot.documentVersions = documentVersions
+        snapshot.documentsLoaded = documentsLoaded
         return snapshot
     }
 }
