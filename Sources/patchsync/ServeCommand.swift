@@ -50,6 +50,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Bytes queued for one session before it is closed as too slow (1013). (default: 8388608)")
     var maxQueueBytes: Int?
 
+    @Option(help: "Most documents in memory at once; a session on another one gets HTTP 503 too_many_documents. (default: 1000)")
+    var maxDocuments: Int?
+
+    @Option(help: "Largest document, as JSON text; an action that would grow one past it gets document_too_large. (default: 16777216)")
+    var maxDocumentBytes: Int?
+
+    @Option(help: "Most members of one object or array of a document (the list's rows); more gets too_many_members. (default: 200000)")
+    var maxMembers: Int?
+
+    @Option(help: "Longest string or key in a client message, in bytes; longer gets string_too_long. (default: 65536)")
+    var maxStringBytes: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
 
@@ -100,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         LibWebsocketsLog.route(to: logger)
 
         let serverConfiguration = try makeServerConfiguration(environment)
-        let dataDirectory = try environment.value(data, "DATA", default: "./data")
+        let engineConfiguration = try makeEngineConfiguration(environment)
         try environment.rejectUnknownFileOptions()
 
         // A peer that vanishes mid-write must not kill the process.
@@ -109,7 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let engine: SyncEngine<TodoList>
         do {
-            engine = try SyncEngine<TodoList>(configuration: .init(dataDirectory: dataDirectory), logger: logger)
+            engine = try SyncEngine<TodoList>(configuration: engineConfiguration, logger: logger)
         } catch {
             logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
             throw ExitCode.failure
@@ -139,6 +151,25 @@ struct ServeCommand: AsyncParsableCommand {
         server.shutdown()
         await onDedicatedThread { server.waitUntilStopped() }
         await engine.shutdown()
+    }
+
+    private func makeEngineConfiguration(_ environment: OptionSources) throws -> SyncEngine<TodoList>.Configuration {
+        var configuration = SyncEngine<TodoList>.Configuration(
+            dataDirectory: try environment.value(data, "DATA", default: "./data"))
+        configuration.maximumDocuments = try positive(
+            environment.value(maxDocuments, "MAX_DOCUMENTS", default: configuration.maximumDocuments),
+            "--max-documents")
+        var limits = configuration.limits
+        limits.maximumDocumentBytes = try positive(
+            environment.value(maxDocumentBytes, "MAX_DOCUMENT_BYTES", default: limits.maximumDocumentBytes),
+            "--max-document-bytes")
+        limits.maximumMembers = try positive(
+            environment.value(maxMembers, "MAX_MEMBERS", default: limits.maximumMembers), "--max-members")
+        limits.maximumStringBytes = try positive(
+            environment.value(maxStringBytes, "MAX_STRING_BYTES", default: limits.maximumStringBytes),
+            "--max-string-bytes")
+        configuration.limits = limits
+        return configuration
     }
 
     private func makeServerConfiguration(_ environment: OptionSources) throws -> ServerConfiguration {
