@@ -21,7 +21,7 @@ RELEASE    := -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
               -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
               -Xlinker --symbol-ordering-file=$(CURDIR)/scripts/patchsync.order -Xlinker --no-warn-symbol-ordering
 
-.PHONY: run test bench build release deps test-deps swift-test web-test py-test install clean
+.PHONY: run test bench soak build release deps test-deps swift-test web-test py-test install clean
 
 run: deps release
 	mkdir -p $(DATA)
@@ -56,6 +56,12 @@ bench: test-deps
 	$(PYTHON) bench/fanout.py --patchsync .build/release/patchsync --runs 3
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync
+
+# 200 clients on 5 documents for SOAK_SECONDS (default 10 minutes), the server killed with
+# SIGKILL and restarted every minute; prints its figures and fails on any violation.
+SOAK_SECONDS ?= 600
+soak: test-deps build
+	$(PYTHON) tests/soak.py --seconds $(SOAK_SECONDS)
 
 deps:
 	@scripts/ensure-debs $(BUILD_DEBS)
