@@ -140,7 +140,7 @@ class Client:
         self.report, self.rng, self.slow = report, rng, slow
         self.state = None
         self.version = None
-        self.interval = rng.uniform(0.5, 6.0)
+        self.interval = rng.uniform(1.5, 12.0)
         self.counter = 0
         self.pending = {}
         self.acks = []  # (version, action)
@@ -316,6 +316,22 @@ class HistoryChecker:
         return False
 
 
+async def settled_versions(base_http, sessions):
+    """The documents' versions once every answer has arrived and nothing changes any more."""
+    for _ in range(300):
+        if not any(client.pending for client in sessions):
+            break
+        await asyncio.sleep(0.1)
+    previous = None
+    while True:
+        documents = await asyncio.to_thread(http_json, base_http, "/api/docs")
+        versions = {doc["name"]: doc["version"] for doc in documents["documents"]}
+        if versions == previous:
+            return versions
+        previous = versions
+        await asyncio.sleep(1)
+
+
 async def fresh_full(base_ws, name):
     async with websockets.connect(f"{base_ws}/{name}", max_size=None) as ws:
         while True:
@@ -349,14 +365,18 @@ async def soak(binary, seconds, clients, kill_interval, slow_share, max_rss_mib,
         supervisor.stop_killing()
         for client in sessions:
             client.sending = False
-        await asyncio.sleep(3)
-        versions = {doc["name"]: doc["version"] for doc in http_json(base_http, "/api/docs")["documents"]}
+        versions = await settled_versions(base_http, sessions)
         await asyncio.gather(*(client.finish(versions.get(client.document, 0)) for client in sessions))
         await asyncio.gather(*tasks)
         fulls = {name: await fresh_full(base_ws, name) for name in DOCUMENTS}
         for client in sessions:
-            if client.state != fulls[client.document]["todo"]:
-                report.violation(f"client {client.number}: mirror differs from a fresh Full of {client.document}")
+            full = fulls[client.document]
+            if client.state != full["todo"] or client.version != full["version"]:
+                theirs, ours = full["todo"]["todos"], client.state["todos"]
+                differing = sum(theirs.get(key) != ours.get(key) for key in set(theirs) | set(ours))
+                report.violation(
+                    f"client {client.number}: mirror at {client.version} differs from a fresh Full of "
+                    f"{client.document} at {full['version']} ({differing} rows differ)")
         stop_checker.set()
         await checking
         await asyncio.to_thread(checker.poll_once)
