@@ -7,8 +7,8 @@ public struct DocumentLimits: Sendable, Hashable {
     /// `string_too_long`. Default 65,536.
     public var maximumStringBytes: Int
     /// Largest state, as compact JSON text (counted without string escapes); an action that
-    /// would make the state larger gets `document_too_large`. Default 16 MiB (a 100,000-row
-    /// Todo list is about 6 MiB).
+    /// would make the state larger gets `document_too_large`. Default 8 MiB (a 100,000-row
+    /// Todo list is about 6 MB).
     public var maximumDocumentBytes: Int
     /// Most members of one object or elements of one array in the state (the Todo list's rows);
     /// an action that would pass it gets `too_many_members`. Default 200,000.
@@ -17,7 +17,7 @@ public struct DocumentLimits: Sendable, Hashable {
     public init(
         maximumMessageDepth: Int = 32,
         maximumStringBytes: Int = 65_536,
-        maximumDocumentBytes: Int = 16 << 20,
+        maximumDocumentBytes: Int = 8 << 20,
         maximumMembers: Int = 200_000
     ) {
         self.maximumMessageDepth = max(1, maximumMessageDepth)

@@ -17,7 +17,7 @@ extension SyncEngine {
         /// What clients may make one document hold.
         public var limits: DocumentLimits
         /// Most documents in memory at once. A session on another document is refused with
-        /// `too_many_documents` (HTTP 503 on the upgrade); the API answers 503. Default 1,000.
+        /// `too_many_documents` (HTTP 503 on the upgrade); the API answers 503. Default 100.
         public var maximumDocuments: Int
         /// How long a document stays in memory with no session and no request before it is
         /// unloaded (it reloads from disk on demand). A document that was never changed (nothing
@@ -31,7 +31,7 @@ extension SyncEngine {
             retainedEvents: Int = 1000,
             snapshotInterval: Int = 1000,
             limits: DocumentLimits = DocumentLimits(),
-            maximumDocuments: Int = 1000,
+            maximumDocuments: Int = 100,
             idleUnloadDelay: Duration = .seconds(120),
             storage: any StorageIO = PosixStorageIO()
         ) {

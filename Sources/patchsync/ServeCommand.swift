@@ -50,10 +50,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Bytes queued for one session before it is closed as too slow (1013). (default: 8388608)")
     var maxQueueBytes: Int?
 
-    @Option(help: "Most documents in memory at once; a session on another one gets HTTP 503 too_many_documents. (default: 1000)")
+    @Option(help: "Most documents in memory at once; a session on another one gets HTTP 503 too_many_documents. (default: 100)")
     var maxDocuments: Int?
 
-    @Option(help: "Largest document, as JSON text; an action that would grow one past it gets document_too_large. (default: 16777216)")
+    @Option(help: "Largest document, as JSON text; an action that would grow one past it gets document_too_large. (default: 8388608)")
     var maxDocumentBytes: Int?
 
     @Option(help: "Most members of one object or array of a document (the list's rows); more gets too_many_members. (default: 200000)")
