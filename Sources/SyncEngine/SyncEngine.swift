@@ -112,10 +112,10 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
 
     /// Why a session on `name` would be refused now, if it would: a transport asks before
     /// accepting the connection (HTTP 503 on the WebSocket upgrade).
-    public func refusal(forConnectingTo name: DocumentName) -> ActionRejected? {
+    public func refusal(forConnectingTo name: DocumentName) -> SessionRefusal? {
         registry.withLock { registry in
             registry.documents[name] == nil && registry.documents.count >= configuration.maximumDocuments
-                ? ActionRejected(.tooManyDocuments, tooManyDocumentsMessage) : nil
+                ? SessionRefusal(.tooManyDocuments, tooManyDocumentsMessage) : nil
         }
     }
 

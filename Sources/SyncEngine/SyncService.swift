@@ -18,11 +18,12 @@ public protocol SyncService: Sendable {
 
     /// Why `connect` would refuse a session on `document` now (for example
     /// `too_many_documents`), so that the transport can refuse the connection itself.
-    func refusal(forConnectingTo document: DocumentName) -> ActionRejected?
+    func refusal(forConnectingTo document: DocumentName) -> SessionRefusal?
 }
 
 extension SyncService {
-    public func refusal(forConnectingTo document: DocumentName) -> ActionRejected? { nil }
+    /// A service that never refuses a session up front.
+    public func refusal(forConnectingTo document: DocumentName) -> SessionRefusal? { nil }
 }
 
 /// Where the engine puts messages for one connection. Implemented by the transport.
