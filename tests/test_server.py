@@ -490,7 +490,8 @@ def test_a_peer_that_stops_answering_pings_is_dropped_and_a_live_one_is_kept(sta
 
 
 def test_permessage_deflate_is_negotiated_unless_turned_off(start_server):
-    compressed = start_server()
+    # Names longer than the default string limit, to make messages of several deflate buffers.
+    compressed = start_server("--max-string-bytes", "262144")
     plain = start_server("--no-compression")
 
     async def scenario():
