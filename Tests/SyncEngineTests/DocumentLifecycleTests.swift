@@ -137,4 +137,37 @@ import Testing
         #expect(try await idling.state(of: try name("c")).state["name"] == "c")
         await idling.shutdown()
     }
+
+    @Test func aDocumentWhoseFilesWereDamagedWhileUnloadedRefusesClearlyAndRecoversOnceRepaired() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try engine(directory, idle: .milliseconds(50))
+        let shop = try name("shop")
+        let session = engine.connect(document: shop, since: nil, role: .editor, output: CollectingOutput())
+        engine.send(#"{"type":"ChangeName","name":"Shop"}"#, from: session)
+        try await engine.settle(shop)
+        engine.disconnect(session)
+        #expect(try await loaded(engine, becomes: 0))
+        let intact = try #require(directory.read("shop/log.jsonl"))
+        try directory.write("shop/log.jsonl", "{\"version\":1,\"oops\"\n" + intact)
+
+        let error = await #expect(throws: SyncEngineError.self) { try await engine.state(of: shop) }
+        #expect(error?.kind == .corruptData)
+        #expect(error?.message.contains(directory.file("shop/log.jsonl")) == true)
+        let refused = CollectingOutput()
+        let refusedSession = engine.connect(document: shop, since: nil, role: .editor, output: refused)
+        for _ in 0..<200 where refused.closeCodes.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(refused.messages.first?["code"] == "storage_unavailable")
+        #expect(refused.closeCodes == [.tryAgainLater])
+        #expect(await engine.documents() == [DocumentSummary(name: shop, version: 1)])
+
+        // Once its last session is gone, the next request reads the files again.
+        engine.disconnect(refusedSession)
+        try directory.write("shop/log.jsonl", intact)
+        for _ in 0..<200 {
+            if (try? await engine.state(of: shop)) != nil { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try await engine.state(of: shop).state["name"] == "Shop")
+        await engine.shutdown()
+    }
 }
