@@ -45,6 +45,7 @@ let package = Package(
             name: "SyncEngine",
             dependencies: [
                 "JSONPatch", "JSONCodec", "JSONValueCoding",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -67,7 +67,7 @@ extension JSONValue {
     }
 
     /// The value `pointer` names.
-    func value(at pointer: JSONPointer) throws(JSONPatchError) -> JSONValue {
+    public func value(at pointer: JSONPointer) throws(JSONPatchError) -> JSONValue {
         try Self.checkLength(of: pointer)
         var current = self
         for (depth, token) in pointer.tokens.enumerated() {

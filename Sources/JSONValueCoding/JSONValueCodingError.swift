@@ -1,3 +1,5 @@
+import JSONPatch
+
 /// Why a value could not be turned into a `JSONValue` or read back from one.
 ///
 /// `path` names the place in the value (`row.name`, `todos[3]`), so a client can be told which field is wrong.
@@ -16,17 +18,23 @@ public struct JSONValueCodingError: Error, CustomStringConvertible, Hashable {
     public let reason: Reason
     /// Where in the value the problem is, as `a.b[2].c`; empty at the top level.
     public let path: String
+    /// The same place as a JSON Pointer (`/a/b/2/c`), when the error came from decoding a `JSONValue`.
+    public let pointer: JSONPointer?
     /// What was expected and what was found.
     public let message: String
 
-    public init(reason: Reason, path: String, message: String) {
+    public init(reason: Reason, path: String, pointer: JSONPointer? = nil, message: String) {
         self.reason = reason
         self.path = path
+        self.pointer = pointer
         self.message = message
     }
 
     init(reason: Reason, codingPath: [any CodingKey], message: String) {
-        self.init(reason: reason, path: CodingPathText.render(codingPath), message: message)
+        self.init(
+            reason: reason, path: CodingPathText.render(codingPath),
+            pointer: JSONPointer(tokens: codingPath.map(\.stringValue)),
+            message: message)
     }
 
     public var description: String {

@@ -7,7 +7,7 @@ import SyncEngine
 ///
 ///     GET  /api/docs                                 {"documents":[{"name":..,"version":N},...]}
 ///     GET  /api/docs/<name>                          {"version":N,"state":{...}}
-///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[{"version","time","action","ops"},...]}
+///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[...],"oldest":V,"truncated":false}
 ///     POST /api/docs/<name>/revert   {"version":V}   {"version":N}  (N: the version after the revert)
 ///     GET  /metrics                                  Prometheus text
 ///
@@ -125,13 +125,16 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
                 SyncEngineError(
                     .versionNotAvailable, "since=\(since) is newer than the current version \(summary.version)"))
         }
-        let events: [DocumentEvent]
+        let page: HistoryPage
         do {
-            events = try await engine.history(of: name, since: since, limit: limit)
+            page = try await engine.historyPage(of: name, since: since, limit: limit)
         } catch {
             throw APIError(error)
         }
-        return .json(["events": .array(events.map(\.jsonValue))])
+        return .json([
+            "events": .array(page.events.map(\.jsonValue)), "oldest": .integer(Int64(clamping: page.oldestVersion)),
+            "truncated": .bool(page.isTruncated),
+        ])
     }
 
     private func revert(_ name: DocumentName, _ request: HTTPRequest) async throws(APIError) -> HTTPResponse {

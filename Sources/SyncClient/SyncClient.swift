@@ -13,7 +13,8 @@ import Logging
 ///     await client.close()
 ///
 /// When a Patch does not apply to the mirror, or its version skips one, the client reconnects
-/// to get a fresh `Full`; replies awaited on the old connection fail with `closed`.
+/// to get a fresh `Full`; replies awaited on the old connection fail with `closed`. With
+/// `Configuration.reconnect` set, a lost connection is opened again (see `ReconnectPolicy`).
 public final class SyncClient: Sendable {
     public let configuration: Configuration
     let core: SyncClientCore
@@ -27,6 +28,7 @@ public final class SyncClient: Sendable {
     }
 
     deinit {
+        core.prepareForShutdown()
         core.loop.shutdown()
     }
 
@@ -98,6 +100,7 @@ public final class SyncClient: Sendable {
             _ = await withCheckedContinuation { core.waitUntilClosed($0) }
             deadline.cancel()
         }
+        core.prepareForShutdown()
         core.loop.shutdown()
     }
 }

@@ -15,6 +15,11 @@ extension SyncClient {
         public var maximumMessageSize: Int
         /// The WebSocket subprotocol to request; nil requests none.
         public var subprotocol: String?
+        /// Set to reconnect after a lost connection: the client then names itself with a random
+        /// `?client=` ID, resumes with `?since=` its version, and resends the actions still
+        /// awaiting their reply with the same ids, so that none is applied twice. Nil (the
+        /// default): the first lost connection ends the client.
+        public var reconnect: ReconnectPolicy?
 
         public init(
             url: WebSocketURL,
@@ -23,7 +28,8 @@ extension SyncClient {
             replyTimeout: Duration = .seconds(10),
             bearerToken: String? = nil,
             maximumMessageSize: Int = 1 << 20,
-            subprotocol: String? = nil
+            subprotocol: String? = nil,
+            reconnect: ReconnectPolicy? = nil
         ) {
             self.url = url
             self.stateKey = stateKey
@@ -32,6 +38,7 @@ extension SyncClient {
             self.bearerToken = bearerToken
             self.maximumMessageSize = maximumMessageSize
             self.subprotocol = subprotocol
+            self.reconnect = reconnect
         }
 
         /// Parses `url` (`ws://host[:port][/path][?query]`) and takes the defaults for the rest.

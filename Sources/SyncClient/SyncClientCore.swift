@@ -11,11 +11,16 @@ final class SyncClientCore: Sendable {
 
     enum Phase {
         case idle, connecting, open, closing
+        /// The connection was lost and `configuration.reconnect` is set: waiting to connect again.
+        case reconnecting
         case closed(SyncClientError)
     }
 
     struct PendingReply {
-        let connection: WebSocketConnectionID
+        /// The connection the action went out on; nil while waiting to reconnect.
+        var connection: WebSocketConnectionID?
+        /// The action as sent, to send again with the same id after a reconnection.
+        let bytes: [UInt8]
         let continuation: Waiter<SyncClient.Reply>
         let timeout: Task<Void, Never>
     }
@@ -40,6 +45,11 @@ final class SyncClientCore: Sendable {
         var versionWaiters: [UInt64: PendingVersion] = [:]
         var closeWaiters: [UInt64: Waiter<Void>] = [:]
         var subscribers: [UInt64: AsyncStream<JSONValue>.Continuation] = [:]
+        /// Reconnection attempts that failed since the connection was last open.
+        var failedReconnects = 0
+        var reconnectTask: Task<Void, Never>?
+        /// Set before the loop shuts down, whose closing connections must not be reconnected.
+        var isShuttingDown = false
 
         mutating func takeToken() -> UInt64 {
             defer { nextToken += 1 }
@@ -51,19 +61,31 @@ final class SyncClientCore: Sendable {
     let logger: Logger
     let loop: WebSocketClientLoop
     let state = Mutex(State())
+    /// The `?client=` ID of a reconnecting client, random per instance: with the action ids
+    /// counting from 1, it makes every action of this instance unique to the server.
+    let clientID: String?
 
     init(configuration: SyncClient.Configuration, logger: Logger, loop: WebSocketClientLoop) {
         self.configuration = configuration
         self.logger = logger
         self.loop = loop
+        clientID = configuration.reconnect == nil ? nil : Self.randomClientID()
     }
 
     private var urlText: String { configuration.url.description }
 
-    private func openConnection() -> WebSocketConnectionID {
-        loop.open(
-            configuration.url, options: configuration.connectionOptions,
-            handler: SyncClientConnectionHandler(core: self))
+    /// Connects; `since` resumes after that version instead of asking for a Full.
+    private func openConnection(resumingAfter since: UInt64? = nil) -> WebSocketConnectionID {
+        var url = configuration.url
+        if let clientID { url = url.settingQueryArgument("client", to: clientID) }
+        if let since { url = url.settingQueryArgument("since", to: String(since)) }
+        return loop.open(url, options: configuration.connectionOptions, handler: SyncClientConnectionHandler(core: self))
+    }
+
+    private static func randomClientID() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
     private func timeoutTask(after duration: Duration, _ expire: @escaping @Sendable () -> Void) -> Task<Void, Never> {
@@ -78,7 +100,8 @@ final class SyncClientCore: Sendable {
     func connect(_ continuation: Waiter<Void>) {
         state.withLock { state in
             switch state.phase {
-            case .open:
+            case .open, .reconnecting:
+                // A reconnecting client is connected as far as its caller is concerned.
                 continuation.resume(returning: .success(()))
                 return
             case .closing, .closed:
@@ -110,7 +133,11 @@ final class SyncClientCore: Sendable {
 
     func send(_ action: JSONObject, _ continuation: Waiter<SyncClient.Reply>) {
         state.withLock { state in
-            guard case .open = state.phase, let connection = state.connection else {
+            let connection: WebSocketConnectionID?
+            switch state.phase {
+            case .open: connection = state.connection
+            case .reconnecting: connection = nil  // sent once connected again
+            default:
                 continuation.resume(returning: .failure(.notConnected))
                 return
             }
@@ -128,8 +155,9 @@ final class SyncClientCore: Sendable {
             let timeout = timeoutTask(after: configuration.replyTimeout) { [self] in
                 replyTimedOut(id)
             }
-            state.replies[id] = PendingReply(connection: connection, continuation: continuation, timeout: timeout)
-            loop.send(bytes, on: connection)
+            state.replies[id] = PendingReply(
+                connection: connection, bytes: bytes, continuation: continuation, timeout: timeout)
+            if let connection { loop.send(bytes, on: connection) }
         }
     }
 
@@ -195,6 +223,13 @@ final class SyncClientCore: Sendable {
                 state.phase = .closed(.notConnected)
                 defer { state.subscribers = [:] }
                 return (nil, Array(state.subscribers.values))
+            case .reconnecting:
+                state.reconnectTask?.cancel()
+                if let connection = state.connection {
+                    state.phase = .closing
+                    return (connection, [])
+                }
+                return (nil, Self.finish(&state, with: .notConnected))
             case .closing, .closed:
                 return (nil, [])
             }
@@ -203,12 +238,20 @@ final class SyncClientCore: Sendable {
         return connection
     }
 
+    /// Stops reconnecting for good: the loop is about to shut down.
+    func prepareForShutdown() {
+        state.withLock { state in
+            state.isShuttingDown = true
+            state.reconnectTask?.cancel()
+        }
+    }
+
     func waitUntilClosed(_ continuation: Waiter<Void>) {
         state.withLock { state in
             switch state.phase {
             case .idle, .closed:
                 continuation.resume(returning: .success(()))
-            case .connecting, .open, .closing:
+            case .connecting, .open, .closing, .reconnecting:
                 state.closeWaiters[state.takeToken()] = continuation
             }
         }
@@ -311,33 +354,85 @@ final class SyncClientCore: Sendable {
         if let old { loop.close(old, code: 1000, reason: "resynchronising") }
     }
 
+    /// The connection is open: after a reconnection, the actions still awaiting their reply go
+    /// out again, in order and with their ids, so the server answers each exactly once.
+    func connectionOpened(_ connection: WebSocketConnectionID) {
+        let resent = state.withLock { state -> Int in
+            guard state.connection == connection, case .reconnecting = state.phase else { return -1 }
+            state.phase = .open
+            state.failedReconnects = 0
+            for id in state.replies.keys.sorted() {
+                guard let bytes = state.replies[id]?.bytes else { continue }
+                state.replies[id]?.connection = connection
+                loop.send(bytes, on: connection)
+            }
+            return state.replies.count
+        }
+        if resent >= 0 { logger.info("reconnected", metadata: ["url": "\(urlText)", "resent": "\(resent)"]) }
+    }
+
     func connectionEnded(_ connection: WebSocketConnectionID, with error: SyncClientError) {
         let subscribers = state.withLock { state -> [AsyncStream<JSONValue>.Continuation] in
             guard state.connection == connection else { return [] }
-            state.phase = .closed(error)
-            for (_, waiter) in state.connectWaiters {
-                waiter.timeout.cancel()
-                waiter.continuation.resume(returning: .failure(error))
+            if let policy = configuration.reconnect, !state.isShuttingDown {
+                switch state.phase {
+                case .open, .reconnecting:
+                    scheduleReconnect(&state, policy: policy, after: error)
+                    return []
+                default:
+                    break
+                }
             }
-            for (_, pending) in state.replies {
-                pending.timeout.cancel()
-                pending.continuation.resume(returning: .failure(error))
-            }
-            for (_, waiter) in state.versionWaiters {
-                waiter.timeout.cancel()
-                waiter.continuation.resume(returning: .failure(error))
-            }
-            for (_, waiter) in state.closeWaiters {
-                waiter.resume(returning: .success(()))
-            }
-            state.connectWaiters = [:]
-            state.replies = [:]
-            state.versionWaiters = [:]
-            state.closeWaiters = [:]
-            defer { state.subscribers = [:] }
-            return Array(state.subscribers.values)
+            return Self.finish(&state, with: error)
         }
         subscribers.forEach { $0.finish() }
+    }
+
+    private func scheduleReconnect(_ state: inout State, policy: SyncClient.ReconnectPolicy, after error: SyncClientError) {
+        state.phase = .reconnecting
+        state.connection = nil
+        for id in state.replies.keys { state.replies[id]?.connection = nil }
+        var generator = SystemRandomNumberGenerator()
+        let delay = policy.delay(afterFailures: state.failedReconnects, using: &generator)
+        state.failedReconnects += 1
+        logger.info(
+            "connection lost; reconnecting",
+            metadata: ["url": "\(urlText)", "error": "\(error)", "delay": "\(delay)", "attempt": "\(state.failedReconnects)"])
+        state.reconnectTask = Task { [self] in
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            self.state.withLock { state in
+                guard case .reconnecting = state.phase, !state.isShuttingDown else { return }
+                state.connection = openConnection(resumingAfter: state.hasFull ? state.version : nil)
+            }
+        }
+    }
+
+    /// Ends the client: every waiter hears `error`; returns the streams to finish outside the lock.
+    private static func finish(_ state: inout State, with error: SyncClientError) -> [AsyncStream<JSONValue>.Continuation] {
+        state.phase = .closed(error)
+        state.reconnectTask?.cancel()
+        for (_, waiter) in state.connectWaiters {
+            waiter.timeout.cancel()
+            waiter.continuation.resume(returning: .failure(error))
+        }
+        for (_, pending) in state.replies {
+            pending.timeout.cancel()
+            pending.continuation.resume(returning: .failure(error))
+        }
+        for (_, waiter) in state.versionWaiters {
+            waiter.timeout.cancel()
+            waiter.continuation.resume(returning: .failure(error))
+        }
+        for (_, waiter) in state.closeWaiters {
+            waiter.resume(returning: .success(()))
+        }
+        state.connectWaiters = [:]
+        state.replies = [:]
+        state.versionWaiters = [:]
+        state.closeWaiters = [:]
+        defer { state.subscribers = [:] }
+        return Array(state.subscribers.values)
     }
 }
 
@@ -351,6 +446,7 @@ final class SyncClientConnectionHandler: WebSocketConnectionHandler {
 
     func connectionDidOpen(_ connection: WebSocketConnection) {
         core.logger.debug("WebSocket open", metadata: ["url": "\(connection.url)"])
+        core.connectionOpened(connection.id)
     }
 
     func connection(_ connection: WebSocketConnection, didReceive message: UnsafeRawBufferPointer, isBinary: Bool) {

@@ -2,13 +2,23 @@ import JSONCodec
 import JSONPatch
 import JSONValueCoding
 
-/// One action message from a client, checked and decoded.
-struct ClientMessage<Action: Codable & Sendable> {
+/// A client message that is a JSON object of sane depth and string lengths, with its `id` read.
+struct ClientEnvelope {
     /// The client's `id`, echoed in the Ack or Error; nil when absent or null.
     let id: JSONValue?
+    /// The message as the client sent it.
+    let message: JSONValue
+    /// The message without its `id`: what a resent action is compared by (see `ActionDigest`).
+    let body: JSONValue
+    /// `type`, when it is a string.
+    var type: String? { message["type"]?.stringValue }
+}
+
+/// A model action decoded from a client message.
+struct DecodedAction<Action: Codable & Sendable> {
     let action: Action
     /// The action as stored in the log: `action` encoded again, so only what the model read.
-    let actionJSON: JSONValue
+    let json: JSONValue
 }
 
 /// Why a client message was refused, with the id to echo when one could be read.
@@ -19,11 +29,10 @@ struct MessageRejection: Error {
 }
 
 /// Checks a client message in the order the protocol documents: frame type, JSON, object,
-/// id, depth, string lengths, role, `type`, then the model's own decoding.
+/// id, depth, string lengths (`envelope`); then, after the engine has checked the role,
+/// `type` and the model's own decoding (`action`).
 enum ClientMessageParser {
-    static func parse<Action: Codable & Sendable>(
-        _ message: IncomingMessage, role: SessionRole, limits: DocumentLimits, as actionType: Action.Type
-    ) throws(MessageRejection) -> ClientMessage<Action> {
+    static func envelope(_ message: IncomingMessage, limits: DocumentLimits) throws(MessageRejection) -> ClientEnvelope {
         let bytes: [UInt8]
         switch message {
         case .binary(let byteCount):
@@ -44,7 +53,7 @@ enum ClientMessageParser {
             }
             throw MessageRejection(id: nil, code: .invalidJSON, message: "not valid JSON: \(error)")
         }
-        guard case .object(let object) = json else {
+        guard case .object(var object) = json else {
             throw MessageRejection(
                 id: nil, code: .notAnObject, message: "expected a JSON object, found \(json.typeName)")
         }
@@ -66,33 +75,37 @@ enum ClientMessageParser {
                 id: id, code: .stringTooLong,
                 message: "a string of \(length) bytes is longer than the limit of \(limits.maximumStringBytes)")
         }
-        guard role == .editor else {
-            throw MessageRejection(
-                id: id, code: .forbidden, message: "this session is a watcher and may not send actions")
-        }
-        switch object["type"] {
+        object["id"] = nil
+        return ClientEnvelope(id: id, message: json, body: .object(object))
+    }
+
+    /// The model's action; `type` must be a string naming one.
+    static func action<Action: Codable & Sendable>(
+        _ envelope: ClientEnvelope, as actionType: Action.Type
+    ) throws(MessageRejection) -> DecodedAction<Action> {
+        let id = envelope.id
+        switch envelope.message["type"] {
         case .string?: break
         case nil: throw MessageRejection(id: id, code: .unknownType, message: "missing member \"type\"")
         case let other?:
             throw MessageRejection(
                 id: id, code: .unknownType, message: "type: expected a string, found \(other.typeName)")
         }
-
         let action: Action
         do {
-            action = try JSONValueDecoder().decode(Action.self, from: json)
+            action = try JSONValueDecoder().decode(Action.self, from: envelope.message)
         } catch let rejected as ActionRejected {
             throw MessageRejection(id: id, code: rejected.code, message: rejected.message)
         } catch {
             throw MessageRejection(id: id, code: .invalidAction, message: "\(error)")
         }
-        let actionJSON: JSONValue
+        let json: JSONValue
         do {
-            actionJSON = try JSONValueEncoder().encode(action)
+            json = try JSONValueEncoder().encode(action)
         } catch {
             throw MessageRejection(id: id, code: .internalError, message: "the action cannot be encoded: \(error)")
         }
-        return ClientMessage(id: id, action: action, actionJSON: actionJSON)
+        return DecodedAction(action: action, json: json)
     }
 
     /// The length of the first string or key longer than `limit` bytes, if any. Only called on

@@ -44,8 +44,11 @@ actor DocumentActor<Model: DocumentModel> {
     private enum Output {
         case broadcast(OutboundMessage)
         case reply(SessionID, OutboundMessage)
+        /// To every session that said Hello, but `except`.
+        case toPresent(OutboundMessage, except: SessionID)
         /// An accepted action: an Ack (if it had an id) at `version`, or `storage_unavailable` if the write failed.
-        case outcome(SessionID, id: JSONValue?, version: UInt64)
+        /// `isRepeat`: a resend of an action of the same batch, answered but not applied again.
+        case outcome(SessionID, id: JSONValue?, version: UInt64, isRepeat: Bool = false)
     }
 
     /// Changes applied in memory but not yet on disk.
@@ -58,6 +61,8 @@ actor DocumentActor<Model: DocumentModel> {
         /// The durable state to return to if the write fails. Only its JSON is kept: holding the
         /// model state too would make the first action of every batch copy all of it.
         var rollback: (json: JSONValue, jsonIsBuilt: Bool, size: StateSize, version: UInt64)?
+        /// Outcomes remembered for this batch's actions, forgotten again if the write fails.
+        var remembered: [ActionOutcomes.Key] = []
     }
 
     /// Replies and broadcasts after which a batch is committed even if more work is queued.
@@ -92,6 +97,8 @@ actor DocumentActor<Model: DocumentModel> {
     private var idleCheckScheduled = false
     /// Asks the engine to unload this document; true when it did (see `retireIfIdle`).
     private let unload: @Sendable (DocumentActor<Model>) -> Bool
+    private var outcomes = ActionOutcomes()
+    private var roster = PresenceRoster()
 
     init(
         name: DocumentName, content: Content, context: DocumentContext,
@@ -107,11 +114,13 @@ actor DocumentActor<Model: DocumentModel> {
             self.history = loaded.history
             self.version = loaded.history.latestVersion
             self.availability = .loaded
+            outcomes.recordLogged(loaded.history.events)
         case .stored(let version):
             // Placeholders until `load()` reads the files.
             self.state = Model.initialState
             self.stateJSON = context.initialState
-            self.history = DocumentHistory(baseVersion: 0, baseState: context.initialState)
+            self.history = DocumentHistory(
+                baseVersion: 0, baseSchema: Model.schemaVersion, baseState: context.initialState)
             self.version = version
             self.availability = .pending
         }
@@ -177,6 +186,9 @@ actor DocumentActor<Model: DocumentModel> {
                     if batch.outputs.count >= Self.maximumBatchOutputs { await commit(&batch) }
                 case .disconnect(let session):
                     if sessions.removeValue(forKey: session) != nil { context.metrics.recordSessions(-1) }
+                    if roster.leave(session) {
+                        batch.outputs.append(.toPresent(ServerMessage.presenceLeave(session), except: session))
+                    }
                 case .connect(let session, let since, let link):
                     await commit(&batch)
                     attach(session, since: since, link: link)
@@ -186,7 +198,11 @@ actor DocumentActor<Model: DocumentModel> {
                 case .history(let since, let limit, let reply):
                     await commit(&batch)
                     let events = history.events.lazy.filter { $0.version > since }.prefix(max(0, limit))
-                    reply(.success(Array(events)))
+                    reply(
+                        .success(
+                            HistoryPage(
+                                events: Array(events), oldestVersion: history.baseVersion + 1,
+                                isTruncated: since < history.baseVersion)))
                 case .revert(let target, let reply):
                     await commit(&batch)
                     reply(await revert(to: target))
@@ -211,7 +227,9 @@ actor DocumentActor<Model: DocumentModel> {
         let files = DocumentFiles(dataDirectory: context.dataDirectory, name: name)
         let (initialState, storage, logger) = (context.initialState, context.storage, context.logger)
         let result = await context.storageThread.run { () throws(StorageError) in
-            try files.load(initialState: initialState, io: storage, repairTornTail: true, logger: logger)
+            try files.load(
+                initialState: { schema in schema == Model.schemaVersion ? initialState : try? Model.initialStateJSON(schema: schema) },
+                maximumSchema: Model.schemaVersion, io: storage, repairTornTail: true, logger: logger)
         }
         let loaded: LoadedDocument
         switch result {
@@ -229,6 +247,7 @@ actor DocumentActor<Model: DocumentModel> {
         stateJSON = loaded.state
         stateSize = StateSize(of: loaded.state)
         history = loaded.history
+        outcomes.recordLogged(loaded.history.events)
         version = loaded.history.latestVersion
         publishedVersion.store(version, ordering: .releasing)
         availability = .loaded
@@ -334,48 +353,208 @@ actor DocumentActor<Model: DocumentModel> {
 
     private func apply(_ message: IncomingMessage, from session: SessionID, into batch: inout Batch) {
         guard let link = sessions[session] else { return }
-        let parsed: ClientMessage<Model.Action>
+        let envelope: ClientEnvelope
         do {
-            parsed = try ClientMessageParser.parse(
-                message, role: link.role, limits: context.limits, as: Model.Action.self)
+            envelope = try ClientMessageParser.envelope(message, limits: context.limits)
         } catch {
-            reject(session, id: error.id, code: error.code, message: error.message, into: &batch)
+            reject(session, id: error.id, ActionRejected(error.code, error.message), into: &batch)
             return
+        }
+        do {
+            if let request = try PresenceRequest(envelope) {
+                updatePresence(request, from: session, link: link, id: envelope.id, into: &batch)
+                return
+            }
+        } catch {
+            reject(session, id: envelope.id, error, into: &batch)
+            return
+        }
+        let key = link.client.flatMap { client in envelope.id.map { ActionOutcomes.Key(client: client, id: $0) } }
+        let digest = key.map { _ in ActionDigest(envelope.body) }
+        if let key, let digest {
+            switch outcomes.lookup(key, digest: digest) {
+            case .new:
+                break
+            case .repeated(.accepted(let version)) where version > history.latestVersion:
+                // The original is in this very batch: its fate is this one's.
+                batch.outputs.append(.outcome(session, id: envelope.id, version: version, isRepeat: true))
+                return
+            case .repeated(.accepted(let version)):
+                batch.outputs.append(.reply(session, ServerMessage.ack(id: key.id, version: version)))
+                return
+            case .repeated(.rejected(let reply)):
+                batch.outputs.append(.reply(session, reply))
+                return
+            case .differentBody:
+                let rejection = ActionRejected(
+                    .duplicateID, "client \(key.client) already sent another action with this id; use a new id")
+                reject(session, id: envelope.id, rejection, into: &batch)
+                return
+            }
+        }
+
+        let source = ActionSource(
+            client: link.client, id: envelope.id, digest: digest, name: roster.member(session)?.name)
+        switch perform(envelope, source: source, link: link, into: &batch) {
+        case .success(let change):
+            batch.outputs.append(.outcome(session, id: envelope.id, version: change.version))
+            guard let key, let digest else { return }
+            if change.isLogged {
+                outcomes.recordLogged(key, digest: digest, version: change.version, time: WallClock.milliseconds())
+            } else {
+                outcomes.recordTransient(
+                    key, digest: digest, outcome: .accepted(version: change.version), time: WallClock.milliseconds())
+            }
+            batch.remembered.append(key)
+        case .failure(let rejection):
+            let reply = reject(session, id: envelope.id, rejection, into: &batch)
+            if let key, let digest, rejection.code.isFinal {
+                outcomes.recordTransient(key, digest: digest, outcome: .rejected(reply), time: WallClock.milliseconds())
+            }
+        }
+    }
+
+    /// The version an accepted action left the document at, and whether it changed anything.
+    private struct Change {
+        let version: UInt64
+        let isLogged: Bool
+    }
+
+    /// Checks the role, decodes the action and applies it.
+    private func perform(_ envelope: ClientEnvelope, source: ActionSource, link: SessionLink, into batch: inout Batch)
+        -> Result<Change, ActionRejected>
+    {
+        guard link.role == .editor else {
+            return .failure(ActionRejected(.forbidden, "this session is a watcher and may not send actions"))
+        }
+        if Model.acceptsRawPatches, envelope.type == "Patch" {
+            return applyRawPatch(envelope, source: source, into: &batch)
+        }
+        let decoded: DecodedAction<Model.Action>
+        do throws(MessageRejection) {
+            decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
+        } catch {
+            return .failure(ActionRejected(error.code, error.message))
         }
         // Reduced in place: copying a large state for every action would cost more than the
         // rest of the action. `reduce` leaves the state as it was when it throws.
         do {
-            try Model.reduce(&state, parsed.action)
+            try Model.reduce(&state, decoded.action)
         } catch {
-            reject(session, id: parsed.id, code: error.code, message: error.message, into: &batch)
-            return
+            return .failure(error)
         }
+        let before = version
         do {
-            let newVersion = try stage(after: parsed.action, actionJSON: parsed.actionJSON, into: &batch)
-            batch.outputs.append(.outcome(session, id: parsed.id, version: newVersion))
+            let after = try stage(after: decoded.action, actionJSON: decoded.json, source: source, into: &batch)
+            return .success(Change(version: after, isLogged: after != before))
         } catch {
             resetState(to: stateJSON)
-            reject(session, id: parsed.id, code: error.code, message: error.message, into: &batch)
+            return .failure(error)
         }
     }
 
-    private func reject(
-        _ session: SessionID, id: JSONValue?, code: SyncErrorCode, message: String, into batch: inout Batch
+    /// Hello and Focus: the sender gets the roster after a Hello, the others hear of the change.
+    /// Acknowledged like an action when they carry an `id`.
+    private func updatePresence(
+        _ request: PresenceRequest, from session: SessionID, link: SessionLink, id: JSONValue?, into batch: inout Batch
     ) {
-        context.metrics.recordRejected(code)
-        batch.outputs.append(.reply(session, ServerMessage.error(id: id, code: code, message: message)))
+        let now = WallClock.milliseconds()
+        switch request {
+        case .hello(let name):
+            let member = roster.hello(
+                session, name: name, client: link.client, since: link.since, role: link.role, now: now)
+            batch.outputs.append(.reply(session, ServerMessage.presence(roster.members)))
+            batch.outputs.append(.toPresent(ServerMessage.presenceJoin(member), except: session))
+        case .focus(let focus):
+            switch roster.focus(session, on: focus, now: now) {
+            case .changed:
+                batch.outputs.append(.toPresent(ServerMessage.presenceFocus(session, focus: focus), except: session))
+            case .notPresent:
+                reject(session, id: id, ActionRejected(.invalidAction, "send Hello before Focus"), into: &batch)
+                return
+            case .tooFast:
+                let rejection = ActionRejected(
+                    .rateLimited, "more than \(FocusBudget.perSecond) Focus messages per second; this one is dropped")
+                reject(session, id: id, rejection, into: &batch)
+                return
+            }
+        }
+        if let id { batch.outputs.append(.reply(session, ServerMessage.ack(id: id, version: version))) }
+    }
+
+    /// A raw JSON Patch, rebased onto what changed after its `base` and checked against the model.
+    private func applyRawPatch(_ envelope: ClientEnvelope, source: ActionSource, into batch: inout Batch)
+        -> Result<Change, ActionRejected>
+    {
+        let before = version
+        let request: RawPatch
+        let validated: (state: Model.State, json: JSONValue)
+        do throws(ActionRejected) {
+            request = try RawPatch(envelope)
+            if let base = request.base, base != version {
+                guard base < version else {
+                    throw ActionRejected(
+                        .invalidPatch, "base: version \(base) is newer than the current version \(version)")
+                }
+                guard let changes = changes(after: base, pending: batch) else {
+                    throw ActionRejected(
+                        .conflict,
+                        "base: version \(base) is older than the retained history, which starts at version "
+                            + "\(history.baseVersion); read the state again", version: version)
+                }
+                if let path = request.firstConflict(with: changes, in: stateJSON) {
+                    throw ActionRejected(.conflict, "\(path) changed after version \(base)", version: version)
+                }
+            }
+            let result: JSONValue
+            do {
+                result = try request.patch.apply(to: stateJSON)
+            } catch {
+                throw ActionRejected(error.kind == .testFailed ? .testFailed : .invalidPatch, "\(error)")
+            }
+            validated = try Model.validatedState(from: result)
+        } catch {
+            return .failure(error)
+        }
+        state = validated.state
+        do {
+            let after = try stage(json: validated.json, actionJSON: request.actionJSON, source: source, into: &batch)
+            return .success(Change(version: after, isLogged: after != before))
+        } catch {
+            resetState(to: stateJSON)
+            return .failure(error)
+        }
+    }
+
+    /// The patches applied after `base`, committed or in `batch`; nil when the retained history
+    /// does not reach back to `base`.
+    private func changes(after base: UInt64, pending batch: Batch) -> [JSONPatch]? {
+        let pending = batch.events.lazy.filter { $0.version > base }.map(\.ops)
+        if base >= history.latestVersion { return Array(pending) }
+        guard let committed = history.events(after: base) else { return nil }
+        return committed.map(\.ops) + pending
+    }
+
+    @discardableResult
+    private func reject(_ session: SessionID, id: JSONValue?, _ rejection: ActionRejected, into batch: inout Batch)
+        -> OutboundMessage
+    {
+        context.metrics.recordRejected(rejection.code)
+        let reply = ServerMessage.error(
+            id: id, code: rejection.code, message: rejection.message, version: rejection.version)
+        batch.outputs.append(.reply(session, reply))
+        return reply
     }
 
     /// Brings `stateJSON` up to `state`, just changed by `action` (nil for a revert). When the
-    /// JSON differs, adds the event, its log line and its Patch to the batch. Returns the version
-    /// after the change. On a throw, `state` is ahead of `stateJSON`: see `resetState(to:)`.
+    /// JSON differs, adds the event (recording `source`), its log line and its Patch to the batch.
+    /// Returns the version after the change. On a throw, `state` is ahead of `stateJSON`: see `resetState(to:)`.
     ///
     /// `action` lets the model derive the new JSON from the current one.
-    private func stage(after action: Model.Action?, actionJSON: JSONValue, into batch: inout Batch)
-        throws(ActionRejected) -> UInt64
-    {
+    private func stage(
+        after action: Model.Action?, actionJSON: JSONValue, source: ActionSource?, into batch: inout Batch
+    ) throws(ActionRejected) -> UInt64 {
         let newJSON: JSONValue
-        let patch: JSONPatch
         do {
             if let action, stateJSONIsBuilt {
                 newJSON = try Model.jsonValue(of: state, updating: stateJSON, after: action)
@@ -385,9 +564,21 @@ actor DocumentActor<Model: DocumentModel> {
             } else {
                 newJSON = try Model.jsonValue(of: state)
             }
-            patch = try JSONPatch.diff(from: stateJSON, to: newJSON)
         } catch {
             throw ActionRejected(.internalError, "the new state cannot be encoded: \(error)")
+        }
+        return try stage(json: newJSON, actionJSON: actionJSON, source: source, into: &batch)
+    }
+
+    /// As `stage(after:...)`, with `newJSON` the JSON the model builds for `state`.
+    private func stage(json newJSON: JSONValue, actionJSON: JSONValue, source: ActionSource?, into batch: inout Batch)
+        throws(ActionRejected) -> UInt64
+    {
+        let patch: JSONPatch
+        do {
+            patch = try JSONPatch.diff(from: stateJSON, to: newJSON)
+        } catch {
+            throw ActionRejected(.internalError, "the change cannot be diffed: \(error)")
         }
         if patch.isEmpty {
             // Equal in value, but `state` has changed in place: keep the JSON the model built for it.
@@ -399,7 +590,8 @@ actor DocumentActor<Model: DocumentModel> {
         try checkLimits(newSize, grown: grown)
 
         let event = DocumentEvent(
-            version: version + 1, time: WallClock.milliseconds(), action: actionJSON, ops: patch)
+            version: version + 1, time: WallClock.milliseconds(), schema: Model.schemaVersion, client: source?.client,
+            actionID: source?.id, digest: source?.digest, name: source?.name, action: actionJSON, ops: patch)
         let line: [UInt8]
         let message: OutboundMessage
         do {
@@ -484,6 +676,7 @@ actor DocumentActor<Model: DocumentModel> {
                     metadata: [
                         "document": "\(name)", "error": "\(error)", "events": "\(pending.events.count)",
                     ])
+                outcomes.forget(pending.remembered)
                 if let rollback = pending.rollback {
                     stateJSON = rollback.json
                     stateJSONIsBuilt = rollback.jsonIsBuilt
@@ -494,6 +687,7 @@ actor DocumentActor<Model: DocumentModel> {
             }
         }
         send(pending.outputs, writeFailed: failure != nil)
+        outcomes.expire(now: WallClock.milliseconds(), retainedAfter: history.baseVersion)
         if failure == nil && !pending.events.isEmpty { await compactIfDue() }
         return failure
     }
@@ -516,7 +710,11 @@ actor DocumentActor<Model: DocumentModel> {
                 for link in sessions.values { deliver(message, to: link) }
             case .reply(let session, let message):
                 if let link = sessions[session] { deliver(message, to: link) }
-            case .outcome(let session, let id, let version):
+            case .toPresent(let message, let except):
+                for member in roster.sessions where member != except {
+                    if let link = sessions[member] { deliver(message, to: link) }
+                }
+            case .outcome(let session, let id, let version, let isRepeat):
                 let reply: OutboundMessage?
                 if writeFailed {
                     context.metrics.recordRejected(.storageUnavailable)
@@ -524,7 +722,7 @@ actor DocumentActor<Model: DocumentModel> {
                         id: id, code: .storageUnavailable,
                         message: "the change could not be saved to disk and was not applied; try again later")
                 } else {
-                    context.metrics.recordApplied(1)
+                    if !isRepeat { context.metrics.recordApplied(1) }
                     reply = id.map { ServerMessage.ack(id: $0, version: version) }
                 }
                 if let reply, let link = sessions[session] { deliver(reply, to: link) }
@@ -547,7 +745,7 @@ actor DocumentActor<Model: DocumentModel> {
         } catch {
             return .failure(SyncEngineError(.corruptData, "cannot rebuild version \(target): \(error)"))
         }
-        guard let json else {
+        guard var json else {
             return .failure(
                 SyncEngineError(
                     .versionNotAvailable,
@@ -558,9 +756,13 @@ actor DocumentActor<Model: DocumentModel> {
         let newVersion: UInt64
         let previousState = state
         do {
+            // A state from before a migration is brought to the model's schema first.
+            let schema = history.schema(at: target)
+            if schema < Model.schemaVersion { json = try Model.migrate(json, from: schema) }
             state = try JSONValueDecoder().decode(Model.State.self, from: json)
             newVersion = try stage(
-                after: nil, actionJSON: ["type": "Revert", "version": .integer(Int64(clamping: target))], into: &batch)
+                after: nil, actionJSON: ["type": "Revert", "version": .integer(Int64(clamping: target))], source: nil,
+                into: &batch)
         } catch {
             state = previousState
             return .failure(SyncEngineError(.invalidState, "cannot revert to version \(target): \(error)"))
@@ -581,7 +783,8 @@ actor DocumentActor<Model: DocumentModel> {
         var base = history.baseState
         do {
             for event in history.events[..<excess] { try event.ops.applyInPlace(to: &base) }
-            snapshot = try DocumentFiles.encodeSnapshot(version: history.events[excess - 1].version, state: base)
+            snapshot = try DocumentFiles.encodeSnapshot(
+                version: history.events[excess - 1].version, schema: history.events[excess - 1].schema, state: base)
             var lines: [UInt8] = []
             for event in history.events[excess...] { lines.append(contentsOf: try event.encodedLine()) }
             remainingLog = lines

@@ -2,42 +2,82 @@ import JSONCodec
 import JSONPatch
 
 /// One change of a document, as kept in its log: one JSON line
-/// `{"version":N,"time":MS,"action":{...},"ops":[...]}`.
+/// `{"format":2,"schema":S,"version":N,"time":MS,"client":..,"id":..,"digest":..,"name":..,"action":{...},"ops":[...]}`
+/// (`client`, `id`, `digest` and `name` only when known; lines of earlier releases have no `format` and `schema`).
 public struct DocumentEvent: Sendable, Hashable {
     /// The version the document has after this event; the first event is version 1.
     public let version: UInt64
     /// Milliseconds since the Unix epoch when the change was applied.
     public let time: Int64
+    /// The model's schema version of the state after this event.
+    public let schema: Int
+    /// The client that sent the action (`?client=ID`), if it named itself.
+    public let client: ClientID?
+    /// The action's `id`, when the client gave one: with `client`, it makes the action exactly-once.
+    public let actionID: JSONValue?
+    /// The digest of the action as the client sent it, kept with `client` and `actionID` to
+    /// recognise a resend after a restart.
+    let digest: ActionDigest?
+    /// The name the session gave in its `Hello`, if any.
+    public let name: String?
     /// The action as the model understood it (decoded and encoded again). Reverts are
-    /// `{"type":"Revert","version":V}`. Logs written before actions were re-encoded hold the
-    /// client's object as sent; they load unchanged.
+    /// `{"type":"Revert","version":V}`, migrations `{"type":"Migrate","from":S,"to":S+1}`. Logs
+    /// written before actions were re-encoded hold the client's object as sent; they load unchanged.
     public let action: JSONValue
     /// The patch that turns the state at `version - 1` into the state at `version`.
     public let ops: JSONPatch
 
-    public init(version: UInt64, time: Int64, action: JSONValue, ops: JSONPatch) {
+    public init(
+        version: UInt64, time: Int64, schema: Int = 1, client: ClientID? = nil, actionID: JSONValue? = nil,
+        name: String? = nil, action: JSONValue, ops: JSONPatch
+    ) {
+        self.init(
+            version: version, time: time, schema: schema, client: client, actionID: actionID, digest: nil, name: name,
+            action: action, ops: ops)
+    }
+
+    init(
+        version: UInt64, time: Int64, schema: Int, client: ClientID?, actionID: JSONValue?, digest: ActionDigest?,
+        name: String?, action: JSONValue, ops: JSONPatch
+    ) {
         self.version = version
         self.time = time
+        self.schema = schema
+        self.client = client
+        self.actionID = actionID
+        self.digest = digest
+        self.name = name
         self.action = action
         self.ops = ops
     }
 
-    /// The event as a JSON object, in the log's member order.
-    public var jsonValue: JSONValue {
-        [
-            "version": .integer(Int64(clamping: version)), "time": .integer(time), "action": action,
-            "ops": ops.jsonValue,
-        ]
-    }
+    /// The event as a JSON object (as the history API shows it), in the log's member order.
+    public var jsonValue: JSONValue { .object(members(format: nil)) }
 
     /// The log line, newline included.
     func encodedLine() throws(JSONEncodingError) -> [UInt8] {
-        var bytes = try JSONCodec.encode(jsonValue)
+        var bytes = try JSONCodec.encode(.object(members(format: StoredFormat.current)))
         bytes.append(0x0A)
         return bytes
     }
 
+    private func members(format: Int?) -> JSONObject {
+        var object = JSONObject()
+        if let format { object["format"] = .integer(Int64(format)) }
+        object["schema"] = .integer(Int64(schema))
+        object["version"] = .integer(Int64(clamping: version))
+        object["time"] = .integer(time)
+        if let client { object["client"] = .string(client.rawValue) }
+        if let actionID { object["id"] = actionID }
+        if let digest { object["digest"] = .string(digest.description) }
+        if let name { object["name"] = .string(name) }
+        object["action"] = action
+        object["ops"] = ops.jsonValue
+        return object
+    }
+
     /// Reads an event back from its JSON object; the message says which member is wrong.
+    /// The format version has been checked by the caller.
     init(json: JSONValue) throws(EventFormatError) {
         guard case .object(let object) = json else {
             throw EventFormatError("expected an object, found \(json.typeName)")
@@ -47,6 +87,33 @@ public struct DocumentEvent: Sendable, Hashable {
         }
         guard let time = object["time"]?.integerValue else {
             throw EventFormatError("\"time\" must be an integer")
+        }
+        let schema = try StoredFormat.schema(in: object)
+        var client: ClientID?
+        if let member = object["client"] {
+            guard let string = member.stringValue, let id = ClientID(string) else {
+                throw EventFormatError("\"client\" must be a client ID")
+            }
+            client = id
+        }
+        let actionID = object["id"]
+        if let actionID {
+            switch actionID {
+            case .string, .integer, .real: break
+            default: throw EventFormatError("\"id\" must be a string or a number")
+            }
+        }
+        var digest: ActionDigest?
+        if let member = object["digest"] {
+            guard let text = member.stringValue, let value = ActionDigest(hex: text) else {
+                throw EventFormatError("\"digest\" must be 16 hexadecimal digits")
+            }
+            digest = value
+        }
+        var name: String?
+        if let member = object["name"] {
+            guard let string = member.stringValue else { throw EventFormatError("\"name\" must be a string") }
+            name = string
         }
         guard let action = object["action"], case .object = action else {
             throw EventFormatError("\"action\" must be an object")
@@ -58,7 +125,9 @@ public struct DocumentEvent: Sendable, Hashable {
         } catch {
             throw EventFormatError("\"ops\" is not a JSON Patch: \(error)")
         }
-        self.init(version: UInt64(version), time: time, action: action, ops: patch)
+        self.init(
+            version: UInt64(version), time: time, schema: schema, client: client, actionID: actionID, digest: digest,
+            name: name, action: action, ops: patch)
     }
 }
 

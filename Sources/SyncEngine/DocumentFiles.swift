@@ -4,7 +4,8 @@ import Logging
 
 /// Where a document lives on disk and how its files are read back.
 ///
-///     <data>/<name>/snapshot.json   {"version":B,"state":{...}}  the state at version B (absent: version 0)
+///     <data>/<name>/snapshot.json   {"format":2,"schema":S,"version":B,"state":{...}}  the state at version B
+///                                   (absent: version 0, the model's initial state at the first event's schema)
 ///     <data>/<name>/log.jsonl       one DocumentEvent per line, versions B+1, B+2, ... (older lines are skipped)
 struct DocumentFiles: Sendable {
     let directory: String
@@ -17,23 +18,32 @@ struct DocumentFiles: Sendable {
     var snapshotPath: String { directory + "/snapshot.json" }
 
     /// The snapshot file's content for the state at `version`.
-    static func encodeSnapshot(version: UInt64, state: JSONValue) throws(JSONEncodingError) -> [UInt8] {
-        try JSONCodec.encode(["version": .integer(Int64(clamping: version)), "state": state])
+    static func encodeSnapshot(version: UInt64, schema: Int, state: JSONValue) throws(JSONEncodingError) -> [UInt8] {
+        try JSONCodec.encode([
+            "format": .integer(Int64(StoredFormat.current)), "schema": .integer(Int64(schema)),
+            "version": .integer(Int64(clamping: version)), "state": state,
+        ])
     }
 
     /// Reads the snapshot and the log and rebuilds the document.
     ///
+    /// Without a snapshot, the log starts from `initialState(schema)` for the first event's
+    /// schema. Data with a schema above `maximumSchema` (written for a newer model) is refused
+    /// like a newer format.
+    ///
     /// A torn last line (no newline, or not parsable) is dropped with a warning, and with
     /// `repairTornTail` also cut off the file. Any other damage throws, naming file and line.
     func load(
-        initialState: JSONValue, io: any StorageIO, repairTornTail: Bool, logger: Logger
+        initialState: (_ schema: Int) -> JSONValue?, maximumSchema: Int, io: any StorageIO, repairTornTail: Bool,
+        logger: Logger
     ) throws(StorageError) -> LoadedDocument {
-        var history = DocumentHistory(baseVersion: 0, baseState: initialState)
+        var history: DocumentHistory?
         if let bytes = try io.readFile(snapshotPath) {
-            let (version, state) = try Self.decodeSnapshot(bytes, path: snapshotPath)
-            history = DocumentHistory(baseVersion: version, baseState: state)
+            let snapshot = try Self.decodeSnapshot(bytes, path: snapshotPath)
+            try Self.checkSchema(snapshot.schema, maximum: maximumSchema, path: snapshotPath, line: nil)
+            history = DocumentHistory(baseVersion: snapshot.version, baseSchema: snapshot.schema, baseState: snapshot.state)
         }
-        var state = history.baseState
+        var state = history?.baseState ?? .null
         var events: [DocumentEvent] = []
 
         let bytes = try io.readFile(logPath) ?? []
@@ -48,15 +58,29 @@ struct DocumentFiles: Sendable {
                 }
                 event = try Self.decodeEvent(bytes[line.range], path: logPath, line: number)
             } catch {
-                guard isLast else { throw error }
+                guard isLast, error.kind == .corrupt else { throw error }
                 logger.warning(
                     "Dropping torn last line of the event log, left by an interrupted write",
                     metadata: ["file": "\(logPath)", "line": "\(number)", "reason": "\(error.message)"])
                 if repairTornTail { try truncateLog(to: Int64(line.range.lowerBound), io: io) }
                 break
             }
-            if event.version <= history.baseVersion { continue }  // already in the snapshot
-            let expected = (events.last?.version ?? history.baseVersion) + 1
+            try Self.checkSchema(event.schema, maximum: maximumSchema, path: logPath, line: number)
+            let base: UInt64
+            if let history {
+                base = history.baseVersion
+            } else {
+                // No snapshot: the log starts from the initial state of its first event's schema.
+                guard let initial = initialState(event.schema) else {
+                    throw StorageError.corrupt(
+                        logPath, line: number, "no initial state is known for schema \(event.schema)")
+                }
+                history = DocumentHistory(baseVersion: 0, baseSchema: event.schema, baseState: initial)
+                state = initial
+                base = 0
+            }
+            if event.version <= base { continue }  // already in the snapshot
+            let expected = (events.last?.version ?? base) + 1
             guard event.version == expected else {
                 throw StorageError.corrupt(
                     logPath, line: number, "expected version \(expected), found version \(event.version)")
@@ -69,8 +93,23 @@ struct DocumentFiles: Sendable {
             }
             events.append(event)
         }
+        guard var history else {
+            // Nothing stored yet: the document is at version 0.
+            let initial = initialState(maximumSchema) ?? .null
+            return LoadedDocument(
+                history: DocumentHistory(baseVersion: 0, baseSchema: maximumSchema, baseState: initial), state: initial)
+        }
         history.append(events)
         return LoadedDocument(history: history, state: state)
+    }
+
+    private static func checkSchema(_ schema: Int, maximum: Int, path: String, line: Int?) throws(StorageError) {
+        guard schema <= maximum else {
+            throw StorageError(
+                kind: .newerFormat, path: path, line: line,
+                message: "written at schema \(schema), but this patchsync's model is at schema \(maximum); "
+                    + "run a newer release")
+        }
     }
 
     private func truncateLog(to length: Int64, io: any StorageIO) throws(StorageError) {
@@ -80,17 +119,29 @@ struct DocumentFiles: Sendable {
         try io.synchronize(file)
     }
 
-    private static func decodeSnapshot(_ bytes: [UInt8], path: String) throws(StorageError) -> (UInt64, JSONValue) {
+    private static func decodeSnapshot(_ bytes: [UInt8], path: String) throws(StorageError)
+        -> (version: UInt64, schema: Int, state: JSONValue)
+    {
         let json: JSONValue
         do {
             json = try JSONCodec.decode(bytes)
         } catch {
             throw StorageError.corrupt(path, line: 1, "snapshot is not valid JSON: \(error)")
         }
-        guard let version = json["version"]?.integerValue, version >= 0, let state = json["state"] else {
+        guard case .object(let object) = json else {
             throw StorageError.corrupt(path, line: 1, "snapshot must be {\"version\":N,\"state\":...}")
         }
-        return (UInt64(version), state)
+        try StoredFormat.check(object, path: path, line: nil)
+        guard let version = object["version"]?.integerValue, version >= 0, let state = object["state"] else {
+            throw StorageError.corrupt(path, line: 1, "snapshot must be {\"version\":N,\"state\":...}")
+        }
+        let schema: Int
+        do {
+            schema = try StoredFormat.schema(in: object)
+        } catch {
+            throw StorageError.corrupt(path, line: 1, error.message)
+        }
+        return (UInt64(version), schema, state)
     }
 
     private static func decodeEvent(_ bytes: ArraySlice<UInt8>, path: String, line: Int) throws(StorageError)
@@ -102,6 +153,7 @@ struct DocumentFiles: Sendable {
         } catch {
             throw StorageError.corrupt(path, line: line, "not valid JSON: \(error)")
         }
+        if case .object(let object) = json { try StoredFormat.check(object, path: path, line: line) }
         do {
             return try DocumentEvent(json: json)
         } catch {

@@ -5,16 +5,27 @@ import JSONPatch
 /// Resume, history queries, revert and replay all work within this window.
 struct DocumentHistory: Sendable {
     private(set) var baseVersion: UInt64
+    /// The model's schema version of `baseState`.
+    private(set) var baseSchema: Int
     private(set) var baseState: JSONValue
     /// Consecutive events, versions `baseVersion + 1 ... latestVersion`.
     private(set) var events: [DocumentEvent] = []
 
-    init(baseVersion: UInt64, baseState: JSONValue) {
+    init(baseVersion: UInt64, baseSchema: Int, baseState: JSONValue) {
         self.baseVersion = baseVersion
+        self.baseSchema = baseSchema
         self.baseState = baseState
     }
 
     var latestVersion: UInt64 { events.last?.version ?? baseVersion }
+
+    /// The schema version of the latest state.
+    var latestSchema: Int { events.last?.schema ?? baseSchema }
+
+    /// The schema version of the state at `version`, which must be inside the window.
+    func schema(at version: UInt64) -> Int {
+        version == baseVersion ? baseSchema : events[Int(version - baseVersion) - 1].schema
+    }
 
     mutating func append(_ newEvents: [DocumentEvent]) {
         events.append(contentsOf: newEvents)
@@ -41,6 +52,7 @@ struct DocumentHistory: Sendable {
     mutating func dropFirst(_ count: Int, newBaseState state: JSONValue) {
         guard count > 0, count <= events.count else { return }
         baseVersion = events[count - 1].version
+        baseSchema = events[count - 1].schema
         baseState = state
         events.removeFirst(count)
     }

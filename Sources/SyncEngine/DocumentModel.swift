@@ -14,6 +14,8 @@ public protocol DocumentModel: Sendable {
     /// The log and the history keep the action encoded again, never the client's text: members
     /// the model does not read are dropped, so a client cannot make the log carry them. Encoding
     /// must give what decoding reads back (the JSON a client would send, without `id`).
+    /// The engine handles the types `Hello` and `Focus` (and `Patch` when `acceptsRawPatches`)
+    /// itself: an action cannot use those names.
     associatedtype Action: Codable & Sendable
 
     /// The state of a document that has no history yet.
@@ -22,8 +24,8 @@ public protocol DocumentModel: Sendable {
     /// The member of the `Full` message that holds the state: `{"type":"Full","<stateKey>":{...}}`.
     static var stateKey: String { get }
 
-    /// The version of the state's shape, sent in every `Full` as `"schema"`. Raise it when the
-    /// shape changes, so that clients (and stored data) can tell the shapes apart.
+    /// The version of the state's shape, sent in every `Full` as `"schema"` and stored with every
+    /// event and snapshot. Starts at 1; raise it by one with each of `migrations`.
     static var schemaVersion: Int { get }
 
     /// Applies one action. Throwing must leave the state as it was: the engine reduces its
@@ -45,9 +47,21 @@ public protocol DocumentModel: Sendable {
     /// `removeValue`, `modifyValue(forKey:)`), the diff visits only the members written. So
     /// large documents cost per action about what the action changes.
     static func jsonValue(of state: State, updating previous: JSONValue, after action: Action) throws -> JSONValue
+
+    /// Whether clients may also write raw JSON Patches (`{"type":"Patch","ops":[...]}`). Each
+    /// result must decode as `State` and encode back to the same JSON. The default is false.
+    static var acceptsRawPatches: Bool { get }
+
+    /// How stored documents reach `schemaVersion`: one step per older schema, in order, the
+    /// first from schema 1. See `SchemaMigration`. The default is none.
+    static var migrations: [SchemaMigration] { get }
 }
 
 extension DocumentModel {
+    public static var acceptsRawPatches: Bool { false }
+
+    public static var migrations: [SchemaMigration] { [] }
+
     public static func jsonValue(of state: State) throws -> JSONValue {
         try JSONValueEncoder().encode(state)
     }
@@ -63,10 +77,13 @@ extension DocumentModel {
 public struct ActionRejected: Error, CustomStringConvertible, Hashable {
     public let code: SyncErrorCode
     public let message: String
+    /// The document's current version, sent with the Error (for `conflict`).
+    public let version: UInt64?
 
-    public init(_ code: SyncErrorCode, _ message: String) {
+    public init(_ code: SyncErrorCode, _ message: String, version: UInt64? = nil) {
         self.code = code
         self.message = message
+        self.version = version
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

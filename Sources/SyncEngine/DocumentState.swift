@@ -11,6 +11,22 @@ public struct DocumentState: Sendable, Hashable {
     }
 }
 
+/// A page of a document's retained history.
+public struct HistoryPage: Sendable, Hashable {
+    /// The events asked for, oldest first.
+    public let events: [DocumentEvent]
+    /// The oldest version whose event is retained: older ones were compacted into the snapshot.
+    public let oldestVersion: UInt64
+    /// Whether events that were asked for are no longer retained, so the page starts later than asked.
+    public let isTruncated: Bool
+
+    public init(events: [DocumentEvent], oldestVersion: UInt64, isTruncated: Bool) {
+        self.events = events
+        self.oldestVersion = oldestVersion
+        self.isTruncated = isTruncated
+    }
+}
+
 /// One entry of the document list.
 public struct DocumentSummary: Sendable, Hashable {
     public let name: DocumentName

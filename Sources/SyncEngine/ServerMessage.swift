@@ -7,6 +7,7 @@ import JSONPatch
 ///     {"type":"Patch","ops":[...],"version":N}
 ///     {"type":"Ack","id":..,"version":N}
 ///     {"type":"Error","id":..,"code":"..","message":".."}   (no "id" when the action had none)
+///     {"type":"Error","id":..,"code":"conflict","message":"..","version":N}
 public enum ServerMessage {
     /// A Full in two parts, so that the state is encoded once for every role: `head` is the
     /// message up to its last member (the role), `tail(for:)` ends it.
@@ -43,11 +44,15 @@ public enum ServerMessage {
     }
 
     /// The transport uses this too (e.g. for `rateLimited`), so every error has one format.
-    public static func error(id: JSONValue?, code: SyncErrorCode, message: String) -> OutboundMessage {
+    /// `version` is the document's current version, for errors that carry it (`conflict`).
+    public static func error(id: JSONValue?, code: SyncErrorCode, message: String, version: UInt64? = nil)
+        -> OutboundMessage
+    {
         var object: JSONObject = ["type": "Error"]
         if let id, id != .null { object["id"] = id }
         object["code"] = .string(code.rawValue)
         object["message"] = .string(message)
+        if let version { object["version"] = .integer(Int64(clamping: version)) }
         return encodeDroppingUnencodableID(object)
     }
 

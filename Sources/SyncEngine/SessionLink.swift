@@ -5,11 +5,16 @@ import Synchronization
 final class SessionLink: Sendable {
     let output: any SessionOutput
     let role: SessionRole
+    /// The client's name for exactly-once actions, if it gave one.
+    let client: ClientID?
+    /// Milliseconds since the Unix epoch when the session connected.
+    let since = WallClock.milliseconds()
     private let isOpen = Atomic<Bool>(true)
 
-    init(output: any SessionOutput, role: SessionRole) {
+    init(output: any SessionOutput, role: SessionRole, client: ClientID?) {
         self.output = output
         self.role = role
+        self.client = client
     }
 
     /// Hands the message to the transport; false when the session is gone.

@@ -7,6 +7,8 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
         case io(errno: Int32)
         /// A file's content is not what the engine wrote: start-up must stop.
         case corrupt
+        /// A file was written by a newer release in a format this binary does not know: start-up must stop.
+        case newerFormat
     }
 
     public let kind: Kind
@@ -31,6 +33,14 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
 
     static func corrupt(_ path: String, line: Int? = nil, _ message: String) -> StorageError {
         StorageError(kind: .corrupt, path: path, line: line, message: message)
+    }
+
+    /// How the engine reports this error: files it cannot read stop start-up like damage does.
+    var engineErrorKind: SyncEngineError.Kind {
+        switch kind {
+        case .io: .storageUnavailable
+        case .corrupt, .newerFormat: .corruptData
+        }
     }
 
     public var description: String {

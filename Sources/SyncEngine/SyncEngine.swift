@@ -36,7 +36,13 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     public init(configuration: Configuration, logger: Logger) throws(SyncEngineError) {
         self.configuration = configuration
         self.logger = logger
-        initialState = try Self.encodeInitialState()
+        do {
+            try Model.checkMigrations()
+            initialState = try Self.encodeInitialState()
+        } catch {
+            storageThread.stop()
+            throw error
+        }
         context = DocumentContext(
             dataDirectory: configuration.dataDirectory, retainedEvents: configuration.retainedEvents,
             snapshotInterval: configuration.snapshotInterval, limits: configuration.limits,
@@ -45,14 +51,20 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
 
         let storage = configuration.storage
         var registry = Registry()
-        do throws(StorageError) {
+        do {
             try storage.createDirectory(configuration.dataDirectory)
             for entry in try storage.listDirectory(configuration.dataDirectory).sorted() {
                 guard let name = DocumentName(entry) else { continue }
                 let files = DocumentFiles(dataDirectory: configuration.dataDirectory, name: name)
-                let loaded = try files.load(
-                    initialState: initialState, io: storage, repairTornTail: true, logger: logger)
+                var loaded = try files.load(
+                    initialState: Self.initialState(schema:), maximumSchema: Model.schemaVersion, io: storage,
+                    repairTornTail: true, logger: logger)
                 guard loaded.history.latestVersion > 0 else { continue }
+                if loaded.history.latestSchema < Model.schemaVersion {
+                    try DocumentMigration<Model>.migrate(
+                        &loaded, files: files, dataDirectory: configuration.dataDirectory, io: storage, metrics: metrics,
+                        logger: logger)
+                }
                 let state: Model.State
                 do {
                     state = try JSONValueDecoder().decode(Model.State.self, from: loaded.state)
@@ -70,9 +82,15 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
                     "Loaded document",
                     metadata: ["document": "\(name)", "version": "\(loaded.history.latestVersion)"])
             }
+        } catch let error as StorageError {
+            storageThread.stop()
+            throw SyncEngineError(error.engineErrorKind, error.description)
+        } catch let error as SyncEngineError {
+            storageThread.stop()
+            throw error
         } catch {
             storageThread.stop()
-            throw SyncEngineError(error.kind == .corrupt ? .corruptData : .storageUnavailable, error.description)
+            throw SyncEngineError(.invalidState, "\(error)")
         }
         self.registry.withLock { $0 = registry }
         // Starts each one's idle timer: nobody may come for it.
@@ -86,10 +104,10 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     // MARK: SyncService
 
     public func connect(
-        document name: DocumentName, since: UInt64?, role: SessionRole, output: any SessionOutput
+        document name: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any SessionOutput
     ) -> SessionID {
         let session = SessionID(rawValue: nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
-        let link = SessionLink(output: output, role: role)
+        let link = SessionLink(output: output, role: role, client: client)
         let admitted = registry.withLock { registry -> Result<DocumentActor<Model>, SyncEngineError> in
             Result { () throws(SyncEngineError) in
                 let document = try loadedDocument(name, in: &registry, creating: true)
@@ -155,6 +173,14 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     public func history(of name: DocumentName, since: UInt64 = 0, limit: Int = 1000) async throws(SyncEngineError)
         -> [DocumentEvent]
     {
+        try await historyPage(of: name, since: since, limit: limit).events
+    }
+
+    /// As `history(of:since:limit:)`, saying where the retained history starts and whether
+    /// events after `since` were compacted away.
+    public func historyPage(of name: DocumentName, since: UInt64 = 0, limit: Int = 1000) async throws(SyncEngineError)
+        -> HistoryPage
+    {
         try await perform(on: name) { reply in .history(since: since, limit: limit, reply) }
     }
 
@@ -190,13 +216,13 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
         storage: any StorageIO = PosixStorageIO(), logger: Logger
     ) throws(SyncEngineError) -> DocumentState {
         let files = DocumentFiles(dataDirectory: dataDirectory, name: name)
-        let initialState = try encodeInitialState()
         let loaded: LoadedDocument
         do throws(StorageError) {
             loaded = try files.load(
-                initialState: initialState, io: storage, repairTornTail: false, logger: logger)
+                initialState: initialState(schema:), maximumSchema: Model.schemaVersion, io: storage,
+                repairTornTail: false, logger: logger)
         } catch {
-            throw SyncEngineError(error.kind == .corrupt ? .corruptData : .storageUnavailable, error.description)
+            throw SyncEngineError(error.engineErrorKind, error.description)
         }
         let history = loaded.history
         guard history.latestVersion > 0 else {
@@ -255,7 +281,9 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
             if let stored { .stored(version: stored) } else {
                 .loaded(
                     Model.initialState,
-                    LoadedDocument(history: DocumentHistory(baseVersion: 0, baseState: initialState), state: initialState))
+                    LoadedDocument(
+                        history: DocumentHistory(baseVersion: 0, baseSchema: Model.schemaVersion, baseState: initialState),
+                        state: initialState))
             }
         let document = makeDocument(name, content)
         registry.stored[name] = nil
@@ -298,6 +326,11 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
             }
             return versions
         }
+    }
+
+    /// The initial state JSON at `schema`, where a log written at that schema starts.
+    private static func initialState(schema: Int) -> JSONValue? {
+        try? Model.initialStateJSON(schema: schema)
     }
 
     private static func encodeInitialState() throws(SyncEngineError) -> JSONValue {

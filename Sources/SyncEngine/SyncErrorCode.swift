@@ -30,4 +30,25 @@ public enum SyncErrorCode: String, Sendable, Hashable, CaseIterable {
     case tooManyDocuments = "too_many_documents"
     /// The server could not encode the result of an otherwise valid action; nothing changed.
     case internalError = "internal_error"
+    /// The client reused an action `id` for an action with another body; nothing changed.
+    case duplicateID = "duplicate_id"
+    /// A raw `Patch` cannot apply, or its result is not a state of the model; the message names
+    /// the JSON Pointer and the reason.
+    case invalidPatch = "invalid_patch"
+    /// A `test` operation of a raw `Patch` found another value; nothing changed.
+    case testFailed = "test_failed"
+    /// A raw `Patch` touches what changed after its `base`; the Error carries the current `version`.
+    case conflict = "conflict"
+}
+
+extension SyncErrorCode {
+    /// Whether a resend of the refused action would be refused again, so that its outcome is
+    /// remembered for exactly-once delivery. Refusals for want of resources are not: a resend
+    /// may succeed.
+    var isFinal: Bool {
+        switch self {
+        case .storageUnavailable, .rateLimited, .internalError: false
+        default: true
+        }
+    }
 }

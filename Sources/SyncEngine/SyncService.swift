@@ -6,8 +6,10 @@
 public protocol SyncService: Sendable {
     /// Opens a session on a document. The engine sends the first message
     /// (a Full, or the patches after `since` when it can resume) through `output`.
+    ///
+    /// `client` names the client for exactly-once actions (`?client=ID`); nil when it gave none.
     func connect(
-        document: DocumentName, since: UInt64?, role: SessionRole, output: any SessionOutput
+        document: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any SessionOutput
     ) -> SessionID
 
     /// One complete message from a session. Messages of one session are handled in arrival order.
@@ -24,6 +26,15 @@ public protocol SyncService: Sendable {
 extension SyncService {
     /// A service that never refuses a session up front.
     public func refusal(forConnectingTo document: DocumentName) -> SessionRefusal? { nil }
+}
+
+extension SyncService {
+    /// Opens a session for a client that gave no client ID.
+    public func connect(
+        document: DocumentName, since: UInt64?, role: SessionRole, output: any SessionOutput
+    ) -> SessionID {
+        connect(document: document, since: since, role: role, client: nil, output: output)
+    }
 }
 
 /// Where the engine puts messages for one connection. Implemented by the transport.
@@ -149,12 +160,7 @@ public struct DocumentName: Hashable, Sendable, CustomStringConvertible {
     public static let `default` = DocumentName(validated: "default")
 
     public init?(_ string: String) {
-        guard (1...64).contains(string.utf8.count),
-            string.utf8.allSatisfy({ byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
-                    || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
-            })
-        else { return nil }
+        guard isIdentifier(string) else { return nil }
         rawValue = string
     }
 

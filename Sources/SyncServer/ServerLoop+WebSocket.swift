@@ -26,6 +26,12 @@ extension ServerLoop {
         case .failure:
             return refuse(wsi, status: 400, "since must be a non-negative integer version")
         }
+        let client: ClientID?
+        switch WebSocketRoute.client(headers.queryArgument("client")) {
+        case .success(let id): client = id
+        case .failure:
+            return refuse(wsi, status: 400, "client must be 1 to 64 letters, digits, - or _")
+        }
 
         let peer = headers.peerAddress()
         let clientAddress = ClientAddress.resolve(
@@ -51,7 +57,7 @@ extension ServerLoop {
             return refuse(wsi, status: 503, refusal.description)
         }
         upgrades[Self.key(wsi)] = UpgradeTicket(
-            document: document, since: since, role: role, clientAddress: clientAddress,
+            document: document, since: since, client: client, role: role, clientAddress: clientAddress,
             refusal: connectionLimitRefusal(for: clientAddress))
         return 0
     }
@@ -128,7 +134,8 @@ extension ServerLoop {
         admittedConnections += 1
         counters.sessionOpened()
         connectionsPerAddress[ticket.clientAddress, default: 0] += 1
-        session.id = service.connect(document: ticket.document, since: ticket.since, role: ticket.role, output: outbox)
+        session.id = service.connect(
+            document: ticket.document, since: ticket.since, role: ticket.role, client: ticket.client, output: outbox)
         logger.info("session opened", metadata: metadata(session, ["role": "\(ticket.role)"]))
         return 0
     }

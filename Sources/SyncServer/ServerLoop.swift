@@ -12,6 +12,7 @@ final class ServerLoop {
     struct UpgradeTicket {
         let document: DocumentName
         let since: UInt64?
+        let client: ClientID?
         let role: SessionRole
         let clientAddress: String
         /// Set when the session is accepted only to be closed at once (connection limits).

@@ -6,6 +6,7 @@ enum WebSocketRoute {
         case notAWebSocketPath
         case invalidDocumentName(String)
         case invalidSince(String)
+        case invalidClient(String)
     }
 
     static func document(forPath path: String) -> Result<DocumentName, Failure> {
@@ -21,5 +22,12 @@ enum WebSocketRoute {
         guard let value else { return .success(nil) }
         guard let version = UInt64(value) else { return .failure(.invalidSince(value)) }
         return .success(version)
+    }
+
+    /// `client=ID` names the client for exactly-once actions; absent means "anonymous".
+    static func client(_ value: String?) -> Result<ClientID?, Failure> {
+        guard let value else { return .success(nil) }
+        guard let client = ClientID(value) else { return .failure(.invalidClient(value)) }
+        return .success(client)
     }
 }

@@ -11,6 +11,9 @@ public enum TodoList: DocumentModel {
     /// `{"name":..,"todos":{"<index>":{"name":..,"completed":..}}}` as the original design had it.
     public static var schemaVersion: Int { 1 }
 
+    /// Programs holding a JSON Patch may send it as is; the engine checks it against `TodoState`.
+    public static var acceptsRawPatches: Bool { true }
+
     /// Built by hand (as `TodoState.jsonValue`): several times faster than going through `Encoder`.
     public static func jsonValue(of state: TodoState) -> JSONValue {
         state.jsonValue

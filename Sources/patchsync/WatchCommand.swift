@@ -11,10 +11,15 @@ struct WatchCommand: AsyncParsableCommand {
         discussion: """
             Starts with the Full state, then one line per Patch, until the server closes the \
             connection. Exit status: 0 when the server closes normally (status 1000 or 1001) or on \
-            SIGINT/SIGTERM; 1 when the connection ends otherwise; 2 when it cannot connect.
+            SIGINT/SIGTERM; 1 when the connection ends otherwise; 2 when it cannot connect. \
+            With --reconnect, a lost connection (a server restart) is opened again with backoff \
+            and resumed after the last version printed, and only a signal ends the command.
             """)
 
     @OptionGroup var connection: ClientConnectionOptions
+
+    @Flag(help: "Reconnect after a lost connection and resume where it left off.")
+    var reconnect = false
 
     func run() async throws {
         // Lines are flushed one by one, so exiting straight from the signal loses nothing.
@@ -23,8 +28,9 @@ struct WatchCommand: AsyncParsableCommand {
 
         let client: SyncClient
         do {
-            client = try SyncClient(
-                configuration: try connection.clientConfiguration(), logger: connection.makeLogger(label: "patchsync.watch"))
+            var configuration = try connection.clientConfiguration()
+            if reconnect { configuration.reconnect = SyncClient.ReconnectPolicy() }
+            client = try SyncClient(configuration: configuration, logger: connection.makeLogger(label: "patchsync.watch"))
         } catch {
             printError("watch", "\(error)")
             throw ExitCode(2)

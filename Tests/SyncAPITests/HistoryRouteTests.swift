@@ -37,7 +37,22 @@ import Testing
         #expect(limited["events"]?.arrayValue?.map { $0["version"] } == [1, 2])
         let (status, none) = try await fixture.json(.get, "/api/docs/default/history", query: [("since", "3")])
         #expect(status == 200)
-        #expect(none == ["events": []])
+        #expect(none == ["events": [], "oldest": 1, "truncated": false])
+        await fixture.shutdown()
+    }
+
+    @Test func aWindowOlderThanTheRetainedHistorySaysWhereItStarts() async throws {
+        let fixture = try APIFixture(retainedEvents: 2, snapshotInterval: 2)
+        for index in 1...5 { try await fixture.act(#"{"type":"ChangeName","name":"v\#(index)"}"#) }
+        let (_, page) = try await fixture.json(.get, "/api/docs/default/history", query: [("since", "0")])
+        let oldest = try #require(page["oldest"]?.integerValue)
+        #expect(oldest > 1)
+        #expect(page["truncated"] == true)
+        #expect(page["events"]?.arrayValue?.first?["version"] == .integer(oldest))
+        let (_, fromOldest) = try await fixture.json(
+            .get, "/api/docs/default/history", query: [("since", String(oldest - 1))])
+        #expect(fromOldest["truncated"] == false)
+        #expect(fromOldest["events"] == page["events"])
         await fixture.shutdown()
     }
 

@@ -28,11 +28,14 @@ final class APIFixture {
     let api: DocumentAPI<TodoList>
     private(set) var sessions: [DocumentName: (id: SessionID, output: RecordingOutput)] = [:]
 
-    init(transport: (any TransportMetricsSource)? = nil) throws {
+    init(transport: (any TransportMetricsSource)? = nil, retainedEvents: Int = 1000, snapshotInterval: Int = 1000) throws {
         directory = NSTemporaryDirectory() + "patchsync-api-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        engine = try SyncEngine<TodoList>(configuration: .init(dataDirectory: directory), logger: logger)
+        engine = try SyncEngine<TodoList>(
+            configuration: .init(
+                dataDirectory: directory, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval),
+            logger: logger)
         api = DocumentAPI(engine: engine, transport: transport, logger: logger)
     }
 

@@ -1,0 +1,115 @@
+import DequeModule
+import JSONPatch
+
+/// What became of the recent actions of named clients, by `(client, id)`, so that an action
+/// resent after a reconnect is answered with its original outcome instead of being applied twice.
+///
+/// Actions that changed the state are in the log with their client and id, and are rebuilt from
+/// it at start-up (`recordLogged`): they are remembered while their event is retained and for at
+/// least `lifetime`. Rejected actions and actions that changed nothing are remembered in memory,
+/// for at least `lifetime` unless more than `transientCapacity` pile up, when the oldest go first.
+struct ActionOutcomes {
+    struct Key: Hashable {
+        let client: ClientID
+        let id: JSONValue
+    }
+
+    enum Outcome {
+        /// Acknowledged at `version`.
+        case accepted(version: UInt64)
+        /// Refused with this Error message.
+        case rejected(OutboundMessage)
+    }
+
+    enum Lookup {
+        case new
+        /// Seen before with the same body: answer with the outcome, apply nothing.
+        case repeated(Outcome)
+        /// Seen before with another body: `duplicate_id`.
+        case differentBody
+    }
+
+    private struct Entry {
+        let digest: ActionDigest
+        let outcome: Outcome
+        let time: Int64
+        /// The event's version for an action that changed the state; nil for one remembered in memory only.
+        let loggedVersion: UInt64?
+    }
+
+    private struct Stamp {
+        let key: Key
+        let time: Int64
+    }
+
+    /// How long every outcome is remembered at least, in milliseconds: ten minutes.
+    static let lifetime: Int64 = 10 * 60 * 1000
+    /// The most rejected and no-op outcomes kept per document, so a flood of refused actions
+    /// cannot use unbounded memory.
+    static let transientCapacity = 10_000
+
+    private var entries: [Key: Entry] = [:]
+    /// Insertion order of each kind, oldest first, for expiry.
+    private var logged: Deque<Stamp> = []
+    private var transient: Deque<Stamp> = []
+
+    var count: Int { entries.count }
+
+    func lookup(_ key: Key, digest: ActionDigest) -> Lookup {
+        guard let entry = entries[key] else { return .new }
+        return entry.digest == digest ? .repeated(entry.outcome) : .differentBody
+    }
+
+    /// Remembers an action that changed the state, logged as version `version`.
+    mutating func recordLogged(_ key: Key, digest: ActionDigest, version: UInt64, time: Int64) {
+        entries[key] = Entry(digest: digest, outcome: .accepted(version: version), time: time, loggedVersion: version)
+        logged.append(Stamp(key: key, time: time))
+    }
+
+    /// Remembers the actions of logged events that name a client and an id, as read at load time.
+    mutating func recordLogged(_ events: some Sequence<DocumentEvent>) {
+        for event in events {
+            guard let client = event.client, let id = event.actionID else { continue }
+            // Lines without a digest hold the action as sent.
+            recordLogged(
+                Key(client: client, id: id), digest: event.digest ?? ActionDigest(event.action), version: event.version,
+                time: event.time)
+        }
+    }
+
+    /// Remembers a rejected action, or one that changed nothing, in memory.
+    mutating func recordTransient(_ key: Key, digest: ActionDigest, outcome: Outcome, time: Int64) {
+        entries[key] = Entry(digest: digest, outcome: outcome, time: time, loggedVersion: nil)
+        transient.append(Stamp(key: key, time: time))
+        while transient.count > Self.transientCapacity, let oldest = transient.popFirst() {
+            remove(oldest, logged: false)
+        }
+    }
+
+    /// Forgets outcomes that did not hold: those of a batch whose write failed.
+    mutating func forget(_ keys: [Key]) {
+        for key in keys { entries[key] = nil }
+    }
+
+    /// Drops what is older than `lifetime` at `now` and, for logged actions, no longer retained:
+    /// `retainedAfter` is the base version of the retained history.
+    mutating func expire(now: Int64, retainedAfter baseVersion: UInt64) {
+        let cutoff = now - Self.lifetime
+        while let oldest = transient.first, oldest.time < cutoff {
+            transient.removeFirst()
+            remove(oldest, logged: false)
+        }
+        while let oldest = logged.first, oldest.time < cutoff {
+            if let version = entries[oldest.key]?.loggedVersion, version > baseVersion { break }
+            logged.removeFirst()
+            remove(oldest, logged: true)
+        }
+    }
+
+    /// Removes the entry a stamp was made for, unless the key has been recorded anew since.
+    private mutating func remove(_ stamp: Stamp, logged: Bool) {
+        guard let entry = entries[stamp.key], entry.time == stamp.time, (entry.loggedVersion != nil) == logged
+        else { return }
+        entries[stamp.key] = nil
+    }
+}
