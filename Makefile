@@ -21,13 +21,13 @@ RELEASE    := -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
               -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
               -Xlinker --symbol-ordering-file=$(CURDIR)/scripts/patchsync.order -Xlinker --no-warn-symbol-ordering
 
-.PHONY: run test bench soak build release deps test-deps swift-test web-test py-test install clean
+.PHONY: run test bench soak build release deps test-deps swift-test web-test py-test fuzz fuzz-check install clean
 
 run: deps release
 	mkdir -p $(DATA)
 	.build/release/patchsync serve --host $(HOST) --port $(PORT) --data $(DATA)
 
-test: test-deps swift-test web-test py-test
+test: test-deps swift-test web-test py-test fuzz-check
 
 build: deps
 	$(SWIFT) build
@@ -44,6 +44,17 @@ web-test: test-deps
 
 py-test: test-deps build
 	$(PYTHON) -m pytest -q tests/
+
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer, build in .build-fuzz): each target of
+# Fuzz/ for FUZZ_SECONDS (default 60). A crash fails the run and leaves the input in
+# .build-fuzz/crashes/. `fuzz-check` (part of `make test`) only runs every seed once.
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+fuzz-check: deps
+	scripts/fuzz --check
 
 # Core diff/apply, start-up with 100,000 events, per-action engine cost on large lists,
 # fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list.

@@ -109,3 +109,29 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (`make fuzz`): libFuzzer entry points without a `main`, so they link only when
+// built with `--sanitize=fuzzer`. Declared only then (PATCHSYNC_FUZZ set), keeping them out of
+// `swift build` and `swift test`. They reach internal types with `@testable import`, which the
+// fuzz build enables with `-enable-testing`.
+if Context.environment["PATCHSYNC_FUZZ"] != nil {
+    package.targets.append(
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["JSONPatch", "SyncEngine", .product(name: "Logging", package: "swift-log")],
+            path: "Fuzz/FuzzSupport"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJSONCodec", ["JSONCodec", "JSONPatch"]),
+        ("FuzzJSONPointer", ["JSONPatch"]),
+        ("FuzzPatchApply", ["JSONPatch"]),
+        ("FuzzDiff", ["JSONPatch"]),
+        ("FuzzClientMessage", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec"]),
+        ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzMessageAssembler", ["SyncServer", "SyncEngine"]),
+        ("FuzzEventLog", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(name: target.name, dependencies: ["FuzzSupport"] + target.dependencies, path: "Fuzz/\(target.name)"))
+    }
+}
