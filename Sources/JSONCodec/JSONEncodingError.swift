@@ -7,6 +7,9 @@ public struct JSONEncodingError: Error, Hashable, Sendable, CustomStringConverti
         case nonFiniteNumber
         /// Arrays and objects nested deeper than `JSONLimits.maximumDepth`.
         case tooDeep
+        /// An object key holding `\u0000`: jansson (`JSONCodec.decode`) cannot read such a key
+        /// back, so a log line or snapshot holding one would not load.
+        case nulInKey
     }
 
     public var reason: Reason
@@ -19,6 +22,7 @@ public struct JSONEncodingError: Error, Hashable, Sendable, CustomStringConverti
         switch reason {
         case .nonFiniteNumber: "cannot encode a NaN or infinite number as JSON"
         case .tooDeep: "cannot encode a value nested deeper than \(JSONLimits.maximumDepth) levels"
+        case .nulInKey: "cannot encode an object key holding \\u0000: it would not decode"
         }
     }
 }

@@ -39,6 +39,7 @@ struct JSONWriter {
             for (key, member) in object {
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
+                guard !key.utf8.contains(0) else { throw JSONEncodingError(reason: .nulInKey) }
                 writeString(key)
                 bytes.append(UInt8(ascii: ":"))
                 try write(member, depthBudget: depthBudget - 1)

@@ -42,6 +42,16 @@ import Testing
         }
     }
 
+    /// Found by FuzzPatchApply: a pointer token may hold U+0000 (RFC 6901 allows it), so a patch
+    /// can create a key holding it, which jansson refuses to read. Encoding refuses it too, rather
+    /// than writing a log line or snapshot that would not load.
+    @Test func aKeyHoldingNULIsAnErrorNotUnreadableText() throws {
+        let patched = try JSONPatch([.add(path: JSONPointer(parsing: "/a\u{0}b"), value: 1)]).apply(to: [:])
+        #expect(throws: JSONEncodingError(reason: .nulInKey)) { try JSONCodec.encode(["x": patched]) }
+        // In a string value it is fine: jansson reads it back.
+        #expect(try JSONCodec.encodeString(["a": "\u{0}"]) == #"{"a":"\u0000"}"#)
+    }
+
     @Test func nestingBeyondTheLimitIsAnError() throws {
         var value: JSONValue = 1
         for _ in 0..<JSONLimits.maximumDepth { value = [value] }
