@@ -18,7 +18,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let parsed: ClientMessage<TodoAction>
     do {
-        parsed = try ClientMessageParser.parse(.text(bytes), role: .editor, maximumDepth: 32, as: TodoAction.self)
+        parsed = try ClientMessageParser.parse(.text(bytes), role: .editor, limits: DocumentLimits(), as: TodoAction.self)
     } catch {
         expectReadableError(id: error.id, code: error.code, message: error.message)
         return 0
