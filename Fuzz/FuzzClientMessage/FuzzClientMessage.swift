@@ -16,20 +16,38 @@ let initialState = TodoState(
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    let parsed: ClientMessage<TodoAction>
-    do {
-        parsed = try ClientMessageParser.parse(.text(bytes), role: .editor, limits: DocumentLimits(), as: TodoAction.self)
+    let envelope: ClientEnvelope
+    do throws(MessageRejection) {
+        envelope = try ClientMessageParser.envelope(.text(bytes), limits: DocumentLimits())
     } catch {
         expectReadableError(id: error.id, code: error.code, message: error.message)
         return 0
     }
-    expect((try? JSONCodec.encode(parsed.actionJSON)) != nil, "the accepted action has no log form")
+    // Presence messages and raw patches are read by their own parsers, as the engine does.
+    do throws(ActionRejected) {
+        if try PresenceRequest(envelope) != nil { return 0 }
+        if envelope.type == "Patch" {
+            _ = try RawPatch(envelope)
+            return 0
+        }
+    } catch {
+        expectReadableError(id: envelope.id, code: error.code, message: error.message)
+        return 0
+    }
+    let parsed: DecodedAction<TodoAction>
+    do throws(MessageRejection) {
+        parsed = try ClientMessageParser.action(envelope, as: TodoAction.self)
+    } catch {
+        expectReadableError(id: error.id, code: error.code, message: error.message)
+        return 0
+    }
+    expect((try? JSONCodec.encode(parsed.json)) != nil, "the accepted action has no log form")
     var state = initialState
     do {
         try TodoList.reduce(&state, parsed.action)
     } catch {
         expect(state == initialState, "a refused action changed the state")
-        expectReadableError(id: parsed.id, code: error.code, message: error.message)
+        expectReadableError(id: envelope.id, code: error.code, message: error.message)
         return 0
     }
     let previous = TodoList.jsonValue(of: initialState)
@@ -39,7 +57,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         try! JSONCodec.encode(incremental) == JSONCodec.encode(full),
         "incremental JSON differs from the full JSON after \(parsed.action)")
     expect((try? JSONPatch.diff(from: previous, to: full).apply(to: previous)) == full, "the action's patch does not apply")
-    if let id = parsed.id {
+    if let id = envelope.id {
         let ack = try? JSONCodec.decode(ServerMessage.ack(id: id, version: 1).bytes)
         expect(ack?["type"] == "Ack" && ack?["id"] == id, "the Ack does not echo the id")
     }

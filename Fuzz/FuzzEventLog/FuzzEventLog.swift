@@ -9,6 +9,11 @@ let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
 let files = DocumentFiles(dataDirectory: "/fuzz", name: .default)
 let initialState = TodoList.jsonValue(of: TodoList.initialState)
 
+/// The initial state of each schema the Todo list has had (only its current one).
+func initialState(schema: Int) -> JSONValue? {
+    schema == TodoList.schemaVersion ? initialState : nil
+}
+
 /// Any bytes as a document's `log.jsonl`, read as at start-up: never a crash, only a
 /// `corrupt` error naming the file; a log that loads (its torn last line cut off) loads again
 /// to the same document, and each event reads back from its own JSON.
@@ -16,16 +21,23 @@ let initialState = TodoList.jsonValue(of: TodoList.initialState)
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let storage = MemoryStorage(files: [files.logPath: Array(UnsafeBufferPointer(start: data, count: size))])
     let loaded: LoadedDocument
-    do {
-        loaded = try files.load(initialState: initialState, io: storage, repairTornTail: true, logger: logger)
+    do throws(StorageError) {
+        loaded = try files.load(
+            initialState: initialState(schema:), maximumSchema: TodoList.schemaVersion, io: storage,
+            repairTornTail: true, logger: logger)
     } catch {
-        expect(error.kind == .corrupt && error.path == files.logPath && error.line != nil, "unexpected \(error)")
+        // A log from a newer release (a higher format or schema) is refused as clearly as damage.
+        expect(
+            (error.kind == .corrupt || error.kind == .newerFormat) && error.path == files.logPath && error.line != nil,
+            "unexpected \(error)")
         return 0
     }
     let repaired = storage.contents(of: files.logPath) ?? []
     expect(repaired.isEmpty || repaired.last == 0x0A, "the repaired log ends in a torn line")
     do {
-        let again = try files.load(initialState: initialState, io: storage, repairTornTail: false, logger: logger)
+        let again = try files.load(
+            initialState: initialState(schema:), maximumSchema: TodoList.schemaVersion, io: storage,
+            repairTornTail: false, logger: logger)
         expect(again.history.latestVersion == loaded.history.latestVersion, "the repaired log has other versions")
         expect(try! JSONCodec.encode(again.state) == JSONCodec.encode(loaded.state), "the repaired log gives another state")
     } catch {
