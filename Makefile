@@ -57,7 +57,8 @@ fuzz-check: deps
 	scripts/fuzz --check
 
 # Core diff/apply, start-up with 100,000 events, per-action engine cost on large lists,
-# fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list.
+# fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list,
+# the page on a 10,000-row list in Chromium.
 bench: test-deps
 	$(SWIFT) build $(RELEASE) --product patchsync
 	$(SWIFT) build $(RELEASE) --product PatchsyncBench
@@ -67,6 +68,7 @@ bench: test-deps
 	$(PYTHON) bench/fanout.py --patchsync .build/release/patchsync --runs 3
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/page.py --patchsync .build/release/patchsync
 
 # 200 clients on 5 documents for SOAK_SECONDS (default 10 minutes), the server killed with
 # SIGKILL and restarted every minute; prints its figures and fails on any violation.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  applyPatch, JsonPatchError, parsePointer, escapeToken, jsonEqual, getByPointer,
+  applyPatch, applyPatchInPlace, JsonPatchError, parsePointer, escapeToken, jsonEqual, getByPointer,
 } from '../../Sources/WebAssets/Public/jsonpatch.js';
 
 const fixtures = new URL('../../Tests/JSONPatchTests/Fixtures/', import.meta.url);
@@ -30,6 +30,19 @@ for (const file of ['tests.json', 'spec_tests.json']) {
           }
         }
         assert.equal(JSON.stringify(testCase.doc), before, 'the input document must not change');
+      });
+      test(`${title} (in place)`, { skip: testCase.disabled ? 'disabled in the suite' : false }, () => {
+        const doc = structuredClone(testCase.doc);
+        if ('error' in testCase) {
+          assert.throws(() => applyPatchInPlace(doc, testCase.patch), JsonPatchError, testCase.error);
+          assert.deepEqual(doc, testCase.doc, 'a failing patch must leave the document as it was');
+        } else {
+          const result = applyPatchInPlace(doc, testCase.patch);
+          if ('expected' in testCase) {
+            assert.ok(jsonEqual(result, testCase.expected),
+              `got ${JSON.stringify(result)}, expected ${JSON.stringify(testCase.expected)}`);
+          }
+        }
       });
     });
   });
@@ -68,6 +81,31 @@ describe('applyPatch', () => {
     const doc = applyPatch({}, [{ op: 'add', path: '/a', value }]);
     value.nested.push(2);
     assert.deepEqual(doc, { a: { nested: [1] } });
+  });
+
+  test('in place: edits the caller\'s document and undoes every op of a failing patch', () => {
+    const row = { name: 'milk', completed: false };
+    const doc = { name: 'groceries', list: [1, 2, 3], todos: { 1: row, 2: { name: 'tea', completed: true } } };
+    const original = structuredClone(doc);
+    const patch = [
+      { op: 'replace', path: '/name', value: 'chores' },
+      { op: 'remove', path: '/list/0' },
+      { op: 'add', path: '/list/-', value: 4 },
+      { op: 'move', from: '/todos/2', path: '/todos/3' },
+      { op: 'copy', from: '/todos/1', path: '/todos/4' },
+      { op: 'add', path: '/todos/1/note', value: 'x' },
+      { op: 'test', path: '/name', value: 'not this' },
+    ];
+    assert.throws(() => applyPatchInPlace(doc, patch), (error) => error.code === 'test-failed' && error.opIndex === 6);
+    assert.deepEqual(doc, original);
+    assert.equal(doc.todos[1], row, 'untouched members keep their identity');
+
+    const result = applyPatchInPlace(doc, patch.slice(0, 6));
+    assert.equal(result, doc);
+    assert.deepEqual(doc, {
+      name: 'chores', list: [2, 3, 4],
+      todos: { 1: { name: 'milk', completed: false, note: 'x' }, 3: { name: 'tea', completed: true }, 4: { name: 'milk', completed: false } },
+    });
   });
 
   test('rejects malformed patches with a clear error', () => {

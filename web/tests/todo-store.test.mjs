@@ -150,7 +150,7 @@ describe('TodoStore', () => {
 
   test('duplicate patches are skipped, a gap or a bad patch asks for a fresh Full', () => {
     const store = loadedStore({ name: 'a', todos: {} }, 5);
-    assert.equal(store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'old' }], version: 5 }).changed, false);
+    assert.equal(store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'old' }], version: 5 }).changes.any, false);
     assert.equal(store.view().name, 'a');
     assert.match(store.receive({ type: 'Patch', ops: [], version: 7 }).resync, /missed versions 6\.\.6/);
     assert.match(store.receive({ type: 'Patch', ops: [{ op: 'remove', path: '/nope' }], version: 6 }).resync, /did not apply/);
@@ -183,9 +183,57 @@ describe('TodoStore', () => {
     assert.deepEqual(result.addedByMe, [1]);
   });
 
+  test('a Patch reports the rows and fields it changed, and the order follows rows coming and going', () => {
+    const store = loadedStore({ name: 'L', todos: { 1: { name: 'a', completed: false }, 3: { name: 'c', completed: false } } }, 1);
+    let result = store.receive({ type: 'Patch', ops: [{ op: 'add', path: '/todos/2', value: { name: 'b', completed: false } }], version: 2 });
+    assert.deepEqual([...result.changes.rows], [2]);
+    assert.equal(result.changes.name || result.changes.all, false);
+    assert.deepEqual(result.newRows, [2]);
+    assert.deepEqual(store.order, [1, 2, 3]);
+    assert.equal(store.rowAfter(1), 2);
+    result = store.receive({ type: 'Patch', ops: [{ op: 'remove', path: '/todos/1' }, { op: 'replace', path: '/name', value: 'M' }], version: 3 });
+    assert.deepEqual([...result.changes.rows], [1]);
+    assert.equal(result.changes.name, true);
+    assert.deepEqual(store.order, [2, 3]);
+    assert.equal(store.row(1), null);
+    result = store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/todos', value: { 7: { name: 'g', completed: true } } }], version: 4 });
+    assert.equal(result.changes.all, true);
+    assert.deepEqual(store.view(), { name: 'M', rows: [{ index: 7, name: 'g', completed: true }] });
+  });
+
+  test('a Patch is applied where the document is, not to a copy', () => {
+    const todos = {};
+    for (let i = 1; i <= 1000; i += 1) todos[i] = { name: `row ${i}`, completed: false };
+    const store = loadedStore({ name: '', todos }, 1);
+    const untouched = store.document.todos[500];
+    store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/todos/1/name', value: 'x' }], version: 2 });
+    assert.equal(store.document.todos[500], untouched);
+    assert.equal(store.row(1).name, 'x');
+  });
+
+  test('a row removed optimistically comes back when the server refuses the removal', () => {
+    const store = loadedStore({ name: '', todos: { 1: { name: 'a', completed: false }, 2: { name: 'b', completed: false } } }, 1);
+    const action = store.removeRow(1);
+    assert.equal(store.row(1), null);
+    assert.equal(store.rowAfter(0), 2);
+    const result = store.receive({ type: 'Error', id: action.id, code: 'storage_unavailable', message: 'disk full' });
+    assert.deepEqual([...result.changes.rows], [1]);
+    assert.deepEqual(store.row(1), { index: 1, name: 'a', completed: false });
+  });
+
+  test('a coalesced Patch applies when its from is the page\'s version; otherwise it asks for a resync', () => {
+    const store = loadedStore({ name: 'a', todos: {} }, 5);
+    const ops = [{ op: 'replace', path: '/name', value: 'b' }];
+    assert.match(store.receive({ type: 'Patch', ops, from: 6, version: 9 }).resync, /missed versions 6\.\.6/);
+    assert.match(store.receive({ type: 'Patch', ops, from: 4, version: 9 }).resync, /overlaps/);
+    assert.equal(store.receive({ type: 'Patch', ops, from: 5, version: 9 }).changes.name, true);
+    assert.equal(store.resumeVersion, 9);
+    assert.equal(store.name, 'b');
+  });
+
   test('ignores messages it does not know', () => {
     const store = loadedStore();
-    assert.equal(store.receive({ type: 'Hello' }).changed, false);
-    assert.equal(store.receive(null).changed, false);
+    assert.equal(store.receive({ type: 'Hello' }).changes.any, false);
+    assert.equal(store.receive(null).changes.any, false);
   });
 });

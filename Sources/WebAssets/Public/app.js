@@ -1,7 +1,7 @@
 // Wires the shared Todo list to the page: server messages -> store -> DOM,
 // and the person's input -> store -> actions on the WebSocket.
 
-import { TodoStore, fieldKey } from './todo-store.js';
+import { Changes, TodoStore, fieldKey } from './todo-store.js';
 import { Connection, pageOptions, socketURL } from './connection.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -25,8 +25,10 @@ const elements = {
 };
 
 const store = new TodoStore();
-/** row index -> { element, check, name, remove } */
+/** row index -> { element, check, name, remove, completed } for every row on the page */
 const rowElements = new Map();
+/** Rows on the page shown as done, for the summary. */
+let doneShown = 0;
 let connected = false;
 /** Set when the server refuses edits from this session (a watch-only token). */
 let watchOnly = false;
@@ -41,10 +43,7 @@ const connection = new Connection({
   resumeVersion: () => store.resumeVersion,
   onMessage: receive,
   onStatus: showStatus,
-  onLost: () => {
-    store.connectionLost();
-    render();
-  },
+  onLost: () => render(store.connectionLost()),
 });
 
 function receive(message) {
@@ -63,38 +62,55 @@ function receive(message) {
   } else if (result.error) {
     showToast(result.error.message);
   }
-  if (result.changed) render();
+  render(result.changes);
   for (const index of result.addedByMe ?? []) focusNewRow(index);
 }
 
 // `action` is null when the edit waits behind one in flight; it goes out with the next.
-function perform(action) {
+// `changes` is what the edit shows at once (before the server answers).
+function perform(action, changes = new Changes()) {
   if (action) send(action);
-  render();
+  render(changes);
 }
 
 function send(action) {
   if (!connection.send(action)) {
-    store.connectionLost();
+    render(store.connectionLost());
     showToast('You are offline; that change was not saved.');
   }
 }
 
 // ---- rendering ----
 
-function render() {
+// Shows what `changes` names: a Patch touches only the rows it changed.
+function render(changes) {
   elements.loading.hidden = store.loaded;
   elements.list.hidden = !store.loaded;
   elements.card.setAttribute('aria-busy', String(!store.loaded));
   if (!store.loaded) return;
 
-  const view = store.view();
-  setFieldValue(elements.listName, view.name, fieldKey.listName);
-  document.title = view.name.trim() ? `${view.name.trim()} · patchsync` : 'patchsync';
+  if (changes.all || changes.name) renderName();
+  if (changes.all) renderAllRows();
+  else for (const index of changes.rows) renderRow(index);
 
+  elements.removeCompleted.hidden = doneShown === 0;
+  elements.empty.hidden = rowElements.size > 0;
+  elements.summary.textContent = summaryText(rowElements.size, doneShown);
+  applyEditable();
+}
+
+function renderName() {
+  const name = store.name;
+  setFieldValue(elements.listName, name, fieldKey.listName);
+  document.title = name.trim() ? `${name.trim()} · patchsync` : 'patchsync';
+}
+
+// After a Full: every row anew, reusing the elements of rows that stay.
+function renderAllRows() {
+  const { rows } = store.view();
   const shown = new Set();
   let previous = null;
-  for (const row of view.rows) {
+  for (const row of rows) {
     shown.add(row.index);
     const parts = rowElements.get(row.index) ?? createRow(row.index);
     updateRow(parts, row);
@@ -102,18 +118,33 @@ function render() {
     if (expectedPosition !== parts.element) elements.rows.insertBefore(parts.element, expectedPosition);
     previous = parts.element;
   }
-  for (const [index, parts] of rowElements) {
-    if (!shown.has(index)) {
-      parts.element.remove();
-      rowElements.delete(index);
-    }
+  for (const index of rowElements.keys()) {
+    if (!shown.has(index)) removeRow(index);
   }
+}
 
-  const done = view.rows.filter((row) => row.completed).length;
-  elements.removeCompleted.hidden = done === 0;
-  elements.empty.hidden = view.rows.length > 0;
-  elements.summary.textContent = summaryText(view.rows.length, done);
-  applyEditable();
+// One row: updated where it is, inserted before the row that follows it, or removed.
+function renderRow(index) {
+  const row = store.row(index);
+  if (row === null) {
+    removeRow(index);
+    return;
+  }
+  let parts = rowElements.get(index);
+  if (!parts) {
+    parts = createRow(index);
+    const next = store.rowAfter(index);
+    elements.rows.insertBefore(parts.element, next === null ? null : rowElements.get(next)?.element ?? null);
+  }
+  updateRow(parts, row);
+}
+
+function removeRow(index) {
+  const parts = rowElements.get(index);
+  if (!parts) return;
+  if (parts.completed) doneShown -= 1;
+  parts.element.remove();
+  rowElements.delete(index);
 }
 
 function summaryText(total, done) {
@@ -126,12 +157,9 @@ function summaryText(total, done) {
 function createRow(index) {
   const element = elements.rowTemplate.content.firstElementChild.cloneNode(true);
   element.dataset.index = String(index);
-  const parts = {
-    element,
-    check: element.querySelector('input[type=checkbox]'),
-    name: element.querySelector('input[type=text]'),
-    remove: element.querySelector('button[name=remove]'),
-  };
+  const [check, name, remove] = element.children;
+  const parts = { element, check, name, remove, completed: false };
+  setRowEditable(parts, isEditable());
   rowElements.set(index, parts);
   return parts;
 }
@@ -140,7 +168,11 @@ function updateRow(parts, row) {
   const label = row.name.trim() || 'untitled item';
   setFieldValue(parts.name, row.name, fieldKey.rowName(row.index));
   if (parts.check.checked !== row.completed) parts.check.checked = row.completed;
-  parts.element.classList.toggle('is-done', row.completed);
+  if (parts.completed !== row.completed) {
+    doneShown += row.completed ? 1 : -1;
+    parts.completed = row.completed;
+    parts.element.classList.toggle('is-done', row.completed);
+  }
   setLabel(parts.check, `Done: ${label}`);
   setLabel(parts.name, `Item ${row.index}`);
   setLabel(parts.remove, `Remove ${label}`);
@@ -165,16 +197,22 @@ function setFieldValue(input, value, key) {
   input.setSelectionRange(Math.min(selectionStart, value.length), Math.min(selectionEnd, value.length));
 }
 
+// Visits every row, so only when editability flips (connecting, a watch-only answer).
+let editableShown = null;
 function applyEditable() {
   const editable = isEditable();
+  if (editable === editableShown) return;
+  editableShown = editable;
   elements.listName.readOnly = !editable;
   elements.add.disabled = !editable;
   elements.removeCompleted.disabled = !editable;
-  for (const parts of rowElements.values()) {
-    parts.name.readOnly = !editable;
-    parts.check.disabled = !editable;
-    parts.remove.disabled = !editable;
-  }
+  for (const parts of rowElements.values()) setRowEditable(parts, editable);
+}
+
+function setRowEditable(parts, editable) {
+  parts.name.readOnly = !editable;
+  parts.check.disabled = !editable;
+  parts.remove.disabled = !editable;
 }
 
 function focusNewRow(index) {
@@ -233,7 +271,7 @@ function rowOf(target) {
 }
 
 elements.listName.addEventListener('input', () => {
-  perform(store.changeName(elements.listName.value));
+  perform(store.changeName(elements.listName.value), new Changes({ name: true }));
 });
 
 elements.listName.addEventListener('keydown', (event) => {
@@ -259,13 +297,13 @@ elements.removeCompleted.addEventListener('click', () => {
 elements.rows.addEventListener('input', (event) => {
   const index = rowOf(event.target);
   if (index === null || event.target.type !== 'text') return;
-  perform(store.updateRow(index, { name: event.target.value }));
+  perform(store.updateRow(index, { name: event.target.value }), new Changes({ rows: [index] }));
 });
 
 elements.rows.addEventListener('change', (event) => {
   const index = rowOf(event.target);
   if (index === null || event.target.type !== 'checkbox') return;
-  perform(store.updateRow(index, { completed: event.target.checked }));
+  perform(store.updateRow(index, { completed: event.target.checked }), new Changes({ rows: [index] }));
 });
 
 elements.rows.addEventListener('click', (event) => {
@@ -276,7 +314,7 @@ elements.rows.addEventListener('click', (event) => {
   // Keep keyboard users in the list: focus moves to the neighbouring row.
   const row = button.closest('[data-index]');
   const neighbour = row.nextElementSibling ?? row.previousElementSibling;
-  perform(store.removeRow(index));
+  perform(store.removeRow(index), new Changes({ rows: [index] }));
   const target = neighbour?.isConnected ? neighbour.querySelector('button[name=remove]') : elements.add;
   target.focus();
 });
@@ -295,7 +333,7 @@ document.addEventListener('compositionend', () => {
 });
 window.addEventListener('online', () => connection.retrySoon());
 
-render();
+render(new Changes());
 const { problem } = pageOptions(location.href);
 if (problem) {
   elements.status.dataset.status = 'offline';

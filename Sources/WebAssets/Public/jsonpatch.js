@@ -1,6 +1,6 @@
 // RFC 6902 JSON Patch and RFC 6901 JSON Pointer for plain JSON values.
-// applyPatch never mutates its input: it works on a copy, so a failing patch
-// leaves the caller's document exactly as it was (atomic application).
+// Both appliers are atomic: a failing patch leaves the document exactly as it was.
+// applyPatch works on a copy; applyPatchInPlace edits the document and undoes on failure.
 
 /** Raised for a malformed operation, a bad pointer, a missing target or a failed `test`. */
 export class JsonPatchError extends Error {
@@ -133,20 +133,28 @@ function parentOf(doc, tokens, pointer) {
   return current;
 }
 
-function add(doc, pointer, value) {
+// Each edit below records how to take itself back in `undo` (when given), so that a patch
+// applied in place can be rolled back if a later operation fails.
+
+function add(doc, pointer, value, undo) {
   const tokens = parsePointer(pointer);
   if (tokens.length === 0) return value;
   const parent = parentOf(doc, tokens, pointer);
   const last = tokens[tokens.length - 1];
   if (Array.isArray(parent)) {
-    parent.splice(arrayIndex(last, parent.length, { allowEnd: true }), 0, value);
+    const index = arrayIndex(last, parent.length, { allowEnd: true });
+    parent.splice(index, 0, value);
+    undo?.push(() => parent.splice(index, 1));
   } else {
+    const had = hasOwn(parent, last);
+    const old = parent[last];
     setMember(parent, last, value);
+    undo?.push(had ? () => setMember(parent, last, old) : () => delete parent[last]);
   }
   return doc;
 }
 
-function remove(doc, pointer) {
+function remove(doc, pointer, undo) {
   const tokens = parsePointer(pointer);
   if (tokens.length === 0) {
     throw new JsonPatchError('invalid-operation', 'cannot remove the whole document');
@@ -154,24 +162,33 @@ function remove(doc, pointer) {
   const parent = parentOf(doc, tokens, pointer);
   const last = tokens[tokens.length - 1];
   if (Array.isArray(parent)) {
-    parent.splice(arrayIndex(last, parent.length, { allowEnd: false }), 1);
+    const index = arrayIndex(last, parent.length, { allowEnd: false });
+    const [old] = parent.splice(index, 1);
+    undo?.push(() => parent.splice(index, 0, old));
   } else if (hasOwn(parent, last)) {
+    const old = parent[last];
     delete parent[last];
+    undo?.push(() => setMember(parent, last, old));
   } else {
     throw new JsonPatchError('path-not-found', `path "${pointer}" does not exist`);
   }
   return doc;
 }
 
-function replace(doc, pointer, value) {
+function replace(doc, pointer, value, undo) {
   const tokens = parsePointer(pointer);
   if (tokens.length === 0) return value;
   const parent = parentOf(doc, tokens, pointer);
   const last = tokens[tokens.length - 1];
   if (Array.isArray(parent)) {
-    parent[arrayIndex(last, parent.length, { allowEnd: false })] = value;
+    const index = arrayIndex(last, parent.length, { allowEnd: false });
+    const old = parent[index];
+    parent[index] = value;
+    undo?.push(() => { parent[index] = old; });
   } else if (hasOwn(parent, last)) {
+    const old = parent[last];
     setMember(parent, last, value);
+    undo?.push(() => setMember(parent, last, old));
   } else {
     throw new JsonPatchError('path-not-found', `path "${pointer}" does not exist`);
   }
@@ -188,18 +205,18 @@ function requireMember(op, name, opIndex) {
   return op[name];
 }
 
-function applyOperation(doc, op, opIndex) {
+function applyOperation(doc, op, opIndex, undo) {
   if (!isObject(op)) {
     throw new JsonPatchError('invalid-operation', 'an operation must be an object', opIndex);
   }
   const path = requireMember(op, 'path', opIndex);
   switch (op.op) {
     case 'add':
-      return add(doc, path, cloneJSON(requireMember(op, 'value', opIndex)));
+      return add(doc, path, cloneJSON(requireMember(op, 'value', opIndex)), undo);
     case 'remove':
-      return remove(doc, path);
+      return remove(doc, path, undo);
     case 'replace':
-      return replace(doc, path, cloneJSON(requireMember(op, 'value', opIndex)));
+      return replace(doc, path, cloneJSON(requireMember(op, 'value', opIndex)), undo);
     case 'move': {
       const from = requireMember(op, 'from', opIndex);
       if (from === path) {
@@ -210,11 +227,11 @@ function applyOperation(doc, op, opIndex) {
         throw new JsonPatchError('invalid-operation', `cannot move "${from}" into its own child "${path}"`, opIndex);
       }
       const value = getByPointer(doc, from);
-      return add(remove(doc, from), path, value);
+      return add(remove(doc, from, undo), path, value, undo);
     }
     case 'copy': {
       const from = requireMember(op, 'from', opIndex);
-      return add(doc, path, cloneJSON(getByPointer(doc, from)));
+      return add(doc, path, cloneJSON(getByPointer(doc, from)), undo);
     }
     case 'test': {
       const expected = requireMember(op, 'value', opIndex);
@@ -228,6 +245,24 @@ function applyOperation(doc, op, opIndex) {
   }
 }
 
+function applyOperations(doc, patch, undo) {
+  if (!Array.isArray(patch)) {
+    throw new JsonPatchError('invalid-patch', 'a patch must be an array of operations');
+  }
+  let result = doc;
+  patch.forEach((op, opIndex) => {
+    try {
+      result = applyOperation(result, op, opIndex, undo);
+    } catch (error) {
+      if (error instanceof JsonPatchError && error.opIndex === undefined) {
+        throw new JsonPatchError(error.code, error.message, opIndex);
+      }
+      throw error;
+    }
+  });
+  return result;
+}
+
 /**
  * Applies an RFC 6902 patch and returns the patched document.
  * The input document is left untouched, whether the patch succeeds or fails.
@@ -237,19 +272,25 @@ function applyOperation(doc, op, opIndex) {
  * @throws {JsonPatchError}
  */
 export function applyPatch(doc, patch) {
-  if (!Array.isArray(patch)) {
-    throw new JsonPatchError('invalid-patch', 'a patch must be an array of operations');
+  return applyOperations(cloneJSON(doc), patch, null);
+}
+
+/**
+ * Applies an RFC 6902 patch by editing `doc` where it is, so a change costs what it changes,
+ * not the document's size. Returns the patched document (a new value only when the patch
+ * replaces the root). On failure every edit already made is taken back before the error is
+ * thrown, so `doc` is as it was (atomic, like applyPatch).
+ * @param {unknown} doc a JSON value the caller owns
+ * @param {object[]} patch the operations
+ * @returns {unknown} the patched document
+ * @throws {JsonPatchError}
+ */
+export function applyPatchInPlace(doc, patch) {
+  const undo = [];
+  try {
+    return applyOperations(doc, patch, undo);
+  } catch (error) {
+    for (let i = undo.length - 1; i >= 0; i -= 1) undo[i]();
+    throw error;
   }
-  let result = cloneJSON(doc);
-  patch.forEach((op, opIndex) => {
-    try {
-      result = applyOperation(result, op, opIndex);
-    } catch (error) {
-      if (error instanceof JsonPatchError && error.opIndex === undefined) {
-        throw new JsonPatchError(error.code, error.message, opIndex);
-      }
-      throw error;
-    }
-  });
-  return result;
 }

@@ -7,8 +7,12 @@
 // after the Patch it caused). Fast typing is coalesced: at most one action per
 // target (the list name, or one row) is in flight; keystrokes made meanwhile go
 // out as one action with the latest text when it is answered.
+//
+// A change costs what it changes, whatever the list's size: Patches are applied in
+// place, the rows' order is kept sorted as rows come and go, and every message and
+// edit reports which fields it changed (`Changes`) so the page updates only those.
 
-import { applyPatch } from './jsonpatch.js';
+import { applyPatchInPlace, parsePointer } from './jsonpatch.js';
 
 const EMPTY_DOCUMENT = Object.freeze({ name: '', todos: {} });
 
@@ -27,6 +31,63 @@ const targetOf = (key) => (key === fieldKey.listName ? LIST_TARGET : key.split('
 
 function isRecord(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const ROW_KEY = /^(0|[1-9][0-9]*)$/;
+
+/** Position of `value` in the ascending array `sorted`, or where it would go. */
+function insertionPoint(sorted, value) {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle] < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * What a message or an edit changed in what the page shows: everything (`all`),
+ * or the list name and some rows by index.
+ */
+export class Changes {
+  constructor({ all = false, name = false, rows = [] } = {}) {
+    this.all = all;
+    this.name = name;
+    /** @type {Set<number>} */
+    this.rows = new Set(rows);
+  }
+
+  get any() {
+    return this.all || this.name || this.rows.size > 0;
+  }
+
+  add(other) {
+    this.all ||= other.all;
+    this.name ||= other.name;
+    for (const index of other.rows) this.rows.add(index);
+    return this;
+  }
+
+  /** The part of the document a field key or a JSON Pointer's tokens name. */
+  mark(tokens) {
+    if (tokens.length === 0 || (tokens[0] === 'todos' && tokens.length === 1)) this.all = true;
+    else if (tokens[0] === 'name') this.name = true;
+    else if (tokens[0] === 'todos' && ROW_KEY.test(tokens[1])) this.rows.add(Number(tokens[1]));
+    return this;
+  }
+
+  /** What the operations of a Patch touch; throws JsonPatchError for a malformed pointer. */
+  static of(ops) {
+    const changes = new Changes();
+    for (const op of Array.isArray(ops) ? ops : []) {
+      if (!isRecord(op)) continue;
+      changes.mark(parsePointer(op.path));
+      if (op.op === 'move') changes.mark(parsePointer(op.from));
+    }
+    return changes;
+  }
 }
 
 export class TodoStore {
@@ -48,6 +109,8 @@ export class TodoStore {
     this.pendingAdds = [];
     /** version -> indices of the rows that change added, for matching Acks of own Adds. */
     this.rowsAddedAt = new Map();
+    /** Indices of the document's rows, ascending. */
+    this.order = [];
   }
 
   get loaded() {
@@ -61,12 +124,12 @@ export class TodoStore {
 
   /**
    * Handles one message from the server.
-   * @returns {{ changed: boolean, send: object[], resync?: string, ack?: unknown,
+   * @returns {{ changes: Changes, send: object[], resync?: string, ack?: unknown,
    *   error?: { id: unknown, code: string, message: string }, newRows?: number[], addedByMe?: number[] }}
-   *   `send` holds follow-up actions to send now.
+   *   `changes`: what to show anew; `send`: follow-up actions to send now.
    */
   receive(message) {
-    if (!isRecord(message)) return { changed: false, send: [] };
+    if (!isRecord(message)) return { changes: new Changes(), send: [] };
     switch (message.type) {
       case 'Full':
         return { send: [], ...this.receiveFull(message) };
@@ -84,46 +147,60 @@ export class TodoStore {
           code: String(message.code ?? 'error'),
           message: String(message.message ?? 'The server refused a change.'),
         };
-        return { ...this.settle(message.id), changed: true, error };
+        return { ...this.settle(message.id), error };
       }
       default:
-        return { changed: false, send: [] };
+        return { changes: new Changes(), send: [] };
     }
   }
 
   receiveFull(message) {
-    if (!isRecord(message.todo)) return { changed: false, resync: 'Full without a todo object' };
-    const before = this.rowIndices();
+    if (!isRecord(message.todo)) return { changes: new Changes(), resync: 'Full without a todo object' };
+    const before = new Set(this.order);
     this.document = message.todo;
     this.legacy = typeof message.version !== 'number';
     this.version = this.legacy ? null : message.version;
-    this.dropConfirmedLegacyEdits();
-    return { changed: true, ...this.rowsAppeared(before) };
+    this.order = this.rowKeys().map(Number).sort((a, b) => a - b);
+    const changes = new Changes({ all: true }).add(this.dropConfirmedLegacyEdits());
+    return { changes, ...this.rowsAppeared(this.order.filter((index) => !before.has(index))) };
   }
 
+  // A Patch applies to `from` (the version before it; older servers send only `version`).
   receivePatch(message) {
-    if (!this.loaded) return { changed: false, resync: 'Patch before the first Full' };
+    if (!this.loaded) return { changes: new Changes(), resync: 'Patch before the first Full' };
     if (typeof message.version === 'number' && this.version !== null) {
-      if (message.version <= this.version) return { changed: false };
-      if (message.version !== this.version + 1) {
-        return { changed: false, resync: `missed versions ${this.version + 1}..${message.version - 1}` };
-      }
+      if (message.version <= this.version) return { changes: new Changes() };
+      const from = typeof message.from === 'number' ? message.from : message.version - 1;
+      if (from > this.version) return { changes: new Changes(), resync: `missed versions ${this.version + 1}..${from}` };
+      if (from < this.version) return { changes: new Changes(), resync: `a Patch from version ${from} overlaps version ${this.version}` };
     }
-    const before = this.rowIndices();
+    let changes;
     try {
-      this.document = applyPatch(this.document, message.ops);
+      changes = Changes.of(message.ops);
+      if (changes.all) return this.receiveFull({ todo: applyPatchInPlace(this.document, message.ops), version: message.version });
+      const existed = [...changes.rows].filter((index) => this.hasRow(index));
+      this.document = applyPatchInPlace(this.document, message.ops);
+      for (const index of changes.rows) this.placeRow(index);
+      if (typeof message.version === 'number') this.version = message.version;
+      const newRows = [...changes.rows].filter((index) => this.hasRow(index) && !existed.includes(index));
+      return { changes: changes.add(this.dropConfirmedLegacyEdits()), ...this.rowsAppeared(newRows) };
     } catch (error) {
-      return { changed: false, resync: `patch did not apply: ${error.message}` };
+      return { changes: new Changes(), resync: `patch did not apply: ${error.message}` };
     }
-    if (typeof message.version === 'number') this.version = message.version;
-    this.dropConfirmedLegacyEdits();
-    return { changed: true, ...this.rowsAppeared(before) };
   }
 
-  // Rows new since `before`. With versions, the Ack of an own Add names the
-  // version that added its row; without them, the oldest own Add claims the newest row.
-  rowsAppeared(before) {
-    const newRows = [...this.rowIndices()].filter((index) => !before.has(index));
+  // Keeps `order` in step with whether row `index` exists.
+  placeRow(index) {
+    const at = insertionPoint(this.order, index);
+    const listed = this.order[at] === index;
+    const exists = this.hasRow(index);
+    if (exists && !listed) this.order.splice(at, 0, index);
+    else if (!exists && listed) this.order.splice(at, 1);
+  }
+
+  // With versions, the Ack of an own Add names the version that added its row;
+  // without them, the oldest own Add claims the newest row.
+  rowsAppeared(newRows) {
     if (!this.legacy) {
       this.rowsAddedAt.set(this.version, newRows);
       if (this.rowsAddedAt.size > 64) this.rowsAddedAt.delete(this.rowsAddedAt.keys().next().value);
@@ -139,19 +216,25 @@ export class TodoStore {
 
   // The original protocol has no Acks: an edit is confirmed once the server holds its value.
   dropConfirmedLegacyEdits() {
-    if (!this.legacy) return;
+    const changes = new Changes();
+    if (!this.legacy) return changes;
     for (const [key, pending] of this.pendingFields) {
       const current = this.serverValue(key);
-      if (current === undefined || current === pending.value) this.pendingFields.delete(key);
+      if (current === undefined || current === pending.value) {
+        this.pendingFields.delete(key);
+        changes.mark(key.split('/'));
+      }
     }
+    return changes;
   }
 
   /**
    * Forgets the own action `id`: answered by the server, or never sent.
-   * @returns {{ changed: boolean, send: object[] }} `send`: edits queued behind it, as one action per target
+   * @returns {{ changes: Changes, send: object[] }} `send`: edits queued behind it, as one action per target
    */
   settle(id) {
     const send = [];
+    const changes = new Changes();
     for (const [target, state] of this.targets) {
       if (state.inFlight !== id) continue;
       this.targets.delete(target);
@@ -160,26 +243,32 @@ export class TodoStore {
         if (followUp) send.push(followUp);
       }
     }
-    let changed = send.length > 0;
     for (const [key, pending] of this.pendingFields) {
       if (pending.ids.delete(id) && pending.ids.size === 0) {
         this.pendingFields.delete(key);
-        changed = true;
+        changes.mark(key.split('/'));
       }
     }
-    if (this.pendingRemovals.delete(id)) changed = true;
+    const removed = this.pendingRemovals.get(id);
+    if (this.pendingRemovals.delete(id)) changes.rows.add(removed);
     const add = this.pendingAdds.indexOf(id);
     if (add >= 0) this.pendingAdds.splice(add, 1);
-    return { changed, send };
+    return { changes, send };
   }
 
-  /** Forgets actions in flight: after a disconnect they will never be answered. */
+  /**
+   * Forgets actions in flight: after a disconnect they will never be answered.
+   * @returns {Changes} the fields that show the server's value again
+   */
   connectionLost() {
+    const changes = new Changes({ rows: this.pendingRemovals.values() });
+    for (const key of this.pendingFields.keys()) changes.mark(key.split('/'));
     this.pendingFields.clear();
     this.targets.clear();
     this.pendingRemovals.clear();
     this.pendingAdds = [];
     this.rowsAddedAt.clear();
+    return changes;
   }
 
   /** Forgets the version so the next connection asks for a Full. */
@@ -205,23 +294,48 @@ export class TodoStore {
     return pending ? pending.value : this.serverValue(key);
   }
 
-  rowIndices() {
+  rowKeys() {
     const todos = this.document && isRecord(this.document.todos) ? this.document.todos : {};
-    return new Set(Object.keys(todos).filter((key) => /^\d+$/.test(key)).map(Number));
+    return Object.keys(todos).filter((key) => ROW_KEY.test(key) && isRecord(todos[key]));
   }
 
-  /** @returns {{ name: string, rows: RowView[] }} what the page shows */
+  hasRow(index) {
+    const todos = this.document?.todos;
+    return isRecord(todos) && Object.hasOwn(todos, index) && isRecord(todos[index]);
+  }
+
+  isShown(index) {
+    if (!this.hasRow(index)) return false;
+    for (const removed of this.pendingRemovals.values()) if (removed === index) return false;
+    return true;
+  }
+
+  /** @returns {RowView | null} row `index` as the page shows it, null when it is not shown */
+  row(index) {
+    if (!this.isShown(index)) return null;
+    return { index, name: this.value(fieldKey.rowName(index)), completed: this.value(fieldKey.rowCompleted(index)) };
+  }
+
+  /** The shown row that follows row `index` in the list, or null when it is the last. */
+  rowAfter(index) {
+    for (let at = insertionPoint(this.order, index + 1); at < this.order.length; at += 1) {
+      if (this.isShown(this.order[at])) return this.order[at];
+    }
+    return null;
+  }
+
+  get name() {
+    return this.value(fieldKey.listName);
+  }
+
+  /** @returns {{ name: string, rows: RowView[] }} everything the page shows */
   view() {
-    const hidden = new Set(this.pendingRemovals.values());
-    const rows = [...this.rowIndices()]
-      .filter((index) => !hidden.has(index))
-      .sort((a, b) => a - b)
-      .map((index) => ({
-        index,
-        name: this.value(fieldKey.rowName(index)),
-        completed: this.value(fieldKey.rowCompleted(index)),
-      }));
-    return { name: this.value(fieldKey.listName), rows };
+    const rows = [];
+    for (const index of this.order) {
+      const row = this.row(index);
+      if (row) rows.push(row);
+    }
+    return { name: this.name, rows };
   }
 
   makeId() {
@@ -250,7 +364,7 @@ export class TodoStore {
       action = { type: 'ChangeName', name: this.value(fieldKey.listName), id: this.makeId() };
     } else {
       const index = Number(target.split('/')[1]);
-      if (!this.rowIndices().has(index)) {
+      if (!this.hasRow(index)) {
         // The row was removed meanwhile: an Update would bring it back.
         this.forgetTarget(target);
         return null;
