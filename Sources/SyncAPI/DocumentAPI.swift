@@ -5,8 +5,9 @@ import SyncEngine
 
 /// The JSON API over a `SyncEngine`, plus `/metrics`.
 ///
-///     GET  /api/docs                                 {"documents":[{"name":..,"version":N},...]}
+///     GET  /api/docs                                 {"documents":[{"name":..,"version":N,"changed":MS},...]}
 ///     GET  /api/docs/<name>                          {"version":N,"state":{...}}
+///     GET  /api/docs/<name>/state?version=V          {"version":V,"state":{...}}  (the state at V)
 ///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[...],"oldest":V,"truncated":false}
 ///     POST /api/docs/<name>/revert   {"version":V}   {"version":N}  (N: the version after the revert)
 ///     GET  /metrics                                  Prometheus text
@@ -77,6 +78,9 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
         case 1:
             try require(.get, request)
             return try await state(of: name)
+        case 2 where rest[1] == "state":
+            try require(.get, request)
+            return try await state(of: name, request)
         case 2 where rest[1] == "history":
             try require(.get, request)
             return try await history(of: name, request)
@@ -94,11 +98,31 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
 
     // MARK: Endpoints
 
+    /// `changed` is the time of the latest change (ms since the epoch), null when the retained
+    /// history holds none (a new document, or one whose log starts at a snapshot).
     private func listDocuments() async throws(APIError) -> HTTPResponse {
-        let documents = await engine.documents().map { summary -> JSONValue in
-            ["name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version))]
+        var documents: [JSONValue] = []
+        for summary in await engine.documents() {
+            let latest = summary.version == 0 ? [] : ((try? await engine.history(of: summary.name, since: summary.version - 1, limit: 1)) ?? [])
+            documents.append([
+                "name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version)),
+                "changed": latest.first.map { .integer($0.time) } ?? .null,
+            ])
         }
         return .json(["documents": .array(documents)])
+    }
+
+    private func state(of name: DocumentName, _ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        guard let version = try unsignedQuery("version", request) else {
+            throw APIError.invalidQuery("give the version to rebuild, as ?version=V")
+        }
+        let past: DocumentState
+        do {
+            past = try await engine.state(of: name, at: version)
+        } catch {
+            throw APIError(error)
+        }
+        return .json(["version": .integer(Int64(clamping: past.version)), "state": past.state])
     }
 
     private func state(of name: DocumentName) async throws(APIError) -> HTTPResponse {

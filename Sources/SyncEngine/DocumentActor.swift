@@ -195,6 +195,9 @@ actor DocumentActor<Model: DocumentModel> {
                 case .read(let reply):
                     await commit(&batch)
                     reply(.success(DocumentState(version: version, state: stateJSON)))
+                case .readVersion(let target, let reply):
+                    await commit(&batch)
+                    reply(rebuild(at: target).map { DocumentState(version: target, state: $0) })
                 case .history(let since, let limit, let reply):
                     await commit(&batch)
                     let events = history.events.lazy.filter { $0.version > since }.prefix(max(0, limit))
@@ -268,6 +271,7 @@ actor DocumentActor<Model: DocumentModel> {
                     ServerMessage.error(id: nil, code: .storageUnavailable, message: error.message))
                 link.output.close(.tryAgainLater, reason: "document cannot be loaded")
             case .read(let reply): reply(.failure(error))
+            case .readVersion(_, let reply): reply(.failure(error))
             case .history(_, _, let reply): reply(.failure(error))
             case .revert(_, let reply): reply(.failure(error))
             case .close(let reply): reply()
@@ -733,7 +737,8 @@ actor DocumentActor<Model: DocumentModel> {
 
     // MARK: Revert and compaction
 
-    private func revert(to target: UInt64) async -> Result<UInt64, SyncEngineError> {
+    /// The state at `target`, from the retained history.
+    private func rebuild(at target: UInt64) -> Result<JSONValue, SyncEngineError> {
         guard target <= version else {
             return .failure(
                 SyncEngineError(
@@ -751,6 +756,15 @@ actor DocumentActor<Model: DocumentModel> {
                     .versionNotAvailable,
                     "version \(target) is older than the retained history, which starts at version \(history.baseVersion)"
                 ))
+        }
+        return .success(json)
+    }
+
+    private func revert(to target: UInt64) async -> Result<UInt64, SyncEngineError> {
+        let json: JSONValue
+        switch rebuild(at: target) {
+        case .success(let rebuilt): json = rebuilt
+        case .failure(let error): return .failure(error)
         }
         var batch = Batch()
         let newVersion: UInt64

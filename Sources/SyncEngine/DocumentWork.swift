@@ -8,6 +8,7 @@ enum DocumentWork: Sendable {
     case message(SessionID, IncomingMessage)
     case disconnect(SessionID)
     case read(@Sendable (Result<DocumentState, SyncEngineError>) -> Void)
+    case readVersion(UInt64, @Sendable (Result<DocumentState, SyncEngineError>) -> Void)
     case history(since: UInt64, limit: Int, @Sendable (Result<HistoryPage, SyncEngineError>) -> Void)
     case revert(to: UInt64, @Sendable (Result<UInt64, SyncEngineError>) -> Void)
     case close(@Sendable () -> Void)

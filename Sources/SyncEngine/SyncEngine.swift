@@ -169,6 +169,12 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
         try await perform(on: name) { reply in .read(reply) }
     }
 
+    /// The state of a document at `version`, rebuilt from the retained history (the snapshot
+    /// and the log after it).
+    public func state(of name: DocumentName, at version: UInt64) async throws(SyncEngineError) -> DocumentState {
+        try await perform(on: name) { reply in .readVersion(version, reply) }
+    }
+
     /// Up to `limit` retained events with a version above `since`, oldest first.
     public func history(of name: DocumentName, since: UInt64 = 0, limit: Int = 1000) async throws(SyncEngineError)
         -> [DocumentEvent]

@@ -24,7 +24,8 @@ extension ServerLoop {
             return respond(wsi, status: 200, contentType: Self.plainText, body: Array("ok".utf8))
         }
         if let file = WebAssets.file(forPath: path) {
-            return respond(wsi, status: 200, contentType: file.contentType, body: file.bytes)
+            return respond(
+                wsi, status: 200, contentType: file.contentType, body: file.bytes, headers: WebAssets.securityHeaders)
         }
         if case .success = WebSocketRoute.document(forPath: path) {
             return respond(
@@ -145,8 +146,11 @@ extension ServerLoop {
     // MARK: Writing responses
 
     /// Writes the status line and headers now and the body in HTTP_WRITEABLE callbacks.
-    func respond(_ wsi: OpaquePointer, status: UInt32, contentType: String, body: [UInt8]) -> Int32 {
-        guard writeHead(wsi, status: status, contentType: contentType, contentLength: body.count) else { return -1 }
+    func respond(
+        _ wsi: OpaquePointer, status: UInt32, contentType: String, body: [UInt8], headers: [WebAssets.Header] = []
+    ) -> Int32 {
+        guard writeHead(wsi, status: status, contentType: contentType, contentLength: body.count, headers: headers)
+        else { return -1 }
         if body.isEmpty {
             return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
         }
@@ -155,7 +159,9 @@ extension ServerLoop {
         return 0
     }
 
-    private func writeHead(_ wsi: OpaquePointer, status: UInt32, contentType: String, contentLength: Int) -> Bool {
+    private func writeHead(
+        _ wsi: OpaquePointer, status: UInt32, contentType: String, contentLength: Int, headers: [WebAssets.Header] = []
+    ) -> Bool {
         let pre = Int(cpatchsync_lws_pre())
         var header = [UInt8](repeating: 0, count: pre + 1024)
         return header.withUnsafeMutableBufferPointer { buffer -> Bool in
@@ -171,6 +177,14 @@ extension ServerLoop {
                 wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, noCache, Int32(noCache.utf8.count), &cursor, end) != 0
             {
                 return false
+            }
+            for header in headers {
+                // lws wants the name with its colon.
+                if lws_add_http_header_by_name(
+                    wsi, header.name + ":", header.value, Int32(header.value.utf8.count), &cursor, end) != 0
+                {
+                    return false
+                }
             }
             return lws_finalize_write_http_header(wsi, start, &cursor, end) == 0
         }

@@ -26,6 +26,9 @@ public enum WebAssets {
             File("connection.js", PackageResources.connection_js),
             File("jsonpatch.js", PackageResources.jsonpatch_js),
             File("todo-store.js", PackageResources.todo_store_js),
+            File("history.js", PackageResources.history_js),
+            File("history-panel.js", PackageResources.history_panel_js),
+            File("documents-panel.js", PackageResources.documents_panel_js),
             File("style.css", PackageResources.style_css),
             File("favicon.svg", PackageResources.favicon_svg),
         ]

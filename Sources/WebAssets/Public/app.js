@@ -3,6 +3,8 @@
 
 import { Changes, TodoStore, fieldKey } from './todo-store.js';
 import { Connection, pageOptions, socketURL } from './connection.js';
+import { DocumentsPanel } from './documents-panel.js';
+import { HistoryPanel, callAPI } from './history-panel.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -38,6 +40,18 @@ let composing = false;
 /** The element that had focus when the person asked for a new row; the row takes focus from it. */
 let focusBeforeAdd = null;
 
+const options = pageOptions(location.href);
+const documentName = options.document ?? 'default';
+const api = (path, init) => callAPI(location.href, options.token, path, init);
+const historyPanel = new HistoryPanel({
+  name: documentName,
+  api,
+  current: () => ({ version: store.version, document: store.document }),
+  canRestore: () => store.role === 'editor' && !watchOnly,
+  notify: (text) => showToast(text),
+});
+new DocumentsPanel({ current: documentName, api });
+
 const connection = new Connection({
   url: (since) => socketURL(location.href, since),
   resumeVersion: () => store.resumeVersion,
@@ -64,6 +78,10 @@ function receive(message) {
   }
   render(result.changes);
   for (const index of result.addedByMe ?? []) focusNewRow(index);
+  if (message.type === 'Full' || result.error?.code === 'forbidden') historyPanel.refreshRole();
+  if (message.type === 'Patch' && typeof message.version === 'number' && store.version === message.version) {
+    historyPanel.changed(typeof message.from === 'number' ? message.from : message.version - 1, message.version);
+  }
 }
 
 // `action` is null when the edit waits behind one in flight; it goes out with the next.
@@ -334,7 +352,7 @@ document.addEventListener('compositionend', () => {
 window.addEventListener('online', () => connection.retrySoon());
 
 render(new Changes());
-const { problem } = pageOptions(location.href);
+const { problem } = options;
 if (problem) {
   elements.status.dataset.status = 'offline';
   elements.statusText.textContent = 'Not connected';

@@ -3,6 +3,9 @@
 
 const DOCUMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Whether `name` is a document name the server accepts. */
+export const isDocumentName = (name) => DOCUMENT_NAME.test(name);
+
 /**
  * Which list the page shows and the credential it presents, from the page's own URL:
  * `?doc=<name>` picks a document (default: the server's `default`), and a `token`
@@ -15,7 +18,7 @@ export function pageOptions(pageHref) {
   const fragment = new URLSearchParams(page.hash.slice(1));
   const document = page.searchParams.get('doc');
   const token = page.searchParams.get('token') ?? fragment.get('token');
-  const problem = document !== null && !DOCUMENT_NAME.test(document)
+  const problem = document !== null && !isDocumentName(document)
     ? `"${document}" is not a list name: use up to 64 letters, digits, "-" and "_".`
     : null;
   return { document, token, problem };

@@ -111,6 +111,8 @@ export class TodoStore {
     this.rowsAddedAt = new Map();
     /** Indices of the document's rows, ascending. */
     this.order = [];
+    /** What the server lets this session do, from the Full (servers before roles: editor). */
+    this.role = 'editor';
   }
 
   get loaded() {
@@ -160,6 +162,7 @@ export class TodoStore {
     this.document = message.todo;
     this.legacy = typeof message.version !== 'number';
     this.version = this.legacy ? null : message.version;
+    if ('role' in message) this.role = message.role === 'viewer' ? 'viewer' : 'editor';
     this.order = this.rowKeys().map(Number).sort((a, b) => a - b);
     const changes = new Changes({ all: true }).add(this.dropConfirmedLegacyEdits());
     return { changes, ...this.rowsAppeared(this.order.filter((index) => !before.has(index))) };

@@ -1,0 +1,83 @@
+// The documents panel: every list on the server with its last change, and opening (or
+// starting) a list by name. A new list shows up here once it has a change.
+
+import { isDocumentName } from './connection.js';
+
+const $ = (selector) => document.querySelector(selector);
+
+/** Where the page shows list `name`: same page, `?doc=NAME`, keeping a token in the fragment. */
+export function documentHref(pageHref, name) {
+  const url = new URL(pageHref);
+  url.search = `?doc=${encodeURIComponent(name)}`;
+  return url.href;
+}
+
+export class DocumentsPanel {
+  /**
+   * @param {object} options
+   * @param {string} options.current the name of the list on the page
+   * @param {(path: string) => Promise<any>} options.api
+   */
+  constructor({ current, api }) {
+    Object.assign(this, { current, api });
+    this.toggle = $('button[name=documents]');
+    this.panel = $('#documents-panel');
+    this.list = $('[data-documents]');
+    this.field = $('#new-document');
+    this.error = $('#new-document-error');
+    this.toggle.addEventListener('click', () => (this.panel.hidden ? this.open() : this.close()));
+    $('button[name=close-documents]').addEventListener('click', () => this.close());
+    $('#open-document').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.openByName(this.field.value.trim());
+    });
+  }
+
+  async open() {
+    this.panel.hidden = false;
+    this.toggle.setAttribute('aria-expanded', 'true');
+    let documents;
+    try {
+      ({ documents } = await this.api('docs'));
+    } catch (error) {
+      this.error.textContent = `The lists could not be loaded: ${error.message}`;
+      return;
+    }
+    this.list.replaceChildren(...documents.map((summary) => this.entry(summary)));
+    (this.list.querySelector('a') ?? this.field).focus();
+  }
+
+  close() {
+    this.panel.hidden = true;
+    this.toggle.setAttribute('aria-expanded', 'false');
+    this.toggle.focus();
+  }
+
+  entry({ name, version, changed }) {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.className = 'document-link';
+    link.href = documentHref(location.href, name);
+    link.dataset.doc = name;
+    link.textContent = name;
+    if (name === this.current) link.setAttribute('aria-current', 'page');
+    const detail = document.createElement('span');
+    detail.className = 'document-detail';
+    const when = typeof changed === 'number'
+      ? `changed ${new Date(changed).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`
+      : 'no recent change';
+    detail.textContent = `version ${version} · ${when}`;
+    item.append(link, detail);
+    return item;
+  }
+
+  openByName(name) {
+    if (!isDocumentName(name)) {
+      this.error.textContent = 'A list name is 1 to 64 letters, digits, "-" or "_".';
+      this.field.setAttribute('aria-invalid', 'true');
+      this.field.focus();
+      return;
+    }
+    location.href = documentHref(location.href, name);
+  }
+}

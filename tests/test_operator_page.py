@@ -1,0 +1,154 @@
+"""Issue 14: the page as the operator's tool, in headless Chromium against a real server:
+security headers and framing, the documents list, the history panel, preview, restore and undo.
+Screenshots go to test-artifacts/."""
+import asyncio
+import http.server
+import threading
+import urllib.request
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from protocol import Peer, add
+from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row_indices, wait_connected,  # noqa: F401
+                          wait_rows, wait_until, wait_value)
+
+
+def headers_of(url):
+    with urllib.request.urlopen(url) as response:
+        return response.headers
+
+
+def test_the_page_is_served_with_security_headers(server):
+    for path in ("", "app.js", "style.css"):
+        headers = headers_of(server.url + path)
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_page_works_under_its_policy_and_cannot_be_framed(browsers, server):
+    browser, _ = browsers
+    browser.get(server.url)
+    wait_connected(browser)
+    browser.find_element(By.NAME, "list-name").send_keys("Under CSP")
+    assert console_errors(browser) == []
+
+    # A page from another origin (another port) tries to frame it.
+    framing = f'<!doctype html><iframe id="f" src="{server.url}"></iframe>'.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(framing)
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{other.server_address[1]}/")
+        refusals = []
+        wait_until(browser, lambda b: refusals.extend(line for line in console_errors(b) if "frame-ancestors" in line) or refusals,
+                   "Chromium never refused the frame")
+        browser.switch_to.frame(browser.find_element(By.ID, "f"))
+        assert browser.find_elements(By.NAME, "list-name") == [], "the page rendered inside another site's frame"
+        browser.switch_to.default_content()
+    finally:
+        other.shutdown()
+        leave([browser])
+
+
+async def make_changes(url):
+    peer = await Peer.connect(url)
+    await peer.act({"type": "ChangeName", "name": "Line 3"})
+    for name in ("milk", "bread", "eggs", "jam", "tea"):
+        await peer.act(add(name))
+    await peer.act({"type": "Update", "index": 2, "row": {"name": "bread", "completed": True}})
+    await peer.act({"type": "Update", "index": 4, "row": {"name": "jam", "completed": True}})
+    await peer.act({"type": "RemoveCompleted"})
+    await peer.act({"type": "Remove", "index": 5})
+    await peer.close()
+
+
+def test_history_preview_restore_and_undo(browsers, server):
+    a, b = browsers
+    asyncio.run(make_changes(server.ws))
+    for window in browsers:
+        window.get(server.url)
+        wait_connected(window)
+    wait_rows(a, ["1", "3"])
+
+    a.find_element(By.NAME, "history").click()
+    entries = lambda w: w.find_elements(By.CSS_SELECTOR, "[data-history] [data-version]")  # noqa: E731
+    wait_until(a, lambda w: len(entries(w)) == 10, "the history never listed 10 changes")
+    summaries = [e.find_element(By.CSS_SELECTOR, ".history-summary").text for e in entries(a)]
+    assert [e.get_attribute("data-version") for e in entries(a)] == [str(v) for v in range(10, 0, -1)]
+    assert summaries == ["removed item 5", "removed 2 completed items", "completed 'jam'", "completed 'bread'",
+                         "added 'tea'", "added 'jam'", "added 'eggs'", "added 'bread'", "added 'milk'",
+                         "renamed the list to 'Line 3'"]
+    a.save_screenshot(str(ARTIFACTS / "history-panel.png"))
+
+    # Version 6: all five rows, none done. Marked: 2, 4 and 5 were removed since.
+    a.find_element(By.CSS_SELECTOR, '[data-history] [data-version="6"]').click()
+    preview = a.find_element(By.ID, "preview")
+    wait_until(a, lambda w: preview.is_displayed() and len(w.find_elements(By.CSS_SELECTOR, "#preview-rows li")) == 5,
+               "the preview never showed version 6")
+    gone = [e.text for e in a.find_elements(By.CSS_SELECTOR, "#preview-rows .mark-gone .preview-row-name")]
+    assert gone == ["bread", "jam", "tea"]
+    assert row_indices(a) == ["1", "3"], "previewing must not change the list"
+    a.save_screenshot(str(ARTIFACTS / "history-preview.png"))
+
+    a.find_element(By.NAME, "restore").click()
+    dialog = a.find_element(By.ID, "confirm-restore-dialog")
+    wait_until(a, lambda w: dialog.is_displayed(), "no confirmation")
+    assert "bring back 3 items" in dialog.text
+    a.find_element(By.NAME, "confirm-restore").click()
+    for window in browsers:
+        wait_rows(window, ["1", "2", "3", "4", "5"])
+    wait_until(a, lambda w: entries(w)[0].get_attribute("data-version") == "11", "the restore never joined the history")
+    assert entries(a)[0].find_element(By.CSS_SELECTOR, ".history-summary").text == "restored version 6"
+
+    # Undo the restore: restore version 10 from the second window.
+    b.find_element(By.NAME, "history").click()
+    wait_until(b, lambda w: len(entries(w)) == 11, "the second window's history")
+    b.find_element(By.CSS_SELECTOR, '[data-history] [data-version="10"]').click()
+    wait_until(b, lambda w: w.find_element(By.ID, "preview").is_displayed(), "no preview in the second window")
+    b.find_element(By.NAME, "restore").click()
+    b.find_element(By.NAME, "confirm-restore").click()
+    for window in browsers:
+        wait_rows(window, ["1", "3"])
+    wait_until(a, lambda w: entries(w)[0].get_attribute("data-version") == "12", "the undo never reached the first window")
+    assert [console_errors(w) for w in browsers] == [[], []]
+    leave(browsers)
+
+
+def test_documents_list_and_two_lists_stay_independent(browsers, server):
+    a, b = browsers
+    a.get(server.url + "?doc=line-3")
+    b.get(server.url + "?doc=line-4")
+    for window in browsers:
+        wait_connected(window)
+    a.find_element(By.NAME, "list-name").send_keys("Line three")
+    b.find_element(By.NAME, "list-name").send_keys("Line four")
+    wait_value(a, list_name, "Line three", "line-3's name")
+    b.refresh()
+    wait_connected(b)
+    wait_value(b, list_name, "Line four", "line-4's name")
+
+    a.find_element(By.NAME, "documents").click()
+    wait_until(a, lambda w: {e.get_attribute("data-doc") for e in w.find_elements(By.CSS_SELECTOR, "[data-documents] a[data-doc]")}
+               == {"line-3", "line-4"}, "the documents list")
+    a.find_element(By.ID, "new-document").send_keys("no spaces allowed")
+    a.find_element(By.CSS_SELECTOR, "#open-document button[type=submit]").click()
+    assert "letters, digits" in a.find_element(By.ID, "new-document-error").text
+    a.find_element(By.CSS_SELECTOR, '[data-documents] a[data-doc="line-4"]').click()
+    wait_connected(a)
+    wait_value(a, list_name, "Line four", "line-4 opened from the list")
+    assert [console_errors(w) for w in browsers] == [[], []]
+    leave(browsers)
