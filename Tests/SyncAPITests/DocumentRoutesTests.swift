@@ -21,7 +21,39 @@ import Testing
         try await fixture.act(#"{"type":"ChangeName","name":"s"}"#, on: shop)
         let (status, body) = try await fixture.json(.get, "/api/docs/")
         #expect(status == 200)
-        #expect(body == ["documents": [["name": "default", "version": 2], ["name": "shop", "version": 1]]])
+        let lastChange = try await fixture.engine.history(of: .default, since: 1).first?.time
+        let shopChange = try await fixture.engine.history(of: shop, since: 0).first?.time
+        #expect(
+            body == [
+                "documents": [
+                    ["name": "default", "version": 2, "changed": .integer(try #require(lastChange))],
+                    ["name": "shop", "version": 1, "changed": .integer(try #require(shopChange))],
+                ]
+            ])
+        await fixture.shutdown()
+    }
+
+    @Test func returnsTheStateAtAPastVersion() async throws {
+        let fixture = try APIFixture()
+        try await fixture.act(#"{"type":"ChangeName","name":"first"}"#)
+        let first = try await fixture.engine.state(of: .default)
+        try await fixture.act(#"{"type":"Add","row":{"name":"milk","completed":false}}"#)
+        try await fixture.act(#"{"type":"ChangeName","name":"second"}"#)
+        let (status, body) = try await fixture.json(.get, "/api/docs/default/state", query: [("version", "1")])
+        #expect(status == 200)
+        #expect(body == ["version": 1, "state": first.state])
+        let (now, current) = try await fixture.json(.get, "/api/docs/default/state", query: [("version", "3")])
+        #expect(now == 200)
+        #expect(current["state"]?["name"] == "second")
+
+        let (future, futureBody) = try await fixture.json(.get, "/api/docs/default/state", query: [("version", "4")])
+        #expect(future == 404)
+        #expect(futureBody.errorCode == "version_not_available")
+        for query in [[], [("version", "-1")], [("version", "x")]] {
+            let (bad, badBody) = try await fixture.json(.get, "/api/docs/default/state", query: query)
+            #expect(bad == 400, "\(query.map(\.1))")
+            #expect(badBody.errorCode == "invalid_query", "\(query.map(\.1))")
+        }
         await fixture.shutdown()
     }
 
