@@ -6,12 +6,13 @@ import http.server
 import threading
 import urllib.request
 
-import pytest
+from axe_selenium_python import Axe
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from protocol import Peer, add
-from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row_indices, wait_connected,  # noqa: F401
-                          wait_rows, wait_until, wait_value)
+from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices, row_name,  # noqa: F401
+                          wait_connected, wait_rows, wait_status, wait_until, wait_value)
 
 
 def headers_of(url):
@@ -152,3 +153,116 @@ def test_documents_list_and_two_lists_stay_independent(browsers, server):
     wait_value(a, list_name, "Line four", "line-4 opened from the list")
     assert [console_errors(w) for w in browsers] == [[], []]
     leave(browsers)
+
+
+def test_the_display_mode_stays_correct_across_a_server_restart(browsers, server):
+    display, _ = browsers
+    asyncio.run(make_changes(server.ws.replace("/ws", "/ws/line-3")))
+    display.set_window_size(1280, 800)
+    display.get(server.url + "?doc=line-3&display")
+    wait_connected(display)
+    wait_rows(display, ["1", "3"])
+    assert "is-display" in display.find_element(By.TAG_NAME, "body").get_attribute("class")
+    assert display.find_element(By.NAME, "list-name").get_property("readOnly")
+    assert not display.find_element(By.NAME, "add").is_displayed()
+    assert not display.find_element(By.NAME, "history").is_displayed()
+    display.save_screenshot(str(ARTIFACTS / "display-mode.png"))
+
+    server.stop()
+    stale = display.find_element(By.ID, "stale")
+    wait_until(display, lambda w: stale.is_displayed() and "out of date" in stale.text, "the display never said it was stale")
+    display.save_screenshot(str(ARTIFACTS / "display-mode-stale.png"))
+    server.start(port=server.port)
+    wait_status(display, "connected")
+    wait_until(display, lambda w: not stale.is_displayed(), "the stale notice stayed after reconnecting")
+    asyncio.run(add_one(server.ws.replace("/ws", "/ws/line-3"), "after restart"))
+    wait_rows(display, ["1", "3", "4"])
+    assert row_name(display, 4) == "after restart"
+    # While the server was down Chromium logged the refused WebSocket connections; nothing else.
+    assert [line for line in console_errors(display) if "WebSocket connection to" not in line] == []
+    leave([display])
+
+
+async def add_one(url, name):
+    peer = await Peer.connect(url)
+    assert (await peer.act(add(name)))["type"] == "Ack"
+    await peer.close()
+
+
+def focused(browser):
+    return browser.switch_to.active_element
+
+
+def test_the_keyboard_path_through_add_rename_complete_remove_and_restore(browsers, server):
+    a, _ = browsers
+    a.set_window_size(1024, 800)
+    a.get(server.url)
+    wait_connected(a)
+    a.find_element(By.NAME, "list-name").send_keys("Keys" + Keys.ENTER)
+    wait_rows(a, ["1"])
+    wait_until(a, lambda w: focused(w).get_attribute("aria-label") == "Item 1", "row 1 never took focus")
+    focused(a).send_keys("milk" + Keys.ENTER)
+    wait_rows(a, ["1", "2"])
+    wait_until(a, lambda w: focused(w).get_attribute("aria-label") == "Item 2", "row 2 never took focus")
+    focused(a).send_keys("tea")
+    focused(a).send_keys(Keys.SHIFT + Keys.TAB)
+    assert focused(a).get_attribute("aria-label") == "Done: tea"
+    focused(a).send_keys(Keys.SPACE)
+    wait_until(a, lambda w: row(w, 2).find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected(), "never completed")
+    focused(a).send_keys(Keys.TAB)
+    focused(a).send_keys(Keys.TAB)
+    assert focused(a).get_attribute("aria-label") == "Remove tea"
+    focused(a).send_keys(Keys.ENTER)
+    wait_rows(a, ["1"])
+
+    # Restore the version before the removal (tea named and completed) with the keyboard only.
+    a.find_element(By.NAME, "history").send_keys(Keys.ENTER)
+    wait_until(a, lambda w: focused(w).text.startswith("v") and "removed item 2" in focused(w).text,
+               "the newest entry (the removal) never took focus")
+    focused(a).send_keys(Keys.TAB)
+    assert "completed 'tea'" in focused(a).text
+    focused(a).send_keys(Keys.ENTER)
+    wait_until(a, lambda w: w.find_element(By.ID, "preview").is_displayed(), "no preview")
+    a.find_element(By.NAME, "restore").send_keys(Keys.ENTER)
+    wait_until(a, lambda w: w.find_element(By.ID, "confirm-restore-dialog").is_displayed(), "no confirmation")
+    while focused(a).get_attribute("name") != "confirm-restore":
+        focused(a).send_keys(Keys.TAB)
+    focused(a).send_keys(Keys.ENTER)
+    wait_rows(a, ["1", "2"])
+    assert row(a, 2).find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected()
+    assert console_errors(a) == []
+    leave([a])
+
+
+def serious_violations(browser):
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run()
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_the_accessibility_audit_finds_no_serious_violation(browsers, server):
+    a, _ = browsers
+    asyncio.run(make_changes(server.ws))
+    a.get(server.url)
+    wait_connected(a)
+    wait_rows(a, ["1", "3"])
+    violations = serious_violations(a)
+    print(violations)
+    assert violations == []
+    a.find_element(By.NAME, "history").click()
+    wait_until(a, lambda w: w.find_elements(By.CSS_SELECTOR, '[data-history] [data-version="6"]'), "no history")
+    a.find_element(By.CSS_SELECTOR, '[data-history] [data-version="6"]').click()
+    wait_until(a, lambda w: w.find_element(By.ID, "preview").is_displayed(), "no preview")
+    a.find_element(By.NAME, "documents").click()
+    wait_until(a, lambda w: w.find_elements(By.CSS_SELECTOR, "[data-documents] a[data-doc]"), "no documents")
+    violations = serious_violations(a)
+    print(violations)
+    assert violations == []
+    a.get(server.url + "?display")
+    wait_connected(a)
+    violations = serious_violations(a)
+    print(violations)
+    assert violations == []
+    leave([a])

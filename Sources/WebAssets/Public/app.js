@@ -23,6 +23,7 @@ const elements = {
   statusText: $('.status-text'),
   statusRetry: $('.status-retry'),
   toast: $('#toast'),
+  stale: $('#stale'),
   rowTemplate: $('#row-template'),
 };
 
@@ -34,7 +35,9 @@ let doneShown = 0;
 let connected = false;
 /** Set when the server refuses edits from this session (a watch-only token). */
 let watchOnly = false;
-const isEditable = () => connected && !watchOnly;
+/** The shop-floor view (`&display`): large type, read-only, says when it is stale. */
+const display = pageOptions(location.href).display;
+const isEditable = () => connected && !watchOnly && !display;
 /** True while an input method composes text; rewriting the field then would break the composition. */
 let composing = false;
 /** The element that had focus when the person asked for a new row; the row takes focus from it. */
@@ -47,7 +50,7 @@ const historyPanel = new HistoryPanel({
   name: documentName,
   api,
   current: () => ({ version: store.version, document: store.document }),
-  canRestore: () => store.role === 'editor' && !watchOnly,
+  canRestore: () => store.role === 'editor' && !watchOnly && !display,
   notify: (text) => showToast(text),
 });
 new DocumentsPanel({ current: documentName, api });
@@ -244,8 +247,31 @@ function focusNewRow(index) {
 // ---- connection status and messages ----
 
 let countdown = null;
+// After this long without a connection the display says its list may be out of date.
+const STALE_AFTER_MS = 5000;
+let staleTimer = null;
+let lastLive = null;
+
+function showStale(status) {
+  if (status === 'connected') {
+    clearTimeout(staleTimer);
+    staleTimer = null;
+    elements.stale.hidden = true;
+    document.body.classList.remove('is-stale');
+    return;
+  }
+  if (staleTimer !== null || !store.loaded) return;
+  lastLive = new Date();
+  staleTimer = setTimeout(() => {
+    const time = lastLive.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    elements.stale.textContent = `Not live since ${time}: the list may be out of date. Reconnecting…`;
+    elements.stale.hidden = false;
+    document.body.classList.add('is-stale');
+  }, STALE_AFTER_MS);
+}
 
 function showStatus(status, { retryAt } = {}) {
+  showStale(status);
   elements.status.dataset.status = status;
   clearInterval(countdown);
   countdown = null;
@@ -351,6 +377,7 @@ document.addEventListener('compositionend', () => {
 });
 window.addEventListener('online', () => connection.retrySoon());
 
+document.body.classList.toggle('is-display', display);
 render(new Changes());
 const { problem } = options;
 if (problem) {

@@ -10,8 +10,8 @@ export const isDocumentName = (name) => DOCUMENT_NAME.test(name);
  * Which list the page shows and the credential it presents, from the page's own URL:
  * `?doc=<name>` picks a document (default: the server's `default`), and a `token`
  * in the query or in the fragment (`#token=...`, never sent in HTTP requests) is
- * passed on to the WebSocket.
- * @returns {{ document: string | null, token: string | null, problem: string | null }}
+ * passed on to the WebSocket. `&display` asks for the read-only wall-screen view.
+ * @returns {{ document: string | null, token: string | null, problem: string | null, display: boolean }}
  */
 export function pageOptions(pageHref) {
   const page = new URL(pageHref);
@@ -21,7 +21,7 @@ export function pageOptions(pageHref) {
   const problem = document !== null && !isDocumentName(document)
     ? `"${document}" is not a list name: use up to 64 letters, digits, "-" and "_".`
     : null;
-  return { document, token, problem };
+  return { document, token, problem, display: page.searchParams.has('display') };
 }
 
 /**
