@@ -13,7 +13,8 @@ from selenium.webdriver.common.by import By
 
 from conftest import ROOT
 from protocol import Peer, add
-from test_browser import console_errors, new_browser, wait_connected, wait_rows
+from test_browser import console_errors, new_browser, wait_connected, wait_rows, wait_until
+from test_operator_page import make_changes
 
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -168,6 +169,36 @@ def test_the_page_works_under_a_prefix_in_a_browser(behind_nginx):
         _, state = asyncio.run(add_through(server.ws, "direct"))
         assert set(state["todos"]) == {"1", "2"}
         wait_rows(browser, ["1", "2"])
+        assert console_errors(browser) == []
+    finally:
+        browser.quit()
+
+
+def test_history_restore_documents_and_display_under_a_prefix(behind_nginx):
+    """The operator's tools talk to /todo/api/... and link to /todo/?doc=... behind nginx."""
+    server, proxy = behind_nginx()
+    asyncio.run(make_changes(server.ws.replace("/ws", "/ws/line-3")))
+    browser = new_browser()
+    try:
+        browser.get(proxy.url("/todo/?doc=line-3"))
+        wait_connected(browser)
+        wait_rows(browser, ["1", "3"])
+        browser.find_element(By.NAME, "history").click()
+        wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-history] [data-version="6"]'), "no history")
+        browser.find_element(By.CSS_SELECTOR, '[data-history] [data-version="6"]').click()
+        wait_until(browser, lambda b: b.find_element(By.ID, "preview").is_displayed(), "no preview")
+        browser.find_element(By.NAME, "restore").click()
+        browser.find_element(By.NAME, "confirm-restore").click()
+        wait_rows(browser, ["1", "2", "3", "4", "5"])
+
+        browser.find_element(By.NAME, "documents").click()
+        link = '[data-documents] a[data-doc="line-3"]'
+        wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, link), "no documents list")
+        assert browser.find_element(By.CSS_SELECTOR, link).get_attribute("href") == proxy.url("/todo/?doc=line-3")
+
+        browser.get(proxy.url("/todo/?doc=line-3&display"))
+        wait_connected(browser)
+        wait_rows(browser, ["1", "2", "3", "4", "5"])
         assert console_errors(browser) == []
     finally:
         browser.quit()
