@@ -750,7 +750,7 @@ actor DocumentActor<Model: DocumentModel> {
         } catch {
             return .failure(SyncEngineError(.corruptData, "cannot rebuild version \(target): \(error)"))
         }
-        guard var json else {
+        guard let json else {
             return .failure(
                 SyncEngineError(
                     .versionNotAvailable,
@@ -761,7 +761,7 @@ actor DocumentActor<Model: DocumentModel> {
     }
 
     private func revert(to target: UInt64) async -> Result<UInt64, SyncEngineError> {
-        let json: JSONValue
+        var json: JSONValue
         switch rebuild(at: target) {
         case .success(let rebuilt): json = rebuilt
         case .failure(let error): return .failure(error)
