@@ -28,6 +28,10 @@ let package = Package(
             providers: [.apt(["libjansson-dev"])]
         ),
 
+        // Threads and system calls: one thread type, one EINTR-retrying wrapper with typed errors.
+        .target(name: "SystemSupport"),
+        // libwebsockets plumbing shared by the server and the client: close reasons, writes.
+        .target(name: "LibWebsocketsSupport", dependencies: ["CLibWebsockets"]),
         // Pure Swift: JSON value, JSON Pointer, apply and diff. Imports no C and no Foundation.
         .target(
             name: "JSONPatch",
@@ -62,7 +66,8 @@ let package = Package(
         .target(
             name: "SyncServer",
             dependencies: [
-                "CLibWebsockets", "SyncEngine", "SyncAPI", "JSONCodec", "WebAssets",
+                "CLibWebsockets", "LibWebsocketsSupport", "SystemSupport", "SyncEngine", "SyncAPI", "JSONCodec",
+                "WebAssets",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,7 +76,7 @@ let package = Package(
         .target(
             name: "SyncClient",
             dependencies: [
-                "CLibWebsockets", "JSONPatch", "JSONCodec",
+                "CLibWebsockets", "LibWebsocketsSupport", "SystemSupport", "JSONPatch", "JSONCodec",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,6 +85,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,7 +111,7 @@ let package = Package(
         .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "TodoModel", "JSONCodec"]),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["SyncServer", "SyncClient", "SyncEngine", "TodoModel", "JSONCodec"]
+            dependencies: ["SyncServer", "SyncClient", "SyncEngine", "TodoModel", "JSONCodec", "LibWebsocketsSupport"]
         ),
     ]
 )

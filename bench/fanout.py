@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
-"""Fan-out benchmark: the same load against patchsync and its anchors, side by side.
+"""Fan-out benchmark: the same load against patchsync and its anchors, side by side in one run.
 
     .venv/bin/python bench/fanout.py --patchsync .build/release/patchsync [--runs 3]
 
-Starts each server through bench/servers.py, runs `PatchsyncBench fanout` against it (one
-writer sending Todo actions as fast as the server takes them, N watchers counting changes) and
-prints actions per second until every watcher has every change, the median of --runs runs.
-The anchors: the Python port of the original design, and libwebsockets-test-server's
-lws-mirror-protocol (every message echoed to every client, no JSON work): the ceiling of the
-load generator itself. Both the generator's and the server's CPU time are reported, so a
-reader can see which side was the limit.
+Starts every server through bench/servers.py (patchsync with and without --no-coalesce, the
+Python port of the original design, and libwebsockets-test-server's lws-mirror-protocol, which
+echoes every message to every client with no JSON work) and drives each with `PatchsyncBench
+fanout`, the runs of the servers interleaved, medians reported:
+
+- saturated: one writer keeps 64 actions in flight, N watchers count the changes reaching them;
+  reported are actions per second, server CPU time per change delivered to a watcher (a
+  coalesced Patch carrying five changes counts five; from /proc/PID/stat), and the CPU shares of
+  the server and of the load generator, so a reader can see which side was the limit;
+- paced: 1,000 actions per second to 100 watchers, latency from send to each watcher's receipt.
 """
 import argparse
+import contextlib
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 
@@ -33,31 +38,71 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def run_load(bench, server, args):
-    """One run; returns (actions/s, seconds, generator CPU share, server CPU share) or raises."""
-    command = [bench, "fanout", "--url", server.url, "--watchers", str(args.watchers),
-               "--actions", str(args.actions), "--window", str(args.window)]
+def run_load(bench, server, watchers, actions, timeout, rate=None):
+    """One run of the generator; returns a dict of figures or raises."""
+    command = [bench, "fanout", "--url", server.url, "--watchers", str(watchers), "--actions", str(actions),
+               "--window", "64", "--timeout", str(int(timeout))]
+    if rate:
+        command += ["--rate", str(rate)]
     if server.subprotocol == "lws-mirror-protocol":
         command.append("--mirror")
     server_before, generator_before = cpu_seconds(server.process.pid), children_cpu_seconds()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30)
     generator_cpu = children_cpu_seconds() - generator_before
     server_cpu = cpu_seconds(server.process.pid) - server_before
     match = re.search(r"seconds=([\d.]+) actions_per_second=([\d.]+)", result.stdout)
     if result.returncode != 0 or not match:
         raise RuntimeError((result.stderr.strip().splitlines() or ["no output"])[-1])
-    seconds, rate = float(match.group(1)), float(match.group(2))
-    # Both CPU figures include connecting (outside `seconds`), so they slightly overstate the share.
-    return rate, seconds, generator_cpu / seconds, server_cpu / seconds
+    seconds = float(match.group(1))
+    figures = {
+        "rate": float(match.group(2)),
+        # Both CPU figures include connecting (outside `seconds`), so they slightly overstate the share.
+        "generator": generator_cpu / seconds,
+        "server": server_cpu / seconds,
+        "us_per_change": server_cpu / (actions * watchers) * 1e6,
+    }
+    latency = re.search(r"latency_p50_ms=([\d.]+) latency_p99_ms=([\d.]+)", result.stdout)
+    if latency:
+        figures["p50"], figures["p99"] = float(latency.group(1)), float(latency.group(2))
+    return figures
+
+
+def starters(patchsync):
+    found = [("patchsync", lambda: servers.patchsync(patchsync)),
+             ("patchsync --no-coalesce", lambda: servers.patchsync(patchsync, args=["--no-coalesce"]))]
+    return found + [(start.__name__.replace("_", " "), start) for start in servers.anchors()]
+
+
+def interleaved(bench, chosen, runs, **load):
+    """Starts every server, then runs the load `runs` times against each in turn; medians per server."""
+    results = {}
+    with contextlib.ExitStack() as stack:
+        running = []
+        for label, start in chosen:
+            try:
+                running.append((label, stack.enter_context(start())))
+            except (RuntimeError, OSError) as error:
+                results[label] = str(error)
+        samples = {label: [] for label, _ in running}
+        for _ in range(runs):
+            for label, server in running:
+                if label in results:
+                    continue
+                try:
+                    samples[label].append(run_load(bench, server, **load))
+                    print(f"  {label}: {samples[label][-1]}", file=sys.stderr)
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+                    results[label] = str(error)
+        for label, figures in samples.items():
+            if label not in results:
+                results[label] = {key: statistics.median(run[key] for run in figures) for key in figures[0]}
+    return results
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patchsync", required=True, help="the patchsync executable (a release build)")
     parser.add_argument("--bench", help="the PatchsyncBench executable (default: beside --patchsync)")
-    parser.add_argument("--watchers", type=int, default=50)
-    parser.add_argument("--actions", type=int, default=3000)
-    parser.add_argument("--window", type=int, default=64, help="actions in flight")
     parser.add_argument("--runs", type=int, default=3, help="runs per server; the median is reported")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per run")
     args = parser.parse_args()
@@ -65,37 +110,38 @@ def main():
     for executable in (args.patchsync, args.bench):
         if not os.access(executable, os.X_OK):
             sys.exit(f"fanout.py: {executable} is not an executable; build it with swift build -c release")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
 
-    print(f"fan-out: 1 writer, {args.watchers} watchers, {args.actions} actions, window {args.window}, "
-          f"median of {args.runs} runs")
-    rows = []
-    starters = [("patchsync", lambda: servers.patchsync(args.patchsync))]
-    starters += [(start.__name__.replace("_", " "), start) for start in servers.anchors()]
-    for label, start in starters:
-        try:
-            with start() as server:
-                runs = []
-                for _ in range(args.runs):
-                    runs.append(run_load(args.bench, server, args))
-                    print(f"  {server.name}: {runs[-1][0]:.1f} actions/s", file=sys.stderr)
-                rows.append((server.name, sorted(runs)[len(runs) // 2], [run[0] for run in runs], None))
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-            rows.append((label, None, None, str(error)))
+    failed = False
+    # The Python anchor takes about 20 ms per action at 500 watchers: fewer actions keep that row short.
+    for watchers, actions in ((50, 3000), (500, 600)):
+        results = interleaved(args.bench, starters(args.patchsync), args.runs,
+                              watchers=watchers, actions=actions, timeout=args.timeout)
+        print(f"\nsaturated fan-out: 1 writer (64 actions in flight), {watchers} watchers, {actions} actions, "
+              f"median of {args.runs} interleaved runs")
+        print(f"{'server':<26}{'actions/s':>10}{'changes/s':>11}{'µs/change':>11}{'server CPU':>12}{'generator CPU':>15}")
+        for label, figures in results.items():
+            if isinstance(figures, str):
+                print(f"{label:<26}{'failed':>10}  {figures}")
+                failed = failed or label.startswith("patchsync")
+                continue
+            print(f"{label:<26}{figures['rate']:>10.0f}{figures['rate'] * watchers:>11.0f}"
+                  f"{figures['us_per_change']:>11.2f}{figures['server']:>12.0%}{figures['generator']:>15.0%}")
 
-    # CPU shares are CPU seconds over wall seconds: one busy thread is 100%. A generator well
-    # under 100% while the server is near its limit means the server, not the load, is measured.
-    print(f"{'server':<18}{'actions/s':>11}{'seconds':>9}{'generator CPU':>15}{'server CPU':>12}  runs")
-    for name, median, rates, error in rows:
-        if error:
-            print(f"{name:<18}{'failed':>11}  {error}")
+    results = interleaved(args.bench, [s for s in starters(args.patchsync) if "--no-coalesce" not in s[0]],
+                          args.runs, watchers=100, actions=5000, rate=1000, timeout=args.timeout)
+    print(f"\nlatency: 1,000 actions/s to 100 watchers, 5,000 actions, send to receipt, median of {args.runs} runs")
+    print(f"{'server':<26}{'p50 ms':>9}{'p99 ms':>9}{'server CPU':>12}{'generator CPU':>15}")
+    for label, figures in results.items():
+        if isinstance(figures, str):
+            print(f"{label:<26}{'failed':>9}  {figures}")
+            failed = failed or label.startswith("patchsync")
             continue
-        rate, seconds, generator, server = median
-        print(f"{name:<18}{rate:>11.1f}{seconds:>9.3f}{generator:>14.0%}{server:>12.0%}  "
-              + " ".join(f"{r:.0f}" for r in rates))
-    rates = {name: median[0] for name, median, _, error in rows if not error}
-    if "patchsync" in rates and "python seed" in rates:
-        print(f"ratio patchsync/python: {rates['patchsync'] / rates['python seed']:.1f}x")
-    return 1 if any(name == "patchsync" and error for name, _, _, error in rows) else 0
+        print(f"{label:<26}{figures['p50']:>9.2f}{figures['p99']:>9.2f}{figures['server']:>12.0%}"
+              f"{figures['generator']:>15.0%}")
+    print("(CPU shares are CPU seconds over wall seconds: 100% = one core of 2.)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

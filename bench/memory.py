@@ -1,4 +1,5 @@
-"""Resident memory: idle, and per idle WebSocket connection (issue: idle <= 12 MiB, <= 6 KiB/conn).
+"""Resident memory: idle, per idle WebSocket connection, and at rest after 10,000 actions
+(targets: fresh <= 10 MiB as a stretch, <= 14 MiB at rest after 10,000 actions, <= 6 KiB/conn).
 
     .venv/bin/python bench/memory.py --patchsync .build/release/patchsync [--connections 1000]
 
@@ -8,6 +9,7 @@ connection once it has sent something; the lws mirror sends nothing to an idle c
 """
 import argparse
 import asyncio
+import json
 import resource
 import sys
 import time
@@ -45,10 +47,36 @@ def measure(server, count, compression):
     return idle, loaded, negotiated
 
 
+async def act(url, actions, window=64):
+    """Sends `actions` Todo actions (Updates of 100 rows, every tenth a ChangeName), `window` in flight."""
+    ws = await websockets.connect(url, max_size=None, compression=None)
+    await ws.recv()
+    sent = answered = 0
+    while answered < actions:
+        while sent < actions and sent - answered < window:
+            action = ({"type": "ChangeName", "name": f"list {sent}"} if sent % 10 == 9 else
+                      {"type": "Update", "index": sent % 100 + 1, "row": {"name": f"item {sent}", "completed": sent % 2 == 0}})
+            await ws.send(json.dumps({**action, "id": sent}))
+            sent += 1
+        if json.loads(await ws.recv())["type"] in ("Ack", "Error"):
+            answered += 1
+    await ws.close()
+
+
+def at_rest(server, actions):
+    """(fresh, at rest) VmRSS in KiB around `actions` actions, read after a second of quiet."""
+    time.sleep(0.5)
+    fresh = server.rss_kib()
+    asyncio.run(act(server.url, actions))
+    time.sleep(1.0)
+    return fresh, server.rss_kib()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patchsync", required=True, help="path to the patchsync binary")
     parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--actions", type=int, default=10_000, help="actions before the at-rest figure")
     args = parser.parse_args()
     # Both ends of every connection are on this machine: make room for the descriptors.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -65,6 +93,10 @@ def main():
     for name, negotiated, idle, loaded, per in rows:
         print(f"{name:<18}{negotiated:>9}{idle / 1024:>10.1f}{loaded / 1024:>12.1f}{per:>10.2f}")
     print("(deflate: connections that negotiated permessage-deflate)")
+
+    with servers.patchsync(args.patchsync) as server:
+        fresh, rest = at_rest(server, args.actions)
+    print(f"\npatchsync at rest: {fresh / 1024:.1f} MiB fresh, {rest / 1024:.1f} MiB after {args.actions} actions")
     return 0
 
 

@@ -25,6 +25,8 @@ class Peer:
         if message["type"] == "Full":
             self.state, self.version = message["todo"], message.get("version")
         elif message["type"] == "Patch":
+            # A Patch applies to the version named by `from` (several versions back when coalesced).
+            assert self.version is None or message["from"] == self.version, (message["from"], self.version)
             self.state = jsonpatch.apply_patch(self.state, message["ops"])
             self.version = message.get("version")
         return message

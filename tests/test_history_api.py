@@ -173,6 +173,18 @@ def test_odd_request_bodies_get_an_answer(server):
     assert http(server, "GET", "/api/docs/default")[1]["version"] == 1
 
 
+def test_a_repeated_identical_content_length_is_one_length(server):
+    asyncio.run(act_all(server.ws, [add("x"), add("y")]))
+    revert = "/api/docs/default/revert"
+    body = b'{"version":1}'
+    same = [f"Content-Length: {len(body)}", f"Content-Length: {len(body)}"]
+    assert raw_request(server, "POST", revert, same, body) == (200, {"version": 3})
+    differing = [f"Content-Length: {len(body)}", f"Content-Length: {len(body) + 1}"]
+    status, answer = raw_request(server, "POST", revert, differing, body + b" ")
+    assert status == 400 and answer["error"]["code"] == "invalid_content_length"
+    assert http(server, "GET", "/api/docs/default")[1]["version"] == 3
+
+
 def test_clients_that_leave_before_the_answer_do_no_harm(server):
     asyncio.run(act_all(server.ws, [add(f"row{i}") for i in range(20)]))
     for i in range(200):
@@ -255,11 +267,14 @@ async def collect_until_ack(peer, action):
 async def resume_scenario(server):
     states = await act_all(server.ws, [add(f"r{i}") for i in range(5)])
 
-    # since=2: exactly the Patches 3, 4 and 5, then live changes; no Full.
+    # since=2: exactly the changes 3, 4 and 5 (coalesced into fewer Patches when they queue up
+    # before the first write: Peer checks each `from`), then live changes; no Full.
     resumed = Peer(await websockets.connect(server.ws + "?since=2"))
     resumed.state, resumed.version = copy.deepcopy(states[2]), 2
-    first = [await resumed.receive() for _ in range(3)]
-    assert [(m["type"], m["version"]) for m in first] == [("Patch", 3), ("Patch", 4), ("Patch", 5)]
+    first = []
+    while resumed.version != 5:
+        first.append(await asyncio.wait_for(resumed.receive(), 10))
+    assert all(m["type"] == "Patch" for m in first) and first[0]["from"] == 2
     assert resumed.state == states[5]
     after = await collect_until_ack(resumed, add("r5"))
     assert [(m["type"], m["version"]) for m in after] == [("Patch", 6), ("Ack", 6)]

@@ -409,6 +409,8 @@ def test_over_the_message_rate_errors_then_1008(start_server):
         limited = [reply for reply in replies if reply["type"] == "Error"]
         assert 1 <= len(acked) < 40
         assert limited and all(reply["code"] == "rate_limited" for reply in limited)
+        # Refusals go through the document's queue: every reply comes in the order of the actions.
+        assert [reply["id"] for reply in replies] == list(range(len(replies)))
         assert all("id" in reply for reply in limited)
         # Refused actions never reach the state.
         applied = len((await fresh_full(server.ws))[0]["todos"])
@@ -446,6 +448,69 @@ def test_connection_limits_close_the_extra_session_with_1008(start_server):
         await only.close()
 
     run(scenario())
+
+
+def test_a_trailing_slash_names_the_same_document(server):
+    async def scenario():
+        peer = await Peer.connect(server.ws + "/shelf/")
+        assert (await peer.act({"type": "ChangeName", "name": "slash"}))["type"] == "Ack"
+        await peer.close()
+        assert (await fresh_full(server.ws + "/shelf"))[0]["name"] == "slash"
+
+    run(scenario())
+
+
+def patch_frames_of_a_burst(url, count):
+    """The Patch messages a watcher receives while a writer sends `count` actions at once."""
+    async def scenario():
+        watcher = await Peer.connect(url, compression=None)
+        writer = await Peer.connect(url, compression=None)
+        for number in range(count):
+            await writer.send({"type": "ChangeName", "name": f"name {number}", "id": number})
+        patches = []
+        while watcher.version != count:
+            patches.append(await watcher.expect("Patch"))
+        assert watcher.state["name"] == f"name {count - 1}"
+        await watcher.close()
+        await writer.close()
+        return patches
+
+    return run(scenario())
+
+
+def test_a_watcher_behind_gets_queued_patches_as_one_and_no_coalesce_sends_each(start_server):
+    patches = patch_frames_of_a_burst(start_server().ws + "/coalesced", 300)
+    # Peer checked each `from` against its version and applied the ops in order.
+    assert len(patches) < 300
+    assert any(patch["version"] - patch["from"] > 1 for patch in patches)
+    assert sum(patch["version"] - patch["from"] for patch in patches) == 300
+
+    patches = patch_frames_of_a_burst(start_server("--no-coalesce").ws + "/each", 300)
+    assert [(patch["from"], patch["version"]) for patch in patches] == [(v, v + 1) for v in range(300)]
+
+
+def masked_frame(opcode, payload):
+    """A final client frame, masked as RFC 6455 requires (payload under 126 bytes)."""
+    key = os.urandom(4)
+    masked = bytes(byte ^ key[index % 4] for index, byte in enumerate(payload))
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + key + masked
+
+
+def test_invalid_utf8_in_a_text_frame_closes_with_1007(server):
+    sock = websocket_handshake(server.port)
+    sock.settimeout(10)
+    sock.sendall(masked_frame(0x1, b'{"type":"ChangeName","name":"\xff\xfe"}'))
+    received = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    # Skip the Full (a text frame); the close frame follows with its status code.
+    close = received.index(b"\x88")
+    assert int.from_bytes(received[close + 2:close + 4], "big") == 1007
+    assert run(fresh_full(server.ws))[0]["name"] == ""
 
 
 # ---------------------------------------------------------------- liveness, compression, proxies

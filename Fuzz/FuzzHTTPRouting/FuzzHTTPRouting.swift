@@ -8,7 +8,7 @@ import SyncEngine
 import TodoModel
 
 /// Discards what the engine sends to the one session that seeds the document.
-struct DiscardingOutput: SessionOutput {
+struct DiscardingOutput: TransportSession {
     func send(_ message: OutboundMessage) {}
     func close(_ code: CloseCode, reason: String) {}
 }

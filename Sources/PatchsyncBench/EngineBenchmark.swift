@@ -150,7 +150,7 @@ private struct UnsynchronizedStorage: StorageIO {
 }
 
 /// The benchmark's only session ignores the Patches and Acks it is sent.
-private struct DiscardingOutput: SessionOutput {
+private struct DiscardingOutput: TransportSession {
     func send(_ message: OutboundMessage) {}
     func close(_ code: CloseCode, reason: String) {}
 }

@@ -5,6 +5,8 @@ import Synchronization
 
 /// `PatchsyncBench fanout`: one writer sends actions as fast as the server takes them while
 /// watchers count what reaches them; reports actions per second until every watcher has all.
+/// With `--rate`, the writer sends at that pace instead, and the time from each send to each
+/// watcher's receipt is reported as latency percentiles.
 ///
 /// Every connection lives on one client loop (one service thread) and does minimal work per
 /// message, so that the load generator is not what limits the figure: the writer keeps a
@@ -19,11 +21,13 @@ struct FanoutBenchmark {
         var window = 64
         /// Against libwebsockets-test-server's `lws-mirror-protocol`: count every message.
         var mirror = false
+        /// Actions per second, paced; 0 sends as fast as the window allows.
+        var rate = 0
         var timeoutSeconds = 300.0
 
         static let usage = """
             usage: PatchsyncBench fanout --url ws://127.0.0.1:PORT/ws [--watchers 50] [--actions 10000] \
-            [--window 64] [--mirror] [--timeout 300]
+            [--window 64] [--rate ACTIONS_PER_SECOND] [--mirror] [--timeout 300]
             """
 
         init(arguments: ArraySlice<String>) throws(BenchmarkError) {
@@ -46,6 +50,7 @@ struct FanoutBenchmark {
                 case "--watchers": watchers = try count(argument)
                 case "--actions": actions = try count(argument)
                 case "--window": window = try count(argument)
+                case "--rate": rate = try count(argument)
                 case "--timeout": timeoutSeconds = Double(try count(argument))
                 case "--mirror": mirror = true
                 default: throw BenchmarkError("unknown argument '\(argument)'\n\(Self.usage)")
@@ -60,6 +65,8 @@ struct FanoutBenchmark {
         var seconds: Double
         var generatorCPUSeconds: Double
         var actions: Int
+        /// Milliseconds from send to receipt, every watcher's every change, sorted; paced runs only.
+        var latencies: [Double]
         var actionsPerSecond: Double { Double(actions) / seconds }
     }
 
@@ -83,7 +90,15 @@ struct FanoutBenchmark {
             let seconds = (result.seconds * 1000).rounded() / 1000
             // The generator's own CPU time during the run, to check that it is not what limits the rate.
             let cpu = (result.generatorCPUSeconds * 1000).rounded() / 1000
-            print("fanout url=\(options.url) watchers=\(options.watchers) actions=\(options.actions) window=\(options.window) mirror=\(options.mirror) seconds=\(seconds) actions_per_second=\(rate) generator_cpu_seconds=\(cpu)")
+            var line = "fanout url=\(options.url) watchers=\(options.watchers) actions=\(options.actions) window=\(options.window) mirror=\(options.mirror) seconds=\(seconds) actions_per_second=\(rate) generator_cpu_seconds=\(cpu)"
+            if !result.latencies.isEmpty {
+                func percentile(_ p: Double) -> String {
+                    let index = min(result.latencies.count - 1, Int(p * Double(result.latencies.count)))
+                    return formatted(result.latencies[index], digits: 3)
+                }
+                line += " latency_p50_ms=\(percentile(0.5)) latency_p99_ms=\(percentile(0.99))"
+            }
+            print(line)
             return 0
         } catch {
             writeStandardError("PatchsyncBench fanout: \(error)\n")
@@ -105,9 +120,16 @@ struct FanoutBenchmark {
         for _ in 0..<options.watchers {
             loop.open(options.url, options: connectionOptions, handler: FanoutWatcher(run: run))
         }
-        loop.open(options.url, options: connectionOptions, handler: FanoutWriter(run: run))
+        let writer = loop.open(options.url, options: connectionOptions, handler: FanoutWriter(run: run))
 
         let deadline = monotonicSeconds() + options.timeoutSeconds
+        if options.rate > 0 {
+            while !run.allReady.load(ordering: .acquiring) {
+                if monotonicSeconds() > deadline { throw BenchmarkError("timed out connecting: \(run.progress)") }
+                usleep(2_000)
+            }
+            sendPaced(on: writer, loop: loop, run: run)
+        }
         while true {
             switch run.outcome.withLock({ $0 }) {
             case .running:
@@ -116,10 +138,26 @@ struct FanoutBenchmark {
                 }
                 usleep(2_000)
             case .finished(let seconds, let cpuSeconds):
-                return Result(seconds: seconds, generatorCPUSeconds: cpuSeconds, actions: options.actions)
+                return Result(
+                    seconds: seconds, generatorCPUSeconds: cpuSeconds, actions: options.actions,
+                    latencies: run.sortedLatencies())
             case .failed(let reason):
                 throw BenchmarkError(reason)
             }
+        }
+    }
+}
+
+extension FanoutBenchmark {
+    /// Sends every action at its time on the schedule, from this thread, recording when.
+    fileprivate func sendPaced(on writer: WebSocketConnectionID, loop: WebSocketClientLoop, run: FanoutRun) {
+        let start = monotonicSeconds()
+        for index in 0..<options.actions {
+            let due = start + Double(index) / Double(options.rate)
+            let wait = due - monotonicSeconds()
+            if wait > 0 { usleep(useconds_t(wait * 1e6)) }
+            run.sendTimes.withLock { $0[index] = monotonicSeconds() }
+            loop.send(run.messages[index], on: writer)
         }
     }
 }
@@ -148,6 +186,12 @@ final class FanoutRun: @unchecked Sendable {
     let options: FanoutBenchmark.Options
     let messages: [[UInt8]]
     let outcome = Mutex(Outcome.running)
+    /// Every connection has its first message; set on the loop's thread, read by a pacing thread.
+    let allReady = Atomic<Bool>(false)
+    /// When each action was sent, in paced runs (written by the pacing thread).
+    let sendTimes: Mutex<[Double]>
+    /// Milliseconds from send to receipt; loop thread only.
+    var latencies: [Double] = []
 
     var ready = 0
     var writer: WebSocketConnection?
@@ -160,6 +204,20 @@ final class FanoutRun: @unchecked Sendable {
     init(options: FanoutBenchmark.Options) {
         self.options = options
         messages = (0..<options.actions).map { Self.action($0, mirror: options.mirror) }
+        sendTimes = Mutex([Double](repeating: 0, count: options.rate > 0 ? options.actions : 0))
+    }
+
+    /// Records the latency of changes `range` (in send order), received now.
+    func received(_ range: Range<Int>) {
+        guard options.rate > 0 else { return }
+        let now = monotonicSeconds()
+        sendTimes.withLock { times in
+            for index in range where index < times.count { latencies.append((now - times[index]) * 1000) }
+        }
+    }
+
+    func sortedLatencies() -> [Double] {
+        latencies.sorted()
     }
 
     /// Each action changes the Todo list, so each yields exactly one Patch; the list stays at
@@ -182,11 +240,13 @@ final class FanoutRun: @unchecked Sendable {
         guard ready == options.watchers + 1, let writer else { return }
         startedAt = monotonicSeconds()
         startedAtCPU = processCPUSeconds()
+        allReady.store(true, ordering: .releasing)
+        guard options.rate == 0 else { return }
         for _ in 0..<min(options.window, options.actions) { sendNext(on: writer) }
     }
 
     func sendNext(on writer: WebSocketConnection) {
-        guard sent < messages.count else { return }
+        guard options.rate == 0, sent < messages.count else { return }
         writer.send(messages[sent])
         sent += 1
     }
@@ -206,22 +266,47 @@ final class FanoutRun: @unchecked Sendable {
         }
     }
 
-    /// Whether a message counts as one change: any message against the mirror server, else a
-    /// Patch, recognised by its type within the first bytes (`"Patch"` with either spacing style).
-    func isChange(_ message: UnsafeRawBufferPointer) -> Bool {
-        if options.mirror { return true }
-        let pattern: [UInt8] = Array("\"Patch\"".utf8)
-        let limit = min(message.count, 48)
-        guard limit >= pattern.count else { return false }
-        for start in 0...(limit - pattern.count) {
+    /// How many changes a message carries: one for any message against the mirror server; for a
+    /// Patch (recognised by its type within the first bytes), `version - from`, read from the
+    /// message's tail (`..."version":V,"from":F}`) without parsing it; else none.
+    func changes(in message: UnsafeRawBufferPointer) -> Int {
+        if options.mirror { return 1 }
+        guard Self.find(Self.patchType, in: message, within: 0..<min(message.count, 48)) != nil else { return 0 }
+        let tail = max(0, message.count - 64)..<message.count
+        guard let versionEnd = Self.find(Self.versionKey, in: message, within: tail),
+            let fromEnd = Self.find(Self.fromKey, in: message, within: tail),
+            let version = Self.number(in: message, at: versionEnd), let from = Self.number(in: message, at: fromEnd),
+            version > from
+        else { return 1 }
+        return version - from
+    }
+
+    private static let patchType = Array("\"Patch\"".utf8)
+    private static let versionKey = Array("\"version\":".utf8)
+    private static let fromKey = Array("\"from\":".utf8)
+
+    /// The index just past the first occurrence of `pattern` within `range`.
+    private static func find(_ pattern: [UInt8], in message: UnsafeRawBufferPointer, within range: Range<Int>) -> Int? {
+        guard range.count >= pattern.count else { return nil }
+        for start in range.lowerBound...(range.upperBound - pattern.count) {
             var matches = true
             for offset in 0..<pattern.count where message[start + offset] != pattern[offset] {
                 matches = false
                 break
             }
-            if matches { return true }
+            if matches { return start + pattern.count }
         }
-        return false
+        return nil
+    }
+
+    private static func number(in message: UnsafeRawBufferPointer, at start: Int) -> Int? {
+        var value = 0
+        var index = start
+        while index < message.count, message[index] >= 0x30, message[index] <= 0x39 {
+            value = value * 10 + Int(message[index] - 0x30)
+            index += 1
+        }
+        return index > start ? value : nil
     }
 }
 
@@ -253,8 +338,10 @@ final class FanoutWatcher: WebSocketConnectionHandler, @unchecked Sendable {
             markReady()
             return
         }
-        guard run.isChange(message) else { return }
-        counted += 1
+        let changes = run.changes(in: message)
+        guard changes > 0 else { return }
+        run.received(counted..<(counted + changes))
+        counted += changes
         run.watcherCounts[index] = counted
         if counted == run.options.actions { run.watcherFinished() }
     }
@@ -288,15 +375,16 @@ final class FanoutWriter: WebSocketConnectionHandler, @unchecked Sendable {
             run.connectionReady()
             return
         }
-        guard run.isChange(message) else {
+        let changes = run.changes(in: message)
+        guard changes > 0 else {
             if !isBinary, message.count < 512 {
                 let text = String(decoding: message, as: UTF8.self)
                 if text.contains("\"Error\"") { run.fail("the server refused an action: \(text)") }
             }
             return
         }
-        seen += 1
-        run.sendNext(on: connection)
+        seen += changes
+        for _ in 0..<changes { run.sendNext(on: connection) }
     }
 
     func connection(_ connection: WebSocketConnection, didCloseWith error: SyncClientError) {

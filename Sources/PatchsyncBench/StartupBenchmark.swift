@@ -143,7 +143,7 @@ enum StartupBenchmark {
 }
 
 /// Drops the Patches and Acks of the filling session, keeping the first Error if any.
-private final class RefusalWatch: SessionOutput {
+private final class RefusalWatch: TransportSession {
     let firstRefusal = Mutex<String?>(nil)
 
     func send(_ message: OutboundMessage) {

@@ -13,11 +13,8 @@ public enum MetricsExposition {
         out.family(
             "patchsync_actions_rejected_total", "counter", help: "Client messages refused, by error code.")
         // Every code is listed, at 0 too, so that rate() sees a series from the start.
-        // The transport refuses messages over the rate before the engine sees them.
-        let refusedByTransport = transport?.rateLimitedMessages ?? 0
         for code in SyncErrorCode.allCases {
-            let count = (engine.rejected[code] ?? 0) + (code == .rateLimited ? refusedByTransport : 0)
-            out.sample("patchsync_actions_rejected_total", labels: ["code": code.rawValue], count)
+            out.sample("patchsync_actions_rejected_total", labels: ["code": code.rawValue], engine.rejected[code] ?? 0)
         }
 
         out.family(

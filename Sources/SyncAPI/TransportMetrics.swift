@@ -6,17 +6,11 @@ public struct TransportMetrics: Sendable, Hashable {
     public var connectionsTotal: UInt64
     /// Sessions closed because their outbound queue grew past the limit.
     public var slowClientDisconnects: UInt64
-    /// Messages refused with `rate_limited` before they reached the engine.
-    public var rateLimitedMessages: UInt64
 
-    public init(
-        connectionsOpen: Int = 0, connectionsTotal: UInt64 = 0, slowClientDisconnects: UInt64 = 0,
-        rateLimitedMessages: UInt64 = 0
-    ) {
+    public init(connectionsOpen: Int = 0, connectionsTotal: UInt64 = 0, slowClientDisconnects: UInt64 = 0) {
         self.connectionsOpen = connectionsOpen
         self.connectionsTotal = connectionsTotal
         self.slowClientDisconnects = slowClientDisconnects
-        self.rateLimitedMessages = rateLimitedMessages
     }
 }
 

@@ -1,5 +1,6 @@
 import CLibWebsockets
 import Glibc
+import LibWebsocketsSupport
 import Logging
 import Synchronization
 
@@ -260,9 +261,7 @@ final class ClientLoopCore: @unchecked Sendable {
         if connection.receiveBuffer.count + fragment.count > limit {
             connection.receiveBuffer = []
             connection.failure = .protocolViolation("a message from the server exceeds \(limit) bytes")
-            let reason = Array("message too big".utf8)
-            var bytes = reason
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, &bytes, bytes.count)
+            CloseReason.set(on: wsi, code: UInt16(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE.rawValue), reason: "message too big")
             return -1
         }
         if connection.receiveBuffer.isEmpty && complete {
@@ -284,22 +283,10 @@ final class ClientLoopCore: @unchecked Sendable {
         connection.writableRequested = false
         guard let message = connection.popOutbound() else {
             guard let close = connection.localClose else { return 0 }
-            var reason = Array(close.reason.utf8.prefix(123))
-            lws_close_reason(wsi, lws_close_status(UInt32(close.code)), &reason, reason.count)
+            CloseReason.set(on: wsi, code: close.code, reason: close.reason)
             return -1
         }
-        let headroom = cpatchsync_lws_pre()
-        if connection.writeBuffer.count < headroom + message.count {
-            connection.writeBuffer = [UInt8](repeating: 0, count: max(headroom + message.count, 4096))
-        }
-        // lws masks the payload in place and may use the headroom for the frame header.
-        let written = connection.writeBuffer.withUnsafeMutableBufferPointer { frame in
-            message.withUnsafeBufferPointer { payload in
-                let start = frame.baseAddress! + headroom
-                if let source = payload.baseAddress { start.update(from: source, count: payload.count) }
-                return lws_write(wsi, start, payload.count, LWS_WRITE_TEXT)
-            }
-        }
+        let written = connection.writeBuffer.write(message, to: wsi, as: LWS_WRITE_TEXT)
         if written < 0 {
             connection.failure = .closed(code: nil, reason: "writing to the socket failed")
             return -1

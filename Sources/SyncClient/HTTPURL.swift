@@ -1,25 +1,27 @@
-/// An `http://host[:port][/base/path]` address of a server (no TLS, no query).
+/// An `http://` or `https://host[:port][/base/path]` address of a server (no query).
 public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
     /// The path the server is mounted under, without a trailing `/` (empty for the root).
     public var basePath: String
+    /// TLS (`https://`).
+    public var isSecure: Bool
 
-    public init(host: String, port: Int = 80, basePath: String = "") {
+    public init(host: String, port: Int? = nil, basePath: String = "", isSecure: Bool = false) {
         self.host = host
-        self.port = port
+        self.port = port ?? (isSecure ? 443 : 80)
         self.basePath = basePath
+        self.isSecure = isSecure
     }
 
-    /// Parses `http://host[:port][/path]`; IPv6 hosts go in brackets (`http://[::1]:3333`).
+    /// Parses `http[s]://host[:port][/path]`; IPv6 hosts go in brackets (`http://[::1]:3333`).
     public init(parsing text: String) throws(HTTPClientError) {
         func invalid(_ why: String) -> HTTPClientError {
             HTTPClientError(.invalidURL, "invalid URL '\(text)': \(why)")
         }
-        let scheme = "http://"
-        guard text.hasPrefix(scheme) else {
-            throw invalid(text.hasPrefix("https://") ? "https is not supported; use http://" : "must start with http://")
-        }
+        let isSecure = text.hasPrefix("https://")
+        let scheme = isSecure ? "https://" : "http://"
+        guard text.hasPrefix(scheme) else { throw invalid("must start with http:// or https://") }
         let rest = text.dropFirst(scheme.count)
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         let hostPart = rest[rest.startIndex..<authorityEnd]
@@ -31,11 +33,11 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
 
         let authority: URLAuthority
         do {
-            authority = try URLAuthority(parsing: hostPart)
+            authority = try URLAuthority(parsing: hostPart, defaultPort: isSecure ? 443 : 80)
         } catch {
             throw invalid(error.reason)
         }
-        self.init(host: authority.host, port: authority.port, basePath: path)
+        self.init(host: authority.host, port: authority.port, basePath: path, isSecure: isSecure)
     }
 
     /// The value of the `Host` header.
@@ -43,5 +45,5 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
         URLAuthority(host: host, port: port).hostHeader
     }
 
-    public var description: String { "http://\(hostHeader)\(basePath)" }
+    public var description: String { "\(isSecure ? "https" : "http")://\(hostHeader)\(basePath)" }
 }

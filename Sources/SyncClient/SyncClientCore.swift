@@ -320,10 +320,13 @@ final class SyncClientCore: Sendable {
     }
 
     /// Applies a Patch to the mirror; returns why the mirror is out of step when it cannot.
+    /// A Patch applies to the version named by its `from` (several versions when the server
+    /// coalesced them), or to `version - 1` from a server that does not send `from`.
     private static func applyPatch(_ message: JSONValue, to state: inout State) -> String? {
         let version = version(of: message)
-        if let version, let current = state.version, version != current + 1 {
-            return "Patch version \(version) does not follow \(current)"
+        let from = message["from"]?.integerValue.flatMap { UInt64(exactly: $0) } ?? version.map { $0 &- 1 }
+        if let from, let current = state.version, from != current {
+            return "Patch from version \(from) does not follow \(current)"
         }
         do {
             let patch = try JSONPatch(json: message["ops"] ?? .null)

@@ -1,6 +1,7 @@
 import CLibWebsockets
 import Logging
 import Synchronization
+import SystemSupport
 
 /// A libwebsockets client context with its own service thread, holding any number of
 /// WebSocket connections.
@@ -20,7 +21,7 @@ public final class WebSocketClientLoop: Sendable {
     }
 
     private let core: ClientLoopCore
-    private let thread: ServiceThread
+    private let thread: PosixThread
     private let nextID = Atomic<UInt64>(1)
     private let joined = Atomic<Bool>(false)
 
@@ -29,7 +30,10 @@ public final class WebSocketClientLoop: Sendable {
         guard core.createContext(connectTimeoutSeconds: configuration.connectTimeoutSeconds) else {
             throw .contextCreationFailed
         }
-        guard let thread = ServiceThread({ core.runServiceLoop() }) else {
+        let thread: PosixThread
+        do {
+            thread = try PosixThread { core.runServiceLoop() }
+        } catch {
             core.destroyUnstartedContext()
             throw .contextCreationFailed
         }

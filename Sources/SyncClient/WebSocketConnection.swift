@@ -1,5 +1,6 @@
 import DequeModule
 import CLibWebsockets
+import LibWebsocketsSupport
 
 /// One client WebSocket of a `WebSocketClientLoop`, confined to the loop's service thread.
 ///
@@ -17,8 +18,7 @@ public final class WebSocketConnection {
     var writableRequested = false
     /// Fragments of the message being received.
     var receiveBuffer: [UInt8] = []
-    /// Reused for every write: LWS_PRE headroom plus the payload.
-    var writeBuffer: [UInt8] = []
+    var writeBuffer = FrameWriteBuffer()
     var localClose: (code: UInt16, reason: String)?
     var peerClose: (code: UInt16?, reason: String)?
     /// Why the connection is being torn down, when the cause is local (oversized message, write failure).

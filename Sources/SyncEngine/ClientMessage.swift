@@ -126,4 +126,16 @@ enum ClientMessageParser {
             return nil
         }
     }
+
+    /// The `id` of a message refused without parsing it (over the rate), so that the client can
+    /// match the Error to its action; nil when there is none to read.
+    static func id(of message: IncomingMessage) -> JSONValue? {
+        guard case .text(let bytes) = message, case .object(let object)? = try? JSONCodec.decode(bytes) else {
+            return nil
+        }
+        switch object["id"] {
+        case .string?, .integer?, .real?: return object["id"]
+        default: return nil
+        }
+    }
 }

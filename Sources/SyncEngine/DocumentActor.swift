@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Group commit: the drain takes everything queued at once, applies the actions, writes all
 /// their log lines with one fsync, and only then broadcasts the Patches and sends the Acks.
-/// Sessions are owned by the actor and no lock is held while calling a `SessionOutput`.
+/// Sessions are owned by the actor and no lock is held while calling a `TransportSession`.
 ///
 /// Lifecycle: a document created for a name on disk loads its files on the storage thread
 /// before its first work. Once it has no sessions, it asks the engine to unload it: at once if
@@ -49,6 +49,8 @@ actor DocumentActor<Model: DocumentModel> {
         /// An accepted action: an Ack (if it had an id) at `version`, or `storage_unavailable` if the write failed.
         /// `isRepeat`: a resend of an action of the same batch, answered but not applied again.
         case outcome(SessionID, id: JSONValue?, version: UInt64, isRepeat: Bool = false)
+        /// Closes the session once everything before it is queued.
+        case close(SessionID, CloseCode, reason: String)
     }
 
     /// Changes applied in memory but not yet on disk.
@@ -90,7 +92,7 @@ actor DocumentActor<Model: DocumentModel> {
     /// restart), so that resuming sessions share the bytes. Trimmed with the history.
     private var patchMessages: [UInt64: OutboundMessage] = [:]
     private var fullMessages = FullMessageCache()
-    private var sessions: [SessionID: SessionLink] = [:]
+    private var sessions: [SessionID: EngineSession] = [:]
     private var availability: Availability
     /// When the document last had work, and whether an idle check is already scheduled.
     private var lastActivity = ContinuousClock.now
@@ -184,6 +186,12 @@ actor DocumentActor<Model: DocumentModel> {
                     // A long backlog commits in chunks: bounded Ack latency, and the await
                     // lets other documents use the cooperative thread.
                     if batch.outputs.count >= Self.maximumBatchOutputs { await commit(&batch) }
+                case .refusal(let session, let message, let refusal):
+                    let id = ClientMessageParser.id(of: message)
+                    reject(session, id: id, ActionRejected(refusal.code, refusal.message), into: &batch)
+                    if let close = refusal.close {
+                        batch.outputs.append(.close(session, close.code, reason: close.reason))
+                    }
                 case .disconnect(let session):
                     if sessions.removeValue(forKey: session) != nil { context.metrics.recordSessions(-1) }
                     if roster.leave(session) {
@@ -275,7 +283,7 @@ actor DocumentActor<Model: DocumentModel> {
             case .history(_, _, let reply): reply(.failure(error))
             case .revert(_, let reply): reply(.failure(error))
             case .close(let reply): reply()
-            case .message, .disconnect, .unloadIfIdle: break
+            case .message, .refusal, .disconnect, .unloadIfIdle: break
             }
         }
     }
@@ -310,7 +318,7 @@ actor DocumentActor<Model: DocumentModel> {
 
     /// Sends nothing encoded for this session alone: joins at one version share one Full per
     /// role, resumes the Patches kept for the retained events.
-    private func attach(_ session: SessionID, since: UInt64?, link: SessionLink) {
+    private func attach(_ session: SessionID, since: UInt64?, link: EngineSession) {
         sessions[session] = link
         context.metrics.recordSessions(1)
         var sent = 0
@@ -425,7 +433,7 @@ actor DocumentActor<Model: DocumentModel> {
     }
 
     /// Checks the role, decodes the action and applies it.
-    private func perform(_ envelope: ClientEnvelope, source: ActionSource, link: SessionLink, into batch: inout Batch)
+    private func perform(_ envelope: ClientEnvelope, source: ActionSource, link: EngineSession, into batch: inout Batch)
         -> Result<Change, ActionRejected>
     {
         guard link.role == .editor else {
@@ -460,7 +468,7 @@ actor DocumentActor<Model: DocumentModel> {
     /// Hello and Focus: the sender gets the roster after a Hello, the others hear of the change.
     /// Acknowledged like an action when they carry an `id`.
     private func updatePresence(
-        _ request: PresenceRequest, from session: SessionID, link: SessionLink, id: JSONValue?, into batch: inout Batch
+        _ request: PresenceRequest, from session: SessionID, link: EngineSession, id: JSONValue?, into batch: inout Batch
     ) {
         let now = WallClock.milliseconds()
         switch request {
@@ -700,7 +708,7 @@ actor DocumentActor<Model: DocumentModel> {
         guard !outputs.isEmpty else { return }
         var sent = 0
         var bytes = 0
-        func deliver(_ message: OutboundMessage, to link: SessionLink) {
+        func deliver(_ message: OutboundMessage, to link: EngineSession) {
             if link.send(message) {
                 sent += 1
                 bytes += message.count
@@ -730,6 +738,8 @@ actor DocumentActor<Model: DocumentModel> {
                     reply = id.map { ServerMessage.ack(id: $0, version: version) }
                 }
                 if let reply, let link = sessions[session] { deliver(reply, to: link) }
+            case .close(let session, let code, let reason):
+                sessions[session]?.output.close(code, reason: reason)
             }
         }
         context.metrics.recordSent(messages: sent, bytes: bytes)

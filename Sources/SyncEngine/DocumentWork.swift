@@ -4,8 +4,9 @@ import Logging
 /// Everything that happens to a document, queued in arrival order and handled one at a time.
 /// Requests from the HTTP layer carry the closure that takes their answer.
 enum DocumentWork: Sendable {
-    case connect(SessionID, since: UInt64?, SessionLink)
+    case connect(SessionID, since: UInt64?, EngineSession)
     case message(SessionID, IncomingMessage)
+    case refusal(SessionID, IncomingMessage, MessageRefusal)
     case disconnect(SessionID)
     case read(@Sendable (Result<DocumentState, SyncEngineError>) -> Void)
     case readVersion(UInt64, @Sendable (Result<DocumentState, SyncEngineError>) -> Void)

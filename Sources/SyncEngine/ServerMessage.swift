@@ -4,7 +4,7 @@ import JSONPatch
 /// Encodes the messages the server sends. Each returns bytes ready to share between sessions.
 ///
 ///     {"type":"Full","<stateKey>":{...},"version":N,"schema":S,"role":"editor"|"viewer"}
-///     {"type":"Patch","ops":[...],"version":N}
+///     {"type":"Patch","ops":[...],"version":N,"from":F}   (F = N - 1 unless coalesced)
 ///     {"type":"Ack","id":..,"version":N}
 ///     {"type":"Error","id":..,"code":"..","message":".."}   (no "id" when the action had none)
 ///     {"type":"Error","id":..,"code":"conflict","message":"..","version":N}
@@ -31,16 +31,68 @@ public enum ServerMessage {
         }
     }
 
+    /// The ops go from version `version - 1` to `version`.
     public static func patch(_ patch: JSONPatch, version: UInt64) throws(JSONEncodingError) -> OutboundMessage {
-        let object: JSONObject = [
-            "type": "Patch", "ops": patch.jsonValue, "version": .integer(Int64(clamping: version)),
-        ]
-        return OutboundMessage(try JSONCodec.encode(.object(object)))
+        let ops = try JSONCodec.encode(patch.jsonValue)
+        return patchMessage(from: version &- 1, version: version, opsCount: ops.count) { output in
+            ops.withUnsafeBytes { output.copyMemory(from: $0) }
+        }
+    }
+
+    /// Consecutive Patches (each `from` the previous `version`) as one Patch holding all their ops
+    /// in order, `from` the first's and `version` the last's: what a client that fell behind gets
+    /// instead of one frame per version. Built from the encoded messages, without decoding them.
+    public static func coalesce(_ patches: [OutboundMessage]) -> OutboundMessage {
+        var spans: [(message: OutboundMessage, ops: Range<Int>)] = []
+        var from: UInt64?
+        var version: UInt64 = 0
+        for message in patches {
+            guard case .patch(let messageFrom, let messageVersion, let ops) = message.kind else {
+                preconditionFailure("coalesce takes Patches only")
+            }
+            precondition(from == nil || messageFrom == version, "coalesced Patches must be consecutive")
+            from = from ?? messageFrom
+            version = messageVersion
+            // The array's members, without its brackets; an empty array adds nothing.
+            if ops.count > 2 { spans.append((message, (ops.lowerBound + 1)..<(ops.upperBound - 1))) }
+        }
+        let members = spans.reduce(0) { $0 + $1.ops.count } + max(spans.count - 1, 0)
+        return patchMessage(from: from ?? 0, version: version, opsCount: members + 2) { output in
+            var offset = 0
+            func put(_ byte: UInt8) {
+                output[offset] = byte
+                offset += 1
+            }
+            put(UInt8(ascii: "["))
+            for (index, span) in spans.enumerated() {
+                if index > 0 { put(UInt8(ascii: ",")) }
+                let bytes = UnsafeRawBufferPointer(rebasing: span.message.payload[span.ops])
+                UnsafeMutableRawBufferPointer(rebasing: output[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+                offset += bytes.count
+            }
+            put(UInt8(ascii: "]"))
+        }
+    }
+
+    /// `{"type":"Patch","ops":OPS,"version":V,"from":F}`, with `writeOps` filling the OPS bytes.
+    private static func patchMessage(
+        from: UInt64, version: UInt64, opsCount: Int, writeOps: (UnsafeMutableRawBufferPointer) -> Void
+    ) -> OutboundMessage {
+        let head = Array(#"{"type":"Patch","ops":"#.utf8)
+        let tail = Array(#","version":\#(version),"from":\#(from)}"#.utf8)
+        let ops = head.count..<(head.count + opsCount)
+        return OutboundMessage(
+            count: head.count + opsCount + tail.count, kind: .patch(from: from, version: version, ops: ops)
+        ) { (payload: UnsafeMutableRawBufferPointer) in
+            head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[..<ops.lowerBound]).copyMemory(from: $0) }
+            writeOps(UnsafeMutableRawBufferPointer(rebasing: payload[ops]))
+            tail.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: payload[ops.upperBound...]).copyMemory(from: $0) }
+        }
     }
 
     /// `id` is echoed as the client sent it (a string or a number).
     public static func ack(id: JSONValue, version: UInt64) -> OutboundMessage {
-        encodeDroppingUnencodableID(["type": "Ack", "id": id, "version": .integer(Int64(clamping: version))])
+        encodeDroppingUnencodableID(["type": "Ack", "id": id, "version": .integer(Int64(clamping: version))], kind: .reply)
     }
 
     /// The transport uses this too (e.g. for `rateLimited`), so every error has one format.
@@ -53,15 +105,15 @@ public enum ServerMessage {
         object["code"] = .string(code.rawValue)
         object["message"] = .string(message)
         if let version { object["version"] = .integer(Int64(clamping: version)) }
-        return encodeDroppingUnencodableID(object)
+        return encodeDroppingUnencodableID(object, kind: .reply)
     }
 
     /// Strings, integers and the version always encode; only an id JSON cannot hold (a non-finite
     /// number handed in through the API) can fail, and then the reply goes out without it.
-    private static func encodeDroppingUnencodableID(_ object: JSONObject) -> OutboundMessage {
-        if let bytes = try? JSONCodec.encode(.object(object)) { return OutboundMessage(bytes) }
+    private static func encodeDroppingUnencodableID(_ object: JSONObject, kind: OutboundMessage.Kind) -> OutboundMessage {
+        if let bytes = try? JSONCodec.encode(.object(object)) { return OutboundMessage(bytes, kind: kind) }
         var withoutID = object
         withoutID["id"] = nil
-        return OutboundMessage((try? JSONCodec.encode(.object(withoutID))) ?? [])
+        return OutboundMessage((try? JSONCodec.encode(.object(withoutID))) ?? [], kind: kind)
     }
 }

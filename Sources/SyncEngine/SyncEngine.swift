@@ -4,18 +4,18 @@ import Logging
 import Synchronization
 
 /// The sync engine: keeps every document of one `DocumentModel`, applies client actions,
-/// logs them durably and broadcasts the patches. The transport talks to it through `SyncService`;
+/// logs them durably and broadcasts the patches. The transport talks to it through `SessionEngine`;
 /// the HTTP layer and CLI use the async methods below.
 ///
 ///     let engine = try SyncEngine<TodoList>(
 ///         configuration: .init(dataDirectory: "./data"), logger: logger)
-public final class SyncEngine<Model: DocumentModel>: SyncService {
+public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private struct Registry {
         /// Documents in memory.
         var documents: [DocumentName: DocumentActor<Model>] = [:]
         /// Documents on disk that are not in memory, with their version.
         var stored: [DocumentName: UInt64] = [:]
-        var sessions: [SessionID: (document: DocumentActor<Model>, link: SessionLink)] = [:]
+        var sessions: [SessionID: (document: DocumentActor<Model>, link: EngineSession)] = [:]
         var sessionCounts: [DocumentName: Int] = [:]
     }
 
@@ -101,13 +101,13 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
         storageThread.stop()
     }
 
-    // MARK: SyncService
+    // MARK: SessionEngine
 
     public func connect(
-        document name: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any SessionOutput
+        document name: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any TransportSession
     ) -> SessionID {
         let session = SessionID(rawValue: nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
-        let link = SessionLink(output: output, role: role, client: client)
+        let link = EngineSession(output: output, role: role, client: client)
         let admitted = registry.withLock { registry -> Result<DocumentActor<Model>, SyncEngineError> in
             Result { () throws(SyncEngineError) in
                 let document = try loadedDocument(name, in: &registry, creating: true)
@@ -140,6 +140,11 @@ public final class SyncEngine<Model: DocumentModel>: SyncService {
     public func receive(_ message: IncomingMessage, from session: SessionID) {
         let route = registry.withLock { $0.sessions[session] }
         route?.document.enqueue(.message(session, message))
+    }
+
+    public func refuse(_ message: IncomingMessage, from session: SessionID, _ refusal: MessageRefusal) {
+        let route = registry.withLock { $0.sessions[session] }
+        route?.document.enqueue(.refusal(session, message, refusal))
     }
 
     public func disconnect(_ session: SessionID) {

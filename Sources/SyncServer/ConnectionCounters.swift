@@ -6,7 +6,6 @@ public final class ConnectionCounters: TransportMetricsSource {
     private let open = Atomic<Int>(0)
     private let total = Atomic<UInt64>(0)
     private let slowClients = Atomic<UInt64>(0)
-    private let rateLimited = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -14,8 +13,7 @@ public final class ConnectionCounters: TransportMetricsSource {
         TransportMetrics(
             connectionsOpen: open.load(ordering: .relaxed),
             connectionsTotal: total.load(ordering: .relaxed),
-            slowClientDisconnects: slowClients.load(ordering: .relaxed),
-            rateLimitedMessages: rateLimited.load(ordering: .relaxed))
+            slowClientDisconnects: slowClients.load(ordering: .relaxed))
     }
 
     func sessionOpened() {
@@ -29,9 +27,5 @@ public final class ConnectionCounters: TransportMetricsSource {
 
     func slowClientDisconnected() {
         slowClients.add(1, ordering: .relaxed)
-    }
-
-    func messageRateLimited() {
-        rateLimited.add(1, ordering: .relaxed)
     }
 }

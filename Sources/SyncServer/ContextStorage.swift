@@ -19,8 +19,10 @@ final class ContextStorage {
         var serverProtocol = lws_protocols()
         serverProtocol.name = UnsafePointer(keep("patchsync"))
         serverProtocol.callback = { wsi, reason, user, input, length in
-            serviceCallback(wsi, reason, user, input, length)
+            serverLoopCallback(wsi, reason, user, input, length)
         }
+        // Room for the connection's `WebSocketSession` pointer.
+        serverProtocol.per_session_data_size = MemoryLayout<UnsafeMutableRawPointer?>.size
         // lws keeps a receive buffer of this size per session: small keeps idle sessions
         // cheap; larger messages just arrive in more pieces.
         serverProtocol.rx_buffer_size = 1024
@@ -63,6 +65,8 @@ final class ContextStorage {
         info.vhost_name = UnsafePointer(keep("default"))
         info.max_http_header_data = 4096
         info.retry_and_idle_policy = UnsafePointer(keepalive)
+        // Invalid UTF-8 in a text frame closes the session with 1007, as RFC 6455 asks.
+        info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if configuration.compression {
             info.extensions = UnsafePointer(extensions)
         }

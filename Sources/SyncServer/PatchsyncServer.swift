@@ -3,40 +3,48 @@ import Logging
 import SyncAPI
 import SyncEngine
 import Synchronization
+import SystemSupport
 
 /// The patchsync HTTP and WebSocket server: libwebsockets on one dedicated service
-/// thread, bridged to a `SyncService`.
+/// thread, bridged to a `SessionEngine`.
 ///
 ///     let server = PatchsyncServer(
-///         configuration: config, service: engine, httpHandler: api, counters: counters, logger: logger)
-///     let address = try server.start()      // listening when this returns
+///         configuration: config, engine: engine, httpHandler: api, counters: counters, logger: logger)
+///     let address = try await server.start()   // listening when this returns
 ///     ...
-///     server.shutdown()                     // from any thread, e.g. on SIGTERM
-///     server.waitUntilStopped()             // sessions closed with 1001, context destroyed
+///     await server.stop()                      // sessions closed with 1001, context destroyed
+///
+/// Neither call blocks a thread of Swift concurrency's pool: they wait for the service thread
+/// through continuations it resumes.
 public final class PatchsyncServer: Sendable {
     private enum Phase {
         case idle
-        case running(pthread_t)
-        case joined
+        case running
+        case stopped
+    }
+
+    private struct Lifecycle {
+        var phase = Phase.idle
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     public let configuration: ServerConfiguration
     /// Connection counters for `/metrics`; pass the same object to the handler that renders them.
     public let counters: ConnectionCounters
-    private let service: any SyncService
+    private let engine: any SessionEngine
     private let httpHandler: (any HTTPHandler)?
     private let logger: Logger
-    private let wakeup = ServiceWakeup()
-    private let phase = Mutex(Phase.idle)
+    private let wakeup = LoopWakeup()
+    private let lifecycle = Mutex(Lifecycle())
 
     /// `httpHandler` answers `/api/...` and `/metrics` (after the server checked the token);
     /// without one those paths are 404.
     public init(
-        configuration: ServerConfiguration, service: any SyncService, httpHandler: (any HTTPHandler)? = nil,
+        configuration: ServerConfiguration, engine: any SessionEngine, httpHandler: (any HTTPHandler)? = nil,
         counters: ConnectionCounters = ConnectionCounters(), logger: Logger
     ) {
         self.configuration = configuration
-        self.service = service
+        self.engine = engine
         self.httpHandler = httpHandler
         self.counters = counters
         self.logger = logger
@@ -44,45 +52,38 @@ public final class PatchsyncServer: Sendable {
 
     /// Starts the service thread and returns once the server listens, with the actual
     /// address (the kernel's choice when the configured port is 0).
-    public func start() throws(ServerError) -> ServerConfiguration.Listener {
+    public func start() async throws(ServerError) -> ServerConfiguration.Listener {
         try validate(configuration)
-        let alreadyStarted = phase.withLock { phase -> Bool in
-            if case .idle = phase { return false }
-            return true
+        let alreadyStarted = lifecycle.withLock { lifecycle -> Bool in
+            guard case .idle = lifecycle.phase else { return true }
+            lifecycle.phase = .running
+            return false
         }
         guard !alreadyStarted else { throw ServerError(.alreadyStarted, "start() may be called once") }
         if case .unix(let path) = configuration.listener {
             try removeStaleSocket(at: path)
         }
 
-        let loop = ServerLoop(
-            configuration: configuration, service: service, httpHandler: httpHandler, counters: counters,
+        // Handed to the service thread, the only one that uses it from then on.
+        nonisolated(unsafe) let loop = ServerLoop(
+            configuration: configuration, engine: engine, httpHandler: httpHandler, counters: counters,
             logger: logger, wakeup: wakeup)
-        let launch = ThreadLaunch(loop: loop)
-        let retained = Unmanaged.passRetained(launch)
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { argument in
-                guard let argument else { return nil }
-                let launch = Unmanaged<ThreadLaunch>.fromOpaque(argument).takeRetainedValue()
-                launch.loop.run { result in launch.report(result) }
-                // Sessions may still reference the loop's wakeup, never the loop: it ends here.
-                return nil
-            }, retained.toOpaque())
-        guard created == 0 else {
-            retained.release()
-            throw ServerError(.threadCreationFailed, "pthread_create failed with error \(created)")
+        let started = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<ServerConfiguration.Listener, ServerError>, Never>) in
+            do {
+                _ = try PosixThread(detached: true) {
+                    loop.run { result in continuation.resume(returning: result) }
+                    // Sessions may still reference the loop's wakeup, never the loop: it ends here.
+                    self.serviceThreadEnded()
+                }
+            } catch {
+                serviceThreadEnded()
+                continuation.resume(returning: .failure(ServerError(.threadCreationFailed, "\(error)")))
+            }
         }
-        phase.withLock { $0 = .running(thread) }
-        switch launch.waitForReport() {
-        case .success(let listening):
-            logger.info("listening", metadata: ["address": "\(listening)"])
-            return listening
-        case .failure(let error):
-            waitUntilStopped()
-            throw error
-        }
+        let listening = try started.get()
+        logger.info("listening", metadata: ["address": "\(listening)"])
+        return listening
     }
 
     /// Begins a graceful shutdown: no new connections, pending writes flushed, sessions
@@ -91,16 +92,26 @@ public final class PatchsyncServer: Sendable {
         wakeup.requestStop()
     }
 
-    /// Blocks until the service thread has finished (after `shutdown()` or a failed start).
-    public func waitUntilStopped() {
-        let thread = phase.withLock { phase -> pthread_t? in
-            guard case .running(let thread) = phase else { return nil }
-            phase = .joined
-            return thread
+    /// Shuts down (see `shutdown()`) and returns once the service thread has finished.
+    public func stop() async {
+        shutdown()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finished = lifecycle.withLock { lifecycle -> Bool in
+                guard case .running = lifecycle.phase else { return true }
+                lifecycle.stopWaiters.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
         }
-        if let thread {
-            pthread_join(thread, nil)
+    }
+
+    private func serviceThreadEnded() {
+        let waiters = lifecycle.withLock { lifecycle in
+            lifecycle.phase = .stopped
+            defer { lifecycle.stopWaiters = [] }
+            return lifecycle.stopWaiters
         }
+        for waiter in waiters { waiter.resume() }
     }
 
     private func validate(_ configuration: ServerConfiguration) throws(ServerError) {
@@ -131,34 +142,5 @@ public final class PatchsyncServer: Sendable {
             throw ServerError(.invalidConfiguration, "\(path) exists and is not a socket")
         }
         unlink(path)
-    }
-}
-
-/// Hands the loop to the new thread and its start-up result back to `start()`.
-private final class ThreadLaunch: @unchecked Sendable {
-    // The loop is used only by the service thread once launched.
-    let loop: ServerLoop
-    private let result = Mutex<Result<ServerConfiguration.Listener, ServerError>?>(nil)
-    private let semaphore: UnsafeMutablePointer<sem_t>
-
-    init(loop: ServerLoop) {
-        self.loop = loop
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
-    }
-
-    func report(_ outcome: Result<ServerConfiguration.Listener, ServerError>) {
-        result.withLock { $0 = outcome }
-        sem_post(semaphore)
-    }
-
-    func waitForReport() -> Result<ServerConfiguration.Listener, ServerError> {
-        while sem_wait(semaphore) != 0 && errno == EINTR {}
-        return result.withLock { $0 } ?? .failure(ServerError(.listenFailed, "service thread ended early"))
     }
 }

@@ -87,6 +87,9 @@ public struct ServerConfiguration: Sendable {
     public var keepalive: Keepalive
     /// Offer permessage-deflate to clients that ask for it.
     public var compression: Bool
+    /// Send a session that fell behind its queued Patches as one Patch (`from` the first's
+    /// version); off, every version is a frame of its own.
+    public var coalescePatches: Bool
     /// Peer addresses whose `X-Forwarded-For` header names the real client.
     /// Peers on a Unix socket are always trusted.
     public var trustedProxies: [String]
@@ -101,6 +104,7 @@ public struct ServerConfiguration: Sendable {
         limits: Limits = Limits(),
         keepalive: Keepalive = Keepalive(),
         compression: Bool = true,
+        coalescePatches: Bool = true,
         trustedProxies: [String] = ["127.0.0.1", "::1"]
     ) {
         self.listener = listener
@@ -112,6 +116,7 @@ public struct ServerConfiguration: Sendable {
         self.limits = limits
         self.keepalive = keepalive
         self.compression = compression
+        self.coalescePatches = coalescePatches
         self.trustedProxies = trustedProxies
     }
 }

@@ -1,4 +1,5 @@
 import CLibWebsockets
+import LibWebsocketsSupport
 import SyncAPI
 import SyncEngine
 import WebAssets
@@ -76,10 +77,17 @@ extension ServerLoop {
                 return respondWithAPIError(
                     wsi, APIError(status: 411, code: "length_required", "send the body with a Content-Length"))
             }
+            let declared: Int
+            switch ContentLength.parse(headers.value(WSI_TOKEN_HTTP_CONTENT_LENGTH)) {
+            case .success(let length): declared = length ?? 0
+            case .failure(let failure):
+                return respondWithAPIError(
+                    wsi, APIError(status: 400, code: "invalid_content_length", "Content-Length: \(failure)"))
+            }
             // Without a Content-Length (or with 0) there is no body, and lws reports none.
-            let declared = headers.value(WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap { Int($0.trimmingSpaces()) } ?? 0
             if declared > 0 {
-                requestBodies[Self.key(wsi)] = PendingRequest(request: request)
+                exchanges[Self.key(wsi)] = HTTPExchange(
+                    id: nextID(), wsi: wsi, phase: .receivingBody(request, tooLarge: false))
                 return 0
             }
         }
@@ -87,55 +95,60 @@ extension ServerLoop {
         return 0
     }
 
+    private func nextID() -> HTTPExchange.ID {
+        nextExchangeID += 1
+        return HTTPExchange.ID(rawValue: nextExchangeID)
+    }
+
     func receiveRequestBody(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) {
-        let key = Self.key(wsi)
-        guard var pending = requestBodies[key], !pending.tooLarge else { return }
-        if pending.request.body.count + bytes.count > configuration.maximumMessageBytes {
-            pending.tooLarge = true
-            pending.request.body = []
-        } else {
-            pending.request.body.append(contentsOf: bytes)
+        guard let exchange = exchanges[Self.key(wsi)], case .receivingBody(var request, false) = exchange.phase else {
+            return
         }
-        requestBodies[key] = pending
+        if request.body.count + bytes.count > configuration.maximumMessageBytes {
+            exchange.phase = .receivingBody(HTTPRequest(method: request.method, path: request.path), tooLarge: true)
+        } else {
+            exchange.phase = .awaitingHandler  // drops the request's reference before the append
+            request.body.append(contentsOf: bytes)
+            exchange.phase = .receivingBody(request, tooLarge: false)
+        }
     }
 
     func requestBodyComplete(_ wsi: OpaquePointer) -> Int32 {
-        guard let pending = requestBodies.removeValue(forKey: Self.key(wsi)) else { return 0 }
-        if pending.tooLarge {
+        guard let exchange = exchanges[Self.key(wsi)], case .receivingBody(let request, let tooLarge) = exchange.phase
+        else { return 0 }
+        if tooLarge {
             return respondWithAPIError(
                 wsi,
                 APIError(
                     status: 413, code: "body_too_large",
                     "request body larger than \(configuration.maximumMessageBytes) bytes"))
         }
-        dispatch(wsi, pending.request)
+        dispatch(wsi, request)
         return 0
     }
 
     /// Runs the handler in a task; its response returns through the wakeup.
     private func dispatch(_ wsi: OpaquePointer, _ request: HTTPRequest) {
         guard let handler = httpHandler else { return }
-        nextRequestSerial += 1
-        let key = Self.key(wsi)
-        let serial = nextRequestSerial
-        awaitingHandler[key] = serial
+        let exchange = exchanges[Self.key(wsi)] ?? HTTPExchange(id: nextID(), wsi: wsi, phase: .awaitingHandler)
+        exchange.phase = .awaitingHandler
+        exchanges[Self.key(wsi)] = exchange
+        awaitingHandler[exchange.id] = exchange
+        let id = exchange.id
         let wakeup = self.wakeup
         Task.detached {
             let response = await handler.handle(request)
-            wakeup.deliver(HTTPCompletion(connectionKey: key, serial: serial, response: response))
+            wakeup.deliver(HTTPCompletion(exchange: id, response: response))
         }
     }
 
     /// A handler's response, on the service thread; dropped if its connection has gone.
     func deliver(_ completion: HTTPCompletion) {
-        guard awaitingHandler[completion.connectionKey] == completion.serial,
-            let wsi = OpaquePointer(bitPattern: completion.connectionKey)
-        else { return }
-        awaitingHandler[completion.connectionKey] = nil
+        guard let exchange = awaitingHandler.removeValue(forKey: completion.exchange) else { return }
         let response = completion.response
-        bodies[completion.connectionKey] = PendingBody(
-            head: (UInt32(clamping: response.status), response.contentType), bytes: response.body)
-        lws_callback_on_writable(wsi)
+        exchange.phase = .responding(
+            head: (UInt32(clamping: response.status), response.contentType), body: response.body, offset: 0)
+        lws_callback_on_writable(exchange.wsi)
     }
 
     private func respondWithAPIError(_ wsi: OpaquePointer, _ error: APIError) -> Int32 {
@@ -152,11 +165,19 @@ extension ServerLoop {
         guard writeHead(wsi, status: status, contentType: contentType, contentLength: body.count, headers: headers)
         else { return -1 }
         if body.isEmpty {
-            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+            return completeTransaction(wsi)
         }
-        bodies[Self.key(wsi)] = PendingBody(head: nil, bytes: body)
+        let exchange = exchanges[Self.key(wsi)] ?? HTTPExchange(id: nextID(), wsi: wsi, phase: .awaitingHandler)
+        exchange.phase = .responding(head: nil, body: body, offset: 0)
+        exchanges[Self.key(wsi)] = exchange
         lws_callback_on_writable(wsi)
         return 0
+    }
+
+    /// The response is written: the connection may carry the next request.
+    private func completeTransaction(_ wsi: OpaquePointer) -> Int32 {
+        forgetHTTP(wsi)
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
     private func writeHead(
@@ -191,57 +212,34 @@ extension ServerLoop {
     }
 
     func writeHTTPBody(_ wsi: OpaquePointer) -> Int32 {
-        let key = Self.key(wsi)
-        guard var body = bodies[key] else { return 0 }
-        if let head = body.head {
-            guard writeHead(wsi, status: head.status, contentType: head.contentType, contentLength: body.bytes.count) else {
+        guard let exchange = exchanges[Self.key(wsi)], case .responding(let head, let body, let offset) = exchange.phase
+        else { return 0 }
+        if let head {
+            guard writeHead(wsi, status: head.status, contentType: head.contentType, contentLength: body.count) else {
                 return -1
             }
-            if body.bytes.isEmpty {
-                bodies[key] = nil
-                return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+            if body.isEmpty {
+                return completeTransaction(wsi)
             }
-            body.head = nil
-            bodies[key] = body
+            exchange.phase = .responding(head: nil, body: body, offset: 0)
             lws_callback_on_writable(wsi)
             return 0
         }
-        let count = min(Self.chunkSize, body.bytes.count - body.offset)
-        let isLast = body.offset + count == body.bytes.count
-        let result = write(
-            wsi, body.bytes[body.offset..<(body.offset + count)], as: isLast ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
+        let count = min(Self.chunkSize, body.count - offset)
+        let isLast = offset + count == body.count
+        let result = httpWriteBuffer.write(body[offset..<(offset + count)], to: wsi, as: isLast ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
         guard result >= 0 else { return -1 }
         if isLast {
-            bodies[key] = nil
-            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+            return completeTransaction(wsi)
         }
-        body.offset += count
-        bodies[key] = body
+        exchange.phase = .responding(head: nil, body: body, offset: offset + count)
         lws_callback_on_writable(wsi)
         return 0
     }
 
+    /// The connection's request is over (answered, or the connection closed).
     func forgetHTTP(_ wsi: OpaquePointer) {
-        let key = Self.key(wsi)
-        bodies[key] = nil
-        requestBodies[key] = nil
-        awaitingHandler[key] = nil
-    }
-
-    /// One `lws_write` of an HTTP payload, copied behind LWS_PRE spare bytes.
-    func write(_ wsi: OpaquePointer, _ payload: ArraySlice<UInt8>, as kind: lws_write_protocol) -> Int32 {
-        let pre = Int(cpatchsync_lws_pre())
-        if httpWriteBuffer.count < pre + payload.count {
-            httpWriteBuffer = [UInt8](repeating: 0, count: pre + max(payload.count, Self.chunkSize))
-        }
-        return httpWriteBuffer.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            let start = buffer.baseAddress! + pre
-            payload.withUnsafeBufferPointer { source in
-                if let sourceBase = source.baseAddress {
-                    start.update(from: sourceBase, count: source.count)
-                }
-            }
-            return lws_write(wsi, start, payload.count, kind)
-        }
+        guard let exchange = exchanges.removeValue(forKey: Self.key(wsi)) else { return }
+        awaitingHandler[exchange.id] = nil
     }
 }

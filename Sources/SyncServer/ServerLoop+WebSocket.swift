@@ -1,12 +1,11 @@
 import CLibWebsockets
-import JSONCodec
-import JSONPatch
+import LibWebsocketsSupport
 import SyncEngine
 
 /// WebSocket sessions on the service thread: admission, reassembly, writes and closes.
 extension ServerLoop {
     /// Decides on an upgrade before lws answers it. A refusal is an HTTP error status.
-    func filterUpgrade(_ wsi: OpaquePointer) -> Int32 {
+    func filterUpgrade(_ wsi: OpaquePointer, perSessionData: UnsafeMutableRawPointer?) -> Int32 {
         let headers = RequestHeaders(wsi: wsi)
         let path = headers.value(WSI_TOKEN_GET_URI) ?? ""
         if stopping {
@@ -52,14 +51,37 @@ extension ServerLoop {
             return refuse(wsi, status: 401, "missing or wrong token")
         }
 
-        if let refusal = service.refusal(forConnectingTo: document) {
+        if let refusal = engine.refusal(forConnectingTo: document) {
             logger.warning("refused upgrade", metadata: ["client": "\(clientAddress)", "reason": "\(refusal)"])
             return refuse(wsi, status: 503, refusal.description)
         }
-        upgrades[Self.key(wsi)] = UpgradeTicket(
-            document: document, since: since, client: client, role: role, clientAddress: clientAddress,
-            refusal: connectionLimitRefusal(for: clientAddress))
+        guard let perSessionData else { return refuse(wsi, status: 500, "no session storage") }
+        let ticket = WebSocketSession.Ticket(
+            document: document, since: since, client: client, role: role, clientAddress: clientAddress)
+        var machine = SessionStateMachine(configuration: sessionConfiguration)
+        if let refusal = connectionLimitRefusal(for: clientAddress) {
+            machine = SessionStateMachine(
+                configuration: sessionConfiguration, refusedWith: .init(code: .policyViolation, reason: refusal))
+        }
+        let session = WebSocketSession(wsi: wsi, ticket: ticket, outbox: WebSocketOutbox(machine: machine, wakeup: wakeup))
+        perSessionData.storeBytes(of: Unmanaged.passRetained(session).toOpaque(), as: UnsafeMutableRawPointer?.self)
         return 0
+    }
+
+    private var sessionConfiguration: SessionStateMachine.Configuration {
+        let limits = configuration.limits
+        return SessionStateMachine.Configuration(
+            maximumMessageBytes: configuration.maximumMessageBytes,
+            queueLimitBytes: configuration.outboundQueueLimitBytes,
+            rate: limits.messagesPerSecond > 0 ? (limits.messagesPerSecond, limits.messageBurst) : nil,
+            refusalsBeforeClose: limits.refusalsBeforeClose,
+            coalescesPatches: configuration.coalescePatches)
+    }
+
+    /// The session an upgrade stored in the connection's per-session data, if any.
+    static func session(in perSessionData: UnsafeMutableRawPointer?) -> WebSocketSession? {
+        guard let pointer = perSessionData?.load(as: UnsafeMutableRawPointer?.self) else { return nil }
+        return Unmanaged<WebSocketSession>.fromOpaque(pointer).takeUnretainedValue()
     }
 
     /// Only a proxy on the same box can reach a Unix socket.
@@ -94,7 +116,7 @@ extension ServerLoop {
         let response =
             "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\ncontent-type: text/plain; charset=utf-8\r\n"
             + "content-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
-        _ = write(wsi, Array(response.utf8)[...], as: LWS_WRITE_HTTP_FINAL)
+        _ = httpWriteBuffer.write(Array(response.utf8), to: wsi, as: LWS_WRITE_HTTP_FINAL)
         return -1
     }
 
@@ -109,33 +131,24 @@ extension ServerLoop {
         }
     }
 
-    func openSession(_ wsi: OpaquePointer) -> Int32 {
-        let key = Self.key(wsi)
-        guard let ticket = upgrades.removeValue(forKey: key) else { return -1 }
-        let outbox = SessionOutbox(
-            connectionKey: key, queueLimitBytes: configuration.outboundQueueLimitBytes, wakeup: wakeup)
-        let session = Session(
-            wsi: wsi, outbox: outbox, ticket: ticket,
-            assembler: MessageAssembler(limit: configuration.maximumMessageBytes))
-        sessions[key] = session
-        if let refusal = ticket.refusal {
-            logger.warning("refused session", metadata: metadata(session, ["reason": "\(refusal)"]))
-            session.closing = true
-            outbox.close(.policyViolation, reason: refusal)
+    func openSession(_ wsi: OpaquePointer, perSessionData: UnsafeMutableRawPointer?) -> Int32 {
+        guard let session = Self.session(in: perSessionData) else { return -1 }
+        sessions[ObjectIdentifier(session.outbox)] = session
+        let refusal = session.outbox.withMachine { $0.start() }
+        if case .beginClose = refusal {
+            perform(refusal, for: session)
             return 0
         }
-        if configuration.limits.messagesPerSecond > 0 {
-            session.rateLimiter = MessageRateLimiter(
-                rate: configuration.limits.messagesPerSecond, burst: configuration.limits.messageBurst)
-        }
+        let ticket = session.ticket
         if configuration.compression {
             limitCompressionMemory(wsi)
         }
         admittedConnections += 1
         counters.sessionOpened()
         connectionsPerAddress[ticket.clientAddress, default: 0] += 1
-        session.id = service.connect(
-            document: ticket.document, since: ticket.since, role: ticket.role, client: ticket.client, output: outbox)
+        session.id = engine.connect(
+            document: ticket.document, since: ticket.since, role: ticket.role, client: ticket.client,
+            output: session.outbox)
         logger.info("session opened", metadata: metadata(session, ["role": "\(ticket.role)"]))
         return 0
     }
@@ -156,104 +169,58 @@ extension ServerLoop {
         _ = lws_set_extension_option(wsi, "permessage-deflate", "client_no_context_takeover", "1")
     }
 
-    func receive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        guard let session = sessions[Self.key(wsi)] else { return -1 }
+    func receive(_ session: WebSocketSession, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        let wsi = session.wsi
         let isLast = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
-        let outcome = session.assembler.append(bytes, isBinary: lws_frame_is_binary(wsi) != 0, isLast: isLast)
-        guard let id = session.id, !session.closing else { return 0 }
-        switch outcome {
-        case .incomplete:
-            return 0
-        case .tooBig:
-            let limit = configuration.maximumMessageBytes
-            logger.warning("message too big", metadata: metadata(session, ["limit": "\(limit)"]))
+        let isBinary = lws_frame_is_binary(wsi) != 0
+        let action = session.outbox.withMachine { $0.receive(bytes, isBinary: isBinary, isLast: isLast) }
+        guard let id = session.id else { return 0 }
+        switch action {
+        case .none:
+            break
+        case .deliver(let message):
+            engine.receive(message, from: id)
+        case .refuse(let message, let code, let text, let close):
+            // Through the document's queue: the Error keeps its place among the replies to the
+            // messages before it, and a close follows them.
+            engine.refuse(
+                message, from: id, MessageRefusal(code: code, message: text, close: close.map { ($0.code, $0.reason) }))
+        case .beginClose(let frame):
             // Not `return -1`: with permessage-deflate lws 4.1.6 drops that result while inflating.
-            closeNow(session, code: .messageTooBig, reason: "message larger than \(limit) bytes")
-            return 0
-        case .complete(let message):
-            if var limiter = session.rateLimiter {
-                let admitted = limiter.admit()
-                session.rateLimiter = limiter
-                guard admitted else {
-                    refuseOverRate(session, message)
-                    return 0
-                }
-                session.refusedInARow = 0
-            }
-            service.receive(message, from: id)
-            return 0
+            beginClose(session, frame)
         }
+        return 0
     }
 
-    /// Over the rate: an Error for each message, then 1008 once the client keeps pushing.
-    private func refuseOverRate(_ session: Session, _ message: IncomingMessage) {
-        session.refusedInARow += 1
-        counters.messageRateLimited()
-        let rate = configuration.limits.messagesPerSecond
-        session.outbox.send(
-            ServerMessage.error(
-                id: Self.messageID(message), code: .rateLimited,
-                message: "more than \(rate) messages per second; message ignored"))
-        if session.refusedInARow >= configuration.limits.refusalsBeforeClose {
-            logger.warning("closing session over the message rate", metadata: metadata(session))
-            session.closing = true
-            // Replies to the messages admitted just before are still with the engine:
-            // close a little later so they go out ahead of the close frame.
-            lws_set_timer_usecs(session.wsi, Self.rateLimitCloseDelayMicroseconds)
-        }
-    }
-
-    static let rateLimitCloseDelayMicroseconds: lws_usec_t = 500_000
-
-    /// The delayed close of a session over the message rate.
-    func rateLimitTimerFired(_ wsi: OpaquePointer) {
-        sessions[Self.key(wsi)]?.outbox.close(.policyViolation, reason: "message rate limit exceeded")
-    }
-
-    /// The `id` of a refused message, so the client can match the Error to its action.
-    private static func messageID(_ message: IncomingMessage) -> JSONValue? {
-        guard case .text(let bytes) = message,
-            case .object(let object)? = try? JSONCodec.decode(bytes)
-        else { return nil }
-        switch object["id"] {
-        case .string?, .integer?, .real?: return object["id"]
-        default: return nil
-        }
-    }
-
-    func writeSession(_ wsi: OpaquePointer) -> Int32 {
-        guard let session = sessions[Self.key(wsi)] else { return 0 }
+    func writeSession(_ session: WebSocketSession) -> Int32 {
         // lws calls WRITEABLE only once the previous message is wholly taken.
         session.inFlight = nil
-        if let close = session.pendingClose {
-            setCloseReason(wsi, code: close.code, reason: close.reason)
-            return -1
-        }
-        switch session.outbox.nextWriteStep() {
-        case .idle:
+        switch session.outbox.withMachine({ $0.writable() }) {
+        case .none:
             return 0
-        case .write(let message, let more):
+        case .write(let messages, let more):
             // The payload is shared with every other session it goes to: no copy. lws writes the
             // frame header into the headroom in front of it, which is the same for every session.
+            let message = messages.count == 1 ? messages[0] : coalescedPatches.coalesce(messages)
             session.inFlight = message
             let frame = message.framePayload
-            guard lws_write(wsi, frame.start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
+            guard lws_write(session.wsi, frame.start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
             if more {
-                lws_callback_on_writable(wsi)
+                lws_callback_on_writable(session.wsi)
             }
             return 0
-        case .close(let code, let reason):
-            session.closing = true
-            setCloseReason(wsi, code: code, reason: reason)
+        case .close(let frame):
+            CloseReason.set(on: session.wsi, code: frame.code.rawValue, reason: frame.reason)
             return -1
         }
     }
 
-    func closeSession(_ wsi: OpaquePointer) {
-        guard let session = sessions.removeValue(forKey: Self.key(wsi)) else { return }
-        session.outbox.discard()
+    /// The connection closed: the engine forgets the session.
+    func closeSession(_ session: WebSocketSession) {
+        guard sessions.removeValue(forKey: ObjectIdentifier(session.outbox)) != nil else { return }
+        session.outbox.withMachine { $0.connectionClosed() }
         guard let id = session.id else { return }
-        service.disconnect(id)
+        engine.disconnect(id)
         admittedConnections -= 1
         counters.sessionClosed()
         let address = session.ticket.clientAddress
@@ -262,13 +229,11 @@ extension ServerLoop {
         logger.info("session closed", metadata: metadata(session))
     }
 
-    /// The connection is being freed: drop anything still keyed by its pointer.
-    func forget(_ wsi: OpaquePointer) {
-        closeSession(wsi)
-        let key = Self.key(wsi)
-        upgrades[key] = nil
-        bodies[key] = nil
-        requestBodies[key] = nil
-        awaitingHandler[key] = nil
+    /// lws frees the connection: release the session its per-session data holds.
+    func releaseSession(in perSessionData: UnsafeMutableRawPointer?) {
+        guard let perSessionData, let pointer = perSessionData.load(as: UnsafeMutableRawPointer?.self) else { return }
+        perSessionData.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+        let session = Unmanaged<WebSocketSession>.fromOpaque(pointer).takeRetainedValue()
+        closeSession(session)
     }
 }

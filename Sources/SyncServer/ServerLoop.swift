@@ -1,4 +1,5 @@
 import CLibWebsockets
+import LibWebsocketsSupport
 import Glibc
 import Logging
 import SyncAPI
@@ -8,87 +9,36 @@ import SyncEngine
 /// responses in flight. Only the service thread touches an instance, from `run()`
 /// and from the lws callbacks that `run()` drives.
 final class ServerLoop {
-    /// An accepted upgrade, between FILTER_PROTOCOL_CONNECTION and ESTABLISHED.
-    struct UpgradeTicket {
-        let document: DocumentName
-        let since: UInt64?
-        let client: ClientID?
-        let role: SessionRole
-        let clientAddress: String
-        /// Set when the session is accepted only to be closed at once (connection limits).
-        let refusal: String?
-    }
-
-    /// One open WebSocket connection.
-    final class Session {
-        let wsi: OpaquePointer
-        let outbox: SessionOutbox
-        let ticket: UpgradeTicket
-        var id: SessionID?
-        var assembler: MessageAssembler
-        var rateLimiter: MessageRateLimiter?
-        var refusedInARow = 0
-        var closing = false
-        /// A close that skips the queue (too big, too slow); sent from the next WRITEABLE.
-        var pendingClose: (code: CloseCode, reason: String)?
-        /// The message lws is writing. With permessage-deflate, lws compresses a large message
-        /// over several writeable callbacks, reading the payload in place each time, and calls
-        /// WRITEABLE again only once it is done: until then the payload must stay alive.
-        var inFlight: OutboundMessage?
-
-        init(wsi: OpaquePointer, outbox: SessionOutbox, ticket: UpgradeTicket, assembler: MessageAssembler) {
-            self.wsi = wsi
-            self.outbox = outbox
-            self.ticket = ticket
-            self.assembler = assembler
-        }
-    }
-
-    /// An HTTP response being written: headers (unless written already), then a body chunk
-    /// per HTTP_WRITEABLE.
-    struct PendingBody {
-        var head: (status: UInt32, contentType: String)?
-        let bytes: [UInt8]
-        var offset = 0
-    }
-
-    /// An API request whose body is still arriving.
-    struct PendingRequest {
-        var request: HTTPRequest
-        var tooLarge = false
-    }
-
     let configuration: ServerConfiguration
-    let service: any SyncService
+    let engine: any SessionEngine
     let httpHandler: (any HTTPHandler)?
     let counters: ConnectionCounters
     let logger: Logger
-    let wakeup: ServiceWakeup
+    let wakeup: LoopWakeup
     let originPolicy: OriginPolicy
     let accessPolicy: AccessPolicy
 
-    var sessions: [UInt: Session] = [:]
-    var upgrades: [UInt: UpgradeTicket] = [:]
-    var bodies: [UInt: PendingBody] = [:]
-    var requestBodies: [UInt: PendingRequest] = [:]
-    /// Connections waiting for an HTTP handler, with the serial number of their request.
-    var awaitingHandler: [UInt: UInt64] = [:]
-    var nextRequestSerial: UInt64 = 0
+    /// Open WebSocket sessions, by their outbox, for wakeups and shutdown.
+    var sessions: [ObjectIdentifier: WebSocketSession] = [:]
+    /// HTTP requests in progress, by connection.
+    var exchanges: [UInt: HTTPExchange] = [:]
+    /// Exchanges waiting for the HTTP handler.
+    var awaitingHandler: [HTTPExchange.ID: HTTPExchange] = [:]
+    var nextExchangeID: UInt64 = 0
     var connectionsPerAddress: [String: Int] = [:]
     var admittedConnections = 0
     var stopping = false
-    /// Reused for every HTTP write: lws needs LWS_PRE spare bytes before the payload, and
-    /// copies whatever the socket does not take at once, so the buffer is free on return.
-    var httpWriteBuffer: [UInt8] = []
+    var httpWriteBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
+    var coalescedPatches = CoalescedPatchCache()
 
     private let storage: ContextStorage
 
     init(
-        configuration: ServerConfiguration, service: any SyncService, httpHandler: (any HTTPHandler)?,
-        counters: ConnectionCounters, logger: Logger, wakeup: ServiceWakeup
+        configuration: ServerConfiguration, engine: any SessionEngine, httpHandler: (any HTTPHandler)?,
+        counters: ConnectionCounters, logger: Logger, wakeup: LoopWakeup
     ) {
         self.configuration = configuration
-        self.service = service
+        self.engine = engine
         self.httpHandler = httpHandler
         self.counters = counters
         self.logger = logger
@@ -143,50 +93,49 @@ final class ServerLoop {
 
     // MARK: Wakeups from other threads
 
+    /// Takes what other threads posted until nothing is left, which re-arms the wakeup.
     func handleWakeup() {
-        let (outboxes, completions, stopRequested) = wakeup.takeScheduled()
-        if stopRequested && !stopping {
-            beginShutdown()
-        }
-        for completion in completions {
-            deliver(completion)
-        }
-        for outbox in outboxes {
-            guard let session = sessions[outbox.connectionKey], session.outbox === outbox else { continue }
-            switch outbox.takeNotice() {
-            case .nothing:
-                break
-            case .writable:
-                lws_callback_on_writable(session.wsi)
-            case .closeNow(let code, let reason):
-                logger.warning(
-                    "closing session",
-                    metadata: metadata(session, ["code": "\(code.rawValue)", "reason": "\(reason)"]))
-                if code == .tryAgainLater {
-                    counters.slowClientDisconnected()
-                }
-                closeNow(session, code: code, reason: reason)
+        while true {
+            let work = wakeup.take()
+            if work.stopRequested && !stopping {
+                beginShutdown()
             }
+            for completion in work.completions {
+                deliver(completion)
+            }
+            for outbox in work.outboxes {
+                guard let session = sessions[ObjectIdentifier(outbox)] else { continue }
+                perform(outbox.withMachine { $0.wakeup() }, for: session)
+            }
+            if work.outboxes.isEmpty && work.completions.isEmpty { return }
         }
     }
 
-    /// Closes without waiting for the queue: the close frame goes out in the next
-    /// WRITEABLE callback, and lws drops the connection if the peer never lets it.
-    func closeNow(_ session: Session, code: CloseCode, reason: String) {
-        guard !session.closing else { return }
-        session.closing = true
-        session.outbox.discard()
-        session.pendingClose = (code, reason)
-        lws_callback_on_writable(session.wsi)
+    /// What a session's state machine asked for after a wakeup.
+    func perform(_ action: SessionStateMachine.WakeupAction, for session: WebSocketSession) {
+        switch action {
+        case .none:
+            break
+        case .requestWrite:
+            lws_callback_on_writable(session.wsi)
+        case .beginClose(let frame, let droppedQueue):
+            if droppedQueue {
+                counters.slowClientDisconnected()
+            }
+            beginClose(session, frame)
+        }
+    }
+
+    /// The one way a session closes: the close frame goes out in the next WRITEABLE callback,
+    /// and lws drops the connection if the peer does not let it within the close timeout.
+    func beginClose(_ session: WebSocketSession, _ frame: SessionStateMachine.CloseFrame) {
+        if frame.code != .goingAway {
+            logger.warning(
+                "closing session",
+                metadata: metadata(session, ["code": "\(frame.code.rawValue)", "reason": "\(frame.reason)"]))
+        }
         lws_set_timeout(session.wsi, PENDING_TIMEOUT_USER_OK, Int32(max(configuration.closeTimeoutSeconds, 1)))
-    }
-
-    func setCloseReason(_ wsi: OpaquePointer, code: CloseCode, reason: String) {
-        // A close frame's payload is at most 125 bytes, two of them the code.
-        var bytes = Array(reason.utf8.prefix(120))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            lws_close_reason(wsi, lws_close_status(UInt32(code.rawValue)), buffer.baseAddress, buffer.count)
-        }
+        lws_callback_on_writable(session.wsi)
     }
 
     // MARK: Shutdown
@@ -194,18 +143,14 @@ final class ServerLoop {
     private func beginShutdown() {
         stopping = true
         logger.info("shutting down", metadata: ["sessions": "\(sessions.count)"])
-        let grace = Int32(max(configuration.closeTimeoutSeconds, 1))
-        for session in sessions.values where !session.closing {
-            session.outbox.closeAfterFlush(.goingAway, reason: "server shutting down")
-            // The hard deadline for a peer that never reads what is still queued.
-            lws_set_timeout(session.wsi, PENDING_TIMEOUT_USER_OK, grace)
-            lws_callback_on_writable(session.wsi)
+        for session in sessions.values {
+            perform(session.outbox.withMachine { $0.shutdown() }, for: session)
         }
     }
 
     // MARK: Logging
 
-    func metadata(_ session: Session, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+    func metadata(_ session: WebSocketSession, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "client": "\(session.ticket.clientAddress)",
             "document": "\(session.ticket.document)",

@@ -9,10 +9,13 @@ enum WebSocketRoute {
         case invalidClient(String)
     }
 
+    /// One trailing slash is allowed, as on the API's paths: `/ws/` and `/ws/<name>/`.
     static func document(forPath path: String) -> Result<DocumentName, Failure> {
         if path == "/ws" || path == "/ws/" { return .success(.default) }
         guard path.hasPrefix("/ws/") else { return .failure(.notAWebSocketPath) }
-        let name = String(path.dropFirst(4))
+        var rest = path.dropFirst(4)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        let name = String(rest)
         guard let document = DocumentName(name) else { return .failure(.invalidDocumentName(name)) }
         return .success(document)
     }

@@ -42,6 +42,7 @@ struct APIClientOptions: ParsableArguments {
                 bytes = try JSONCodec.encode(body)
                 headers.append(HTTPClient.Header(name: "Content-Type", value: "application/json"))
             }
+            _ = makeClientLogger(label: "patchsync.\(command)")
             let client = HTTPClient(timeout: .milliseconds(Int64(timeout * 1000)))
             response = try client.send(method, to: server, path: path, headers: headers, body: bytes)
         } catch {

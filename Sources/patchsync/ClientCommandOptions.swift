@@ -32,20 +32,20 @@ struct ClientConnectionOptions: ParsableArguments {
             bearerToken: bearerToken.value,
             maximumMessageSize: maxMessageSize)
     }
+}
 
-    /// Client diagnostics go to stderr so that stdout carries only messages. `PATCHSYNC_LOG_LEVEL`
-    /// (trace ... critical) raises or lowers the level; the default is warning.
-    func makeLogger(label: String) -> Logger {
-        var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
-        let configured = getenv("PATCHSYNC_LOG_LEVEL").map { String(cString: $0) }
-        logger.logLevel = configured.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
-        // lws warnings repeat what the client reports as its error (e.g. a 401 handshake), so
-        // by default only lws errors are shown.
-        var libwebsocketsLogger = logger
-        if configured == nil { libwebsocketsLogger.logLevel = .error }
-        LibWebsocketsLog.route(to: libwebsocketsLogger)
-        return logger
-    }
+/// Client diagnostics go to stderr so that stdout carries only messages. `PATCHSYNC_LOG_LEVEL`
+/// (trace ... critical) raises or lowers the level; the default is warning.
+func makeClientLogger(label: String) -> Logger {
+    var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
+    let configured = getenv("PATCHSYNC_LOG_LEVEL").map { String(cString: $0) }
+    logger.logLevel = configured.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+    // lws warnings repeat what the client reports as its error (e.g. a 401 handshake), so
+    // by default only lws errors are shown.
+    var libwebsocketsLogger = logger
+    if configured == nil { libwebsocketsLogger.logLevel = .error }
+    LibWebsocketsLog.route(to: libwebsocketsLogger)
+    return logger
 }
 
 /// Writes one line to stderr, prefixed with the command's name. Goes to file descriptor 2

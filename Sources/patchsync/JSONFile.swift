@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 import JSONCodec
 import JSONPatch
 
@@ -25,12 +26,15 @@ enum JSONFile {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { return bytes }
-            if count < 0 {
-                if errno == EINTR { continue }
+            let count: Int
+            do {
+                count = try SystemCall.retryingInterrupts("read") {
+                    chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                }
+            } catch {
                 throw failure(reading: path)
             }
+            if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[..<count])
         }
     }

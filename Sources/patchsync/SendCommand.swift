@@ -37,7 +37,7 @@ struct SendCommand: AsyncParsableCommand {
         let reply: SyncClient.Reply
         do {
             client = try SyncClient(
-                configuration: try connection.clientConfiguration(), logger: connection.makeLogger(label: "patchsync.send"))
+                configuration: try connection.clientConfiguration(), logger: makeClientLogger(label: "patchsync.send"))
         } catch {
             printError("send", "\(error)")
             throw ExitCode(2)

@@ -95,6 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not offer permessage-deflate compression.")
     var noCompression = false
 
+    @Flag(help: "Send every version as a Patch of its own, even to a client that fell behind (by default its queued Patches go out as one).")
+    var noCoalesce = false
+
     @Option(help: "A proxy address whose X-Forwarded-For names the real client; repeatable. (default: 127.0.0.1 and ::1)")
     var trustedProxy: [String] = []
 
@@ -133,10 +136,10 @@ struct ServeCommand: AsyncParsableCommand {
         let counters = ConnectionCounters()
         let api = DocumentAPI(engine: engine, transport: counters, logger: logger)
         let server = PatchsyncServer(
-            configuration: serverConfiguration, service: engine, httpHandler: api, counters: counters, logger: logger)
+            configuration: serverConfiguration, engine: engine, httpHandler: api, counters: counters, logger: logger)
         let address: ServerConfiguration.Listener
         do {
-            address = try server.start()
+            address = try await server.start()
         } catch {
             logger.critical("cannot start the server", metadata: ["error": "\(error)"])
             await engine.shutdown()
@@ -148,8 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let signal = await TerminationSignals.wait(readEnd: signals)
         logger.info("received signal", metadata: ["signal": "\(signal)"])
-        server.shutdown()
-        await onDedicatedThread { server.waitUntilStopped() }
+        await server.stop()
         await engine.shutdown()
     }
 
@@ -227,6 +229,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.keepalive = .init(pingAfterSeconds: ping, dropAfterSeconds: drop)
         configuration.compression = !(noCompression || environment.flag("NO_COMPRESSION"))
+        configuration.coalescePatches = !(noCoalesce || environment.flag("NO_COALESCE"))
         let proxies = environment.list(trustedProxy, "TRUSTED_PROXY")
         if !proxies.isEmpty {
             configuration.trustedProxies = proxies

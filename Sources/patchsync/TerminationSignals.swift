@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// SIGINT and SIGTERM, turned into something a task can await. The handler only
 /// writes a byte to a pipe (async-signal-safe); a dedicated thread reads it.
@@ -21,14 +22,10 @@ enum TerminationSignals {
 
     /// Returns the number of the first signal received.
     static func wait(readEnd: Int32) async -> Int32 {
-        await onDedicatedThread {
+        await PosixThread.result {
             var byte: UInt8 = 0
-            while true {
-                let count = read(readEnd, &byte, 1)
-                if count == 1 { return Int32(byte) }
-                if count < 0 && errno == EINTR { continue }
-                return SIGTERM
-            }
+            let count = try? SystemCall.retryingInterrupts("read") { read(readEnd, &byte, 1) }
+            return count == 1 ? Int32(byte) : SIGTERM
         }
     }
 }

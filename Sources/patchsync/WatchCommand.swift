@@ -30,7 +30,7 @@ struct WatchCommand: AsyncParsableCommand {
         do {
             var configuration = try connection.clientConfiguration()
             if reconnect { configuration.reconnect = SyncClient.ReconnectPolicy() }
-            client = try SyncClient(configuration: configuration, logger: connection.makeLogger(label: "patchsync.watch"))
+            client = try SyncClient(configuration: configuration, logger: makeClientLogger(label: "patchsync.watch"))
         } catch {
             printError("watch", "\(error)")
             throw ExitCode(2)

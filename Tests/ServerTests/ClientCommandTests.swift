@@ -97,7 +97,7 @@ import Testing
     func sendPrintsTheAckOrTheErrorAndSetsTheExitStatus() async throws {
         try await withServer { server in
             let ack = try await Self.run(["send", server.url, #"{"type":"Add","row":{"name":"milk","completed":false}}"#])
-            #expect(ack.status == 0)
+            #expect(ack.status == 0, "\(ack.errors)")
             #expect(try JSONCodec.decode(ack.output) == ["type": "Ack", "id": 1, "version": 1])
 
             let error = try await Self.run(["send", server.url, #"{"type":"Fly"}"#])
@@ -118,7 +118,7 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path)))
     func sendToAPortWhereNothingListensFailsWithOneLine() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         let url = fixture.url
         await fixture.stop()
         let run = try await Self.run(["send", url, #"{"type":"RemoveCompleted"}"#])
@@ -130,7 +130,7 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path)))
     func watchPrintsEachMessageUntilTheServerStops() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         let watch = try Command(["watch", fixture.url])
         // The first line is the Full: from then on the watcher sees every change.
         let connected = await watch.output.waitForFirstLine()
@@ -141,13 +141,13 @@ import Testing
         await fixture.stop()
         let run = await watch.finish()
 
-        #expect(run.status == 0)
+        #expect(run.status == 0, "\(run.errors)")
         let lines = try run.output.split(separator: "\n").map {
             try JSONCodec.decode(String($0))
         }
         #expect(lines == [
             ["type": "Full", "todo": ["name": "", "todos": [:]], "version": 0, "schema": 1, "role": "editor"],
-            ["type": "Patch", "ops": [["op": "replace", "path": "/name", "value": "Shop"]], "version": 1],
+            ["type": "Patch", "ops": [["op": "replace", "path": "/name", "value": "Shop"]], "version": 1, "from": 0],
         ])
     }
 }

@@ -161,7 +161,7 @@ import Testing
     }
 
     @Test func aClientSeesTheServerShutDownWithGoingAway() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         let client = try await fixture.connectedClient()
         await fixture.stop()
         let end = await client.waitUntilClosed()
@@ -200,7 +200,7 @@ import Testing
 
     @Test func connectingWhereNothingListensFailsWithConnectionFailed() async throws {
         // A port that was free a moment ago: bind, read it, close.
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         let url = fixture.url
         await fixture.stop()
         let client = try SyncClient(configuration: .init(url: url), logger: fixture.logger)

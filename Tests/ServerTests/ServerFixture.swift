@@ -15,7 +15,7 @@ final class ServerFixture: Sendable {
     let dataDirectory: String
     let logger: Logger
 
-    init(configuration: ServerConfiguration = ServerConfiguration()) throws {
+    init(configuration: ServerConfiguration = ServerConfiguration()) async throws {
         var logger = Logger(label: "ServerTests")
         logger.logLevel = .error
         self.logger = logger
@@ -25,8 +25,8 @@ final class ServerFixture: Sendable {
         engine = try SyncEngine<TodoList>(configuration: .init(dataDirectory: dataDirectory), logger: logger)
         var configuration = configuration
         configuration.listener = .tcp(host: "127.0.0.1", port: 0)
-        server = PatchsyncServer(configuration: configuration, service: engine, logger: logger)
-        guard case .tcp(_, let port) = try server.start() else {
+        server = PatchsyncServer(configuration: configuration, engine: engine, logger: logger)
+        guard case .tcp(_, let port) = try await server.start() else {
             throw FixtureError("the server did not report a TCP port")
         }
         self.port = port
@@ -44,8 +44,7 @@ final class ServerFixture: Sendable {
     }
 
     func stop() async {
-        server.shutdown()
-        server.waitUntilStopped()
+        await server.stop()
         await engine.shutdown()
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
@@ -60,7 +59,7 @@ struct FixtureError: Error, CustomStringConvertible {
 func withServer(
     _ configuration: ServerConfiguration = ServerConfiguration(), _ body: (ServerFixture) async throws -> Void
 ) async throws {
-    let fixture = try ServerFixture(configuration: configuration)
+    let fixture = try await ServerFixture(configuration: configuration)
     do {
         try await body(fixture)
     } catch {

@@ -34,3 +34,27 @@ import Testing
         }
     }
 }
+
+/// The server URLs `patchsync history`/`revert` accept.
+@Suite struct HTTPURLTests {
+    @Test func httpsIsAcceptedWithItsOwnDefaultPort() throws {
+        let secure = try HTTPURL(parsing: "https://box.example/todo/")
+        #expect(secure == HTTPURL(host: "box.example", port: 443, basePath: "/todo", isSecure: true))
+        #expect(secure.description == "https://box.example:443/todo")
+        #expect(try HTTPURL(parsing: "http://box.example").port == 80)
+        #expect(try HTTPURL(parsing: "https://[::1]:8443").port == 8443)
+    }
+
+    @Test func otherSchemesAreRefused() {
+        #expect(throws: HTTPClientError.self) { try HTTPURL(parsing: "ftp://box.example") }
+    }
+
+    @Test func aServerThatIsNotListeningIsAConnectionFailure() throws {
+        let url = try HTTPURL(parsing: "http://127.0.0.1:1")
+        #expect {
+            _ = try HTTPClient(timeout: .seconds(5)).send("GET", to: url, path: "/api/docs")
+        } throws: { error in
+            (error as? HTTPClientError)?.kind == .connectionFailed
+        }
+    }
+}

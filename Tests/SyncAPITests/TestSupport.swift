@@ -8,7 +8,7 @@ import SyncEngine
 import TodoModel
 
 /// Records what a session receives, decoded.
-final class RecordingOutput: SessionOutput {
+final class RecordingOutput: TransportSession {
     private let received = Mutex<[JSONValue]>([])
 
     func send(_ message: OutboundMessage) {

@@ -132,7 +132,7 @@ import Testing
 
 /// An output that, on its first Patch, calls back into the engine from inside `send`, as a
 /// transport closing a slow session or a new connection racing a broadcast would.
-private final class ReentrantOutput: SessionOutput {
+private final class ReentrantOutput: TransportSession {
     let inner = CollectingOutput()
     let onFirstPatch: @Sendable () -> Void
     private let fired = Mutex(false)

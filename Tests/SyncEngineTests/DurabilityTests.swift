@@ -117,7 +117,7 @@ import Testing
         try await engine.settle()
         #expect(
             sender.drain() == [
-                try json(#"{"type":"Patch","ops":[{"op":"replace","path":"/name","value":"back"}],"version":2}"#),
+                try json(#"{"type":"Patch","ops":[{"op":"replace","path":"/name","value":"back"}],"version":2,"from":1}"#),
                 try json(#"{"type":"Ack","id":3,"version":2}"#),
             ])
         #expect(types(watcher.drain()) == ["Patch"])

@@ -7,7 +7,7 @@ import Testing
 @testable import TodoModel
 
 /// A transport stand-in that keeps the very messages it is handed, to check which are shared.
-final class SharedMessageOutput: SessionOutput {
+final class SharedMessageOutput: TransportSession {
     private let received = Mutex<[OutboundMessage]>([])
 
     func send(_ message: OutboundMessage) {

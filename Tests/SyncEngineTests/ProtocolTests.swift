@@ -86,6 +86,29 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
         await engine.shutdown()
     }
 
+    @Test func aRefusalKeepsItsPlaceAmongTheRepliesAndTheCloseComesLast() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeEngine(directory)
+        let sender = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: sender)
+        try await engine.settle()
+        _ = sender.drain()
+
+        engine.send(#"{"type":"ChangeName","id":1,"name":"a"}"#, from: session)
+        let refusal = MessageRefusal(
+            code: .rateLimited, message: "slow down", close: (.policyViolation, "message rate limit exceeded"))
+        engine.refuse(.text(Array(#"{"type":"ChangeName","id":"r","name":"b"}"#.utf8)), from: session, refusal)
+        try await engine.settle()
+
+        let messages = sender.drain()
+        #expect(types(messages) == ["Patch", "Ack", "Error"])
+        #expect(messages[2] == (try json(#"{"type":"Error","id":"r","code":"rate_limited","message":"slow down"}"#)))
+        #expect(sender.closeCodes == [.policyViolation])
+        #expect(try await engine.state(of: .default).state["name"] == "a")
+        #expect(engine.metricsSnapshot().rejected[.rateLimited] == 1)
+        await engine.shutdown()
+    }
+
     @Test(arguments: [
         ("this is not json", "invalid_json", false),
         (#"{"type":"Add","#, "invalid_json", false),

@@ -9,7 +9,7 @@ import Testing
 @testable import TodoModel
 
 /// A transport stand-in: records every message a session receives, decoded.
-final class CollectingOutput: SessionOutput {
+final class CollectingOutput: TransportSession {
     private let received = Mutex<[JSONValue]>([])
     private let closes = Mutex<[CloseCode]>([])
     private let bytes = Mutex(0)
@@ -140,7 +140,7 @@ func makeEngine(
         logger: testLogger)
 }
 
-extension SyncService {
+extension SessionEngine {
     func send(_ text: String, from session: SessionID) {
         receive(.text(Array(text.utf8)), from: session)
     }

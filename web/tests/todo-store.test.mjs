@@ -159,6 +159,22 @@ describe('TodoStore', () => {
     assert.equal(store.resumeVersion, null);
   });
 
+  test('a coalesced Patch applies when its from is the current version, and asks for a Full otherwise', () => {
+    const store = loadedStore({ name: 'a', todos: {} }, 5);
+    const ops = [
+      { op: 'replace', path: '/name', value: 'b' },
+      { op: 'add', path: '/todos/1', value: { name: 'x', completed: false } },
+    ];
+    assert.match(store.receive({ type: 'Patch', ops, version: 8, from: 6 }).resync, /missed versions 6\.\.6/);
+    assert.equal(store.view().name, 'a');
+    const applied = store.receive({ type: 'Patch', ops, version: 7, from: 5 });
+    assert.equal(applied.resync, undefined);
+    assert.equal(store.view().name, 'b');
+    assert.equal(store.resumeVersion, 7);
+    assert.equal(store.receive({ type: 'Patch', ops: [], version: 9, from: 7 }).resync, undefined);
+    assert.equal(store.resumeVersion, 9);
+  });
+
   test('a fresh Full after a reconnect replaces the state and forgets edits in flight', () => {
     const store = loadedStore({ name: 'a', todos: {} }, 3);
     store.changeName('ab');

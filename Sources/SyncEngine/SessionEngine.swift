@@ -2,18 +2,23 @@
 ///
 /// The transport owns sockets and threads; the engine owns documents. Every
 /// method here may be called from any thread and never blocks: the engine
-/// queues work for the document's actor and answers through `SessionOutput`.
-public protocol SyncService: Sendable {
+/// queues work for the document's actor and answers through `TransportSession`.
+public protocol SessionEngine: Sendable {
     /// Opens a session on a document. The engine sends the first message
     /// (a Full, or the patches after `since` when it can resume) through `output`.
     ///
     /// `client` names the client for exactly-once actions (`?client=ID`); nil when it gave none.
     func connect(
-        document: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any SessionOutput
+        document: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any TransportSession
     ) -> SessionID
 
     /// One complete message from a session. Messages of one session are handled in arrival order.
     func receive(_ message: IncomingMessage, from session: SessionID)
+
+    /// A message the transport refuses without handing it to the model (over the message rate).
+    /// The engine answers with an Error carrying the message's `id`, in order with the session's
+    /// other replies, then closes the session if the refusal says so.
+    func refuse(_ message: IncomingMessage, from session: SessionID, _ refusal: MessageRefusal)
 
     /// The session is gone; nothing more is sent to its output.
     func disconnect(_ session: SessionID)
@@ -23,15 +28,15 @@ public protocol SyncService: Sendable {
     func refusal(forConnectingTo document: DocumentName) -> SessionRefusal?
 }
 
-extension SyncService {
+extension SessionEngine {
     /// A service that never refuses a session up front.
     public func refusal(forConnectingTo document: DocumentName) -> SessionRefusal? { nil }
 }
 
-extension SyncService {
+extension SessionEngine {
     /// Opens a session for a client that gave no client ID.
     public func connect(
-        document: DocumentName, since: UInt64?, role: SessionRole, output: any SessionOutput
+        document: DocumentName, since: UInt64?, role: SessionRole, output: any TransportSession
     ) -> SessionID {
         connect(document: document, since: since, role: role, client: nil, output: output)
     }
@@ -39,13 +44,26 @@ extension SyncService {
 
 /// Where the engine puts messages for one connection. Implemented by the transport.
 /// Called from any thread; must return at once.
-public protocol SessionOutput: Sendable {
+public protocol TransportSession: Sendable {
     func send(_ message: OutboundMessage)
     func close(_ code: CloseCode, reason: String)
 }
 
+/// Why the transport refused a message, and whether the session closes after the Error.
+public struct MessageRefusal: Sendable {
+    public let code: SyncErrorCode
+    public let message: String
+    public let close: (code: CloseCode, reason: String)?
+
+    public init(code: SyncErrorCode, message: String, close: (code: CloseCode, reason: String)? = nil) {
+        self.code = code
+        self.message = message
+        self.close = close
+    }
+}
+
 /// A whole message as reassembled by the transport.
-public enum IncomingMessage: Sendable {
+public enum IncomingMessage: Sendable, Equatable {
     case text([UInt8])
     case binary(byteCount: Int)
 }
@@ -58,12 +76,25 @@ public enum IncomingMessage: Sendable {
 public final class OutboundMessage: @unchecked Sendable {
     public static let headroom = 16
 
+    /// What a transport may do with a message waiting in a session's queue.
+    public enum Kind: Sendable, Equatable {
+        /// A Patch taking the document from version `from` to `version`, its ops array at
+        /// `ops` in the payload: consecutive Patches can be sent as one (`ServerMessage.coalesce`).
+        case patch(from: UInt64, version: UInt64, ops: Range<Int>)
+        /// An Ack or Error for this session alone: it may wait behind later Patches coalesced
+        /// with the one holding its change.
+        case reply
+        /// Anything else (Full, presence): keeps its place.
+        case other
+    }
+
     /// Payload bytes.
     public let count: Int
+    public let kind: Kind
     private let storage: UnsafeMutableRawBufferPointer
 
-    public convenience init(_ bytes: [UInt8]) {
-        self.init(count: bytes.count) { payload in
+    public convenience init(_ bytes: [UInt8], kind: Kind = .other) {
+        self.init(count: bytes.count, kind: kind) { payload in
             bytes.withUnsafeBytes { payload.copyMemory(from: $0) }
         }
     }
@@ -90,8 +121,9 @@ public final class OutboundMessage: @unchecked Sendable {
     }
 
     /// `initializePayload` must initialize all `count` bytes it is given.
-    private init(count: Int, initializePayload: (UnsafeMutableRawBufferPointer) -> Void) {
+    init(count: Int, kind: Kind = .other, initializePayload: (UnsafeMutableRawBufferPointer) -> Void) {
         self.count = count
+        self.kind = kind
         storage = .allocate(byteCount: Self.headroom + count, alignment: 16)
         UnsafeMutableRawBufferPointer(rebasing: storage[..<Self.headroom])
             .initializeMemory(as: UInt8.self, repeating: 0)
@@ -104,7 +136,12 @@ public final class OutboundMessage: @unchecked Sendable {
 
     /// A copy of the payload.
     public var bytes: [UInt8] {
-        Array(UnsafeRawBufferPointer(rebasing: storage[Self.headroom...]))
+        Array(payload)
+    }
+
+    /// The payload, valid for as long as the message is alive.
+    public var payload: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: storage[Self.headroom...])
     }
 
     /// The payload's first byte, with `headroom` writable bytes before it, and the payload's length.

@@ -1,9 +1,9 @@
 import Synchronization
 
-/// The engine's handle on one session's output. Closed the moment the transport calls
+/// The engine's side of one session: its transport and role. Closed the moment the transport calls
 /// `disconnect`, so nothing is sent afterwards even if the document has not caught up yet.
-final class SessionLink: Sendable {
-    let output: any SessionOutput
+final class EngineSession: Sendable {
+    let output: any TransportSession
     let role: SessionRole
     /// The client's name for exactly-once actions, if it gave one.
     let client: ClientID?
@@ -11,7 +11,7 @@ final class SessionLink: Sendable {
     let since = WallClock.milliseconds()
     private let isOpen = Atomic<Bool>(true)
 
-    init(output: any SessionOutput, role: SessionRole, client: ClientID?) {
+    init(output: any TransportSession, role: SessionRole, client: ClientID?) {
         self.output = output
         self.role = role
         self.client = client

@@ -1,8 +1,9 @@
 import CLibWebsockets
 
 /// The lws protocol callback. lws calls it on the service thread only; it finds the
-/// `ServerLoop` through the context's user pointer and hands the event over.
-func serviceCallback(
+/// `ServerLoop` through the context's user pointer, and a WebSocket connection's
+/// `WebSocketSession` through its per-session data (`user`).
+func serverLoopCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
@@ -31,22 +32,21 @@ func serviceCallback(
         loop.forgetHTTP(wsi)
         return 0
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return loop.filterUpgrade(wsi)
+        return loop.filterUpgrade(wsi, perSessionData: user)
     case LWS_CALLBACK_ESTABLISHED:
-        return loop.openSession(wsi)
+        return loop.openSession(wsi, perSessionData: user)
     case LWS_CALLBACK_RECEIVE:
-        let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
-        return loop.receive(wsi, bytes)
+        guard let session = ServerLoop.session(in: user) else { return -1 }
+        return loop.receive(session, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return loop.writeSession(wsi)
-    case LWS_CALLBACK_TIMER:
-        loop.rateLimitTimerFired(wsi)
-        return 0
+        guard let session = ServerLoop.session(in: user) else { return 0 }
+        return loop.writeSession(session)
     case LWS_CALLBACK_CLOSED:
-        loop.closeSession(wsi)
+        if let session = ServerLoop.session(in: user) { loop.closeSession(session) }
         return 0
     case LWS_CALLBACK_WSI_DESTROY:
-        loop.forget(wsi)
+        loop.releaseSession(in: user)
+        loop.forgetHTTP(wsi)
         return 0
     default:
         return lws_callback_http_dummy(wsi, reason, user, input, length)
