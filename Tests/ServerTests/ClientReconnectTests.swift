@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func aReconnectingClientResumesAndSendsWhatWaitedWithoutDoublingAnything() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         var configuration = try SyncClient.Configuration(url: fixture.url)
         configuration.reconnect = SyncClient.ReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200))
         let client = try SyncClient(configuration: configuration, logger: fixture.logger)
@@ -33,8 +33,7 @@ import Testing
         let first = try await client.send(action: ["type": "Add", "row": row("milk")])
         #expect(first.outcome == .ack(version: 1))
 
-        fixture.server.shutdown()
-        fixture.server.waitUntilStopped()
+        await fixture.server.stop()
         // Sent while the server is away: it waits for the reconnection, then goes out once.
         let offline = Task { try await client.send(action: ["type": "Add", "row": row("eggs")]) }
         let restarted = try await Self.restart(fixture)
@@ -47,8 +46,7 @@ import Testing
         await client.close()
         #expect(await received.value.filter { $0 == "Full" }.count == 1, "resumed with ?since=, no second Full")
 
-        restarted.shutdown()
-        restarted.waitUntilStopped()
+        await restarted.stop()
         await fixture.stop()
     }
 
@@ -59,14 +57,14 @@ import Testing
         configuration.listener = .tcp(host: "127.0.0.1", port: fixture.port)
         var lastError: (any Error)?
         for _ in 1...20 {
-            let server = PatchsyncServer(configuration: configuration, service: fixture.engine, logger: fixture.logger)
+            let server = PatchsyncServer(configuration: configuration, engine: fixture.engine, logger: fixture.logger)
             do {
-                _ = try server.start()
+                _ = try await server.start()
                 return server
             } catch {
                 lastError = error
             }
-            server.waitUntilStopped()
+            await server.stop()
             try await Task.sleep(for: .milliseconds(100))
         }
         throw FixtureError("the server did not start again on port \(fixture.port): \(lastError.map { "\($0)" } ?? "")")

@@ -35,7 +35,7 @@ private func patch(_ ops: String, base: Int? = nil) -> String {
         try await engine.settle()
         #expect(
             output.drain() == [
-                try json(#"{"type":"Patch","ops":[{"op":"replace","path":"/todos/1/completed","value":true}],"version":3}"#),
+                try json(#"{"type":"Patch","ops":[{"op":"replace","path":"/todos/1/completed","value":true}],"version":3,"from":2}"#),
                 try json(#"{"type":"Ack","id":"p","version":3}"#),
             ])
         #expect(types(watcher.messages) == ["Patch"])
