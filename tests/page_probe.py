@@ -12,7 +12,7 @@ PROBE = r"""
   if (window.__pageProbe) return;  // installed twice on one browser
   const capacity = 20000;
   const probe = {
-    patchMs: new Float64Array(capacity), patches: 0, fullPaintedAt: null, fulls: 0,
+    patchMs: new Float64Array(capacity), patches: 0, fullPaintedAt: null, fulls: 0, version: null,
     reset() { this.patches = 0; },
     latencies() { return Array.from(this.patchMs.subarray(0, Math.min(this.patches, capacity))); },
   };
@@ -27,6 +27,9 @@ PROBE = r"""
         const type = /"type":"(\w+)"/.exec(event.data.slice(0, 40))?.[1];
         const result = listener.call(this, event);
         if (type === 'Patch') {
+          // A Patch ends with its version (and `from`): coalesced ones cover several versions.
+          const version = /"version":(\d+)[,}][^"]*("from":\d+})?$/.exec(event.data);
+          if (version) probe.version = Number(version[1]);
           requestAnimationFrame(() => {
             probe.patchMs[probe.patches % capacity] = performance.now() - arrival;
             probe.patches += 1;
@@ -64,6 +67,11 @@ def patch_latencies(browser):
 
 def patches_seen(browser):
     return browser.execute_script("return window.__pageProbe.patches")
+
+
+def version_seen(browser):
+    """The version of the last Patch the page received (one Patch may cover several versions)."""
+    return browser.execute_script("return window.__pageProbe.version")
 
 
 def heap_after_gc(browser):
