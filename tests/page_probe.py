@@ -65,10 +65,6 @@ def patch_latencies(browser):
     return browser.execute_script("return window.__pageProbe.latencies()")
 
 
-def patches_seen(browser):
-    return browser.execute_script("return window.__pageProbe.patches")
-
-
 def version_seen(browser):
     """The version of the last Patch the page received (one Patch may cover several versions)."""
     return browser.execute_script("return window.__pageProbe.version")
