@@ -266,3 +266,38 @@ def test_the_accessibility_audit_finds_no_serious_violation(browsers, server):
     print(violations)
     assert violations == []
     leave([a])
+
+
+def test_a_viewer_pages_through_history_and_previews_but_cannot_restore(browsers, start_server):
+    """The Full says `"role":"viewer"` for a read-token page: Restore never shows; the history is
+    paged, 20 at a time, newest first, and the older page follows on request."""
+    server = start_server("--token", "edit-secret", "--read-token", "watch-secret")
+
+    async def twenty_five_changes():
+        peer = await Peer.connect(server.ws + "?token=edit-secret")
+        for n in range(25):
+            assert (await peer.act(add(f"item {n}")))["type"] == "Ack"
+        await peer.close()
+
+    asyncio.run(twenty_five_changes())
+    viewer, _ = browsers
+    try:
+        viewer.get(server.url + "#token=watch-secret")
+        wait_connected(viewer)
+        viewer.find_element(By.NAME, "history").click()
+        entries = lambda w: w.find_elements(By.CSS_SELECTOR, "[data-history] [data-version]")  # noqa: E731
+        wait_until(viewer, lambda w: len(entries(w)) == 20, "the first page of history")
+        assert [e.get_attribute("data-version") for e in entries(viewer)] == [str(v) for v in range(25, 5, -1)]
+        viewer.find_element(By.NAME, "older").click()
+        wait_until(viewer, lambda w: len(entries(w)) == 25, "the older page of history")
+        assert [e.get_attribute("data-version") for e in entries(viewer)][20:] == ["5", "4", "3", "2", "1"]
+
+        viewer.find_element(By.CSS_SELECTOR, '[data-history] [data-version="3"]').click()
+        wait_until(viewer, lambda w: w.find_element(By.ID, "preview").is_displayed(), "no preview")
+        names = lambda mark: [e.text for e in viewer.find_elements(By.CSS_SELECTOR, f"#preview-rows .mark-{mark} .preview-row-name")]  # noqa: E731
+        assert names("same") == ["item 0", "item 1", "item 2"]
+        assert names("new") == [f"item {n}" for n in range(3, 25)]
+        assert not viewer.find_element(By.NAME, "restore").is_displayed()
+        assert console_errors(viewer) == []
+    finally:
+        leave([viewer])
