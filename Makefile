@@ -8,8 +8,8 @@ DATA       ?= ./data
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-BUILD_DEBS := libwebsockets-dev libjansson-dev libcap-dev pkg-config
-TEST_DEBS  := nodejs nginx chromium chromium-driver libwebsockets-test-server python3-venv
+BUILD_DEBS := libwebsockets-dev libjansson-dev libcap-dev libpq-dev pkg-config
+TEST_DEBS  := nodejs nginx chromium chromium-driver libwebsockets-test-server python3-venv postgresql
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 
@@ -58,7 +58,7 @@ fuzz-check: deps
 
 # Core diff/apply, start-up with 100,000 events, per-action engine cost on large lists,
 # fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list,
-# the page on a 10,000-row list in Chromium.
+# the page on a 10,000-row list in Chromium, the PostgreSQL store beside the file store.
 bench: test-deps
 	$(SWIFT) build $(RELEASE) --product patchsync
 	$(SWIFT) build $(RELEASE) --product PatchsyncBench
@@ -69,6 +69,7 @@ bench: test-deps
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/page.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/database.py --patchsync .build/release/patchsync
 
 # 200 clients on 5 documents for SOAK_SECONDS (default 10 minutes), the server killed with
 # SIGKILL and restarted every minute; prints its figures and fails on any violation.

@@ -22,6 +22,8 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev", "libcap-dev"])]
         ),
+        // libpq, loaded with dlopen only when a database is named (see Sources/CLibpq).
+        .target(name: "CLibpq", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(
             name: "CJansson",
             pkgConfig: "jansson",
@@ -51,6 +53,13 @@ let package = Package(
                 "JSONPatch", "JSONCodec", "JSONValueCoding",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The PostgreSQL store and bus: libpq on threads of its own.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "CLibpq", "SyncEngine", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The first application: the shared Todo list.
@@ -85,7 +94,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
-                "SystemSupport",
+                "SystemSupport", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

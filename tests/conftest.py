@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from postgres import PostgresCluster
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "JSONPatchTests" / "Fixtures"
 
@@ -127,7 +129,29 @@ def start_server(patchsync_bin, data_dir):
         server.kill()
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL cluster, started on first use and stopped after the session."""
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.close()
+
+
 @pytest.fixture
-def server(start_server):
-    """A running server with default options and an empty data directory."""
+def database(postgres):
+    """Options that put a server's documents in a schema of the private cluster that no other test uses."""
+    return ["--database", postgres.url, "--database-schema", postgres.new_schema()]
+
+
+@pytest.fixture(params=["files", "postgres"])
+def server(request, start_server):
+    """A running server with default options and no documents, in the file store and in PostgreSQL."""
+    if request.param == "postgres":
+        return start_server(*request.getfixturevalue("database"))
+    return start_server()
+
+
+@pytest.fixture
+def file_server(start_server):
+    """A running server with default options and an empty data directory (tests that read its files)."""
     return start_server()

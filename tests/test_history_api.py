@@ -219,7 +219,8 @@ async def isolation_scenario(server):
         await peer.close()
 
 
-def test_documents_are_isolated(server, data_dir):
+def test_documents_are_isolated(file_server, data_dir):
+    server = file_server
     asyncio.run(isolation_scenario(server))
     status, body = http(server, "GET", "/api/docs")
     assert status == 200
@@ -404,12 +405,18 @@ def test_metrics_parse_and_count(server):
     assert grew("patchsync_connections_total") >= 1
     assert metric(after, "patchsync_slow_client_disconnects_total") == 0
 
-    assert types["patchsync_log_fsync_seconds"] == "histogram"
+    # The store's writes: fsyncs of the log, or commits to the database (which also shows its state).
+    database = "patchsync_database_up" in types
+    writes = "patchsync_database_commit_seconds" if database else "patchsync_log_fsync_seconds"
+    assert types[writes] == "histogram"
     buckets = sorted(((float(dict(labels)["le"]), value) for (name, labels), value in after.items()
-                      if name == "patchsync_log_fsync_seconds_bucket"))
+                      if name == writes + "_bucket"))
     assert buckets[-1][0] == math.inf
     assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))
-    assert buckets[-1][1] == metric(after, "patchsync_log_fsync_seconds_count") >= 3
+    assert buckets[-1][1] == metric(after, writes + "_count") >= 3
+    if database:
+        assert metric(after, "patchsync_database_up") == 1
+        assert grew("patchsync_database_conflicts_total") == 0
 
 
 # MARK: tokens
@@ -458,7 +465,8 @@ def test_a_token_with_64_kib_appended_never_gets_in(start_server):
 # MARK: command line
 
 
-def test_history_revert_and_replay_from_the_command_line(patchsync_bin, server, data_dir):
+def test_history_revert_and_replay_from_the_command_line(patchsync_bin, file_server, data_dir):
+    server = file_server
     states = asyncio.run(act_all(server.ws, [{"type": "ChangeName", "name": "cli"}, add("a"), add("b")]))
 
     result = run(patchsync_bin, "history", server.http, "--doc", "default")
@@ -479,7 +487,8 @@ def test_history_revert_and_replay_from_the_command_line(patchsync_bin, server, 
     assert json.loads(result.stdout) == {"version": 4, "state": states[1]}
 
 
-def test_command_line_errors_are_one_line_and_fail(patchsync_bin, server, data_dir):
+def test_command_line_errors_are_one_line_and_fail(patchsync_bin, file_server, data_dir):
+    server = file_server
     asyncio.run(act_all(server.ws, [add("a")]))
     result = run(patchsync_bin, "history", server.http, "--doc", "nobody")
     assert result.returncode == 1

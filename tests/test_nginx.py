@@ -27,15 +27,17 @@ def free_port():
 
 
 class Nginx:
-    """nginx in the foreground with deploy/nginx.conf pointed at one patchsync upstream."""
+    """nginx in the foreground with a shipped site file (deploy/nginx.conf) pointed at the
+    patchsync upstreams, one for each `server 127.0.0.1:333N;` line of the file."""
 
-    def __init__(self, scratch, upstream):
+    def __init__(self, scratch, *upstreams, site_file="nginx.conf"):
         self.port = free_port()
-        site = (ROOT / "deploy" / "nginx.conf").read_text()
-        site, replaced = re.subn(r"server 127\.0\.0\.1:3333;", f"server {upstream};", site)
-        assert replaced == 1, "deploy/nginx.conf no longer names the upstream 127.0.0.1:3333"
+        site = (ROOT / "deploy" / site_file).read_text()
+        servers = iter(upstreams)
+        site, replaced = re.subn(r"server 127\.0\.0\.1:333\d;", lambda _: f"server {next(servers)};", site)
+        assert replaced == len(upstreams), f"deploy/{site_file} names {replaced} upstreams, not {len(upstreams)}"
         site, replaced = re.subn(r"listen 80;", f"listen 127.0.0.1:{self.port};", site)
-        assert replaced == 1, "deploy/nginx.conf no longer listens on port 80"
+        assert replaced == 1, f"deploy/{site_file} no longer listens on port 80"
         (scratch / "patchsync.conf").write_text(site)
         temp = {name: scratch / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
         (scratch / "nginx.conf").write_text(f"""

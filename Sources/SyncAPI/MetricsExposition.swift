@@ -28,14 +28,35 @@ public enum MetricsExposition {
         out.family("patchsync_sent_bytes_total", "counter", help: "Bytes of messages handed to sessions.")
         out.sample("patchsync_sent_bytes_total", engine.bytesSent)
 
-        out.family(
-            "patchsync_log_fsync_seconds", "histogram", help: "Time to append a batch to a document log and fsync it.")
+        // One histogram of store writes, named for what they are in this store.
+        let (writes, help) =
+            engine.database == nil
+            ? ("patchsync_log_fsync_seconds", "Time to append a batch to a document log and fsync it.")
+            : ("patchsync_database_commit_seconds", "Time to commit a batch to the database.")
+        out.family(writes, "histogram", help: help)
         for (index, bound) in SyncMetrics.syncBucketBounds.enumerated() where index < engine.syncBuckets.count {
-            out.sample("patchsync_log_fsync_seconds_bucket", labels: ["le": PrometheusText.format(bound)], engine.syncBuckets[index])
+            out.sample(writes + "_bucket", labels: ["le": PrometheusText.format(bound)], engine.syncBuckets[index])
         }
-        out.sample("patchsync_log_fsync_seconds_bucket", labels: ["le": "+Inf"], engine.syncCount)
-        out.sample("patchsync_log_fsync_seconds_sum", engine.syncSecondsTotal)
-        out.sample("patchsync_log_fsync_seconds_count", engine.syncCount)
+        out.sample(writes + "_bucket", labels: ["le": "+Inf"], engine.syncCount)
+        out.sample(writes + "_sum", engine.syncSecondsTotal)
+        out.sample(writes + "_count", engine.syncCount)
+
+        if let database = engine.database {
+            out.family("patchsync_database_up", "gauge", help: "1 while the database takes writes, 0 while it is out of reach.")
+            out.sample("patchsync_database_up", database.up ? 1 : 0)
+            out.family(
+                "patchsync_database_conflicts_total", "counter",
+                help: "Batches another instance committed ahead of, reduced again and retried.")
+            out.sample("patchsync_database_conflicts_total", database.conflictsRetried)
+            out.family(
+                "patchsync_database_notifications_total", "counter", help: "Notifications of other instances' commits.")
+            out.sample("patchsync_database_notifications_total", database.notifications)
+            out.family(
+                "patchsync_database_catch_ups_total", "counter", help: "Catch-ups that applied events committed elsewhere.")
+            out.sample("patchsync_database_catch_ups_total", database.catchUps)
+            out.family("patchsync_inbox_actions_applied_total", "counter", help: "Actions applied from the SQL inbox.")
+            out.sample("patchsync_inbox_actions_applied_total", database.inboxActionsApplied)
+        }
 
         out.family("patchsync_sessions", "gauge", help: "Sessions attached to documents.")
         out.sample("patchsync_sessions", engine.sessions)

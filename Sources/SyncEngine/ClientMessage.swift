@@ -29,8 +29,8 @@ struct MessageRejection: Error {
 }
 
 /// Checks a client message in the order the protocol documents: frame type, JSON, object,
-/// id, depth, string lengths (`envelope`); then, after the engine has checked the role,
-/// `type` and the model's own decoding (`action`).
+/// id, depth, string lengths, U+0000 in strings (`envelope`); then, after the engine has checked
+/// the role, `type` and the model's own decoding (`action`).
 enum ClientMessageParser {
     static func envelope(_ message: IncomingMessage, limits: DocumentLimits) throws(MessageRejection) -> ClientEnvelope {
         let bytes: [UInt8]
@@ -76,6 +76,10 @@ enum ClientMessageParser {
                 message: "a string of \(length) bytes is longer than the limit of \(limits.maximumStringBytes)")
         }
         object["id"] = nil
+        // A database cannot store U+0000 in text; refused here so that every store accepts the same.
+        guard !JSONValue.object(object).containsNulCharacter else {
+            throw MessageRejection(id: id, code: .invalidAction, message: "strings may not contain U+0000 (\\u0000)")
+        }
         return ClientEnvelope(id: id, message: json, body: .object(object))
     }
 

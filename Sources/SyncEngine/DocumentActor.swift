@@ -4,18 +4,20 @@ import JSONValueCoding
 import Logging
 import Synchronization
 
-/// One document: its state, sessions and log. Work is queued in a mailbox and drained by a
+/// One document: its state, sessions and store. Work is queued in a mailbox and drained by a
 /// single task, so actions apply strictly in arrival order, and joins, reads and reverts see
 /// only durable state.
 ///
-/// Group commit: the drain takes everything queued at once, applies the actions, writes all
-/// their log lines with one fsync, and only then broadcasts the Patches and sends the Acks.
+/// Group commit: the drain takes everything queued at once, applies the actions, makes all
+/// their events durable with one store append, and only then broadcasts the Patches and sends
+/// the Acks. A shared store may answer that another writer got there first: the actor then
+/// applies the events it missed and reduces the batch's actions again on top of them.
 /// Sessions are owned by the actor and no lock is held while calling a `TransportSession`.
 ///
-/// Lifecycle: a document created for a name on disk loads its files on the storage thread
-/// before its first work. Once it has no sessions, it asks the engine to unload it: at once if
-/// nothing is on disk, after `idleUnloadDelay` without work otherwise. Unloaded, it takes no
-/// more work (`enqueue` returns false) and the engine makes a new actor on demand.
+/// Lifecycle: a document created for a name the store holds reads it from the store before its
+/// first work. Once it has no sessions, it asks the engine to unload it: at once if it was never
+/// changed, after `idleUnloadDelay` without work otherwise. Unloaded, it takes no more work
+/// (`enqueue` returns false) and the engine makes a new actor on demand.
 actor DocumentActor<Model: DocumentModel> {
     private struct Mailbox {
         var items: [DocumentWork] = []
@@ -27,8 +29,8 @@ actor DocumentActor<Model: DocumentModel> {
     /// Where the document's content comes from.
     enum Content: Sendable {
         /// Already read (at start-up), or a new document at version 0.
-        case loaded(Model.State, LoadedDocument)
-        /// On disk at this version, read on first use.
+        case loaded(Model.State, StoredDocument)
+        /// In the store at this version (0: a shared store may have it), read on first use.
         case stored(version: UInt64)
     }
 
@@ -36,7 +38,7 @@ actor DocumentActor<Model: DocumentModel> {
     private enum Availability {
         case loaded
         case pending
-        /// The files could not be read back: every request gets this error until unloaded.
+        /// The store could not give the document back: every request gets this error until unloaded.
         case failed(SyncEngineError)
     }
 
@@ -53,13 +55,17 @@ actor DocumentActor<Model: DocumentModel> {
         case close(SessionID, CloseCode, reason: String)
     }
 
-    /// Changes applied in memory but not yet on disk.
+    /// Changes applied in memory but not yet durable.
     private struct Batch {
         var events: [DocumentEvent] = []
         /// The Patch broadcast for each of `events`.
         var patches: [OutboundMessage] = []
-        var lines: [UInt8] = []
+        var encodedEvents: [[UInt8]] = []
         var outputs: [Output] = []
+        /// The client messages the batch was built from, to reduce again after a conflict.
+        var messages: [(SessionID, IncomingMessage)] = []
+        /// The inbox entry the batch applies (then it holds nothing else).
+        var inboxEntry: InboxEntry?
         /// The durable state to return to if the write fails. Only its JSON is kept: holding the
         /// model state too would make the first action of every batch copy all of it.
         var rollback: (json: JSONValue, jsonIsBuilt: Bool, size: StateSize, version: UInt64)?
@@ -67,8 +73,21 @@ actor DocumentActor<Model: DocumentModel> {
         var remembered: [ActionOutcomes.Key] = []
     }
 
+    /// How a commit ended.
+    private enum CommitOutcome {
+        case committed
+        case failed(StorageError)
+        /// Another writer got there first and the batch had no messages to reduce again (a revert,
+        /// an inbox entry).
+        case superseded
+        /// The batch's inbox entry was applied by another instance.
+        case inboxEntryTaken
+    }
+
     /// Replies and broadcasts after which a batch is committed even if more work is queued.
     private static var maximumBatchOutputs: Int { 1024 }
+    /// Events read from the store at once when catching up.
+    private static var catchUpChunk: Int { 1000 }
 
     nonisolated let name: DocumentName
     /// The durable version, readable without waiting for the actor.
@@ -76,21 +95,23 @@ actor DocumentActor<Model: DocumentModel> {
     private nonisolated let mailbox = Mutex(Mailbox())
 
     private let context: DocumentContext
-    private let log: DocumentLog
+    private let store: any DocumentStore
     private var state: Model.State
+    /// False when `stateJSON` moved on by events from elsewhere: `state` is decoded from it again
+    /// only when an action needs it, so that watching instances never pay for a decode.
+    private var stateIsCurrent = true
     private var stateJSON: JSONValue
     /// Whether `stateJSON` is exactly what the model builds for `state`, member order included,
-    /// so that the model may derive the next JSON from it. Not after start-up: JSON replayed
-    /// from the log is equal in value but may differ in member order (or hold members the model
+    /// so that the model may derive the next JSON from it. Not after loading: JSON read from a
+    /// store is equal in value but may differ in member order (or hold members the model
     /// drops); the first change then builds the JSON in full.
     private var stateJSONIsBuilt = false
     /// The state's size as the limits count it, kept with `stateJSON`.
     private var stateSize: StateSize
     private var version: UInt64
-    private var history: DocumentHistory
-    /// The Patch of retained events by version, as broadcast (or encoded for a resume after a
-    /// restart), so that resuming sessions share the bytes. Trimmed with the history.
-    private var patchMessages: [UInt64: OutboundMessage] = [:]
+    private var recent: RecentEvents
+    /// The oldest version whose successors the store keeps (the file store compacts older ones).
+    private var oldestStoredVersion: UInt64 = 0
     private var fullMessages = FullMessageCache()
     private var sessions: [SessionID: EngineSession] = [:]
     private var availability: Availability
@@ -108,29 +129,28 @@ actor DocumentActor<Model: DocumentModel> {
     ) {
         self.name = name
         self.context = context
+        self.store = context.store
         self.unload = unload
         switch content {
         case .loaded(let state, let loaded):
             self.state = state
             self.stateJSON = loaded.state
-            self.history = loaded.history
-            self.version = loaded.history.latestVersion
+            self.version = loaded.version
             self.availability = .loaded
-            outcomes.recordLogged(loaded.history.events)
+            self.oldestStoredVersion = loaded.oldestVersion
+            outcomes.recordLogged(loaded.recentEvents)
         case .stored(let version):
-            // Placeholders until `load()` reads the files.
+            // Placeholders until `load()` reads the store.
             self.state = Model.initialState
             self.stateJSON = context.initialState
-            self.history = DocumentHistory(
-                baseVersion: 0, baseSchema: Model.schemaVersion, baseState: context.initialState)
             self.version = version
             self.availability = .pending
         }
         self.stateSize = StateSize(of: stateJSON)
         self.publishedVersion = Atomic(version)
-        self.log = DocumentLog(
-            files: DocumentFiles(dataDirectory: context.dataDirectory, name: name),
-            dataDirectory: context.dataDirectory, io: context.storage, metrics: context.metrics)
+        self.recent = RecentEvents(
+            latestVersion: version, maximumCount: context.retainedEvents, maximumBytes: context.retainedEventBytes)
+        if case .loaded(_, let loaded) = content { self.recent.seed(with: loaded.recentEvents) }
     }
 
     /// Queues work; starts the drain task when none is running. Never blocks. Returns false,
@@ -179,9 +199,13 @@ actor DocumentActor<Model: DocumentModel> {
             }
             var batch = Batch()
             for item in items {
-                if case .unloadIfIdle = item {} else { lastActivity = .now }
+                switch item {
+                case .catchUp, .unloadIfIdle: break
+                default: lastActivity = .now
+                }
                 switch item {
                 case .message(let session, let message):
+                    batch.messages.append((session, message))
                     apply(message, from: session, into: &batch)
                     // A long backlog commits in chunks: bounded Ack latency, and the await
                     // lets other documents use the cooperative thread.
@@ -199,78 +223,100 @@ actor DocumentActor<Model: DocumentModel> {
                     }
                 case .connect(let session, let since, let link):
                     await commit(&batch)
-                    attach(session, since: since, link: link)
+                    await attach(session, since: since, link: link)
+                case .catchUp:
+                    await commit(&batch)
+                    await catchUp()
+                case .inbox(let entry):
+                    await commit(&batch)
+                    await apply(entry)
                 case .read(let reply):
                     await commit(&batch)
                     reply(.success(DocumentState(version: version, state: stateJSON)))
                 case .readVersion(let target, let reply):
                     await commit(&batch)
-                    reply(rebuild(at: target).map { DocumentState(version: target, state: $0) })
+                    reply(await rebuild(at: target).map { DocumentState(version: target, state: $0.state) })
                 case .history(let since, let limit, let reply):
                     await commit(&batch)
-                    let events = history.events.lazy.filter { $0.version > since }.prefix(max(0, limit))
-                    reply(
-                        .success(
-                            HistoryPage(
-                                events: Array(events), oldestVersion: history.baseVersion + 1,
-                                isTruncated: since < history.baseVersion)))
+                    reply(await history(since: since, limit: limit))
                 case .revert(let target, let reply):
                     await commit(&batch)
                     reply(await revert(to: target))
                 case .close(let reply):
                     await commit(&batch)
-                    await closeLog()
+                    await closeInStore()
                     reply()
                 case .unloadIfIdle:
                     idleCheckScheduled = false
                 }
             }
             await commit(&batch)
-            // A document nobody changed has nothing on disk to come back from: unload it at once.
+            // A document nobody changed has nothing in the store to come back from: unload it at once.
             if sessions.isEmpty, await unloadIfIdle(now: version == 0) { return }
         }
     }
 
     // MARK: Loading and unloading
 
-    /// Reads the document's files on the storage thread, as start-up does.
+    /// Reads the document from the store on its thread, as start-up does.
     private func load() async {
-        let files = DocumentFiles(dataDirectory: context.dataDirectory, name: name)
-        let (initialState, storage, logger) = (context.initialState, context.storage, context.logger)
-        let result = await context.storageThread.run { () throws(StorageError) in
-            try files.load(
-                initialState: { schema in schema == Model.schemaVersion ? initialState : try? Model.initialStateJSON(schema: schema) },
-                maximumSchema: Model.schemaVersion, io: storage, repairTornTail: true, logger: logger)
-        }
-        let loaded: LoadedDocument
-        switch result {
-        case .success(let document): loaded = document
+        switch await readFromStore() {
+        case .success(let loaded):
+            // Nothing in the store: a new document.
+            let (document, state) =
+                loaded
+                ?? (
+                    StoredDocument(
+                        name: name, version: 0, schema: Model.schemaVersion, state: context.initialState,
+                        oldestVersion: 0, recentEvents: []),
+                    Model.initialState
+                )
+            take(document, state: state)
+            availability = .loaded
+            context.logger.debug("Loaded document", metadata: ["document": "\(name)", "version": "\(version)"])
         case .failure(let error):
-            fail(SyncEngineError(error.kind == .corrupt ? .corruptData : .storageUnavailable, error.description))
-            return
+            context.logger.error("Cannot load the document", metadata: ["document": "\(name)", "error": "\(error)"])
+            availability = .failed(
+                SyncEngineError(error.kind, "cannot load document \"\(name)\": \(error.message)"))
         }
-        do {
-            state = try JSONValueDecoder().decode(Model.State.self, from: loaded.state)
-        } catch {
-            fail(SyncEngineError(.corruptData, "the state is not a valid \(Model.self): \(error)"))
-            return
+    }
+
+    /// The document as the store has it now with its model state, nil if the store has no change of it.
+    private func readFromStore() async -> Result<(StoredDocument, Model.State)?, SyncEngineError> {
+        let (store, name) = (self.store, self.name)
+        switch await store.thread.run({ () throws(StorageError) in try store.load(name) }) {
+        case .success(nil):
+            return .success(nil)
+        case .success(let loaded?):
+            do {
+                return .success((loaded, try JSONValueDecoder().decode(Model.State.self, from: loaded.state)))
+            } catch {
+                return .failure(SyncEngineError(.corruptData, "the state is not a valid \(Model.self): \(error)"))
+            }
+        case .failure(let error):
+            return .failure(
+                SyncEngineError(error.engineErrorKind, error.description))
         }
+    }
+
+    /// Takes the store's copy of the document as the current state.
+    private func take(_ loaded: StoredDocument, state: Model.State) {
+        self.state = state
+        stateIsCurrent = true
         stateJSON = loaded.state
+        stateJSONIsBuilt = false
         stateSize = StateSize(of: loaded.state)
-        history = loaded.history
-        outcomes.recordLogged(loaded.history.events)
-        version = loaded.history.latestVersion
+        version = loaded.version
+        oldestStoredVersion = loaded.oldestVersion
+        recent.reset(to: loaded.version)
+        recent.seed(with: loaded.recentEvents)
+        outcomes.recordLogged(loaded.recentEvents)
+        fullMessages.removeAll()
         publishedVersion.store(version, ordering: .releasing)
-        availability = .loaded
-        context.logger.debug("Loaded document", metadata: ["document": "\(name)", "version": "\(version)"])
     }
 
-    private func fail(_ error: SyncEngineError) {
-        context.logger.error("Cannot load the document", metadata: ["document": "\(name)", "error": "\(error)"])
-        availability = .failed(SyncEngineError(error.kind, "cannot load document \"\(name)\": \(error.message)"))
-    }
-
-    /// Answers the work of a document that could not be loaded with `error`.
+    /// Answers the work of a document that could not be loaded with `error`. Inbox entries stay
+    /// pending in the store, offered again by its next sweep.
     private func refuseAll(_ items: [DocumentWork], _ error: SyncEngineError) {
         for item in items {
             switch item {
@@ -283,7 +329,7 @@ actor DocumentActor<Model: DocumentModel> {
             case .history(_, _, let reply): reply(.failure(error))
             case .revert(_, let reply): reply(.failure(error))
             case .close(let reply): reply()
-            case .message, .refusal, .disconnect, .unloadIfIdle: break
+            case .message, .refusal, .disconnect, .catchUp, .inbox, .unloadIfIdle: break
             }
         }
     }
@@ -294,7 +340,7 @@ actor DocumentActor<Model: DocumentModel> {
         let delay = context.idleUnloadDelay
         if now || ContinuousClock.now - lastActivity >= delay {
             guard unload(self) else { return false }
-            await closeLog()
+            await closeInStore()
             context.logger.debug("Unloaded document", metadata: ["document": "\(name)"])
             return true
         }
@@ -309,42 +355,131 @@ actor DocumentActor<Model: DocumentModel> {
         return false
     }
 
-    private func closeLog() async {
-        let log = self.log
-        _ = await context.storageThread.run { log.close() }
+    private func closeInStore() async {
+        let (store, name) = (self.store, self.name)
+        await store.thread.perform { store.close(name) }
+    }
+
+    // MARK: Changes from elsewhere
+
+    /// Applies the events other writers committed after `version`, broadcasting each like a local change.
+    private func catchUp() async {
+        let (store, name) = (self.store, self.name)
+        while true {
+            let after = version
+            let result = await store.thread.run { () throws(StorageError) in
+                try store.events(of: name, after: after, limit: Self.catchUpChunk)
+            }
+            guard case .success(let stored) = result else {
+                if case .failure(let error) = result {
+                    context.logger.debug(
+                        "Cannot catch up with the store yet", metadata: ["document": "\(name)", "error": "\(error)"])
+                }
+                return
+            }
+            if stored.events.isEmpty {
+                if stored.oldestVersion > version { await reloadAfterGap() }
+                return
+            }
+            context.metrics.recordCatchUp()
+            var sent = 0
+            var bytes = 0
+            for event in stored.events {
+                let before = stateJSON
+                guard event.version == version + 1, (try? event.ops.applyInPlace(to: &stateJSON)) != nil,
+                    let message = try? ServerMessage.patch(event.ops, version: event.version)
+                else {
+                    stateJSON = before
+                    context.logger.warning(
+                        "Events from the store do not follow this instance's state; reloading the document",
+                        metadata: ["document": "\(name)", "version": "\(version)", "event": "\(event.version)"])
+                    await reloadAfterGap()
+                    return
+                }
+                stateSize = stateSize.updated(by: event.ops, from: before, to: stateJSON).size
+                version = event.version
+                stateJSONIsBuilt = false
+                stateIsCurrent = false
+                recent.append(event, size: Self.size(of: event), patch: message)
+                // Another instance's action: a resend of it here gets its outcome, not a second apply.
+                outcomes.recordLogged(CollectionOfOne(event))
+                context.metrics.recordBroadcast()
+                for link in sessions.values where link.send(message) {
+                    sent += 1
+                    bytes += message.count
+                }
+            }
+            fullMessages.removeAll()
+            publishedVersion.store(version, ordering: .releasing)
+            context.metrics.recordSent(messages: sent, bytes: bytes)
+            if stored.events.count < Self.catchUpChunk { return }
+        }
+    }
+
+    /// Reads the document again and sends every session a Full. If the store cannot answer,
+    /// the document stays as it is: the next catch-up finds the gap again.
+    private func reloadAfterGap() async {
+        switch await readFromStore() {
+        case .success(let loaded?):
+            take(loaded.0, state: loaded.1)
+            for link in sessions.values { sendFull(to: link) }
+        case .success(nil):
+            break
+        case .failure(let error):
+            context.logger.error(
+                "Cannot reload the document; it catches up again later",
+                metadata: ["document": "\(name)", "error": "\(error)"])
+        }
     }
 
     // MARK: Sessions
 
-    /// Sends nothing encoded for this session alone: joins at one version share one Full per
-    /// role, resumes the Patches kept for the retained events.
-    private func attach(_ session: SessionID, since: UInt64?, link: EngineSession) {
+    /// Sends nothing encoded for this session alone when it can: joins at one version share one
+    /// Full per role, resumes the Patches kept for the events in memory. Only a resume from
+    /// further back than memory reaches encodes Patches of events read from the store.
+    private func attach(_ session: SessionID, since: UInt64?, link: EngineSession) async {
         sessions[session] = link
         context.metrics.recordSessions(1)
-        var sent = 0
-        var bytes = 0
-        defer { context.metrics.recordSent(messages: sent, bytes: bytes) }
-
-        if let since, let events = history.events(after: since) {
-            var messages: [OutboundMessage] = []
-            for event in events {
-                guard let message = patchMessage(of: event) else { break }
-                messages.append(message)
+        if let since, since <= version {
+            var messages = recent.patches(after: since)
+            if messages == nil, version - since <= UInt64(context.retainedEvents),
+                case .success(let stored) = await storedEvents(after: since, limit: Int(version - since)),
+                stored.events.first?.version == since + 1, stored.events.count == Int(version - since)
+            {
+                messages = Self.patches(of: stored.events)
             }
-            if messages.count == events.count {
-                for message in messages where link.send(message) {
-                    sent += 1
-                    bytes += message.count
-                }
+            if let messages {
+                resume(link, with: messages)
                 return
             }
         }
+        sendFull(to: link)
+    }
+
+    /// The Patch messages of `events`, or nil if one cannot be encoded.
+    private static func patches(of events: [DocumentEvent]) -> [OutboundMessage]? {
+        var messages: [OutboundMessage] = []
+        for event in events {
+            guard let message = try? ServerMessage.patch(event.ops, version: event.version) else { return nil }
+            messages.append(message)
+        }
+        return messages
+    }
+
+    private func resume(_ link: EngineSession, with messages: [OutboundMessage]) {
+        var sent = 0
+        var bytes = 0
+        for message in messages where link.send(message) {
+            sent += 1
+            bytes += message.count
+        }
+        context.metrics.recordSent(messages: sent, bytes: bytes)
+    }
+
+    private func sendFull(to link: EngineSession) {
         do {
             let full = try fullMessages.message(for: link.role, at: version, state: stateJSON, of: Model.self)
-            if link.send(full) {
-                sent += 1
-                bytes += full.count
-            }
+            if link.send(full) { context.metrics.recordSent(messages: 1, bytes: full.count) }
         } catch {
             context.logger.error(
                 "Cannot encode the state for a new session",
@@ -353,12 +488,37 @@ actor DocumentActor<Model: DocumentModel> {
         }
     }
 
-    /// The Patch of a retained event, encoded at most once while the event is retained.
-    private func patchMessage(of event: DocumentEvent) -> OutboundMessage? {
-        if let message = patchMessages[event.version] { return message }
-        guard let message = try? ServerMessage.patch(event.ops, version: event.version) else { return nil }
-        patchMessages[event.version] = message
-        return message
+    /// A page of events after `since`: from memory when it reaches back that far, else from the store.
+    private func history(since: UInt64, limit: Int) async -> Result<HistoryPage, SyncEngineError> {
+        let limit = max(0, limit)
+        if let events = recent.events(after: since) {
+            return .success(
+                HistoryPage(
+                    events: Array(events.prefix(limit)), oldestVersion: oldestStoredVersion + 1,
+                    isTruncated: since < oldestStoredVersion))
+        }
+        switch await storedEvents(after: since, limit: limit) {
+        case .success(let stored):
+            oldestStoredVersion = stored.oldestVersion
+            return .success(
+                HistoryPage(
+                    events: stored.events, oldestVersion: stored.oldestVersion + 1,
+                    isTruncated: since < stored.oldestVersion))
+        case .failure(let error):
+            return .failure(SyncEngineError(error.engineErrorKind, "cannot read the history: \(error)"))
+        }
+    }
+
+    private func storedEvents(after since: UInt64, limit: Int) async -> Result<StoredEvents, StorageError> {
+        let (store, name) = (self.store, self.name)
+        let result = await store.thread.run { () throws(StorageError) in
+            try store.events(of: name, after: since, limit: limit)
+        }
+        if case .failure(let error) = result {
+            context.logger.warning(
+                "Cannot read past events from the store", metadata: ["document": "\(name)", "error": "\(error)"])
+        }
+        return result
     }
 
     // MARK: Actions
@@ -387,7 +547,7 @@ actor DocumentActor<Model: DocumentModel> {
             switch outcomes.lookup(key, digest: digest) {
             case .new:
                 break
-            case .repeated(.accepted(let version)) where version > history.latestVersion:
+            case .repeated(.accepted(let version)) where version > (batch.rollback?.version ?? self.version):
                 // The original is in this very batch: its fate is this one's.
                 batch.outputs.append(.outcome(session, id: envelope.id, version: version, isRepeat: true))
                 return
@@ -465,6 +625,62 @@ actor DocumentActor<Model: DocumentModel> {
         }
     }
 
+    /// Applies an action from the store's inbox, as an editor would send it, in a batch of its
+    /// own that also claims the entry; a refusal is recorded in the entry.
+    private func apply(_ entry: InboxEntry) async {
+        while ensureStateIsCurrent() {
+            let decoded: DecodedAction<Model.Action>
+            do throws(MessageRejection) {
+                let envelope = try ClientMessageParser.envelope(.text(entry.action), limits: context.limits)
+                decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
+            } catch {
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            do {
+                try Model.reduce(&state, decoded.action)
+            } catch {
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            var batch = Batch()
+            batch.inboxEntry = entry
+            do {
+                _ = try stage(after: decoded.action, actionJSON: decoded.json, source: nil, into: &batch)
+            } catch {
+                resetState(to: stateJSON)
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            switch await commit(&batch) {
+            case .committed:
+                context.metrics.recordInboxApplied()
+                return
+            case .failed, .inboxEntryTaken:
+                return  // still pending, or done elsewhere: the periodic sweep covers the first
+            case .superseded:
+                continue  // another writer got there first: reduce again on the newer state
+            }
+        }
+    }
+
+    private func reject(_ entry: InboxEntry, code: SyncErrorCode, message: String) async {
+        context.metrics.recordRejected(code)
+        let (store, version) = (self.store, self.version)
+        let result = await store.thread.run { () throws(StorageError) in
+            try store.rejectInboxEntry(entry, code: code, message: message, at: version)
+        }
+        if case .failure(let error) = result {
+            context.logger.warning(
+                "Cannot record the refusal of an inbox entry; it stays pending",
+                metadata: ["document": "\(name)", "entry": "\(entry.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Decodes `state` from `stateJSON` after changes from elsewhere; false if it cannot be.
+    private func ensureStateIsCurrent() -> Bool {
+        guard !stateIsCurrent else { return true }
+        resetState(to: stateJSON)
+        return stateIsCurrent
+    }
+
     /// Hello and Focus: the sender gets the roster after a Hello, the others hear of the change.
     /// Acknowledged like an action when they carry an `id`.
     private func updatePresence(
@@ -511,8 +727,8 @@ actor DocumentActor<Model: DocumentModel> {
                 guard let changes = changes(after: base, pending: batch) else {
                     throw ActionRejected(
                         .conflict,
-                        "base: version \(base) is older than the retained history, which starts at version "
-                            + "\(history.baseVersion); read the state again", version: version)
+                        "base: version \(base) is older than the events kept in memory, which start after version "
+                            + "\(recent.oldestVersion); read the state again", version: version)
                 }
                 if let path = request.firstConflict(with: changes, in: stateJSON) {
                     throw ActionRejected(.conflict, "\(path) changed after version \(base)", version: version)
@@ -538,12 +754,12 @@ actor DocumentActor<Model: DocumentModel> {
         }
     }
 
-    /// The patches applied after `base`, committed or in `batch`; nil when the retained history
-    /// does not reach back to `base`.
+    /// The patches applied after `base`, committed or in `batch`; nil when the events kept in
+    /// memory do not reach back to `base`.
     private func changes(after base: UInt64, pending batch: Batch) -> [JSONPatch]? {
         let pending = batch.events.lazy.filter { $0.version > base }.map(\.ops)
-        if base >= history.latestVersion { return Array(pending) }
-        guard let committed = history.events(after: base) else { return nil }
+        if base >= recent.latestVersion { return Array(pending) }
+        guard let committed = recent.events(after: base) else { return nil }
         return committed.map(\.ops) + pending
     }
 
@@ -604,10 +820,10 @@ actor DocumentActor<Model: DocumentModel> {
         let event = DocumentEvent(
             version: version + 1, time: WallClock.milliseconds(), schema: Model.schemaVersion, client: source?.client,
             actionID: source?.id, digest: source?.digest, name: source?.name, action: actionJSON, ops: patch)
-        let line: [UInt8]
+        let encoded: [UInt8]
         let message: OutboundMessage
         do {
-            line = try event.encodedLine()
+            encoded = try event.encodedLine()
             message = try ServerMessage.patch(patch, version: event.version)
         } catch {
             throw ActionRejected(.internalError, "the change cannot be encoded: \(error)")
@@ -618,8 +834,8 @@ actor DocumentActor<Model: DocumentModel> {
         stateJSONIsBuilt = true
         version = event.version
         batch.events.append(event)
+        batch.encodedEvents.append(encoded)
         batch.patches.append(message)
-        batch.lines.append(contentsOf: line)
         batch.outputs.append(.broadcast(message))
         return version
     }
@@ -645,7 +861,9 @@ actor DocumentActor<Model: DocumentModel> {
     private func resetState(to json: JSONValue) {
         do {
             state = try JSONValueDecoder().decode(Model.State.self, from: json)
+            stateIsCurrent = true
         } catch {
+            stateIsCurrent = false
             // Cannot happen for a model that decodes its own JSON (start-up relies on it). If it
             // does, the next change is diffed against the JSON in full, so that clients and log
             // still agree with the state.
@@ -663,45 +881,71 @@ actor DocumentActor<Model: DocumentModel> {
         return (try? JSONCodec.encode(json)) == (try? JSONCodec.encode(full))
     }
 
-    /// Writes the batch's events with one fsync, then sends its outputs in order. If the write
-    /// fails, the state returns to the last durable one, and every accepted action of the batch
-    /// gets `storage_unavailable` instead of its Patch and Ack.
+    /// Makes the batch's events durable with one store append, then sends its outputs in order.
+    /// If the write fails, the state returns to the last durable one, and every accepted action of
+    /// the batch gets `storage_unavailable` instead of its Patch and Ack. If another writer got
+    /// there first, its events are applied and the batch's messages reduced again on top of them.
     @discardableResult
-    private func commit(_ batch: inout Batch) async -> StorageError? {
-        let pending = batch
-        batch = Batch()
-        var failure: StorageError?
-        if !pending.events.isEmpty {
-            let log = self.log
-            let lines = pending.lines
-            let result = await context.storageThread.run { () throws(StorageError) in try log.append(lines) }
-            switch result {
-            case .success:
-                history.append(pending.events)
-                for (event, patch) in zip(pending.events, pending.patches) { patchMessages[event.version] = patch }
+    private func commit(_ batch: inout Batch) async -> CommitOutcome {
+        while true {
+            let pending = batch
+            batch = Batch()
+            guard !pending.events.isEmpty || pending.inboxEntry != nil else {
+                send(pending.outputs, writeFailed: false)
+                return .committed
+            }
+            let store = self.store
+            let commit = StoreCommit(
+                name: name, startVersion: pending.rollback?.version ?? version, events: pending.events,
+                encodedEvents: pending.encodedEvents, state: stateJSON, inboxEntry: pending.inboxEntry)
+            switch await store.thread.run({ () throws(StorageError) in try store.append(commit) }) {
+            case .success(.committed(let duration)):
+                context.metrics.recordSync(duration: duration)
+                for index in pending.events.indices {
+                    recent.append(
+                        pending.events[index], size: pending.encodedEvents[index].count, patch: pending.patches[index])
+                }
                 fullMessages.removeAll()
                 publishedVersion.store(version, ordering: .releasing)
+                send(pending.outputs, writeFailed: false)
+                let name = self.name
+                if case .success(let oldest?) = await store.thread.run({ () -> UInt64? in store.maintain(name) }) {
+                    oldestStoredVersion = oldest
+                }
+                outcomes.expire(now: WallClock.milliseconds(), retainedAfter: recent.oldestVersion)
+                return .committed
+            case .success(.inboxEntryTaken):
+                rollBack(pending)
+                await catchUp()
+                return .inboxEntryTaken
+            case .success(.conflict):
+                context.metrics.recordConflict()
+                rollBack(pending)
+                await catchUp()
+                guard !pending.messages.isEmpty else { return .superseded }
+                batch.messages = pending.messages
+                for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
             case .failure(let error):
-                failure = error
                 context.logger.error(
-                    "Cannot write to the event log; the batch is refused and the state rolled back",
+                    "Cannot write to the store; the batch is refused and the state rolled back",
                     metadata: [
                         "document": "\(name)", "error": "\(error)", "events": "\(pending.events.count)",
                     ])
-                outcomes.forget(pending.remembered)
-                if let rollback = pending.rollback {
-                    stateJSON = rollback.json
-                    stateJSONIsBuilt = rollback.jsonIsBuilt
-                    stateSize = rollback.size
-                    version = rollback.version
-                    resetState(to: rollback.json)
-                }
+                rollBack(pending)
+                send(pending.outputs, writeFailed: true)
+                return .failed(error)
             }
         }
-        send(pending.outputs, writeFailed: failure != nil)
-        outcomes.expire(now: WallClock.milliseconds(), retainedAfter: history.baseVersion)
-        if failure == nil && !pending.events.isEmpty { await compactIfDue() }
-        return failure
+    }
+
+    private func rollBack(_ batch: Batch) {
+        outcomes.forget(batch.remembered)
+        guard let rollback = batch.rollback else { return }
+        stateJSON = rollback.json
+        stateJSONIsBuilt = rollback.jsonIsBuilt
+        stateSize = rollback.size
+        version = rollback.version
+        resetState(to: rollback.json)
     }
 
     private func send(_ outputs: [Output], writeFailed: Bool) {
@@ -745,35 +989,42 @@ actor DocumentActor<Model: DocumentModel> {
         context.metrics.recordSent(messages: sent, bytes: bytes)
     }
 
-    // MARK: Revert and compaction
+    // MARK: Revert
 
-    /// The state at `target`, from the retained history.
-    private func rebuild(at target: UInt64) -> Result<JSONValue, SyncEngineError> {
+    /// The state at `target` and the schema it is written in, from the store's retained history.
+    private func rebuild(at target: UInt64) async -> Result<(state: JSONValue, schema: Int), SyncEngineError> {
         guard target <= version else {
             return .failure(
                 SyncEngineError(
                     .versionNotAvailable, "version \(target) is newer than the current version \(version)"))
         }
-        let json: JSONValue?
-        do {
-            json = try history.state(at: target)
-        } catch {
-            return .failure(SyncEngineError(.corruptData, "cannot rebuild version \(target): \(error)"))
+        let rebuilt: (state: JSONValue, schema: Int)
+        if target == version {
+            rebuilt = (stateJSON, Model.schemaVersion)
+        } else {
+            let (store, name) = (self.store, self.name)
+            switch await store.thread.run({ () throws(StorageError) in try store.state(of: name, at: target) }) {
+            case .success(.available(let state, let schema)):
+                rebuilt = (state, schema)
+            case .success(.unavailable(let oldest, _)):
+                return .failure(
+                    SyncEngineError(
+                        .versionNotAvailable,
+                        "version \(target) is older than the retained history, which starts at version \(oldest)"))
+            case .failure(let error):
+                return .failure(
+                    SyncEngineError(
+                        error.engineErrorKind, "cannot rebuild version \(target): \(error)"))
+            }
         }
-        guard let json else {
-            return .failure(
-                SyncEngineError(
-                    .versionNotAvailable,
-                    "version \(target) is older than the retained history, which starts at version \(history.baseVersion)"
-                ))
-        }
-        return .success(json)
+        return .success(rebuilt)
     }
 
     private func revert(to target: UInt64) async -> Result<UInt64, SyncEngineError> {
         var json: JSONValue
-        switch rebuild(at: target) {
-        case .success(let rebuilt): json = rebuilt
+        let schema: Int
+        switch await rebuild(at: target) {
+        case .success(let rebuilt): (json, schema) = rebuilt
         case .failure(let error): return .failure(error)
         }
         var batch = Batch()
@@ -781,7 +1032,6 @@ actor DocumentActor<Model: DocumentModel> {
         let previousState = state
         do {
             // A state from before a migration is brought to the model's schema first.
-            let schema = history.schema(at: target)
             if schema < Model.schemaVersion { json = try Model.migrate(json, from: schema) }
             state = try JSONValueDecoder().decode(Model.State.self, from: json)
             newVersion = try stage(
@@ -791,48 +1041,20 @@ actor DocumentActor<Model: DocumentModel> {
             state = previousState
             return .failure(SyncEngineError(.invalidState, "cannot revert to version \(target): \(error)"))
         }
-        if let error = await commit(&batch) {
+        stateIsCurrent = true
+        switch await commit(&batch) {
+        case .failed(let error):
             return .failure(SyncEngineError(.storageUnavailable, "cannot save the revert: \(error)"))
+        case .superseded, .inboxEntryTaken:
+            // Another writer got there first: the revert is built again on the newer state.
+            return await revert(to: target)
+        case .committed:
+            return .success(newVersion)
         }
-        return .success(newVersion)
     }
 
-    /// Applies the retention policy (see `SyncEngine.Configuration`): snapshot the state before the
-    /// newest `retainedEvents` events and cut the log down to those.
-    private func compactIfDue() async {
-        let excess = history.events.count - context.retainedEvents
-        guard history.events.count >= context.retainedEvents + context.snapshotInterval, excess > 0 else { return }
-        let snapshot: [UInt8]
-        let remainingLog: [UInt8]
-        var base = history.baseState
-        do {
-            for event in history.events[..<excess] { try event.ops.applyInPlace(to: &base) }
-            snapshot = try DocumentFiles.encodeSnapshot(
-                version: history.events[excess - 1].version, schema: history.events[excess - 1].schema, state: base)
-            var lines: [UInt8] = []
-            for event in history.events[excess...] { lines.append(contentsOf: try event.encodedLine()) }
-            remainingLog = lines
-        } catch {
-            context.logger.error(
-                "Cannot build a snapshot; the log keeps growing",
-                metadata: ["document": "\(name)", "error": "\(error)"])
-            return
-        }
-        let log = self.log
-        let result = await context.storageThread.run { () throws(StorageError) in
-            try log.compact(snapshot: snapshot, remainingLog: remainingLog)
-        }
-        switch result {
-        case .success:
-            history.dropFirst(excess, newBaseState: base)
-            let baseVersion = history.baseVersion
-            patchMessages = patchMessages.filter { $0.key > baseVersion }
-            context.logger.debug(
-                "Compacted the event log", metadata: ["document": "\(name)", "base": "\(history.baseVersion)"])
-        case .failure(let error):
-            context.logger.warning(
-                "Cannot compact the event log; will retry after the next change",
-                metadata: ["document": "\(name)", "error": "\(error)"])
-        }
+    /// What an event weighs in memory: its encoded size.
+    private static func size(of event: DocumentEvent) -> Int {
+        (try? JSONCodec.encode(event.jsonValue).count) ?? 0
     }
 }

@@ -76,9 +76,9 @@ public struct DocumentEvent: Sendable, Hashable {
         return object
     }
 
-    /// Reads an event back from its JSON object; the message says which member is wrong.
-    /// The format version has been checked by the caller.
-    init(json: JSONValue) throws(EventFormatError) {
+    /// Reads an event back from its JSON object (as `jsonValue` gives it); the message says which
+    /// member is wrong. The format version has been checked by the caller.
+    public init(json: JSONValue) throws(EventFormatError) {
         guard case .object(let object) = json else {
             throw EventFormatError("expected an object, found \(json.typeName)")
         }
@@ -131,7 +131,7 @@ public struct DocumentEvent: Sendable, Hashable {
     }
 }
 
-struct EventFormatError: Error {
-    let message: String
+public struct EventFormatError: Error {
+    public let message: String
     init(_ message: String) { self.message = message }
 }

@@ -10,24 +10,32 @@ final class DocumentLog: Sendable {
         /// Length of the log holding only whole, synced events.
         var committedLength: Int64 = 0
         var needsTruncation = false
+        /// Events in the log file (after the snapshot), for the retention policy.
+        var eventsInLog = 0
     }
 
     let files: DocumentFiles
     private let dataDirectory: String
     private let io: any StorageIO
-    private let metrics: SyncMetrics
     private let state = Mutex(OpenState())
 
-    init(files: DocumentFiles, dataDirectory: String, io: any StorageIO, metrics: SyncMetrics) {
+    init(files: DocumentFiles, dataDirectory: String, io: any StorageIO) {
         self.files = files
         self.dataDirectory = dataDirectory
         self.io = io
-        self.metrics = metrics
     }
 
-    /// Writes `bytes` (whole lines) and fsyncs. On return the events are durable; on throw, none of them are.
-    func append(_ bytes: [UInt8]) throws(StorageError) {
-        try state.withLock { (state: inout OpenState) throws(StorageError) in
+    var eventsInLog: Int { state.withLock { $0.eventsInLog } }
+
+    /// Sets the count of events in the log as found by loading it.
+    func setEventsInLog(_ count: Int) {
+        state.withLock { $0.eventsInLog = count }
+    }
+
+    /// Writes `bytes` (`events` whole lines) and fsyncs; returns how long write and fsync took.
+    /// On return the events are durable; on throw, none of them are.
+    func append(_ bytes: [UInt8], events: Int) throws(StorageError) -> Duration {
+        try state.withLock { (state: inout OpenState) throws(StorageError) -> Duration in
             let file = try openFile(&state)
             if state.needsTruncation {
                 try io.truncate(file, toLength: state.committedLength)
@@ -45,21 +53,23 @@ final class DocumentLog: Sendable {
                 }
                 throw error
             }
-            metrics.recordSync(duration: ContinuousClock.now - start)
             state.committedLength += Int64(bytes.count)
+            state.eventsInLog += events
+            return ContinuousClock.now - start
         }
     }
 
     /// Writes the snapshot, then replaces the log with `remainingLog` (the events after the snapshot).
     /// A crash in between leaves a newer snapshot beside the old log, which loading handles by
     /// skipping the events the snapshot already holds.
-    func compact(snapshot: [UInt8], remainingLog: [UInt8]) throws(StorageError) {
+    func compact(snapshot: [UInt8], remainingLog: [UInt8], eventsInLog: Int) throws(StorageError) {
         try state.withLock { (state: inout OpenState) throws(StorageError) in
             _ = try openFile(&state)
             try io.replaceFile(files.snapshotPath, with: snapshot)
             try io.replaceFile(files.logPath, with: remainingLog)
             if let file = state.file { io.close(file) }
             state.file = nil
+            state.eventsInLog = eventsInLog
         }
     }
 

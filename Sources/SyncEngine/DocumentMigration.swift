@@ -1,16 +1,16 @@
+import JSONCodec
 import JSONPatch
 import JSONValueCoding
 import Logging
 
 /// Brings a document stored at an older schema up to its model's, at start-up, as an event of
-/// its own (`{"type":"Migrate","from":S,"to":T}`) appended to the log: history stays a true
-/// record, and every client that resumes sees the migration as a Patch.
+/// its own (`{"type":"Migrate","from":S,"to":T}`) appended through the store: history stays a
+/// true record, and every client that resumes sees the migration as a Patch.
 enum DocumentMigration<Model: DocumentModel> {
-    static func migrate(
-        _ loaded: inout LoadedDocument, files: DocumentFiles, dataDirectory: String, io: any StorageIO,
-        metrics: SyncMetrics, logger: Logger
-    ) throws(SyncEngineError) {
-        let from = loaded.history.latestSchema
+    static func migrate(_ loaded: inout StoredDocument, store: any DocumentStore, logger: Logger)
+        throws(SyncEngineError)
+    {
+        let from = loaded.schema
         let to = Model.schemaVersion
         let migrated = try Model.migrate(loaded.state, from: from)
         let json: JSONValue
@@ -21,24 +21,37 @@ enum DocumentMigration<Model: DocumentModel> {
         } catch {
             throw SyncEngineError(
                 .invalidState,
-                "\(files.logPath): the state migrated from schema \(from) to \(to) is not a valid \(Model.self): \(error)")
+                "\(loaded.name): the state migrated from schema \(from) to \(to) is not a valid \(Model.self): \(error)")
         }
         let event = DocumentEvent(
-            version: loaded.history.latestVersion + 1, time: WallClock.milliseconds(), schema: to,
+            version: loaded.version + 1, time: WallClock.milliseconds(), schema: to,
             action: ["type": "Migrate", "from": .integer(Int64(from)), "to": .integer(Int64(to))], ops: ops)
-        let log = DocumentLog(files: files, dataDirectory: dataDirectory, io: io, metrics: metrics)
-        defer { log.close() }
+        let encoded: [UInt8]
         do {
-            try log.append(event.encodedLine())
-        } catch let error as StorageError {
-            throw SyncEngineError(error.engineErrorKind, "cannot log the migration: \(error)")
+            encoded = try JSONCodec.encode(event.jsonValue)
         } catch {
-            throw SyncEngineError(.invalidState, "\(files.logPath): the migration cannot be encoded: \(error)")
+            throw SyncEngineError(.invalidState, "\(loaded.name): the migration cannot be encoded: \(error)")
         }
-        loaded.history.append([event])
+        let commit = StoreCommit(
+            name: loaded.name, startVersion: loaded.version, events: [event], encodedEvents: [encoded], state: json)
+        do throws(StorageError) {
+            switch try store.append(commit) {
+            case .committed: break
+            case .conflict, .inboxEntryTaken:
+                // Another instance changed the document meanwhile, so it has migrated it already.
+                guard let current = try store.load(loaded.name) else { return }
+                loaded = current
+                return
+            }
+        } catch {
+            throw SyncEngineError(error.engineErrorKind, "cannot log the migration: \(error)")
+        }
+        loaded.version = event.version
+        loaded.schema = to
         loaded.state = json
+        loaded.recentEvents.append(event)
         logger.notice(
             "Migrated a document to the model's schema",
-            metadata: ["file": "\(files.logPath)", "from": "\(from)", "to": "\(to)", "version": "\(event.version)"])
+            metadata: ["document": "\(loaded.name)", "from": "\(from)", "to": "\(to)", "version": "\(event.version)"])
     }
 }

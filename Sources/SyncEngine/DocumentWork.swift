@@ -8,6 +8,10 @@ enum DocumentWork: Sendable {
     case message(SessionID, IncomingMessage)
     case refusal(SessionID, IncomingMessage, MessageRefusal)
     case disconnect(SessionID)
+    /// Another writer may have committed: read and apply what this instance has not seen.
+    case catchUp
+    /// An action submitted through the store's inbox.
+    case inbox(InboxEntry)
     case read(@Sendable (Result<DocumentState, SyncEngineError>) -> Void)
     case readVersion(UInt64, @Sendable (Result<DocumentState, SyncEngineError>) -> Void)
     case history(since: UInt64, limit: Int, @Sendable (Result<HistoryPage, SyncEngineError>) -> Void)
@@ -19,16 +23,15 @@ enum DocumentWork: Sendable {
 
 /// What the document actor needs from the engine.
 struct DocumentContext: Sendable {
-    let dataDirectory: String
+    let store: any DocumentStore
+    /// Bounds of the events kept in memory (`RecentEvents`).
     let retainedEvents: Int
-    let snapshotInterval: Int
+    let retainedEventBytes: Int
     let limits: DocumentLimits
-    /// How long a document on disk stays in memory without sessions or requests.
+    /// How long a document in the store stays in memory without sessions or requests.
     let idleUnloadDelay: Duration
     /// The JSON of the model's initial state.
     let initialState: JSONValue
-    let storage: any StorageIO
-    let storageThread: StorageThread
     let metrics: SyncMetrics
     let logger: Logger
 }

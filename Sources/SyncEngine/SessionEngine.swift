@@ -26,11 +26,18 @@ public protocol SessionEngine: Sendable {
     /// Why `connect` would refuse a session on `document` now (for example
     /// `too_many_documents`), so that the transport can refuse the connection itself.
     func refusal(forConnectingTo document: DocumentName) -> SessionRefusal?
+
+    /// Why changes cannot be saved right now (a database out of reach), or nil when they can:
+    /// `/healthz` answers 503 with it.
+    var unavailableReason: String? { get }
 }
 
 extension SessionEngine {
     /// A service that never refuses a session up front.
     public func refusal(forConnectingTo document: DocumentName) -> SessionRefusal? { nil }
+
+    /// An engine whose changes can always be saved.
+    public var unavailableReason: String? { nil }
 }
 
 extension SessionEngine {

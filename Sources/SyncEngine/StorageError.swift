@@ -9,6 +9,8 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
         case corrupt
         /// A file was written by a newer release in a format this binary does not know: start-up must stop.
         case newerFormat
+        /// A database could not be reached or refused a statement; `path` names the schema.
+        case database
     }
 
     public let kind: Kind
@@ -38,7 +40,7 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
     /// How the engine reports this error: files it cannot read stop start-up like damage does.
     var engineErrorKind: SyncEngineError.Kind {
         switch kind {
-        case .io: .storageUnavailable
+        case .io, .database: .storageUnavailable
         case .corrupt, .newerFormat: .corruptData
         }
     }

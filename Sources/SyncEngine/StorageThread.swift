@@ -1,11 +1,11 @@
 import Glibc
 
-/// A dedicated thread for blocking file I/O (write, fsync, rename).
+/// A dedicated thread for blocking store calls (write, fsync, rename; a database round trip).
 ///
-/// fsync on an SD card can take tens of milliseconds; running it on the Swift cooperative
-/// pool would stall every other document and session meanwhile. Jobs run one at a time in
-/// submission order.
-final class StorageThread: @unchecked Sendable {
+/// fsync on an SD card can take tens of milliseconds, and a database round trip blocks until
+/// the server answers; running them on the Swift cooperative pool would stall every other
+/// document and session meanwhile. Jobs run one at a time in submission order.
+public final class StorageThread: @unchecked Sendable {
     // Guarded by `mutex`; @unchecked because pthread primitives are not Sendable types.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -13,7 +13,7 @@ final class StorageThread: @unchecked Sendable {
     private var stopping = false
     private var thread = pthread_t()
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
         // The thread holds a reference until it exits, so the object outlives it.
@@ -41,16 +41,26 @@ final class StorageThread: @unchecked Sendable {
     }
 
     /// Runs `job` on the storage thread and returns its result.
-    func run<T: Sendable>(_ job: @escaping @Sendable () throws(StorageError) -> T) async -> Result<T, StorageError> {
+    public func run<T: Sendable, E: Error>(_ job: @escaping @Sendable () throws(E) -> T) async -> Result<T, E> {
         await withCheckedContinuation { continuation in
             submit {
-                continuation.resume(returning: Result { () throws(StorageError) -> T in try job() })
+                continuation.resume(returning: Result { () throws(E) -> T in try job() })
+            }
+        }
+    }
+
+    /// Runs `job` on the storage thread and waits for it.
+    public func perform(_ job: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { continuation in
+            submit {
+                job()
+                continuation.resume()
             }
         }
     }
 
     /// Lets queued jobs finish, then ends the thread. Later jobs run inline on the caller.
-    func stop() {
+    public func stop() {
         pthread_mutex_lock(mutex)
         let wasRunning = !stopping
         stopping = true

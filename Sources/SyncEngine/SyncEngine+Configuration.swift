@@ -1,17 +1,24 @@
 extension SyncEngine {
     /// How the engine stores and serves documents.
     ///
-    /// Retention policy: every change is appended to `<dataDirectory>/<document>/log.jsonl`.
-    /// Once the log holds `retainedEvents + snapshotInterval` events, the engine writes the
-    /// state at (latest - `retainedEvents`) to `snapshot.json` and rewrites the log to keep only
-    /// the `retainedEvents` newest events. So start-up reads one snapshot and at most
-    /// `retainedEvents + snapshotInterval` events, whatever the document's age, and resume,
-    /// history, revert and replay reach back at least `retainedEvents` versions.
+    /// Retention policy of the file store: every change is appended to
+    /// `<dataDirectory>/<document>/log.jsonl`. Once the log holds `retainedEvents + snapshotInterval`
+    /// events, the store writes the state at (latest - `retainedEvents`) to `snapshot.json` and
+    /// rewrites the log to keep only the `retainedEvents` newest events. So start-up reads one
+    /// snapshot and at most `retainedEvents + snapshotInterval` events, whatever the document's
+    /// age, and resume, history, revert and replay reach back at least `retainedEvents` versions.
+    ///
+    /// Memory holds at most `retainedEvents` events and `retainedEventBytes` bytes of them per
+    /// document; older ones are read from the store when a resume or history query needs them.
     public struct Configuration: Sendable {
-        /// The directory holding one subdirectory per document. Created if missing.
+        /// The directory holding one subdirectory per document (file store). Created if missing.
         public var dataDirectory: String
+        /// Where documents live; nil: the file store in `dataDirectory`.
+        public var store: (any DocumentStore)?
         /// Newest events kept after compaction: the resume and history window. Default 1000.
         public var retainedEvents: Int
+        /// Most bytes of events (encoded) kept in memory per document. Default 8 MiB.
+        public var retainedEventBytes: Int
         /// Events appended between two compactions. Default 1000.
         public var snapshotInterval: Int
         /// What clients may make one document hold.
@@ -28,7 +35,9 @@ extension SyncEngine {
 
         public init(
             dataDirectory: String,
+            store: (any DocumentStore)? = nil,
             retainedEvents: Int = 1000,
+            retainedEventBytes: Int = 8 << 20,
             snapshotInterval: Int = 1000,
             limits: DocumentLimits = DocumentLimits(),
             maximumDocuments: Int = 100,
@@ -36,7 +45,9 @@ extension SyncEngine {
             storage: any StorageIO = PosixStorageIO()
         ) {
             self.dataDirectory = dataDirectory
+            self.store = store
             self.retainedEvents = max(0, retainedEvents)
+            self.retainedEventBytes = max(0, retainedEventBytes)
             self.snapshotInterval = max(1, snapshotInterval)
             self.limits = limits
             self.maximumDocuments = max(1, maximumDocuments)

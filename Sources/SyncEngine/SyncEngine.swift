@@ -13,7 +13,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private struct Registry {
         /// Documents in memory.
         var documents: [DocumentName: DocumentActor<Model>] = [:]
-        /// Documents on disk that are not in memory, with their version.
+        /// Documents in the store that are not in memory, with their version.
         var stored: [DocumentName: UInt64] = [:]
         var sessions: [SessionID: (document: DocumentActor<Model>, link: EngineSession)] = [:]
         var sessionCounts: [DocumentName: Int] = [:]
@@ -22,74 +22,65 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     public let configuration: Configuration
     private let logger: Logger
     private let metrics = SyncMetrics()
-    private let storageThread = StorageThread()
+    private let store: any DocumentStore
     private let context: DocumentContext
     private let initialState: JSONValue
     private let registry = Mutex(Registry())
     private let nextSessionID = Atomic<UInt64>(1)
 
-    /// Creates the data directory if needed and reads every document in it, keeping up to
-    /// `maximumDocuments` of them in memory (the others load on demand).
+    /// Opens the store (by default the data directory, created if needed) and reads every
+    /// document in it, keeping up to `maximumDocuments` of them in memory (the others load on demand).
     ///
     /// Throws when a document's files are damaged (other than a torn last log line, which is
     /// dropped with a warning): the error names the file and line. Start-up must not go on then.
     public init(configuration: Configuration, logger: Logger) throws(SyncEngineError) {
         self.configuration = configuration
         self.logger = logger
-        do {
-            try Model.checkMigrations()
-            initialState = try Self.encodeInitialState()
-        } catch {
-            storageThread.stop()
-            throw error
-        }
+        try Model.checkMigrations()
+        initialState = try Self.encodeInitialState()
+        store =
+            configuration.store
+            ?? FileDocumentStore(
+                dataDirectory: configuration.dataDirectory, retainedEvents: configuration.retainedEvents,
+                snapshotInterval: configuration.snapshotInterval, io: configuration.storage, logger: logger)
         context = DocumentContext(
-            dataDirectory: configuration.dataDirectory, retainedEvents: configuration.retainedEvents,
-            snapshotInterval: configuration.snapshotInterval, limits: configuration.limits,
-            idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState,
-            storage: configuration.storage, storageThread: storageThread, metrics: metrics, logger: logger)
+            store: store, retainedEvents: configuration.retainedEvents,
+            retainedEventBytes: configuration.retainedEventBytes, limits: configuration.limits,
+            idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, metrics: metrics,
+            logger: logger)
 
-        let storage = configuration.storage
         var registry = Registry()
         do {
-            try storage.createDirectory(configuration.dataDirectory)
-            for entry in try storage.listDirectory(configuration.dataDirectory).sorted() {
-                guard let name = DocumentName(entry) else { continue }
-                let files = DocumentFiles(dataDirectory: configuration.dataDirectory, name: name)
-                var loaded = try files.load(
-                    initialState: Self.initialState(schema:), maximumSchema: Model.schemaVersion, io: storage,
-                    repairTornTail: true, logger: logger)
-                guard loaded.history.latestVersion > 0 else { continue }
-                if loaded.history.latestSchema < Model.schemaVersion {
-                    try DocumentMigration<Model>.migrate(
-                        &loaded, files: files, dataDirectory: configuration.dataDirectory, io: storage, metrics: metrics,
-                        logger: logger)
+            let schemas = StoreSchemas(current: Model.schemaVersion, initialState: Self.initialState(schema:))
+            try store.start(initialState: initialState, schemas: schemas) { [weak self] change in self?.handle(change) }
+            for var loaded in try store.loadDocuments() {
+                if loaded.schema < Model.schemaVersion {
+                    try DocumentMigration<Model>.migrate(&loaded, store: store, logger: logger)
                 }
                 let state: Model.State
                 do {
                     state = try JSONValueDecoder().decode(Model.State.self, from: loaded.state)
                 } catch {
                     throw StorageError.corrupt(
-                        files.logPath,
-                        "the state at version \(loaded.history.latestVersion) is not a valid \(Model.self): \(error)")
+                        loaded.name.rawValue,
+                        "the state at version \(loaded.version) is not a valid \(Model.self): \(error)")
                 }
                 guard registry.documents.count < configuration.maximumDocuments else {
-                    registry.stored[name] = loaded.history.latestVersion
+                    registry.stored[loaded.name] = loaded.version
                     continue
                 }
-                registry.documents[name] = makeDocument(name, .loaded(state, loaded))
+                registry.documents[loaded.name] = makeDocument(loaded.name, .loaded(state, loaded))
                 logger.debug(
-                    "Loaded document",
-                    metadata: ["document": "\(name)", "version": "\(loaded.history.latestVersion)"])
+                    "Loaded document", metadata: ["document": "\(loaded.name)", "version": "\(loaded.version)"])
             }
         } catch let error as StorageError {
-            storageThread.stop()
+            store.shutdown()
             throw SyncEngineError(error.engineErrorKind, error.description)
         } catch let error as SyncEngineError {
-            storageThread.stop()
+            store.shutdown()
             throw error
         } catch {
-            storageThread.stop()
+            store.shutdown()
             throw SyncEngineError(.invalidState, "\(error)")
         }
         self.registry.withLock { $0 = registry }
@@ -98,7 +89,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     }
 
     deinit {
-        storageThread.stop()
+        store.shutdown()
     }
 
     // MARK: SessionEngine
@@ -161,6 +152,51 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         route.document.enqueue(.disconnect(session))
     }
 
+    public var unavailableReason: String? { store.unavailableReason }
+
+    // MARK: Changes from elsewhere
+
+    /// A change committed elsewhere: open documents read what they have not seen; the versions
+    /// of the others are noted, so that they are listed and load on demand.
+    private func handle(_ change: StoreChange) {
+        switch change {
+        case .notified(let name, let version):
+            metrics.recordNotification()
+            handle(.versions([name: version]))
+        case .versions(let versions):
+            let open = registry.withLock { registry in
+                versions.compactMap { name, version -> DocumentActor<Model>? in
+                    if let document = registry.documents[name] { return document }
+                    if version > 0 { registry.stored[name] = version }
+                    return nil
+                }
+            }
+            for document in open where document.publishedVersion.load(ordering: .acquiring) < versions[document.name] ?? 0 {
+                document.enqueue(.catchUp)
+            }
+        case .inbox(let entries):
+            for entry in entries { deliver(entry) }
+        }
+    }
+
+    /// Hands an inbox entry to its document, loading or creating it. With `maximumDocuments` in
+    /// memory the entry stays pending in the store, and the next sweep offers it again.
+    private func deliver(_ entry: InboxEntry) {
+        while true {
+            let document = registry.withLock { registry in
+                try? loadedDocument(entry.document, in: &registry, creating: true)
+            }
+            guard let document else {
+                logger.debug(
+                    "Inbox entry waits: too many documents in memory",
+                    metadata: ["document": "\(entry.document)", "entry": "\(entry.id)"])
+                return
+            }
+            // Refused when the document was unloaded just now: look it up again.
+            if document.enqueue(.inbox(entry)) { return }
+        }
+    }
+
     // MARK: HTTP layer and CLI
 
     /// Every document with its current version, sorted by name: those with at least one change,
@@ -205,10 +241,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
 
     /// The counters for a metrics endpoint.
     public func metricsSnapshot() -> SyncMetrics.Snapshot {
-        metrics.snapshot(documentVersions: versions(), documentsLoaded: registry.withLock { $0.documents.count })
+        metrics.snapshot(
+            documentVersions: versions(), documentsLoaded: registry.withLock { $0.documents.count },
+            databaseUp: store.isShared ? store.unavailableReason == nil : nil)
     }
 
-    /// Finishes queued work, closes the log files and stops the storage thread.
+    /// Finishes queued work, closes the store's files or connections and stops its thread.
     /// Call after the transport has stopped delivering messages.
     public func shutdown() async {
         let documents = registry.withLock { Array($0.documents.values) }
@@ -217,7 +255,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                 if !document.enqueue(.close({ continuation.resume() })) { continuation.resume() }
             }
         }
-        storageThread.stop()
+        store.shutdown()
     }
 
     /// The state of a document at `version` (nil: the latest), read from the data directory
@@ -257,7 +295,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
 
     // MARK: Helpers
 
-    /// Runs a request on a document, loading it if it is on disk but not in memory.
+    /// Runs a request on a document, loading it if it is in the store but not in memory.
     private func perform<T: Sendable>(
         on name: DocumentName, _ work: (@escaping @Sendable (Result<T, SyncEngineError>) -> Void) -> DocumentWork
     ) async throws(SyncEngineError) -> T {
@@ -275,8 +313,9 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         }
     }
 
-    /// The document in memory, brought in from disk (or created, if `creating`) when needed and
-    /// `maximumDocuments` allows.
+    /// The document in memory, brought in from the store (or created, if `creating`) when needed
+    /// and `maximumDocuments` allows. A shared store may hold a document this instance has not
+    /// seen yet (another instance wrote it): a new one is then read from the store before use.
     private func loadedDocument(_ name: DocumentName, in registry: inout Registry, creating: Bool)
         throws(SyncEngineError) -> DocumentActor<Model>
     {
@@ -289,12 +328,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             throw SyncEngineError(.tooManyDocuments, tooManyDocumentsMessage)
         }
         let content: DocumentActor<Model>.Content =
-            if let stored { .stored(version: stored) } else {
+            if let stored { .stored(version: stored) } else if store.isShared { .stored(version: 0) } else {
                 .loaded(
                     Model.initialState,
-                    LoadedDocument(
-                        history: DocumentHistory(baseVersion: 0, baseSchema: Model.schemaVersion, baseState: initialState),
-                        state: initialState))
+                    StoredDocument(
+                        name: name, version: 0, schema: Model.schemaVersion, state: initialState, oldestVersion: 0,
+                        recentEvents: []))
             }
         let document = makeDocument(name, content)
         registry.stored[name] = nil
@@ -312,7 +351,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         }
     }
 
-    /// Takes an idle document out of memory, remembering its version if it is on disk. Refused
+    /// Takes an idle document out of memory, remembering its version if it is in the store. Refused
     /// while a session is routed to it or work is queued for it.
     private func unload(_ document: DocumentActor<Model>) -> Bool {
         registry.withLock { registry in
@@ -340,11 +379,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     }
 
     /// The initial state JSON at `schema`, where a log written at that schema starts.
-    private static func initialState(schema: Int) -> JSONValue? {
+    @Sendable static func initialState(schema: Int) -> JSONValue? {
         try? Model.initialStateJSON(schema: schema)
     }
 
-    private static func encodeInitialState() throws(SyncEngineError) -> JSONValue {
+    static func encodeInitialState() throws(SyncEngineError) -> JSONValue {
         do {
             return try Model.jsonValue(of: Model.initialState)
         } catch {

@@ -13,11 +13,13 @@ public final class SyncMetrics: Sendable {
         /// Messages and bytes handed to sessions' outputs (a broadcast counts once per session).
         public var messagesSent: UInt64 = 0
         public var bytesSent: UInt64 = 0
-        /// Log writes (append + fsync): count, total seconds, and counts per upper bound in
+        /// Store writes (file append + fsync, or database commit): count, total seconds, and counts per upper bound in
         /// `syncBucketBounds` (cumulative, Prometheus style; the last bucket is +Inf).
         public var syncCount: UInt64 = 0
         public var syncSecondsTotal: Double = 0
         public var syncBuckets: [UInt64] = Array(repeating: 0, count: SyncMetrics.syncBucketBounds.count + 1)
+        /// The shared store's counters; nil for the file store.
+        public var database: Database?
         /// Sessions currently connected.
         public var sessions: Int = 0
         /// Every document's current version (documents with at least one change).
@@ -26,10 +28,25 @@ public final class SyncMetrics: Sendable {
         public var documentsLoaded: Int = 0
     }
 
+    /// What a shared store (PostgreSQL) adds.
+    public struct Database: Sendable, Hashable {
+        /// Whether the database can take writes now.
+        public var up = true
+        /// Appends refused because another instance committed first (then reduced again and retried).
+        public var conflictsRetried: UInt64 = 0
+        /// Notifications of other instances' commits received.
+        public var notifications: UInt64 = 0
+        /// Catch-ups that applied events committed elsewhere.
+        public var catchUps: UInt64 = 0
+        /// Actions applied from the inbox.
+        public var inboxActionsApplied: UInt64 = 0
+    }
+
     /// Upper bounds, in seconds, of the fsync latency buckets.
     public static let syncBucketBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 
     private let counters = Mutex(Snapshot())
+    private let database = Mutex(Database())
 
     init() {}
 
@@ -52,6 +69,22 @@ public final class SyncMetrics: Sendable {
         }
     }
 
+    func recordConflict() {
+        database.withLock { $0.conflictsRetried += 1 }
+    }
+
+    func recordNotification() {
+        database.withLock { $0.notifications += 1 }
+    }
+
+    func recordCatchUp() {
+        database.withLock { $0.catchUps += 1 }
+    }
+
+    func recordInboxApplied() {
+        database.withLock { $0.inboxActionsApplied += 1 }
+    }
+
     func recordSessions(_ delta: Int) {
         counters.withLock { $0.sessions += delta }
     }
@@ -69,10 +102,15 @@ public final class SyncMetrics: Sendable {
         }
     }
 
-    func snapshot(documentVersions: [DocumentName: UInt64], documentsLoaded: Int) -> Snapshot {
+    /// `databaseUp` is nil for the file store.
+    func snapshot(documentVersions: [DocumentName: UInt64], documentsLoaded: Int, databaseUp: Bool?) -> Snapshot {
         var snapshot = counters.withLock { $0 }
         snapshot.documentVersions = documentVersions
         snapshot.documentsLoaded = documentsLoaded
+        if let databaseUp {
+            snapshot.database = database.withLock { $0 }
+            snapshot.database?.up = databaseUp
+        }
         return snapshot
     }
 }

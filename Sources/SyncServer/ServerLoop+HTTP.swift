@@ -22,6 +22,9 @@ extension ServerLoop {
             return respond(wsi, status: 405, contentType: Self.plainText, body: Array("only GET is supported here\n".utf8))
         }
         if path == "/healthz" {
+            if let reason = engine.unavailableReason {
+                return respond(wsi, status: 503, contentType: Self.plainText, body: Array("unavailable: \(reason)\n".utf8))
+            }
             return respond(wsi, status: 200, contentType: Self.plainText, body: Array("ok".utf8))
         }
         if let file = WebAssets.file(forPath: path) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Logging
+import PostgresStore
 import SyncAPI
 import SyncEngine
 import SyncServer
@@ -43,6 +44,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Directory holding the documents' logs and snapshots. (default: ./data)")
     var data: String?
+
+    @Option(help: "Keep documents in PostgreSQL instead of --data: a libpq connection string or postgresql:// URL. Instances naming the same database share the documents.")
+    var database: String?
+
+    @Option(help: "The schema holding patchsync's tables in --database; created at start-up. (default: patchsync)")
+    var databaseSchema: String?
+
+    @Option(help: "Seconds between checks of every open document against --database, healing missed notifications. (default: 5)")
+    var databaseCheckInterval: Double?
 
     @Option(help: "Largest incoming message in bytes; larger ones close the session with 1009. (default: 1048576)")
     var maxMessageBytes: Int?
@@ -115,7 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
         LibWebsocketsLog.route(to: logger)
 
         let serverConfiguration = try makeServerConfiguration(environment)
-        let engineConfiguration = try makeEngineConfiguration(environment)
+        let store = try makeDatabaseStore(environment, logger: logger)
+        let engineConfiguration = try makeEngineConfiguration(environment, store: store)
         try environment.rejectUnknownFileOptions()
 
         // A peer that vanishes mid-write must not kill the process.
@@ -126,7 +137,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             engine = try SyncEngine<TodoList>(configuration: engineConfiguration, logger: logger)
         } catch {
-            logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
+            logger.critical(
+                store == nil ? "cannot open the data directory" : "cannot open the database",
+                metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
         guard let signals = TerminationSignals.install() else {
@@ -155,9 +168,11 @@ struct ServeCommand: AsyncParsableCommand {
         await engine.shutdown()
     }
 
-    private func makeEngineConfiguration(_ environment: OptionSources) throws -> SyncEngine<TodoList>.Configuration {
+    private func makeEngineConfiguration(_ environment: OptionSources, store: PostgresDocumentStore?) throws
+        -> SyncEngine<TodoList>.Configuration
+    {
         var configuration = SyncEngine<TodoList>.Configuration(
-            dataDirectory: try environment.value(data, "DATA", default: "./data"))
+            dataDirectory: try environment.value(data, "DATA", default: "./data"), store: store)
         configuration.maximumDocuments = try positive(
             environment.value(maxDocuments, "MAX_DOCUMENTS", default: configuration.maximumDocuments),
             "--max-documents")
@@ -235,6 +250,22 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.trustedProxies = proxies
         }
         return configuration
+    }
+
+    /// The PostgreSQL store when a database is named; nil: the file store.
+    private func makeDatabaseStore(_ environment: OptionSources, logger: Logger) throws -> PostgresDocumentStore? {
+        let schema = try environment.value(databaseSchema, "DATABASE_SCHEMA", default: "patchsync")
+        let interval = try environment.value(databaseCheckInterval, "DATABASE_CHECK_INTERVAL", default: 5.0)
+        guard let url = try environment.optionalValue(database, "DATABASE") else { return nil }
+        guard interval > 0, interval.isFinite else {
+            throw ValidationError("--database-check-interval must be more than 0 seconds")
+        }
+        guard PostgresStoreConfiguration.isValidSchemaName(schema) else {
+            throw ValidationError("--database-schema: '\(schema)' must be lower-case letters, digits and _ (at most 63)")
+        }
+        return try PostgresDocumentStore(
+            configuration: .init(url: url, schema: schema, checkInterval: .milliseconds(Int64(interval * 1000))),
+            logger: logger)
     }
 
     private func positive(_ value: Int, _ option: String) throws -> Int {

@@ -124,6 +124,8 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
         (#"{"id":1,"type":"Remove"}"#, "invalid_action", true),
         (#"{"id":1,"type":"Remove","index":"2"}"#, "invalid_action", true),
         (#"{"id":true,"type":"RemoveCompleted"}"#, "invalid_action", false),
+        (#"{"id":1,"type":"ChangeName","name":"a\u0000b"}"#, "invalid_action", true),
+        (#"{"id":1,"type":"Add","row":{"name":"\u0000","completed":false}}"#, "invalid_action", true),
         (#"{"id":1,"type":"Remove","index":-1}"#, "invalid_index", true),
         (#"{"id":1,"type":"Remove","index":1.5}"#, "invalid_index", true),
         (#"{"id":1,"type":"Update","index":-3,"row":{"name":"x","completed":false}}"#, "invalid_index", true),

@@ -1,0 +1,124 @@
+import CLibpq
+import Glibc
+
+/// One libpq connection, used by one thread at a time (libpq connections are not thread-safe;
+/// hence `@unchecked Sendable`: it is handed between threads, never shared).
+/// Every call blocks until the server answers: callers run it on a `StorageThread` or the
+/// listener's thread, never on the transport's service thread or the Swift cooperative pool.
+final class PostgresConnection: @unchecked Sendable {
+    private let connection: OpaquePointer
+
+    /// Connects to `url` (a libpq connection string or `postgresql://` URL).
+    init(url: String) throws(PostgresError) {
+        try Self.loadLibrary()
+        guard let connection = patchsync_PQconnectdb(url) else {
+            throw PostgresError(.connection, "cannot allocate a PostgreSQL connection")
+        }
+        guard patchsync_PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.text(patchsync_PQerrorMessage(connection))
+            patchsync_PQfinish(connection)
+            throw PostgresError(.connection, "cannot connect to PostgreSQL: \(message)")
+        }
+        patchsync_pq_silence_notices(connection)
+        self.connection = connection
+    }
+
+    deinit {
+        patchsync_PQfinish(connection)
+    }
+
+    var isBroken: Bool { patchsync_PQstatus(connection) != CONNECTION_OK }
+
+    /// Whether the connection still works, without a round trip: reads what the server sent
+    /// meanwhile, so a server that restarted or ended the session (it says so before closing)
+    /// is noticed before the next statement instead of failing it.
+    var isAlive: Bool { !isBroken && patchsync_PQconsumeInput(connection) == 1 && !isBroken }
+
+    /// The socket to poll for notifications.
+    var socket: Int32 { patchsync_PQsocket(connection) }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, ...; nil is NULL) and returns its rows.
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        try rows(
+            of: Self.withCStrings(parameters) { values in
+                patchsync_PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            })
+    }
+
+    /// Runs several statements without parameters (a migration).
+    func executeScript(_ sql: String) throws(PostgresError) {
+        _ = try rows(of: patchsync_PQexec(connection, sql))
+    }
+
+    /// Copies the rows out of `result` and frees it, or throws what went wrong.
+    private func rows(of result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
+        guard let result else { throw brokenOrFailed("no result") }
+        defer { patchsync_PQclear(result) }
+        switch patchsync_PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            return PostgresRows(result)
+        default:
+            let message = Self.text(patchsync_PQresultErrorMessage(result))
+            if isBroken { throw brokenOrFailed(message) }
+            let sqlState = patchsync_PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            throw PostgresError(.statement(sqlState: sqlState ?? "?????"), message)
+        }
+    }
+
+    /// Notifications read from the socket so far (`LISTEN`): reads what has arrived without blocking.
+    func notifications() throws(PostgresError) -> [(channel: String, payload: String)] {
+        guard patchsync_PQconsumeInput(connection) == 1 else { throw brokenOrFailed("cannot read from the server") }
+        var received: [(channel: String, payload: String)] = []
+        while let notify = patchsync_PQnotifies(connection) {
+            received.append((String(cString: notify.pointee.relname), String(cString: notify.pointee.extra)))
+            patchsync_PQfreemem(notify)
+        }
+        return received
+    }
+
+    private func brokenOrFailed(_ detail: String) -> PostgresError {
+        let message = Self.text(patchsync_PQerrorMessage(connection))
+        return PostgresError(.connection, "lost the connection to PostgreSQL: \(message.isEmpty ? detail : message)")
+    }
+
+    private static func loadLibrary() throws(PostgresError) {
+        var error = [CChar](repeating: 0, count: 512)
+        guard patchsync_pq_load(&error, error.count) == 0 else {
+            throw PostgresError(.library, String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+    }
+
+    private static func text(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        guard let pointer else { return "" }
+        var text = String(cString: pointer)
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    private static func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+        defer { for pointer in pointers { free(pointer) } }
+        return body(pointers.map { $0.map { UnsafePointer($0) } })
+    }
+}
+
+/// The rows of one result, copied out of libpq.
+struct PostgresRows {
+    private(set) var rows: [[String?]] = []
+    /// Rows changed by an INSERT, UPDATE or DELETE.
+    let affected: Int
+
+    fileprivate init(_ result: OpaquePointer) {
+        affected = Int(String(cString: patchsync_PQcmdTuples(result))) ?? 0
+        let count = patchsync_PQntuples(result)
+        let fields = patchsync_PQnfields(result)
+        for row in 0..<count {
+            rows.append(
+                (0..<fields).map { field in
+                    patchsync_PQgetisnull(result, row, field) == 1
+                        ? nil : String(cString: patchsync_PQgetvalue(result, row, field))
+                })
+        }
+    }
+}

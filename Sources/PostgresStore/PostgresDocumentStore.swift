@@ -1,0 +1,461 @@
+import JSONCodec
+import JSONPatch
+import Logging
+import Synchronization
+import SyncEngine
+
+/// Documents in PostgreSQL, shared by every instance that names the same database and schema.
+///
+/// PostgreSQL orders the writes: a batch commits in one transaction that moves
+/// `documents.version` only `WHERE version = <the version the batch was built on>`; a writer
+/// that finds another one got there first rolls back and reports `.conflict`. NOTIFY (sent in
+/// that transaction, so only after COMMIT) tells the other instances; `PostgresListener` hears it.
+///
+/// Threading: libpq blocks, so every call of the writer connection runs on `thread` (the engine
+/// calls store methods there), and the listener has a thread of its own. Neither ever runs on
+/// the libwebsockets service thread or the Swift cooperative pool.
+public final class PostgresDocumentStore: DocumentStore {
+    private struct State {
+        var connection: PostgresConnection?
+        var initialState: JSONValue = .null
+        /// The model's schema version: events written at a newer one are refused.
+        var schema = 1
+        /// Per document: the version `documents.state` holds and when it was written.
+        var stateWritten: [DocumentName: (version: UInt64, at: ContinuousClock.Instant)] = [:]
+        /// Why the database cannot be used; nil when it can.
+        var outage: String?
+        /// Whether this outage has been logged (by the writer; the listener only reports it).
+        var outageLogged = false
+        var listener: PostgresListener?
+    }
+
+    public let thread = StorageThread()
+    public let isShared = true
+    private let configuration: PostgresStoreConfiguration
+    let schema: PostgresSchema
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// Checks the configuration; connects in `start`.
+    public init(configuration: PostgresStoreConfiguration, logger: Logger) throws(PostgresError) {
+        guard PostgresStoreConfiguration.isValidSchemaName(configuration.schema) else {
+            throw PostgresError(
+                .statement(sqlState: "3F000"),
+                "schema name '\(configuration.schema)' must be lower-case letters, digits and _ (at most 63)")
+        }
+        self.configuration = configuration
+        self.schema = PostgresSchema(name: configuration.schema)
+        self.logger = logger
+    }
+
+    // MARK: DocumentStore
+
+    public func start(
+        initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void
+    ) throws(StorageError) {
+        state.withLock {
+            $0.initialState = initialState
+            $0.schema = schemas.current
+        }
+        try migrate()
+        let listener = PostgresListener(
+            url: configuration.url, schema: schema, checkInterval: configuration.checkInterval,
+            stateLagTime: configuration.stateLagTime, logger: logger,
+            onChange: onChange,
+            onStatus: { [weak self] error in
+                if let error { self?.listenerFailed(error) } else { self?.recovered() }
+            })
+        state.withLock { $0.listener = listener }
+        listener.start()
+    }
+
+    /// Creates or upgrades the schema (done by `start` too).
+    public func migrate() throws(StorageError) {
+        try withConnection { connection throws(PostgresError) in try schema.migrate(connection) }
+    }
+
+    public func loadDocuments() throws(StorageError) -> [StoredDocument] {
+        try withConnection { connection throws(PostgresError) in
+            let names = try connection.execute("SELECT name FROM \(schema.name).documents ORDER BY name")
+            var documents: [StoredDocument] = []
+            for row in names.rows {
+                guard let text = row[0], let name = DocumentName(text), let document = try load(name, connection)
+                else { continue }
+                documents.append(document)
+            }
+            return documents
+        }
+    }
+
+    public func load(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
+        try withConnection { connection throws(PostgresError) in try load(name, connection) }
+    }
+
+    public func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
+        let endVersion = commit.events.last?.version ?? commit.startVersion
+        let writeState = !commit.events.isEmpty && stateIsDue(commit.name, version: endVersion)
+        let stateText: String?
+        do {
+            stateText = writeState ? String(decoding: try JSONCodec.encode(commit.state), as: UTF8.self) : nil
+        } catch {
+            throw StorageError(kind: .database, path: commit.name.rawValue, message: "cannot encode the state: \(error)")
+        }
+        let start = ContinuousClock.now
+        return try withConnection { connection throws(PostgresError) -> AppendResult in
+            try connection.executeScript("BEGIN")
+            do throws(PostgresError) {
+                if let refusal = try write(commit, endVersion: endVersion, state: stateText, connection) {
+                    try connection.executeScript("ROLLBACK")
+                    return refusal
+                }
+            } catch {
+                try? connection.executeScript("ROLLBACK")
+                throw error
+            }
+            do throws(PostgresError) {
+                try connection.executeScript("COMMIT")
+            } catch {
+                guard error.kind == .connection else { throw error }
+                return try verifyCommit(of: commit, endVersion: endVersion, after: error)
+            }
+            if writeState { state.withLock { $0.stateWritten[commit.name] = (endVersion, .now) } }
+            return .committed(duration: .now - start)
+        }
+    }
+
+    public func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
+        throws(StorageError)
+    {
+        try withConnection { connection throws(PostgresError) in
+            try connection.execute(
+                """
+                UPDATE \(schema.name).inbox SET applied_at = now(), error_code = $2, error_message = $3
+                WHERE id = $1 AND applied_at IS NULL
+                  AND coalesce((SELECT version FROM \(schema.name).documents WHERE name = $4), 0) = $5
+                """, ["\(entry.id)", code.rawValue, message, entry.document.rawValue, "\(version)"])
+        }
+    }
+
+    /// The statements of one append, inside its transaction. Returns why nothing may be written
+    /// (the caller rolls back), or nil to commit.
+    private func write(
+        _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
+    ) throws(PostgresError) -> AppendResult? {
+        let name = commit.name.rawValue
+        if let entry = commit.inboxEntry {
+            // Claimed for this transaction: another instance skips it, and sees it applied after COMMIT.
+            let claimed = try connection.execute(
+                "SELECT 1 FROM \(schema.name).inbox WHERE id = $1 AND applied_at IS NULL FOR UPDATE SKIP LOCKED",
+                ["\(entry.id)"])
+            if claimed.rows.isEmpty { return .inboxEntryTaken }
+        }
+        if commit.events.isEmpty {
+            // An inbox action that changed nothing: still applied, at the version it was reduced on.
+            let current = try connection.execute(
+                "SELECT version FROM \(schema.name).documents WHERE name = $1 FOR SHARE", [name]
+            ).rows.first?[0].flatMap { UInt64($0) } ?? 0
+            if current != commit.startVersion { return .conflict }
+        } else {
+            let moved: Int
+            if commit.startVersion == 0 {
+                moved = try connection.execute(
+                    """
+                    INSERT INTO \(schema.name).documents (name, version, state, state_version)
+                    VALUES ($1, $2, $3::jsonb, $2) ON CONFLICT (name) DO NOTHING
+                    """, [name, "\(endVersion)", stateText ?? "null"]
+                ).affected
+            } else {
+                moved = try connection.execute(
+                    """
+                    UPDATE \(schema.name).documents SET version = $2, updated_at = now(),
+                        state = coalesce($4::jsonb, state),
+                        state_version = CASE WHEN $4 IS NULL THEN state_version ELSE $2 END
+                    WHERE name = $1 AND version = $3
+                    """, [name, "\(endVersion)", "\(commit.startVersion)", stateText]
+                ).affected
+            }
+            if moved != 1 { return .conflict }
+            try connection.execute(schema.insertEvents, [name, Self.jsonArray(commit.encodedEvents)])
+            try connection.execute("SELECT pg_notify($1, $2)", [schema.eventsChannel, "\(endVersion):\(name)"])
+        }
+        if let entry = commit.inboxEntry {
+            try connection.execute(
+                "UPDATE \(schema.name).inbox SET applied_at = now(), version = $2 WHERE id = $1",
+                ["\(entry.id)", "\(endVersion)"])
+        }
+        return nil
+    }
+
+    static func jsonArray(_ elements: [[UInt8]]) -> String {
+        var text = "["
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            text += String(decoding: element, as: UTF8.self)
+        }
+        return text + "]"
+    }
+
+    public func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents
+    {
+        try withConnection { connection throws(PostgresError) in
+            let oldest = try connection.execute(
+                "SELECT coalesce(min(version) - 1, 0) FROM \(schema.name).events WHERE document = $1", [name.rawValue]
+            ).rows.first?[0].flatMap { UInt64($0) } ?? 0
+            return StoredEvents(
+                events: try readEvents(name, after: version, through: nil, limit: limit, connection), oldestVersion: oldest)
+        }
+    }
+
+    public func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
+        try withConnection { connection throws(PostgresError) -> StoredState in
+            let document = try connection.execute(
+                "SELECT version, state::text, state_version FROM \(schema.name).documents WHERE name = $1",
+                [name.rawValue]
+            ).rows.first
+            let latest = document.flatMap { $0[0] }.flatMap { UInt64($0) } ?? 0
+            guard version <= latest else { return .unavailable(oldestVersion: 0, latestVersion: latest) }
+            // The newest stored state at or before `version`: `documents.state`, a snapshot kept by
+            // an import, or the initial state when the events start at version 1.
+            var base = state.withLock { $0.initialState }
+            var baseVersion: UInt64 = 0
+            if let document, let stateVersion = document[2].flatMap({ UInt64($0) }), stateVersion <= version {
+                base = try Self.decode(document[1] ?? "null")
+                baseVersion = stateVersion
+            } else {
+                let snapshots = try connection.execute(
+                    """
+                    SELECT version, state::text, version <= $2 FROM \(schema.name).snapshots
+                    WHERE document = $1 ORDER BY version <= $2 DESC, version DESC LIMIT 1
+                    """, [name.rawValue, "\(version)"]
+                ).rows
+                if let snapshot = snapshots.first, let snapshotVersion = snapshot[0].flatMap({ UInt64($0) }) {
+                    guard snapshot[2] == "t" else {
+                        return .unavailable(oldestVersion: snapshotVersion, latestVersion: latest)
+                    }
+                    base = try Self.decode(snapshot[1] ?? "null")
+                    baseVersion = snapshotVersion
+                }
+            }
+            for event in try readEvents(name, after: baseVersion, through: version, limit: Int.max, connection) {
+                do {
+                    try event.ops.applyInPlace(to: &base)
+                } catch {
+                    throw PostgresError(
+                        .statement(sqlState: "XX001"), "event \(event.version) of \(name) does not apply: \(error)")
+                }
+            }
+            return .available(base, schema: try schemaOfState(name, at: version, connection))
+        }
+    }
+
+    public var unavailableReason: String? { state.withLock { $0.outage } }
+
+    /// Events are kept for good (the table refuses DELETE): nothing to do.
+    public func maintain(_ name: DocumentName) -> UInt64? { nil }
+
+    public func close(_ name: DocumentName) {
+        state.withLock { _ = $0.stateWritten.removeValue(forKey: name) }
+    }
+
+    public func shutdown() {
+        let listener = state.withLock { state in
+            defer { state.listener = nil }
+            return state.listener
+        }
+        listener?.stop()
+        thread.stop()
+        state.withLock { $0.connection = nil }
+    }
+
+    // MARK: Helpers
+
+    /// Events read with a document beyond those its state needs, so that exactly-once answers
+    /// resends of recent actions after a restart.
+    private static var seededEvents: UInt64 { 1000 }
+
+    /// The document's state at its latest version: `documents.state` plus the events after `state_version`.
+    private func load(_ name: DocumentName, _ connection: PostgresConnection) throws(PostgresError) -> StoredDocument? {
+        guard
+            let row = try connection.execute(
+                "SELECT state::text, state_version, version FROM \(schema.name).documents WHERE name = $1",
+                [name.rawValue]
+            ).rows.first,
+            let stateVersion = row[1].flatMap({ UInt64($0) }), let latestVersion = row[2].flatMap({ UInt64($0) })
+        else { return nil }
+        var current = try Self.decode(row[0] ?? "null")
+        let seedFrom = min(stateVersion, latestVersion > Self.seededEvents ? latestVersion - Self.seededEvents : 0)
+        let events = try readEvents(name, after: seedFrom, through: nil, limit: Int.max, connection)
+        for event in events where event.version > stateVersion {
+            do {
+                try event.ops.applyInPlace(to: &current)
+            } catch {
+                throw PostgresError(
+                    .statement(sqlState: "XX001"), "event \(event.version) of \(name) does not apply: \(error)")
+            }
+        }
+        let modelSchema = state.withLock { state in
+            state.stateWritten[name] = (stateVersion, .now)
+            return state.schema
+        }
+        let documentSchema = events.last?.schema ?? modelSchema
+        guard documentSchema <= modelSchema else {
+            throw PostgresError(
+                .newerSchema,
+                "document \(name) is at schema \(documentSchema), newer than this release's \(modelSchema); upgrade patchsync")
+        }
+        return StoredDocument(
+            name: name, version: events.last?.version ?? stateVersion, schema: documentSchema, state: current,
+            oldestVersion: 0, recentEvents: events)
+    }
+
+    /// The model's schema version of the state at `version` (the current one at version 0).
+    private func schemaOfState(_ name: DocumentName, at version: UInt64, _ connection: PostgresConnection)
+        throws(PostgresError) -> Int
+    {
+        guard version > 0 else { return state.withLock { $0.schema } }
+        let rows = try connection.execute(
+            "SELECT coalesce(schema, 1) FROM \(schema.name).events WHERE document = $1 AND version = $2",
+            [name.rawValue, "\(version)"]
+        ).rows
+        return rows.first?[0].flatMap { Int($0) } ?? 1
+    }
+
+    private func readEvents(
+        _ name: DocumentName, after version: UInt64, through last: UInt64?, limit: Int, _ connection: PostgresConnection
+    ) throws(PostgresError) -> [DocumentEvent] {
+        let rows = try connection.execute(
+            """
+            SELECT \(schema.eventObject)::text
+            FROM \(schema.name).events
+            WHERE document = $1 AND version > $2 AND ($3::bigint IS NULL OR version <= $3)
+            ORDER BY version LIMIT $4
+            """, [name.rawValue, "\(version)", last.map { "\($0)" }, "\(max(0, limit))"]
+        ).rows
+        return try rows.map { row throws(PostgresError) in
+            do {
+                return try DocumentEvent(json: try Self.decode(row[0] ?? "null"))
+            } catch let error as EventFormatError {
+                throw PostgresError(.statement(sqlState: "XX001"), "an event of \(name): \(error.message)")
+            } catch {
+                throw PostgresError(.statement(sqlState: "XX001"), "an event of \(name): \(error)")
+            }
+        }
+    }
+
+    /// After the connection broke during COMMIT, whether the batch landed: its last event is
+    /// there with this batch's time and action (or its inbox entry is applied at its version).
+    /// If the database cannot be asked, the batch is reported as failed: a later catch-up
+    /// brings it back if it did land.
+    private func verifyCommit(of commit: StoreCommit, endVersion: UInt64, after error: PostgresError)
+        throws(PostgresError) -> AppendResult
+    {
+        state.withLock { $0.connection = nil }
+        let connection = try connect()
+        let landed: String?
+        if let last = commit.events.last {
+            landed = try connection.execute(
+                """
+                SELECT time = to_timestamp($3::bigint / 1000.0) AND action = $4::jsonb
+                FROM \(schema.name).events WHERE document = $1 AND version = $2
+                """,
+                [
+                    commit.name.rawValue, "\(last.version)", "\(last.time)",
+                    String(decoding: (try? JSONCodec.encode(last.action)) ?? [], as: UTF8.self),
+                ]
+            ).rows.first?[0]
+        } else if let entry = commit.inboxEntry {
+            landed = try connection.execute(
+                """
+                SELECT version IS NOT DISTINCT FROM $2::bigint FROM \(schema.name).inbox
+                WHERE id = $1 AND applied_at IS NOT NULL
+                """, ["\(entry.id)", "\(endVersion)"]
+            ).rows.first?[0]
+        } else {
+            landed = nil
+        }
+        switch landed {
+        case "t"?:
+            logger.notice("The connection broke during COMMIT, which did land", metadata: ["document": "\(commit.name)"])
+            return .committed(duration: .zero)
+        case "f"?: return commit.events.isEmpty ? .inboxEntryTaken : .conflict
+        default: throw error
+        }
+    }
+
+    /// Whether this commit should also rewrite `documents.state`.
+    private func stateIsDue(_ name: DocumentName, version: UInt64) -> Bool {
+        state.withLock { state in
+            guard let written = state.stateWritten[name] else { return true }
+            return version - min(version, written.version) >= configuration.stateLagVersions
+                || ContinuousClock.now - written.at >= configuration.stateLagTime
+        }
+    }
+
+    /// Runs `body` with the writer connection, connecting first when there is none or it broke.
+    /// A connection failure marks the store unavailable (logged once) until a call succeeds.
+    func withConnection<T>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(StorageError) -> T {
+        do throws(PostgresError) {
+            let connection: PostgresConnection
+            if let open = state.withLock({ $0.connection }), open.isAlive {
+                connection = open
+            } else {
+                connection = try connect()
+            }
+            let result = try body(connection)
+            recovered()
+            return result
+        } catch {
+            if error.kind != .connection, error.kind != .library { recovered() } else { failed(error) }
+            throw StorageError(
+                kind: error.kind == .newerSchema ? .newerFormat : .database, path: configuration.schema,
+                message: error.description)
+        }
+    }
+
+    private func connect() throws(PostgresError) -> PostgresConnection {
+        let connection = try PostgresConnection(url: configuration.url)
+        state.withLock { $0.connection = connection }
+        return connection
+    }
+
+    /// A write or read could not reach the database: logged once per outage.
+    private func failed(_ error: PostgresError) {
+        let first = state.withLock { state in
+            defer {
+                state.outage = error.message
+                state.outageLogged = true
+                state.connection = nil
+            }
+            return !state.outageLogged
+        }
+        if first {
+            logger.error("PostgreSQL is unavailable; actions get storage_unavailable", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The listener lost its connection: `/healthz` says so at once, and the next write logs it.
+    private func listenerFailed(_ error: PostgresError) {
+        state.withLock { state in
+            if state.outage == nil { state.outage = error.message }
+        }
+    }
+
+    private func recovered() {
+        let wasLogged = state.withLock { state in
+            defer {
+                state.outage = nil
+                state.outageLogged = false
+            }
+            return state.outageLogged
+        }
+        if wasLogged { logger.notice("PostgreSQL is available again") }
+    }
+
+    private static func decode(_ text: String) throws(PostgresError) -> JSONValue {
+        do {
+            return try JSONCodec.decode(Array(text.utf8))
+        } catch {
+            throw PostgresError(.statement(sqlState: "XX001"), "stored JSON does not parse: \(error)")
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import Glibc
+import Logging
+import Synchronization
+import SyncEngine
+
+/// Hears other instances' commits: one connection LISTENs on the schema's channels, on a thread
+/// of its own that waits in `poll()` on libpq's socket (blocking libpq calls must stay off the
+/// service thread and the cooperative pool; a second thread keeps the writer's queue free).
+///
+/// Nothing depends on a notification arriving: after every (re)connect it LISTENs first and then
+/// reads every document's version, so that open documents behind it catch up from the table, and
+/// it does so again every `checkInterval`.
+final class PostgresListener: Sendable {
+    private let url: String
+    private let schema: PostgresSchema
+    private let checkInterval: Duration
+    private let stateLagTime: Duration
+    private let logger: Logger
+    private let onChange: @Sendable (StoreChange) -> Void
+    private let onStatus: @Sendable (PostgresError?) -> Void
+    private let thread = StorageThread()
+    private let stopping = Atomic<Bool>(false)
+    /// Written to wake `poll()` for `stop()`.
+    private let wakeup: (read: Int32, write: Int32)
+
+    init(
+        url: String, schema: PostgresSchema, checkInterval: Duration, stateLagTime: Duration, logger: Logger,
+        onChange: @escaping @Sendable (StoreChange) -> Void, onStatus: @escaping @Sendable (PostgresError?) -> Void
+    ) {
+        self.url = url
+        self.schema = schema
+        self.checkInterval = checkInterval
+        self.stateLagTime = stateLagTime
+        self.logger = logger
+        self.onChange = onChange
+        self.onStatus = onStatus
+        var descriptors: [Int32] = [-1, -1]
+        if pipe(&descriptors) == 0 {
+            for descriptor in descriptors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        } else {
+            descriptors = [-1, -1]
+        }
+        wakeup = (descriptors[0], descriptors[1])
+    }
+
+    deinit {
+        if wakeup.read >= 0 { close(wakeup.read) }
+        if wakeup.write >= 0 { close(wakeup.write) }
+    }
+
+    func start() {
+        Task.detached { [self] in await thread.perform { self.run() } }
+    }
+
+    /// Ends the loop and waits for its thread.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        var byte: UInt8 = 1
+        _ = write(wakeup.write, &byte, 1)
+        thread.stop()
+    }
+
+    private func run() {
+        var backoff = Duration.milliseconds(100)
+        while !stopping.load(ordering: .acquiring) {
+            do throws(PostgresError) {
+                let connection = try PostgresConnection(url: url)
+                try connection.execute("LISTEN \(schema.eventsChannel)")
+                try connection.execute("LISTEN \(schema.inboxChannel)")
+                backoff = .milliseconds(100)
+                onStatus(nil)
+                try checkVersions(connection)
+                try sweepInbox(connection)
+                try listen(on: connection)
+            } catch {
+                onStatus(error)
+                logger.debug("PostgreSQL listener reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
+                wait(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Delivers notifications until the connection breaks (throws) or `stop()`.
+    private func listen(on connection: PostgresConnection) throws(PostgresError) {
+        var nextCheck = ContinuousClock.now + checkInterval
+        var nextFlush = ContinuousClock.now + stateLagTime
+        while !stopping.load(ordering: .acquiring) {
+            var now = ContinuousClock.now
+            if now >= nextCheck {
+                nextCheck = now + checkInterval
+                try checkVersions(connection)
+                try sweepInbox(connection)
+            }
+            if now >= nextFlush {
+                try flushLaggingStates(connection)
+                now = ContinuousClock.now
+                nextFlush = now + stateLagTime
+            }
+            var descriptors = [
+                pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0),
+            ]
+            _ = poll(&descriptors, 2, Self.milliseconds(min(nextCheck, nextFlush) - now))
+            guard descriptors[0].revents != 0 else { continue }
+            var inboxChanged = false
+            for notification in try connection.notifications() {
+                if notification.channel == schema.inboxChannel {
+                    inboxChanged = true
+                } else {
+                    handle(notification)
+                }
+            }
+            if inboxChanged { try sweepInbox(connection) }
+        }
+    }
+
+    private func handle(_ notification: (channel: String, payload: String)) {
+        guard let colon = notification.payload.firstIndex(of: ":"),
+            let version = UInt64(notification.payload[..<colon]),
+            let name = DocumentName(String(notification.payload[notification.payload.index(after: colon)...]))
+        else { return }
+        onChange(.notified(name, version: version))
+    }
+
+    /// Every document's version, so that open documents behind it catch up: heals missed
+    /// notifications with one query however many documents are open.
+    private func checkVersions(_ connection: PostgresConnection) throws(PostgresError) {
+        var versions: [DocumentName: UInt64] = [:]
+        for row in try connection.execute("SELECT name, version FROM \(schema.name).documents").rows {
+            guard let name = row[0].flatMap({ DocumentName($0) }), let version = row[1].flatMap({ UInt64($0) }) else {
+                continue
+            }
+            versions[name] = version
+        }
+        onChange(.versions(versions))
+    }
+
+    /// Hands every pending inbox entry to the engine. Every instance sees them; the claim in the
+    /// applying transaction (`FOR UPDATE SKIP LOCKED`) lets exactly one apply each.
+    private func sweepInbox(_ connection: PostgresConnection) throws(PostgresError) {
+        let rows = try connection.execute(
+            """
+            SELECT id, document, action::text FROM \(schema.name).inbox
+            WHERE applied_at IS NULL ORDER BY id LIMIT \(Self.inboxBatch)
+            """
+        ).rows
+        let entries = rows.compactMap { row -> InboxEntry? in
+            guard let id = row[0].flatMap({ Int64($0) }), let name = row[1].flatMap({ DocumentName($0) }),
+                let action = row[2]
+            else { return nil }
+            return InboxEntry(id: id, document: name, action: Array(action.utf8))
+        }
+        if !entries.isEmpty { onChange(.inbox(entries)) }
+    }
+
+    /// Brings `documents.state` up to the latest version for documents whose writers stopped
+    /// with it lagging (writers rewrite it only every so many versions), computed by PostgreSQL
+    /// from the events. State and version come from one snapshot; a row that moved meanwhile is
+    /// left to its writer.
+    private func flushLaggingStates(_ connection: PostgresConnection) throws(PostgresError) {
+        try connection.execute(
+            """
+            WITH lagging AS (
+                SELECT name, version, \(schema.name).current_state(name) AS state FROM \(schema.name).documents
+                WHERE state_version < version AND updated_at < now() - $1::interval
+            )
+            UPDATE \(schema.name).documents AS d SET state = lagging.state, state_version = lagging.version
+            FROM lagging WHERE d.name = lagging.name AND d.version = lagging.version
+            """, ["\(Self.milliseconds(stateLagTime)) milliseconds"])
+    }
+
+    /// Inbox entries handed over per sweep; more wait for the next notification or sweep.
+    private static var inboxBatch: Int { 100 }
+
+    /// Sleeps for `duration` unless `stop()` wakes it.
+    private func wait(_ duration: Duration) {
+        var descriptor = pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, Self.milliseconds(duration))
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        return Int32(clamping: max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+    }
+}

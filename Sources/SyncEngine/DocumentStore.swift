@@ -1,0 +1,177 @@
+import JSONPatch
+
+/// Where documents' events live: the files of a data directory (`FileDocumentStore`, the default)
+/// or a database shared by several instances. The document actor talks only to this.
+///
+/// Every method blocks; the engine calls them on `thread` only (start-up loading excepted), so
+/// that no store ever blocks the transport's service thread or the Swift cooperative pool.
+public protocol DocumentStore: AnyObject, Sendable {
+    /// The thread that runs this store's calls, one at a time, in submission order.
+    var thread: StorageThread { get }
+
+    /// Whether other instances share the documents (a database): `/metrics` then shows its state.
+    var isShared: Bool { get }
+
+    /// Called once by the engine before anything else (on the caller's thread): `initialState`
+    /// is every document's state at version 0, `schemas` what the model reads. Changes made elsewhere (other instances, SQL) are
+    /// then delivered to `onChange`, from any thread; a store without other writers never calls it.
+    func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void) throws(StorageError)
+
+    /// Every document that exists, at start-up (on the caller's thread).
+    func loadDocuments() throws(StorageError) -> [StoredDocument]
+
+    /// One document as it is now, or nil if it has no change yet.
+    func load(_ name: DocumentName) throws(StorageError) -> StoredDocument?
+
+    /// Makes `commit.events` durable as the versions after `commit.startVersion`, all or none.
+    func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult
+
+    /// Up to `limit` events after `version`, oldest first; when the store no longer keeps the
+    /// first of them, the list starts at the oldest it keeps.
+    func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents
+
+    /// The state at `version` (at most the latest), rebuilt from what the store keeps.
+    func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState
+
+    /// Records that inbox entry `entry` was refused with `code` when the document was at
+    /// `version`; not recorded if the document has moved on meanwhile (it is tried again then).
+    func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
+        throws(StorageError)
+
+    /// Why the store cannot take writes right now (nil: it can). Cheap; called from any thread.
+    var unavailableReason: String? { get }
+
+    /// Housekeeping after a commit (the file store compacts its log here). Returns the oldest
+    /// version whose successors the store keeps when that changed, nil otherwise.
+    func maintain(_ name: DocumentName) -> UInt64?
+
+    /// Releases what the store holds open for the document.
+    func close(_ name: DocumentName)
+
+    /// Stops background work and closes connections; the store is not used afterwards.
+    func shutdown()
+}
+
+/// The schema versions of the model: a store refuses data written at a newer one and starts
+/// a log written at an older one from that schema's initial state.
+public struct StoreSchemas: Sendable {
+    public var current: Int
+    /// The initial state at a schema, nil if the model does not know it.
+    public var initialState: @Sendable (_ schema: Int) -> JSONValue?
+
+    public init(current: Int, initialState: @escaping @Sendable (_ schema: Int) -> JSONValue?) {
+        self.current = current
+        self.initialState = initialState
+    }
+}
+
+/// A document read from a store.
+public struct StoredDocument: Sendable {
+    public var name: DocumentName
+    public var version: UInt64
+    /// The model's schema version the state is written in (older ones are migrated at start-up).
+    public var schema: Int
+    /// The state at `version`.
+    public var state: JSONValue
+    /// The oldest version whose successors the store keeps.
+    public var oldestVersion: UInt64
+    /// The newest events the store read anyway while loading (none is fine): they seed the
+    /// in-memory window used for resume and history.
+    public var recentEvents: [DocumentEvent]
+
+    public init(
+        name: DocumentName, version: UInt64, schema: Int, state: JSONValue, oldestVersion: UInt64,
+        recentEvents: [DocumentEvent]
+    ) {
+        self.oldestVersion = oldestVersion
+        self.name = name
+        self.version = version
+        self.schema = schema
+        self.state = state
+        self.recentEvents = recentEvents
+    }
+}
+
+/// One batch of a document's changes to make durable.
+public struct StoreCommit: Sendable {
+    public var name: DocumentName
+    /// The durable version the batch was built on: the events are `startVersion + 1 ...`.
+    public var startVersion: UInt64
+    public var events: [DocumentEvent]
+    /// Each event's log line (`DocumentEvent.encodedLine()`: JSON and a newline), in order.
+    public var encodedEvents: [[UInt8]]
+    /// The state after the last event, for stores that keep a copy of it.
+    public var state: JSONValue
+    /// The inbox entry the batch applies: claimed in the same transaction, so that it is applied
+    /// exactly once. Its batch may have no events (an action that changed nothing).
+    public var inboxEntry: InboxEntry?
+
+    public init(
+        name: DocumentName, startVersion: UInt64, events: [DocumentEvent], encodedEvents: [[UInt8]], state: JSONValue,
+        inboxEntry: InboxEntry? = nil
+    ) {
+        self.name = name
+        self.startVersion = startVersion
+        self.events = events
+        self.encodedEvents = encodedEvents
+        self.state = state
+        self.inboxEntry = inboxEntry
+    }
+}
+
+/// How an append ended when the store did not fail.
+public enum AppendResult: Sendable, Equatable {
+    /// Durable; `duration` is what the write itself took (for the commit histogram).
+    case committed(duration: Duration)
+    /// Another writer committed after `startVersion` first: nothing was written. The caller
+    /// reads the newer events, applies them and builds its batch again.
+    case conflict
+    /// The batch's inbox entry was applied by another instance: nothing was written.
+    case inboxEntryTaken
+}
+
+/// An action submitted through a shared store's inbox (SQL `INSERT INTO <schema>.inbox`).
+public struct InboxEntry: Sendable, Equatable {
+    public var id: Int64
+    public var document: DocumentName
+    /// The action's JSON text.
+    public var action: [UInt8]
+
+    public init(id: Int64, document: DocumentName, action: [UInt8]) {
+        self.id = id
+        self.document = document
+        self.action = action
+    }
+}
+
+/// Events read back from a store.
+public struct StoredEvents: Sendable {
+    /// Consecutive events, oldest first.
+    public var events: [DocumentEvent]
+    /// The oldest version whose successors the store still has.
+    public var oldestVersion: UInt64
+
+    public init(events: [DocumentEvent], oldestVersion: UInt64) {
+        self.events = events
+        self.oldestVersion = oldestVersion
+    }
+}
+
+/// A past state, or the reason it is not available.
+public enum StoredState: Sendable {
+    /// The state and the model's schema version it is written in.
+    case available(JSONValue, schema: Int)
+    /// The store keeps versions `oldestVersion ... latestVersion` only.
+    case unavailable(oldestVersion: UInt64, latestVersion: UInt64)
+}
+
+/// Something that happened in a shared store outside this instance.
+public enum StoreChange: Sendable {
+    /// Another instance committed `version` of a document: if it is open here, it catches up.
+    case notified(DocumentName, version: UInt64)
+    /// Every document's version, after a reconnect and at every periodic check (changes may
+    /// have been missed): open documents that are behind catch up.
+    case versions([DocumentName: UInt64])
+    /// Inbox entries waiting to be applied.
+    case inbox([InboxEntry])
+}

@@ -1,0 +1,54 @@
+import JSONPatch
+import Testing
+
+@testable import SyncEngine
+@testable import TodoModel
+
+/// Memory keeps a bounded window of events; history, resume and revert reach further back
+/// through the store.
+@Suite struct BoundedHistoryTests {
+    private func event(_ version: UInt64) -> DocumentEvent {
+        DocumentEvent(version: version, time: 0, action: ["type": "Test"], ops: JSONPatch([]))
+    }
+
+    @Test func theWindowEvictsTheOldestEventsOverEitherBound() {
+        var byCount = RecentEvents(latestVersion: 0, maximumCount: 3, maximumBytes: 1000)
+        for version in 1...5 { byCount.append(event(UInt64(version)), size: 10, patch: nil) }
+        #expect(byCount.events(after: 2)?.map(\.version) == [3, 4, 5])
+        #expect(byCount.events(after: 1) == nil)
+        #expect(byCount.events(after: 5)?.isEmpty == true)
+        #expect(byCount.events(after: 6) == nil)
+
+        var byBytes = RecentEvents(latestVersion: 10, maximumCount: 100, maximumBytes: 250)
+        for version in 11...15 { byBytes.append(event(UInt64(version)), size: 100, patch: nil) }
+        #expect(byBytes.bytes <= 250)
+        #expect(byBytes.events(after: 13)?.map(\.version) == [14, 15])
+        #expect(byBytes.events(after: 12) == nil)
+    }
+
+    @Test func largeEventsLeaveMemoryButHistoryResumeAndRevertStillReachThem() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try TodoEngine(
+            configuration: .init(dataDirectory: directory.path, retainedEventBytes: 16 * 1024), logger: testLogger)
+        let writer = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: writer)
+        let name = String(repeating: "x", count: 4000)
+        for index in 1...30 {
+            engine.send(#"{"type":"Add","row":{"name":"\#(index) \#(name)","completed":false}}"#, from: session)
+        }
+        try await engine.settle()
+
+        let history = try await engine.history(of: .default)
+        #expect(history.map(\.version) == Array(1...30))
+
+        let resumed = CollectingOutput()
+        _ = engine.connect(document: .default, since: 2, role: .watcher, output: resumed)
+        try await engine.settle()
+        #expect(resumed.messages == Array(writer.messages[3...30]))
+
+        #expect(try await engine.revert(.default, to: 1) == 31)
+        let state = try await engine.state(of: .default)
+        #expect(state.state["todos"]?.objectValue?.count == 1)
+        await engine.shutdown()
+    }
+}

@@ -1,0 +1,116 @@
+import JSONPatch
+import Synchronization
+import Testing
+
+@testable import SyncEngine
+@testable import TodoModel
+
+/// A store shared with another writer, in memory: what the engine must do when PostgreSQL says
+/// someone else committed first, without a database.
+final class SharedMemoryStore: DocumentStore {
+    let thread = StorageThread()
+    let isShared = true
+    private let events = Mutex<[DocumentEvent]>([])
+    private let onChange = Mutex<(@Sendable (StoreChange) -> Void)?>(nil)
+    private let conflicts = Mutex(0)
+
+    var conflictsSeen: Int { conflicts.withLock { $0 } }
+    var versions: [UInt64] { events.withLock { $0.map(\.version) } }
+
+    /// Another instance commits `ops`; `announce` tells the engine as a notification would.
+    func commitElsewhere(_ ops: JSONPatch, announce: Bool) {
+        let version = events.withLock { events in
+            let version = UInt64(events.count + 1)
+            events.append(DocumentEvent(version: version, time: 0, action: ["type": "Elsewhere"], ops: ops))
+            return version
+        }
+        if announce { onChange.withLock { $0 }?(.notified(.default, version: version)) }
+    }
+
+    func start(initialState: JSONValue, onChange: @escaping @Sendable (StoreChange) -> Void) {
+        self.onChange.withLock { $0 = onChange }
+    }
+
+    func loadDocuments() -> [StoredDocument] { [] }
+    func load(_ name: DocumentName) -> StoredDocument? { nil }
+
+    func append(_ commit: StoreCommit) -> AppendResult {
+        events.withLock { events in
+            guard UInt64(events.count) == commit.startVersion else {
+                conflicts.withLock { $0 += 1 }
+                return .conflict
+            }
+            events.append(contentsOf: commit.events)
+            return .committed(duration: .zero)
+        }
+    }
+
+    func events(of name: DocumentName, after version: UInt64, limit: Int) -> StoredEvents {
+        StoredEvents(events: Array(events.withLock { $0 }.dropFirst(Int(version)).prefix(limit)), oldestVersion: 0)
+    }
+
+    func state(of name: DocumentName, at version: UInt64) -> StoredState {
+        .unavailable(oldestVersion: 0, latestVersion: UInt64(events.withLock { $0.count }))
+    }
+
+    func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64) {}
+    var unavailableReason: String? { nil }
+    func maintain(_ name: DocumentName) {}
+    func close(_ name: DocumentName) {}
+    func shutdown() { thread.stop() }
+}
+
+@Suite struct SharedStoreTests {
+    private func engine(_ store: SharedMemoryStore) throws -> TodoEngine {
+        try TodoEngine(configuration: .init(dataDirectory: "/nonexistent", store: store), logger: testLogger)
+    }
+
+    private func renameOp(_ name: String) throws -> JSONPatch {
+        try JSONPatch(json: json(#"[{"op":"replace","path":"/name","value":"\#(name)"}]"#))
+    }
+
+    @Test func aConflictAppliesTheMissedEventsThenReducesTheActionAgain() async throws {
+        let store = SharedMemoryStore()
+        let engine = try engine(store)
+        let output = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
+        engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
+        try await engine.settle()
+
+        store.commitElsewhere(try renameOp("from elsewhere"), announce: false)
+        engine.send(#"{"type":"Add","id":2,"row":{"name":"b","completed":false}}"#, from: session)
+        try await engine.settle()
+
+        #expect(store.conflictsSeen == 1)
+        #expect(store.versions == [1, 2, 3])
+        let messages = output.messages
+        #expect(types(messages) == ["Full", "Patch", "Ack", "Patch", "Patch", "Ack"])
+        #expect(messages[3]["version"] == 2 && messages[4]["version"] == 3)
+        #expect(messages[5] == (try json(#"{"type":"Ack","id":2,"version":3}"#)))
+        var mirror = Mirror()
+        try mirror.apply(messages)
+        let state = try await engine.state(of: .default)
+        #expect(mirror.state == state.state && mirror.version == 3)
+        #expect(state.state["name"] == "from elsewhere")
+        #expect(state.state["todos"]?.objectValue?.count == 2)
+        #expect(engine.metricsSnapshot().database?.conflictsRetried == 1)
+        await engine.shutdown()
+    }
+
+    @Test func aNotificationBroadcastsTheOtherWritersEventsWithTheirVersions() async throws {
+        let store = SharedMemoryStore()
+        let engine = try engine(store)
+        let watcher = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        try await engine.settle()
+        store.commitElsewhere(try renameOp("one"), announce: false)
+        store.commitElsewhere(try renameOp("two"), announce: true)
+        try await engine.settle()
+        #expect(types(watcher.messages) == ["Full", "Patch", "Patch"])
+        #expect(watcher.messages.map { $0["version"] } == [0, 1, 2])
+        #expect(try await engine.state(of: .default).state["name"] == "two")
+        let snapshot = engine.metricsSnapshot().database
+        #expect(snapshot?.notifications == 1 && snapshot?.catchUps == 1)
+        await engine.shutdown()
+    }
+}

@@ -1,0 +1,423 @@
+"""patchsync on PostgreSQL: several instances sharing one database, the database as a reader and
+writer, and the failures the issue lists. A private cluster (tests/postgres.py), never a running one."""
+import asyncio
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from postgres import SqlError
+from protocol import Peer, add, fresh_full
+from test_history_api import metric, parse_exposition
+
+HANG_GUARD = 90
+
+
+def run(coroutine):
+    async def guarded():
+        return await asyncio.wait_for(coroutine, HANG_GUARD)
+
+    return asyncio.run(guarded())
+
+
+def healthz(server):
+    try:
+        with urllib.request.urlopen(server.http + "/healthz", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def follow_until(peer, version, versions=None):
+    """Mirrors the peer's messages until it reaches `version`; records every Patch's version."""
+    while peer.version < version:
+        message = await peer.receive()
+        if message["type"] == "Patch" and versions is not None:
+            versions.append(message["version"])
+
+
+def metrics(server):
+    with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:
+        return parse_exposition(response.read().decode())[0]
+
+
+def schema_of(database):
+    return database[database.index("--database-schema") + 1]
+
+
+def sql_state(postgres, schema, document="default"):
+    rows = postgres.sql(f"SELECT version, {schema}.current_state('{document}') FROM {schema}.documents "
+                        f"WHERE name = '{document}'")
+    return int(rows[0][0]), json.loads(rows[0][1])
+
+
+def test_three_instances_converge_and_sql_sees_the_same_state(start_server, database, postgres):
+    servers = [start_server(*database) for _ in range(3)]
+    per_writer = 15
+
+    async def scenario():
+        watchers = [await Peer.connect(server.ws) for server in servers]
+        writers = [await Peer.connect(server.ws) for server in servers]
+
+        async def write(index, writer):
+            acked = []
+            for number in range(per_writer):
+                reply = await writer.act(add(f"w{index}-{number}"))
+                assert reply["type"] == "Ack", reply
+                acked.append(reply["version"])
+            return acked
+
+        acks = await asyncio.gather(*(write(i, w) for i, w in enumerate(writers)))
+        total = 3 * per_writer
+        assert sorted(v for versions in acks for v in versions) == list(range(1, total + 1))
+        seen = [[] for _ in watchers]
+        await asyncio.gather(*(follow_until(w, total, s) for w, s in zip(watchers, seen)))
+        for versions in seen:
+            assert versions == list(range(1, total + 1)), "each instance delivers every version once, in order"
+        assert all(w.state == watchers[0].state for w in watchers)
+        names = sorted(row["name"] for row in watchers[0].state["todos"].values())
+        assert names == sorted(f"w{i}-{n}" for i in range(3) for n in range(per_writer))
+        fulls = [await fresh_full(server.ws) for server in servers]
+        assert all(full == (watchers[0].state, total) for full in fulls)
+        for peer in watchers + writers:
+            await peer.close()
+        return watchers[0].state, total
+
+    state, version = run(scenario())
+    schema = schema_of(database)
+    assert sql_state(postgres, schema) == (version, state)
+    # documents.state lags by a bounded amount: once writes stop it catches up on its own.
+    deadline = time.monotonic() + 10
+    while postgres.sql(f"SELECT state_version FROM {schema}.documents")[0][0] != str(version):
+        assert time.monotonic() < deadline, "documents.state caught up with the last version"
+        time.sleep(0.2)
+    assert json.loads(postgres.sql(f"SELECT state FROM {schema}.documents")[0][0]) == state
+    for server in servers:
+        samples = metrics(server)
+        assert metric(samples, "patchsync_database_up") == 1
+        assert metric(samples, "patchsync_database_notifications_total") > 0
+        assert metric(samples, "patchsync_database_commit_seconds_count") > 0
+        assert metric(samples, "patchsync_log_fsync_seconds_count") is None
+
+
+def test_the_events_table_refuses_update_and_delete(start_server, database, postgres):
+    server = start_server(*database)
+    schema = schema_of(database)
+
+    async def scenario():
+        peer = await Peer.connect(server.ws)
+        assert (await peer.act(add("kept")))["type"] == "Ack"
+        await peer.close()
+
+    run(scenario())
+    for statement in (f"UPDATE {schema}.events SET action = '{{}}'", f"DELETE FROM {schema}.events",
+                      f"TRUNCATE {schema}.events"):
+        with pytest.raises(SqlError, match="immutable"):
+            postgres.sql(statement)
+    assert postgres.sql(f"SELECT count(*) FROM {schema}.events") == [["1"]]
+
+
+def test_strings_with_nul_are_refused_in_both_stores(server):
+    async def scenario():
+        peer = await Peer.connect(server.ws)
+        reply = await peer.act(add("a\u0000b"))
+        assert (reply["type"], reply["code"]) == ("Error", "invalid_action")
+        assert peer.version == 0
+        await peer.close()
+
+    run(scenario())
+
+
+def test_an_instance_killed_mid_stream_loses_nothing_it_acknowledged(start_server, database):
+    first, second = start_server(*database), start_server(*database)
+
+    async def scenario():
+        watcher = await Peer.connect(second.ws)
+        writer = await Peer.connect(first.ws)
+        acked = []
+
+        async def write():
+            try:
+                for number in range(200):
+                    reply = await writer.act(add(f"r{number}"))
+                    if reply["type"] == "Ack":
+                        acked.append(reply["version"])
+            except Exception:
+                pass  # the instance died under us
+
+        task = asyncio.create_task(write())
+        while len(acked) < 20:
+            await asyncio.sleep(0.01)
+        first.kill()
+        await task
+        # The other instance carries on, and holds every acknowledged action.
+        other = await Peer.connect(second.ws)
+        for number in range(5):
+            assert (await other.act(add(f"after{number}")))["type"] == "Ack"
+        await follow_until(watcher, other.version)
+        assert max(acked) <= other.version
+        names = {row["name"] for row in watcher.state["todos"].values()}
+        assert {f"r{number}" for number in range(len(acked))} <= names
+        # The killed instance restarts and catches up.
+        first.start()
+        assert await fresh_full(first.ws) == (watcher.state, watcher.version)
+        for peer in (watcher, writer, other):
+            await peer.close()
+
+    run(scenario())
+
+
+def test_a_postgres_restart_mid_stream_refuses_then_recovers(start_server, database, postgres):
+    server = start_server(*database)
+
+    async def scenario():
+        watcher = await Peer.connect(server.ws)
+        writer = await Peer.connect(server.ws)
+        assert (await writer.act(add("before")))["type"] == "Ack"
+        postgres.stop()
+        try:
+            reply = await writer.act(add("during"))
+            assert (reply["type"], reply["code"]) == ("Error", "storage_unavailable")
+            status, body = healthz(server)
+            assert status == 503 and "PostgreSQL" in body
+            assert metric(metrics(server), "patchsync_database_up") == 0
+        finally:
+            postgres.start()
+        deadline = time.monotonic() + 30
+        while True:
+            reply = await writer.act(add("after"))
+            if reply["type"] == "Ack" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert reply["type"] == "Ack", reply
+        await follow_until(watcher, reply["version"])
+        assert sorted(row["name"] for row in watcher.state["todos"].values()) == ["after", "before"]
+        assert healthz(server) == (200, "ok")
+        for peer in (watcher, writer):
+            await peer.close()
+
+    run(scenario())
+    assert server.log().count("PostgreSQL is unavailable") == 1, "an outage is logged once, not per action"
+
+
+def test_a_terminated_listener_is_healed_by_the_periodic_check(start_server, database, postgres):
+    writer_instance = start_server(*database)
+    reader_instance = start_server(*database, "--database-check-interval", "1")
+
+    async def scenario():
+        watcher = await Peer.connect(reader_instance.ws)
+        writer = await Peer.connect(writer_instance.ws)
+        assert (await writer.act(add("one")))["type"] == "Ack"
+        await follow_until(watcher, 1)
+        postgres.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
+        assert (await writer.act(add("two")))["type"] == "Ack"
+        await asyncio.wait_for(follow_until(watcher, 2), 10)
+        assert sorted(row["name"] for row in watcher.state["todos"].values()) == ["one", "two"]
+        for peer in (watcher, writer):
+            await peer.close()
+
+    run(scenario())
+
+
+def test_the_inbox_applies_each_row_exactly_once_with_two_instances(start_server, database, postgres):
+    servers = [start_server(*database), start_server(*database)]
+    schema = schema_of(database)
+    rows = 20
+
+    async def scenario():
+        watchers = [await Peer.connect(server.ws) for server in servers]
+        values = ", ".join(
+            f"('default', '{json.dumps(add(f'erp-{number}'))}')" for number in range(rows))
+        postgres.sql(f"INSERT INTO {schema}.inbox (document, action) VALUES {values}")
+        postgres.sql(f"""INSERT INTO {schema}.inbox (document, action) VALUES
+            ('default', '{{"type":"Remove","index":-1}}'), ('default', '{{"type":"Explode"}}')""")
+        deadline = time.monotonic() + 30
+        while postgres.sql(f"SELECT count(*) FROM {schema}.inbox WHERE applied_at IS NULL") != [["0"]]:
+            assert time.monotonic() < deadline, "the inbox is drained"
+            await asyncio.sleep(0.1)
+        await asyncio.gather(*(follow_until(watcher, rows) for watcher in watchers))
+        for watcher in watchers:
+            names = sorted(row["name"] for row in watcher.state["todos"].values())
+            assert names == sorted(f"erp-{number}" for number in range(rows)), "each row applied exactly once"
+            assert watcher.version == rows
+        for watcher in watchers:
+            await watcher.close()
+
+    run(scenario())
+    assert sum(metric(metrics(server), "patchsync_inbox_actions_applied_total") for server in servers) == rows
+    outcomes = postgres.sql(f"SELECT version, error_code FROM {schema}.inbox ORDER BY id")
+    assert sorted(int(version) for version, _ in outcomes[:rows]) == list(range(1, rows + 1))
+    assert [code for _, code in outcomes[rows:]] == ["invalid_index", "unknown_type"]
+    with pytest.raises(SqlError, match="check constraint"):
+        postgres.sql(f"INSERT INTO {schema}.inbox (document, action) VALUES ('no such/name', '{{}}')")
+
+
+def write_file_store_document(directory):
+    """A document as the file store leaves it after compaction: a snapshot at version 5 and a log
+    with versions 6 and 7."""
+    document = directory / "moved"
+    document.mkdir()
+    (document / "snapshot.json").write_text(json.dumps(
+        {"version": 5, "state": {"name": "plant", "todos": {"1": {"name": "old", "completed": True}}}}))
+    events = [
+        {"version": 6, "time": 1700000000000, "action": add("six"),
+         "ops": [{"op": "add", "path": "/todos/2", "value": {"name": "six", "completed": False}}]},
+        {"version": 7, "time": 1700000001000, "action": add("seven"),
+         "ops": [{"op": "add", "path": "/todos/3", "value": {"name": "seven", "completed": False}}]},
+    ]
+    (document / "log.jsonl").write_text("".join(json.dumps(event) + "\n" for event in events))
+
+
+def test_import_copies_file_store_documents_and_refuses_to_overwrite(
+        patchsync_bin, start_server, data_dir, database):
+    file_server = start_server()
+
+    async def write_default():
+        peer = await Peer.connect(file_server.ws)
+        for name in ("a", "b", "c"):
+            assert (await peer.act(add(name)))["type"] == "Ack"
+        await peer.close()
+        return await fresh_full(file_server.ws)
+
+    before = run(write_default())
+    file_server.stop()
+    write_file_store_document(data_dir)
+
+    command = [patchsync_bin, "import", "--data", str(data_dir), *database]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["imported default at version 3", "imported moved at version 7"]
+
+    server = start_server(*database)
+
+    async def check():
+        assert await fresh_full(server.ws) == before
+        resumed = await websockets_resume(server.ws + "/moved?since=5")
+        assert [message["version"] for message in resumed] == [6, 7]
+
+    run(check())
+    status, body = http_json(server, "GET", "/api/docs/moved/history?since=0")
+    assert (status, [event["version"] for event in body["events"]]) == (200, [6, 7])
+    status, body = http_json(server, "POST", "/api/docs/moved/revert", {"version": 6})
+    assert (status, body) == (200, {"version": 8})
+    status, body = http_json(server, "GET", "/api/docs/moved")
+    assert sorted(row["name"] for row in body["state"]["todos"].values()) == ["old", "six"]
+    status, body = http_json(server, "POST", "/api/docs/moved/revert", {"version": 4})
+    assert status == 404 and "older than the retained history" in body["error"]["message"], (status, body)
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr and "default" in again.stderr
+
+
+async def websockets_resume(url):
+    """The messages a resuming session gets before it goes quiet."""
+    import websockets
+    messages = []
+    async with websockets.connect(url) as ws:
+        try:
+            while True:
+                messages.append(json.loads(await asyncio.wait_for(ws.recv(), 1)))
+        except asyncio.TimeoutError:
+            return messages
+
+
+def http_json(server, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.http + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_page_reconnecting_through_nginx_resumes_on_any_instance(start_server, database, tmp_path):
+    from test_nginx import Nginx
+    servers = [start_server(*database) for _ in range(3)]
+    proxy = Nginx(tmp_path, *(f"127.0.0.1:{server.port}" for server in servers), site_file="nginx-instances.conf")
+    url = proxy.url("/ws", scheme="ws")
+    try:
+        async def scenario():
+            peer = await Peer.connect(url)
+            assert (await peer.act(add("first")))["type"] == "Ack"
+            state, version = peer.state, peer.version
+            await peer.close()
+            writer = await Peer.connect(url)
+            for name in ("second", "third"):
+                assert (await writer.act(add(name)))["type"] == "Ack"
+            # Round robin sends each reconnect to the next instance: every one resumes from version 1.
+            for _ in servers:
+                resumed = await websockets_resume(f"{url}?since={version}")
+                assert [message["type"] for message in resumed] == ["Patch", "Patch"]
+                assert [message["version"] for message in resumed] == [version + 1, version + 2]
+            await writer.close()
+            assert state["todos"]
+
+        run(scenario())
+    finally:
+        proxy.stop()
+    assert all("session opened" in server.log() for server in servers), "nginx spread the sessions"
+
+
+def test_the_systemd_unit_serves_from_patchsync_database(patchsync_bin, database, postgres, tmp_path):
+    """The unit's own command line, with PATCHSYNC_DATABASE as /etc/default/patchsync would set it."""
+    from test_deploy import unit_settings
+    command = unit_settings()["ExecStart"][0].split()
+    assert command[:2] == ["/usr/local/bin/patchsync", "serve"]
+    command = [patchsync_bin] + " ".join(command[1:]).replace("--port 3333", "--port 0").replace(
+        "/var/lib/patchsync", str(tmp_path / "unused")).split()
+    schema = schema_of(database)
+    environment = {"PATH": "/usr/bin:/bin", "PATCHSYNC_DATABASE": postgres.url, "PATCHSYNC_DATABASE_SCHEMA": schema}
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        port = int(line.strip().rsplit(":", 1)[1])
+
+        async def scenario():
+            peer = await Peer.connect(f"ws://127.0.0.1:{port}/ws")
+            assert (await peer.act(add("from systemd")))["type"] == "Ack"
+            await peer.close()
+
+        run(scenario())
+        assert postgres.sql(f"SELECT version FROM {schema}.documents WHERE name = 'default'") == [["1"]]
+        assert not (tmp_path / "unused" / "default").exists(), "nothing went to --data"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_connection_lost_during_commit_is_not_acknowledged(start_server, database, postgres):
+    server = start_server(*database)
+    schema = schema_of(database)
+
+    async def scenario():
+        peer = await Peer.connect(server.ws)
+        assert (await peer.act(add("before")))["type"] == "Ack"
+        # A deferred trigger makes COMMIT wait, long enough to cut the connection under it.
+        postgres.sql(f"""
+            CREATE FUNCTION {schema}.slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON {schema}.events
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {schema}.slow_commit()""")
+        reply = asyncio.create_task(peer.act(add("cut")))
+        deadline = time.monotonic() + 10
+        while not postgres.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"):
+            assert time.monotonic() < deadline, "the COMMIT reached the trigger"
+            await asyncio.sleep(0.05)
+        reply = await reply
+        assert (reply["type"], reply["code"]) == ("Error", "storage_unavailable")
+        postgres.sql(f"DROP TRIGGER slow_commit ON {schema}.events")
+        assert (await peer.act(add("after")))["type"] == "Ack"
+        names = sorted(row["name"] for row in peer.state["todos"].values())
+        assert names == ["after", "before"]
+        assert await fresh_full(server.ws) == (peer.state, 2)
+        await peer.close()
+
+    run(scenario())
