@@ -21,7 +21,8 @@ def log_lines(data_dir, name="default"):
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_the_log_and_history_keep_the_action_as_understood_not_the_clients_text(server, data_dir):
+def test_the_log_and_history_keep_the_action_as_understood_not_the_clients_text(file_server, data_dir):
+    server = file_server
     junk = "j" * 60_000
 
     async def scenario():

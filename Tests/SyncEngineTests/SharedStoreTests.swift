@@ -11,6 +11,7 @@ final class SharedMemoryStore: DocumentStore {
     let thread = StorageThread()
     let isShared = true
     private let events = Mutex<[DocumentEvent]>([])
+    private let initialState = Mutex<JSONValue>(.null)
     private let onChange = Mutex<(@Sendable (StoreChange) -> Void)?>(nil)
     private let conflicts = Mutex(0)
 
@@ -28,11 +29,21 @@ final class SharedMemoryStore: DocumentStore {
     }
 
     func start(initialState: JSONValue, onChange: @escaping @Sendable (StoreChange) -> Void) {
+        self.initialState.withLock { $0 = initialState }
         self.onChange.withLock { $0 = onChange }
     }
 
     func loadDocuments() -> [StoredDocument] { [] }
-    func load(_ name: DocumentName) -> StoredDocument? { nil }
+
+    func load(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
+        let events = self.events.withLock { $0 }
+        guard let last = events.last else { return nil }
+        var state = initialState.withLock { $0 }
+        for event in events {
+            do { try event.ops.applyInPlace(to: &state) } catch { throw StorageError.corrupt(name.rawValue, "\(error)") }
+        }
+        return StoredDocument(name: name, version: last.version, state: state, recentEvents: events)
+    }
 
     func append(_ commit: StoreCommit) -> AppendResult {
         events.withLock { events in
@@ -61,8 +72,12 @@ final class SharedMemoryStore: DocumentStore {
 }
 
 @Suite struct SharedStoreTests {
-    private func engine(_ store: SharedMemoryStore) throws -> TodoEngine {
-        try TodoEngine(configuration: .init(dataDirectory: "/nonexistent", store: store), logger: testLogger)
+    private func engine(
+        _ store: SharedMemoryStore, limits: DocumentLimits = DocumentLimits(), idle: Duration = .seconds(120)
+    ) throws -> TodoEngine {
+        try TodoEngine(
+            configuration: .init(dataDirectory: "/nonexistent", store: store, limits: limits, idleUnloadDelay: idle),
+            logger: testLogger)
     }
 
     private func renameOp(_ name: String) throws -> JSONPatch {
@@ -111,6 +126,50 @@ final class SharedMemoryStore: DocumentStore {
         #expect(try await engine.state(of: .default).state["name"] == "two")
         let snapshot = engine.metricsSnapshot().database
         #expect(snapshot?.notifications == 1 && snapshot?.catchUps == 1)
+        await engine.shutdown()
+    }
+
+    @Test func aDocumentChangedElsewhereWhileUnloadedIsListedAndComesBackWithTheChanges() async throws {
+        let store = SharedMemoryStore()
+        let engine = try engine(store, idle: .milliseconds(20))
+        let editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        engine.send(#"{"type":"Add","row":{"name":"a","completed":false}}"#, from: editor)
+        try await engine.settle()
+        engine.disconnect(editor)
+        var unloaded = false
+        for _ in 0..<500 where !unloaded {
+            try await Task.sleep(for: .milliseconds(10))
+            unloaded = engine.metricsSnapshot().documentsLoaded == 0
+        }
+        #expect(unloaded)
+
+        store.commitElsewhere(try renameOp("from elsewhere"), announce: true)
+        #expect(await engine.documents() == [DocumentSummary(name: .default, version: 2)])
+        let watcher = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        try await engine.settle()
+        let full = try #require(watcher.messages.first)
+        #expect(full["type"] == "Full" && full["version"] == 2)
+        #expect(full["todo"]?["name"] == "from elsewhere")
+        #expect(full["todo"]?["todos"]?.objectValue?.count == 1)
+        await engine.shutdown()
+    }
+
+    @Test func changesFromElsewhereCountTowardsTheDocumentSizeLimit() async throws {
+        let store = SharedMemoryStore()
+        let engine = try engine(store, limits: DocumentLimits(maximumDocumentBytes: 400))
+        let output = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
+        try await engine.settle()
+        store.commitElsewhere(try renameOp(String(repeating: "x", count: 300)), announce: true)
+        try await engine.settle()
+
+        let name = String(repeating: "y", count: 150)
+        engine.send(#"{"type":"Add","id":1,"row":{"name":"\#(name)","completed":false}}"#, from: session)
+        try await engine.settle()
+        #expect(output.messages.last?["code"] == "document_too_large")
+        #expect(try await engine.state(of: .default).version == 1)
+        #expect(store.versions == [1])
         await engine.shutdown()
     }
 }
