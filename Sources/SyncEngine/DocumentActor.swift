@@ -599,6 +599,9 @@ actor DocumentActor<Model: DocumentModel> {
         guard link.role == .editor else {
             return .failure(ActionRejected(.forbidden, "this session is a watcher and may not send actions"))
         }
+        guard ensureStateIsCurrent() else {
+            return .failure(ActionRejected(.internalError, "the document's state cannot be decoded"))
+        }
         if Model.acceptsRawPatches, envelope.type == "Patch" {
             return applyRawPatch(envelope, source: source, into: &batch)
         }
@@ -1055,6 +1058,6 @@ actor DocumentActor<Model: DocumentModel> {
 
     /// What an event weighs in memory: its encoded size.
     private static func size(of event: DocumentEvent) -> Int {
-        (try? JSONCodec.encode(event.jsonValue).count) ?? 0
+        (try? event.encodedLine().count) ?? 0
     }
 }

@@ -1,4 +1,3 @@
-import JSONCodec
 import JSONPatch
 import JSONValueCoding
 import Logging
@@ -28,7 +27,7 @@ enum DocumentMigration<Model: DocumentModel> {
             action: ["type": "Migrate", "from": .integer(Int64(from)), "to": .integer(Int64(to))], ops: ops)
         let encoded: [UInt8]
         do {
-            encoded = try JSONCodec.encode(event.jsonValue)
+            encoded = try event.encodedLine()
         } catch {
             throw SyncEngineError(.invalidState, "\(loaded.name): the migration cannot be encoded: \(error)")
         }

@@ -50,7 +50,7 @@ struct RecentEvents: Sendable {
         guard loaded.last?.version == latestVersion else { return }
         let start = loaded.startIndex + max(0, loaded.count - maximumCount)
         for event in loaded[start...] {
-            append(event, size: (try? JSONCodec.encode(event.jsonValue).count) ?? 0, patch: nil)
+            append(event, size: (try? event.encodedLine().count) ?? 0, patch: nil)
         }
     }
 

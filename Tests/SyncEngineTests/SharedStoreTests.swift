@@ -28,7 +28,7 @@ final class SharedMemoryStore: DocumentStore {
         if announce { onChange.withLock { $0 }?(.notified(.default, version: version)) }
     }
 
-    func start(initialState: JSONValue, onChange: @escaping @Sendable (StoreChange) -> Void) {
+    func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void) {
         self.initialState.withLock { $0 = initialState }
         self.onChange.withLock { $0 = onChange }
     }
@@ -42,7 +42,9 @@ final class SharedMemoryStore: DocumentStore {
         for event in events {
             do { try event.ops.applyInPlace(to: &state) } catch { throw StorageError.corrupt(name.rawValue, "\(error)") }
         }
-        return StoredDocument(name: name, version: last.version, state: state, recentEvents: events)
+        return StoredDocument(
+            name: name, version: last.version, schema: TodoList.schemaVersion, state: state, oldestVersion: 0,
+            recentEvents: events)
     }
 
     func append(_ commit: StoreCommit) -> AppendResult {
@@ -66,7 +68,7 @@ final class SharedMemoryStore: DocumentStore {
 
     func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64) {}
     var unavailableReason: String? { nil }
-    func maintain(_ name: DocumentName) {}
+    func maintain(_ name: DocumentName) -> UInt64? { nil }
     func close(_ name: DocumentName) {}
     func shutdown() { thread.stop() }
 }
