@@ -325,7 +325,7 @@ public final class PostgresDocumentStore: DocumentStore {
     ) throws(PostgresError) -> [DocumentEvent] {
         let rows = try connection.execute(
             """
-            SELECT \(schema.eventObject)::text
+            SELECT (\(schema.eventObject))::text
             FROM \(schema.name).events
             WHERE document = $1 AND version > $2 AND ($3::bigint IS NULL OR version <= $3)
             ORDER BY version LIMIT $4

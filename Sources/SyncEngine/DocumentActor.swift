@@ -890,6 +890,8 @@ actor DocumentActor<Model: DocumentModel> {
     /// there first, its events are applied and the batch's messages reduced again on top of them.
     @discardableResult
     private func commit(_ batch: inout Batch) async -> CommitOutcome {
+        // Outcomes of actions still in memory stay: a restart would read them again from the store.
+        outcomes.expire(now: WallClock.milliseconds(), retainedAfter: recent.oldestVersion)
         while true {
             let pending = batch
             batch = Batch()
@@ -915,7 +917,6 @@ actor DocumentActor<Model: DocumentModel> {
                 if case .success(let oldest?) = await store.thread.run({ () -> UInt64? in store.maintain(name) }) {
                     oldestStoredVersion = oldest
                 }
-                outcomes.expire(now: WallClock.milliseconds(), retainedAfter: recent.oldestVersion)
                 return .committed
             case .success(.inboxEntryTaken):
                 rollBack(pending)
