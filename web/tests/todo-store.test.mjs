@@ -140,6 +140,14 @@ describe('TodoStore', () => {
     assert.deepEqual(store.view().rows.map((row) => row.index), [2]);
   });
 
+  test('the Ack of an own Add names the new row when its Patch came coalesced with a later change', () => {
+    const store = loadedStore({ name: '', todos: {} }, 10);
+    const action = store.addRow();
+    const ops = [{ op: 'add', path: '/todos/1', value: { name: '', completed: false } }, { op: 'replace', path: '/name', value: 'x' }];
+    assert.deepEqual(store.receive({ type: 'Patch', ops, version: 12, from: 10 }).newRows, [1]);
+    assert.deepEqual(store.receive({ type: 'Ack', id: action.id, version: 11 }).addedByMe, [1]);
+  });
+
   test('the Ack of an own Add names the new row', () => {
     const store = loadedStore({ name: '', todos: { 4: { name: 'a', completed: false } } }, 10);
     const action = store.addRow();

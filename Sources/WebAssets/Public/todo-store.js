@@ -182,11 +182,12 @@ export class TodoStore {
       changes = Changes.of(message.ops);
       if (changes.all) return this.receiveFull({ todo: applyPatchInPlace(this.document, message.ops), version: message.version });
       const existed = [...changes.rows].filter((index) => this.hasRow(index));
+      const from = this.version;
       this.document = applyPatchInPlace(this.document, message.ops);
       for (const index of changes.rows) this.placeRow(index);
       if (typeof message.version === 'number') this.version = message.version;
       const newRows = [...changes.rows].filter((index) => this.hasRow(index) && !existed.includes(index));
-      return { changes: changes.add(this.dropConfirmedLegacyEdits()), ...this.rowsAppeared(newRows) };
+      return { changes: changes.add(this.dropConfirmedLegacyEdits()), ...this.rowsAppeared(newRows, from) };
     } catch (error) {
       return { changes: new Changes(), resync: `patch did not apply: ${error.message}` };
     }
@@ -203,10 +204,13 @@ export class TodoStore {
 
   // With versions, the Ack of an own Add names the version that added its row;
   // without them, the oldest own Add claims the newest row.
-  rowsAppeared(newRows) {
+  rowsAppeared(newRows, from = this.version - 1) {
     if (!this.legacy) {
-      this.rowsAddedAt.set(this.version, newRows);
-      if (this.rowsAddedAt.size > 64) this.rowsAddedAt.delete(this.rowsAddedAt.keys().next().value);
+      // A coalesced Patch spans several versions: the Ack of an own Add may name any of them.
+      for (let version = Math.max(from + 1, this.version - 63); version <= this.version; version++) {
+        this.rowsAddedAt.set(version, newRows);
+      }
+      while (this.rowsAddedAt.size > 64) this.rowsAddedAt.delete(this.rowsAddedAt.keys().next().value);
       return { newRows, addedByMe: [] };
     }
     const addedByMe = [];
