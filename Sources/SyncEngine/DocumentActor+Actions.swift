@@ -1,0 +1,177 @@
+import JSONPatch
+import Logging
+
+/// Client messages and inbox entries turned into changes or refusals.
+extension DocumentActor {
+    func apply(_ message: IncomingMessage, from session: SessionID, into batch: inout Batch) {
+        guard let link = sessions[session] else { return }
+        let envelope: ClientEnvelope
+        do {
+            envelope = try ClientMessageParser.envelope(message, limits: context.limits)
+        } catch {
+            reject(session, id: error.id, ActionRejected(error.code, error.message), into: &batch)
+            return
+        }
+        do {
+            if let request = try PresenceRequest(envelope) {
+                updatePresence(request, from: session, link: link, id: envelope.id, into: &batch)
+                return
+            }
+        } catch {
+            reject(session, id: envelope.id, error, into: &batch)
+            return
+        }
+        let key = link.client.flatMap { client in envelope.id.map { ActionOutcomes.Key(client: client, id: $0) } }
+        let digest = key.map { _ in ActionDigest(envelope.body) }
+        if let key, let digest {
+            switch outcomes.lookup(key, digest: digest) {
+            case .new:
+                break
+            case .repeated(.accepted(let version)) where version > (batch.rollback?.version ?? self.version):
+                // The original is in this very batch: its fate is this one's.
+                batch.outputs.append(.outcome(session, id: envelope.id, version: version, isRepeat: true))
+                return
+            case .repeated(.accepted(let version)):
+                batch.outputs.append(.reply(session, ServerMessage.ack(id: key.id, version: version)))
+                return
+            case .repeated(.rejected(let reply)):
+                batch.outputs.append(.reply(session, reply))
+                return
+            case .differentBody:
+                let rejection = ActionRejected(
+                    .duplicateID, "client \(key.client) already sent another action with this id; use a new id")
+                reject(session, id: envelope.id, rejection, into: &batch)
+                return
+            }
+        }
+
+        let source = ActionSource(
+            client: link.client, id: envelope.id, digest: digest, name: roster.member(session)?.name)
+        switch perform(envelope, source: source, link: link, into: &batch) {
+        case .success(let change):
+            batch.outputs.append(.outcome(session, id: envelope.id, version: change.version))
+            guard let key, let digest else { return }
+            if change.isLogged {
+                outcomes.recordLogged(key, digest: digest, version: change.version, time: WallClock.milliseconds())
+            } else {
+                outcomes.recordTransient(
+                    key, digest: digest, outcome: .accepted(version: change.version), time: WallClock.milliseconds())
+            }
+            batch.remembered.append(key)
+        case .failure(let rejection):
+            let reply = reject(session, id: envelope.id, rejection, into: &batch)
+            if let key, let digest, rejection.code.isFinal {
+                outcomes.recordTransient(key, digest: digest, outcome: .rejected(reply), time: WallClock.milliseconds())
+            }
+        }
+    }
+
+    /// The version an accepted action left the document at, and whether it changed anything.
+    struct Change {
+        let version: UInt64
+        let isLogged: Bool
+    }
+
+    /// Checks the role, decodes the action and applies it.
+    func perform(_ envelope: ClientEnvelope, source: ActionSource, link: EngineSession, into batch: inout Batch)
+        -> Result<Change, ActionRejected>
+    {
+        guard link.role == .editor else {
+            return .failure(ActionRejected(.forbidden, "this session is a watcher and may not send actions"))
+        }
+        guard ensureStateIsCurrent() else {
+            return .failure(ActionRejected(.internalError, "the document's state cannot be decoded"))
+        }
+        if Model.acceptsRawPatches, envelope.type == "Patch" {
+            return applyRawPatch(envelope, source: source, into: &batch)
+        }
+        let decoded: DecodedAction<Model.Action>
+        do throws(MessageRejection) {
+            decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
+        } catch {
+            return .failure(ActionRejected(error.code, error.message))
+        }
+        // Reduced in place: copying a large state for every action would cost more than the
+        // rest of the action. `reduce` leaves the state as it was when it throws.
+        do {
+            try Model.reduce(&state, decoded.action)
+        } catch {
+            return .failure(error)
+        }
+        let before = version
+        do {
+            let after = try stage(after: decoded.action, actionJSON: decoded.json, source: source, into: &batch)
+            return .success(Change(version: after, isLogged: after != before))
+        } catch {
+            resetState(to: stateJSON)
+            return .failure(error)
+        }
+    }
+
+    /// Applies an action from the store's inbox, as an editor would send it, in a batch of its
+    /// own that also claims the entry; a refusal is recorded in the entry.
+    func apply(_ entry: InboxEntry) async {
+        while ensureStateIsCurrent() {
+            let decoded: DecodedAction<Model.Action>
+            do throws(MessageRejection) {
+                let envelope = try ClientMessageParser.envelope(.text(entry.action), limits: context.limits)
+                decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
+            } catch {
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            do {
+                try Model.reduce(&state, decoded.action)
+            } catch {
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            var batch = Batch()
+            batch.inboxEntry = entry
+            do {
+                _ = try stage(after: decoded.action, actionJSON: decoded.json, source: nil, into: &batch)
+            } catch {
+                resetState(to: stateJSON)
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            switch await commit(&batch) {
+            case .committed:
+                context.metrics.recordInboxApplied()
+                return
+            case .failed, .inboxEntryTaken:
+                return  // still pending, or done elsewhere: the periodic sweep covers the first
+            case .superseded:
+                continue  // another writer got there first: reduce again on the newer state
+            }
+        }
+    }
+
+    func reject(_ entry: InboxEntry, code: SyncErrorCode, message: String) async {
+        context.metrics.recordRejected(code)
+        let (store, version) = (self.store, self.version)
+        let result = await store.thread.run { () throws(StorageError) in
+            try store.rejectInboxEntry(entry, code: code, message: message, at: version)
+        }
+        if case .failure(let error) = result {
+            context.logger.warning(
+                "Cannot record the refusal of an inbox entry; it stays pending",
+                metadata: ["document": "\(name)", "entry": "\(entry.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Decodes `state` from `stateJSON` after changes from elsewhere; false if it cannot be.
+    func ensureStateIsCurrent() -> Bool {
+        guard !stateIsCurrent else { return true }
+        resetState(to: stateJSON)
+        return stateIsCurrent
+    }
+
+    @discardableResult
+    func reject(_ session: SessionID, id: JSONValue?, _ rejection: ActionRejected, into batch: inout Batch)
+        -> OutboundMessage
+    {
+        context.metrics.recordRejected(rejection.code)
+        let reply = ServerMessage.error(
+            id: id, code: rejection.code, message: rejection.message, version: rejection.version)
+        batch.outputs.append(.reply(session, reply))
+        return reply
+    }
+}

@@ -1,0 +1,113 @@
+import Logging
+
+/// Making a batch durable, then sending its replies and broadcasts in order.
+extension DocumentActor {
+    /// Makes the batch's events durable with one store append, then sends its outputs in order.
+    /// If the write fails, the state returns to the last durable one, and every accepted action of
+    /// the batch gets `storage_unavailable` instead of its Patch and Ack. If another writer got
+    /// there first, its events are applied and the batch's messages reduced again on top of them.
+    @discardableResult
+    func commit(_ batch: inout Batch) async -> CommitOutcome {
+        // Outcomes of actions still in memory stay: a restart would read them again from the store.
+        outcomes.expire(now: WallClock.milliseconds(), retainedAfter: recent.oldestVersion)
+        while true {
+            let pending = batch
+            batch = Batch()
+            guard !pending.events.isEmpty || pending.inboxEntry != nil else {
+                send(pending.outputs, writeFailed: false)
+                return .committed
+            }
+            let store = self.store
+            let commit = StoreCommit(
+                name: name, startVersion: pending.rollback?.version ?? version, events: pending.events,
+                encodedEvents: pending.encodedEvents, state: stateJSON, inboxEntry: pending.inboxEntry)
+            switch await store.thread.run({ () throws(StorageError) in try store.append(commit) }) {
+            case .success(.committed(let duration)):
+                context.metrics.recordSync(duration: duration)
+                for index in pending.events.indices {
+                    recent.append(
+                        pending.events[index], size: pending.encodedEvents[index].count, patch: pending.patches[index])
+                }
+                fullMessages.removeAll()
+                publishedVersion.store(version, ordering: .releasing)
+                send(pending.outputs, writeFailed: false)
+                let name = self.name
+                if case .success(let oldest?) = await store.thread.run({ () -> UInt64? in store.maintain(name) }) {
+                    oldestStoredVersion = oldest
+                }
+                return .committed
+            case .success(.inboxEntryTaken):
+                rollBack(pending)
+                await catchUp()
+                return .inboxEntryTaken
+            case .success(.conflict):
+                context.metrics.recordConflict()
+                rollBack(pending)
+                await catchUp()
+                guard !pending.messages.isEmpty else { return .superseded }
+                batch.messages = pending.messages
+                for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
+            case .failure(let error):
+                context.logger.error(
+                    "Cannot write to the store; the batch is refused and the state rolled back",
+                    metadata: [
+                        "document": "\(name)", "error": "\(error)", "events": "\(pending.events.count)",
+                    ])
+                rollBack(pending)
+                send(pending.outputs, writeFailed: true)
+                return .failed(error)
+            }
+        }
+    }
+
+    func rollBack(_ batch: Batch) {
+        outcomes.forget(batch.remembered)
+        guard let rollback = batch.rollback else { return }
+        stateJSON = rollback.json
+        stateJSONIsBuilt = rollback.jsonIsBuilt
+        stateSize = rollback.size
+        version = rollback.version
+        resetState(to: rollback.json)
+    }
+
+    func send(_ outputs: [Output], writeFailed: Bool) {
+        guard !outputs.isEmpty else { return }
+        var sent = 0
+        var bytes = 0
+        func deliver(_ message: OutboundMessage, to link: EngineSession) {
+            if link.send(message) {
+                sent += 1
+                bytes += message.count
+            }
+        }
+        for output in outputs {
+            switch output {
+            case .broadcast(let message):
+                guard !writeFailed else { continue }
+                context.metrics.recordBroadcast()
+                for link in sessions.values { deliver(message, to: link) }
+            case .reply(let session, let message):
+                if let link = sessions[session] { deliver(message, to: link) }
+            case .toPresent(let message, let except):
+                for member in roster.sessions where member != except {
+                    if let link = sessions[member] { deliver(message, to: link) }
+                }
+            case .outcome(let session, let id, let version, let isRepeat):
+                let reply: OutboundMessage?
+                if writeFailed {
+                    context.metrics.recordRejected(.storageUnavailable)
+                    reply = ServerMessage.error(
+                        id: id, code: .storageUnavailable,
+                        message: "the change could not be saved to disk and was not applied; try again later")
+                } else {
+                    if !isRepeat { context.metrics.recordApplied(1) }
+                    reply = id.map { ServerMessage.ack(id: $0, version: version) }
+                }
+                if let reply, let link = sessions[session] { deliver(reply, to: link) }
+            case .close(let session, let code, let reason):
+                sessions[session]?.output.close(code, reason: reason)
+            }
+        }
+        context.metrics.recordSent(messages: sent, bytes: bytes)
+    }
+}
