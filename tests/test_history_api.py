@@ -87,6 +87,8 @@ def test_history_and_state_errors(server):
     assert status == 400 and body["error"]["code"] == "invalid_name"
     status, body = http(server, "GET", "/api/docs/default/history?since=abc")
     assert status == 400 and body["error"]["code"] == "invalid_query"
+    status, body = http(server, "GET", "/api/docs/default/history?since=%2B2")
+    assert status == 400 and body["error"]["code"] == "invalid_query"
     assert http(server, "GET", "/api/docs/default/history?since=2")[0] == 404
     assert http(server, "POST", "/api/docs", body={})[0] == 405
     assert http(server, "GET", "/api/docs/default/revert")[0] == 405
@@ -332,6 +334,7 @@ def test_resume_from_before_the_retained_history_gets_a_full(server):
 def test_resume_with_a_bad_since_is_http_400(server):
     assert upgrade_status(server, "/ws?since=abc") == 400
     assert upgrade_status(server, "/ws/doc?since=-1") == 400
+    assert upgrade_status(server, "/ws/doc?since=%2B2") == 400
 
 
 # MARK: /metrics

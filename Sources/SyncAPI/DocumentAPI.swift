@@ -191,7 +191,7 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
 
     private func unsignedQuery(_ name: String, _ request: HTTPRequest) throws(APIError) -> UInt64? {
         guard let text = request.queryValue(name) else { return nil }
-        guard let value = UInt64(text) else {
+        guard let value = UInt64(decimalDigits: text) else {
             throw APIError.invalidQuery("\(name) must be a non-negative integer, got '\(text)'")
         }
         return value

@@ -23,7 +23,7 @@ enum WebSocketRoute {
     /// `since=V` resumes after version V; absent means "send a Full".
     static func since(_ value: String?) -> Result<UInt64?, Failure> {
         guard let value else { return .success(nil) }
-        guard let version = UInt64(value) else { return .failure(.invalidSince(value)) }
+        guard let version = UInt64(decimalDigits: value) else { return .failure(.invalidSince(value)) }
         return .success(version)
     }
 

@@ -22,6 +22,8 @@ import Testing
         #expect(WebSocketRoute.since("42") == .success(42))
         #expect(WebSocketRoute.since("-1") == .failure(.invalidSince("-1")))
         #expect(WebSocketRoute.since("1e3") == .failure(.invalidSince("1e3")))
+        #expect(WebSocketRoute.since("+2") == .failure(.invalidSince("+2")))
+        #expect(WebSocketRoute.since("") == .failure(.invalidSince("")))
     }
 }
 
