@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
-                "JSONPatch", "JSONCodec", "JSONValueCoding",
+                "JSONPatch", "JSONCodec", "JSONValueCoding", "SystemSupport",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]

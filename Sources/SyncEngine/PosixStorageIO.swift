@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// `StorageIO` on the local file system through POSIX calls.
 public struct PosixStorageIO: StorageIO {
@@ -33,10 +34,8 @@ public struct PosixStorageIO: StorageIO {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw StorageError.system("read", path: path)
+            let count = try retrying("read", path: path) {
+                chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             }
             if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<count])
@@ -104,14 +103,18 @@ public struct PosixStorageIO: StorageIO {
     private func writeAll(_ bytes: [UInt8], descriptor: Int32, path: String) throws(StorageError) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            offset += try retrying("write", path: path) {
+                bytes.withUnsafeBytes { buffer in write(descriptor, buffer.baseAddress! + offset, buffer.count - offset) }
             }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw StorageError.system("write", path: path)
-            }
-            offset += written
+        }
+    }
+
+    /// `SystemCall.retryingInterrupts`, its failure told as a `StorageError` naming `path`.
+    private func retrying(_ call: String, path: String, _ body: () -> Int) throws(StorageError) -> Int {
+        do {
+            return try SystemCall.retryingInterrupts(call, body)
+        } catch {
+            throw StorageError.system(call, path: path, errno: error.errno)
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// A dedicated thread for blocking store calls (write, fsync, rename; a database round trip).
 ///
@@ -11,23 +12,15 @@ public final class StorageThread: @unchecked Sendable {
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var jobs: [@Sendable () -> Void] = []
     private var stopping = false
-    private var thread = pthread_t()
+    private var thread: PosixThread?
 
     public init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
         // The thread holds a reference until it exits, so the object outlives it.
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(
-            &thread, nil,
-            { context in
-                guard let context else { return nil }
-                let worker = Unmanaged<StorageThread>.fromOpaque(context).takeRetainedValue()
-                worker.runLoop()
-                return nil
-            }, context)
-        if result != 0 {
-            Unmanaged<StorageThread>.fromOpaque(context).release()
+        do {
+            thread = try PosixThread { [self] in runLoop() }
+        } catch {
             // Without a thread, run jobs inline: correct, only slower.
             stopping = true
         }
@@ -66,7 +59,7 @@ public final class StorageThread: @unchecked Sendable {
         stopping = true
         pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
-        if wasRunning { pthread_join(thread, nil) }
+        if wasRunning { thread?.join() }
     }
 
     private func submit(_ job: @escaping @Sendable () -> Void) {
