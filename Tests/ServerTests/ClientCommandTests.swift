@@ -93,14 +93,18 @@ import Testing
         await (try Command(arguments)).finish()
     }
 
+    /// The server under test shares this process's two cooperative threads with CPU-bound tests
+    /// that run in parallel and may hold both for seconds: the commands wait longer than a user's default.
+    static let patience = ["--timeout", "60"]
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path)))
     func sendPrintsTheAckOrTheErrorAndSetsTheExitStatus() async throws {
         try await withServer { server in
-            let ack = try await Self.run(["send", server.url, #"{"type":"Add","row":{"name":"milk","completed":false}}"#])
+            let ack = try await Self.run(["send", server.url, #"{"type":"Add","row":{"name":"milk","completed":false}}"#] + Self.patience)
             #expect(ack.status == 0, "\(ack.errors)")
             #expect(try JSONCodec.decode(ack.output) == ["type": "Ack", "id": 1, "version": 1])
 
-            let error = try await Self.run(["send", server.url, #"{"type":"Fly"}"#])
+            let error = try await Self.run(["send", server.url, #"{"type":"Fly"}"#] + Self.patience)
             #expect(error.status == 1)
             #expect(try JSONCodec.decode(error.output)["code"] == "unknown_type")
 
@@ -131,7 +135,7 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path)))
     func watchPrintsEachMessageUntilTheServerStops() async throws {
         let fixture = try await ServerFixture()
-        let watch = try Command(["watch", fixture.url])
+        let watch = try Command(["watch", fixture.url] + Self.patience)
         // The first line is the Full: from then on the watcher sees every change.
         let connected = await watch.output.waitForFirstLine()
         #expect(connected)
