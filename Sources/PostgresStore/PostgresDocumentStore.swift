@@ -31,7 +31,7 @@ public final class PostgresDocumentStore: DocumentStore {
 
     public let thread = StorageThread()
     public let isShared = true
-    private let configuration: PostgresStoreConfiguration
+    public let configuration: PostgresStoreConfiguration
     let schema: PostgresSchema
     private let logger: Logger
     private let state = Mutex(State())

@@ -20,8 +20,8 @@ final class PostgresListener: Sendable {
     private let onStatus: @Sendable (PostgresError?) -> Void
     private let thread = StorageThread()
     private let stopping = Atomic<Bool>(false)
-    /// Written to wake `poll()` for `stop()`.
-    private let wakeup: (read: Int32, write: Int32)
+    /// Wakes `poll()` for `stop()`.
+    private let wakeup = WakeupPipe()
 
     init(
         url: String, schema: PostgresSchema, checkInterval: Duration, stateLagTime: Duration, logger: Logger,
@@ -34,18 +34,6 @@ final class PostgresListener: Sendable {
         self.logger = logger
         self.onChange = onChange
         self.onStatus = onStatus
-        var descriptors: [Int32] = [-1, -1]
-        if pipe(&descriptors) == 0 {
-            for descriptor in descriptors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        } else {
-            descriptors = [-1, -1]
-        }
-        wakeup = (descriptors[0], descriptors[1])
-    }
-
-    deinit {
-        if wakeup.read >= 0 { close(wakeup.read) }
-        if wakeup.write >= 0 { close(wakeup.write) }
     }
 
     func start() {
@@ -55,8 +43,7 @@ final class PostgresListener: Sendable {
     /// Ends the loop and waits for its thread.
     func stop() {
         stopping.store(true, ordering: .releasing)
-        var byte: UInt8 = 1
-        _ = write(wakeup.write, &byte, 1)
+        wakeup.signal()
         thread.stop()
     }
 
@@ -75,7 +62,7 @@ final class PostgresListener: Sendable {
             } catch {
                 onStatus(error)
                 logger.debug("PostgreSQL listener reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
-                wait(backoff)
+                wakeup.wait(backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
@@ -99,9 +86,9 @@ final class PostgresListener: Sendable {
             }
             var descriptors = [
                 pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0),
             ]
-            _ = poll(&descriptors, 2, Self.milliseconds(min(nextCheck, nextFlush) - now))
+            _ = poll(&descriptors, 2, WakeupPipe.milliseconds(min(nextCheck, nextFlush) - now))
             guard descriptors[0].revents != 0 else { continue }
             var inboxChanged = false
             for notification in try connection.notifications() {
@@ -167,20 +154,9 @@ final class PostgresListener: Sendable {
             )
             UPDATE \(schema.name).documents AS d SET state = lagging.state, state_version = lagging.version
             FROM lagging WHERE d.name = lagging.name AND d.version = lagging.version
-            """, ["\(Self.milliseconds(stateLagTime)) milliseconds"])
+            """, ["\(WakeupPipe.milliseconds(stateLagTime)) milliseconds"])
     }
 
     /// Inbox entries handed over per sweep; more wait for the next notification or sweep.
     private static var inboxBatch: Int { 100 }
-
-    /// Sleeps for `duration` unless `stop()` wakes it.
-    private func wait(_ duration: Duration) {
-        var descriptor = pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)
-        _ = poll(&descriptor, 1, Self.milliseconds(duration))
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int32 {
-        let (seconds, attoseconds) = duration.components
-        return Int32(clamping: max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
-    }
 }

@@ -46,7 +46,7 @@ extension DocumentActor {
         }
 
         let source = ActionSource(
-            client: link.client, id: envelope.id, digest: digest, name: roster.member(session)?.name)
+            client: link.client, id: envelope.id, digest: digest, name: roster.name(of: session))
         switch perform(envelope, source: source, link: link, into: &batch) {
         case .success(let change):
             batch.outputs.append(.outcome(session, id: envelope.id, version: change.version))

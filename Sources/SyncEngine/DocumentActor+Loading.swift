@@ -75,7 +75,7 @@ extension DocumentActor {
             case .history(_, _, let reply): reply(.failure(error))
             case .revert(_, let reply): reply(.failure(error))
             case .close(let reply): reply()
-            case .message, .refusal, .disconnect, .catchUp, .inbox, .unloadIfIdle: break
+            case .message, .refusal, .disconnect, .remotePresence, .catchUp, .inbox, .unloadIfIdle: break
             }
         }
     }

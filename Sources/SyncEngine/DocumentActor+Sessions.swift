@@ -90,22 +90,24 @@ extension DocumentActor {
         return result
     }
 
-    /// Hello and Focus: the sender gets the roster after a Hello, the others hear of the change.
-    /// Acknowledged like an action when they carry an `id`.
+    /// Hello and Focus: the sender gets the roster after a Hello, the others (here and, through
+    /// the presence bus, on other instances) hear of the change. Acknowledged like an action
+    /// when they carry an `id`.
     func updatePresence(
         _ request: PresenceRequest, from session: SessionID, link: EngineSession, id: JSONValue?, into batch: inout Batch
     ) {
         let now = WallClock.milliseconds()
+        let change: PresenceChange
         switch request {
         case .hello(let name):
-            let member = roster.hello(
+            let entry = roster.hello(
                 session, name: name, client: link.client, since: link.since, role: link.role, now: now)
-            batch.outputs.append(.reply(session, ServerMessage.presence(roster.members)))
-            batch.outputs.append(.toPresent(ServerMessage.presenceJoin(member), except: session))
+            batch.outputs.append(.reply(session, ServerMessage.presence(roster.entries)))
+            change = .joined(entry)
         case .focus(let focus):
             switch roster.focus(session, on: focus, now: now) {
             case .changed:
-                batch.outputs.append(.toPresent(ServerMessage.presenceFocus(session, focus: focus), except: session))
+                change = .focused(session, focus)
             case .notPresent:
                 reject(session, id: id, ActionRejected(.invalidAction, "send Hello before Focus"), into: &batch)
                 return
@@ -116,6 +118,22 @@ extension DocumentActor {
                 return
             }
         }
+        announce(change, except: session, into: &batch)
         if let id { batch.outputs.append(.reply(session, ServerMessage.ack(id: id, version: version))) }
+    }
+
+    /// A local session left: if it said Hello, everyone hears of it.
+    func leavePresence(_ session: SessionID, into batch: inout Batch) {
+        if roster.leave(session) { announce(.left(session), except: session, into: &batch) }
+    }
+
+    /// Another instance's session changed (through the presence bus).
+    func applyRemotePresence(_ change: PresenceChange, into batch: inout Batch) {
+        if roster.applyRemote(change) { batch.outputs.append(.toPresent(ServerMessage.presence(change), except: nil)) }
+    }
+
+    private func announce(_ change: PresenceChange, except session: SessionID, into batch: inout Batch) {
+        batch.outputs.append(.toPresent(ServerMessage.presence(change), except: session))
+        context.presenceBus?.publish(change, on: name)
     }
 }

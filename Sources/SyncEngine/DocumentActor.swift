@@ -44,7 +44,7 @@ actor DocumentActor<Model: DocumentModel> {
         case broadcast(OutboundMessage)
         case reply(SessionID, OutboundMessage)
         /// To every session that said Hello, but `except`.
-        case toPresent(OutboundMessage, except: SessionID)
+        case toPresent(OutboundMessage, except: SessionID?)
         /// An accepted action: an Ack (if it had an id) at `version`, or `storage_unavailable` if the write failed.
         /// `isRepeat`: a resend of an action of the same batch, answered but not applied again.
         case outcome(SessionID, id: JSONValue?, version: UInt64, isRepeat: Bool = false)
@@ -118,13 +118,16 @@ actor DocumentActor<Model: DocumentModel> {
     /// Asks the engine to unload this document; true when it did (see `retireIfIdle`).
     let unload: @Sendable (DocumentActor<Model>) -> Bool
     var outcomes = ActionOutcomes()
-    var roster = PresenceRoster()
+    var roster: PresenceRoster
 
+    /// `remotePresence`: the other instances' sessions on the document when it is created; their
+    /// changes arrive as `.remotePresence` work afterwards.
     init(
-        name: DocumentName, content: Content, context: DocumentContext,
+        name: DocumentName, content: Content, context: DocumentContext, remotePresence: [PresenceEntry],
         unload: @escaping @Sendable (DocumentActor<Model>) -> Bool
     ) {
         self.name = name
+        self.roster = PresenceRoster(remote: remotePresence)
         self.context = context
         self.store = context.store
         self.unload = unload
@@ -197,7 +200,7 @@ actor DocumentActor<Model: DocumentModel> {
             var batch = Batch()
             for item in items {
                 switch item {
-                case .catchUp, .unloadIfIdle: break
+                case .catchUp, .unloadIfIdle, .remotePresence: break
                 default: lastActivity = .now
                 }
                 switch item {
@@ -215,9 +218,9 @@ actor DocumentActor<Model: DocumentModel> {
                     }
                 case .disconnect(let session):
                     if sessions.removeValue(forKey: session) != nil { context.metrics.recordSessions(-1) }
-                    if roster.leave(session) {
-                        batch.outputs.append(.toPresent(ServerMessage.presenceLeave(session), except: session))
-                    }
+                    leavePresence(session, into: &batch)
+                case .remotePresence(let change):
+                    applyRemotePresence(change, into: &batch)
                 case .connect(let session, let since, let link):
                     await commit(&batch)
                     await attach(session, since: since, link: link)

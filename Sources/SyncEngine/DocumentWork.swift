@@ -8,6 +8,8 @@ enum DocumentWork: Sendable {
     case message(SessionID, IncomingMessage)
     case refusal(SessionID, IncomingMessage, MessageRefusal)
     case disconnect(SessionID)
+    /// A session of another instance joined, left or moved its focus.
+    case remotePresence(PresenceChange)
     /// Another writer may have committed: read and apply what this instance has not seen.
     case catchUp
     /// An action submitted through the store's inbox.
@@ -33,5 +35,7 @@ struct DocumentContext: Sendable {
     /// The JSON of the model's initial state.
     let initialState: JSONValue
     let metrics: SyncMetrics
+    /// Where local presence changes go to reach other instances; nil without one.
+    let presenceBus: (any PresenceBus)?
     let logger: Logger
 }

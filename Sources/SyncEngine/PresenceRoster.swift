@@ -1,27 +1,13 @@
 import JSONPatch
 
-/// Who is on a document: the sessions that said `Hello`, with what they chose to show.
+/// Who is on a document: the sessions that said `Hello`, with what they chose to show; with a
+/// presence bus also the other instances' (`remote`, kept as their messages say).
 ///
 /// Only sessions that said Hello are listed, and only they are told about the others.
 struct PresenceRoster {
     struct Member {
-        let session: SessionID
-        var name: String?
-        let client: ClientID?
-        /// Milliseconds since the Unix epoch when the session connected.
-        let since: Int64
-        let role: SessionRole
-        /// What the member is looking at, e.g. `/todos/3`; never logged.
-        var focus: String?
+        var entry: PresenceEntry
         var focusBudget: FocusBudget
-
-        var jsonValue: JSONValue {
-            [
-                "session": .integer(Int64(clamping: session.rawValue)), "name": name.map(JSONValue.string) ?? .null,
-                "client": client.map { .string($0.rawValue) } ?? .null, "since": .integer(since),
-                "role": .string(role.protocolName), "focus": focus.map(JSONValue.string) ?? .null,
-            ]
-        }
     }
 
     /// At most this many characters in a Hello's `name`.
@@ -29,33 +15,41 @@ struct PresenceRoster {
     /// At most this many UTF-8 bytes in a `focus`.
     static let maximumFocusBytes = 256
 
-    /// In the order they said Hello.
+    /// This instance's sessions, in the order they said Hello.
     private(set) var members: [Member] = []
+    /// Other instances' sessions.
+    private(set) var remote: [PresenceEntry]
 
-    func member(_ session: SessionID) -> Member? {
-        members.first { $0.session == session }
+    init(remote: [PresenceEntry] = []) {
+        self.remote = remote
     }
 
-    var sessions: [SessionID] { members.map(\.session) }
+    /// Everyone, as `Presence` lists them: this instance's sessions first.
+    var entries: [PresenceEntry] { members.map(\.entry) + remote }
+
+    var sessions: [SessionID] { members.map(\.entry.session) }
+
+    /// The Hello name of a local session.
+    func name(of session: SessionID) -> String? {
+        members.first { $0.entry.session == session }?.entry.name
+    }
 
     /// Adds the session, or renames it if it said Hello before; returns its entry.
     mutating func hello(
         _ session: SessionID, name: String?, client: ClientID?, since: Int64, role: SessionRole, now: Int64
-    ) -> Member {
-        if let index = members.firstIndex(where: { $0.session == session }) {
-            members[index].name = name
-            return members[index]
+    ) -> PresenceEntry {
+        if let index = members.firstIndex(where: { $0.entry.session == session }) {
+            members[index].entry.name = name
+            return members[index].entry
         }
-        let member = Member(
-            session: session, name: name, client: client, since: since, role: role, focus: nil,
-            focusBudget: FocusBudget(now: now))
-        members.append(member)
-        return member
+        let entry = PresenceEntry(session: session, name: name, client: client, since: since, role: role, focus: nil)
+        members.append(Member(entry: entry, focusBudget: FocusBudget(now: now)))
+        return entry
     }
 
     /// Removes the session; false if it never said Hello.
     mutating func leave(_ session: SessionID) -> Bool {
-        guard let index = members.firstIndex(where: { $0.session == session }) else { return false }
+        guard let index = members.firstIndex(where: { $0.entry.session == session }) else { return false }
         members.remove(at: index)
         return true
     }
@@ -67,10 +61,16 @@ struct PresenceRoster {
     }
 
     mutating func focus(_ session: SessionID, on focus: String?, now: Int64) -> FocusResult {
-        guard let index = members.firstIndex(where: { $0.session == session }) else { return .notPresent }
+        guard let index = members.firstIndex(where: { $0.entry.session == session }) else { return .notPresent }
         guard members[index].focusBudget.spend(now: now) else { return .tooFast }
-        members[index].focus = focus
+        members[index].entry.focus = focus
         return .changed
+    }
+
+    /// Applies another instance's change; false when it changes nothing here (already known:
+    /// the engine may deliver a change the roster was created with).
+    mutating func applyRemote(_ change: PresenceChange) -> Bool {
+        remote.apply(change)
     }
 }
 

@@ -8,12 +8,21 @@ import JSONPatch
 ///     {"type":"PresenceLeave","session":N}
 ///     {"type":"PresenceFocus","session":N,"focus":"/todos/3"}
 extension ServerMessage {
-    static func presence(_ members: [PresenceRoster.Member]) -> OutboundMessage {
-        encode(["type": "Presence", "sessions": .array(members.map(\.jsonValue))])
+    static func presence(_ entries: [PresenceEntry]) -> OutboundMessage {
+        encode(["type": "Presence", "sessions": .array(entries.map(\.jsonValue))])
     }
 
-    static func presenceJoin(_ member: PresenceRoster.Member) -> OutboundMessage {
-        encode(["type": "PresenceJoin", "session": member.jsonValue])
+    static func presenceJoin(_ entry: PresenceEntry) -> OutboundMessage {
+        encode(["type": "PresenceJoin", "session": entry.jsonValue])
+    }
+
+    /// The message that tells sessions of `change`.
+    static func presence(_ change: PresenceChange) -> OutboundMessage {
+        switch change {
+        case .joined(let entry): presenceJoin(entry)
+        case .left(let session): presenceLeave(session)
+        case .focused(let session, let focus): presenceFocus(session, focus: focus)
+        }
     }
 
     static func presenceLeave(_ session: SessionID) -> OutboundMessage {

@@ -32,6 +32,9 @@ extension SyncEngine {
         public var idleUnloadDelay: Duration
         /// All file access goes through this; replace it to inject failures in tests.
         public var storage: any StorageIO
+        /// How instances sharing `store` see each other's sessions in presence; nil: presence is
+        /// this instance's sessions only.
+        public var presenceBus: (any PresenceBus)?
 
         public init(
             dataDirectory: String,
@@ -42,7 +45,8 @@ extension SyncEngine {
             limits: DocumentLimits = DocumentLimits(),
             maximumDocuments: Int = 100,
             idleUnloadDelay: Duration = .seconds(120),
-            storage: any StorageIO = PosixStorageIO()
+            storage: any StorageIO = PosixStorageIO(),
+            presenceBus: (any PresenceBus)? = nil
         ) {
             self.dataDirectory = dataDirectory
             self.store = store
@@ -53,6 +57,7 @@ extension SyncEngine {
             self.maximumDocuments = max(1, maximumDocuments)
             self.idleUnloadDelay = idleUnloadDelay
             self.storage = storage
+            self.presenceBus = presenceBus
         }
     }
 }

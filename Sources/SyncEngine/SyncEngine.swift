@@ -17,6 +17,9 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         var stored: [DocumentName: UInt64] = [:]
         var sessions: [SessionID: (document: DocumentActor<Model>, link: EngineSession)] = [:]
         var sessionCounts: [DocumentName: Int] = [:]
+        /// Other instances' sessions, kept under the same lock as `documents` so that a document
+        /// created here starts with them and then receives every later change exactly once.
+        var remotePresence: RemotePresence
     }
 
     public let configuration: Configuration
@@ -25,7 +28,9 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private let store: any DocumentStore
     private let context: DocumentContext
     private let initialState: JSONValue
-    private let registry = Mutex(Registry())
+    private let registry: Mutex<Registry>
+    private let presenceBus: (any PresenceBus)?
+    private let sessionIDs: SessionIDs
     private let nextSessionID = Atomic<UInt64>(1)
 
     /// Opens the store (by default the data directory, created if needed) and reads every
@@ -38,6 +43,15 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         self.logger = logger
         try Model.checkMigrations()
         initialState = try Self.encodeInitialState()
+        presenceBus = configuration.presenceBus
+        do throws(StorageError) {
+            sessionIDs = SessionIDs(instance: try presenceBus?.join() ?? 0)
+        } catch {
+            presenceBus?.shutdown()
+            throw SyncEngineError(error.engineErrorKind, "cannot join the presence bus: \(error)")
+        }
+        let remotePresence = RemotePresence(defaultTimeout: presenceBus?.timeout ?? .zero)
+        registry = Mutex(Registry(remotePresence: remotePresence))
         store =
             configuration.store
             ?? FileDocumentStore(
@@ -47,9 +61,9 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             store: store, retainedEvents: configuration.retainedEvents,
             retainedEventBytes: configuration.retainedEventBytes, limits: configuration.limits,
             idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, metrics: metrics,
-            logger: logger)
+            presenceBus: presenceBus, logger: logger)
 
-        var registry = Registry()
+        var registry = Registry(remotePresence: remotePresence)
         do {
             let schemas = StoreSchemas(current: Model.schemaVersion, initialState: Self.initialState(schema:))
             try store.start(initialState: initialState, schemas: schemas) { [weak self] change in self?.handle(change) }
@@ -69,26 +83,31 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                     registry.stored[loaded.name] = loaded.version
                     continue
                 }
-                registry.documents[loaded.name] = makeDocument(loaded.name, .loaded(state, loaded))
+                registry.documents[loaded.name] = makeDocument(loaded.name, .loaded(state, loaded), in: registry)
                 logger.debug(
                     "Loaded document", metadata: ["document": "\(loaded.name)", "version": "\(loaded.version)"])
             }
         } catch let error as StorageError {
+            presenceBus?.shutdown()
             store.shutdown()
             throw SyncEngineError(error.engineErrorKind, error.description)
         } catch let error as SyncEngineError {
+            presenceBus?.shutdown()
             store.shutdown()
             throw error
         } catch {
+            presenceBus?.shutdown()
             store.shutdown()
             throw SyncEngineError(.invalidState, "\(error)")
         }
         self.registry.withLock { $0 = registry }
+        presenceBus?.start { [weak self] event in self?.handle(event) }
         // Starts each one's idle timer: nobody may come for it.
         for document in registry.documents.values { document.enqueue(.unloadIfIdle) }
     }
 
     deinit {
+        presenceBus?.shutdown()
         store.shutdown()
     }
 
@@ -97,7 +116,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     public func connect(
         document name: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any TransportSession
     ) -> SessionID {
-        let session = SessionID(rawValue: nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        let session = sessionIDs.id(nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
         let link = EngineSession(output: output, role: role, client: client)
         let admitted = registry.withLock { registry -> Result<DocumentActor<Model>, SyncEngineError> in
             Result { () throws(SyncEngineError) in
@@ -179,6 +198,24 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         }
     }
 
+    /// Another instance's presence message, or time passing: the documents open here hear of
+    /// the changes; an instance heard from for the first time is asked for its roster.
+    private func handle(_ event: PresenceBusEvent) {
+        let now = ContinuousClock.now
+        let effects = registry.withLock { registry in
+            let effects =
+                switch event {
+                case .received(let message): registry.remotePresence.receive(message, now: now)
+                case .tick: registry.remotePresence.expire(now: now)
+                }
+            for case .change(let name, let change) in effects {
+                registry.documents[name]?.enqueue(.remotePresence(change))
+            }
+            return effects
+        }
+        for case .requestRoster(let instance) in effects { presenceBus?.requestRoster(from: instance) }
+    }
+
     /// Hands an inbox entry to its document, loading or creating it. With `maximumDocuments` in
     /// memory the entry stays pending in the store, and the next sweep offers it again.
     private func deliver(_ entry: InboxEntry) {
@@ -255,6 +292,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                 if !document.enqueue(.close({ continuation.resume() })) { continuation.resume() }
             }
         }
+        presenceBus?.shutdown()
         store.shutdown()
     }
 
@@ -335,7 +373,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                         name: name, version: 0, schema: Model.schemaVersion, state: initialState, oldestVersion: 0,
                         recentEvents: []))
             }
-        let document = makeDocument(name, content)
+        let document = makeDocument(name, content, in: registry)
         registry.stored[name] = nil
         registry.documents[name] = document
         return document
@@ -345,8 +383,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         "the server holds its limit of \(configuration.maximumDocuments) documents in memory; try again later"
     }
 
-    private func makeDocument(_ name: DocumentName, _ content: DocumentActor<Model>.Content) -> DocumentActor<Model> {
-        DocumentActor(name: name, content: content, context: context) { [weak self] document in
+    private func makeDocument(_ name: DocumentName, _ content: DocumentActor<Model>.Content, in registry: Registry)
+        -> DocumentActor<Model>
+    {
+        DocumentActor(
+            name: name, content: content, context: context, remotePresence: registry.remotePresence.entries(of: name)
+        ) { [weak self] document in
             self?.unload(document) ?? false
         }
     }

@@ -54,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between checks of every open document against --database, healing missed notifications. (default: 5)")
     var databaseCheckInterval: Double?
 
+    @Option(help: "Seconds after which the other instances on --database drop this instance's sessions from presence when it stops answering (killed, cut off); it announces itself every quarter of this. At least 1. (default: 20)")
+    var databasePresenceTimeout: Double?
+
     @Option(help: "Largest incoming message in bytes; larger ones close the session with 1009. (default: 1048576)")
     var maxMessageBytes: Int?
 
@@ -126,7 +129,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         let serverConfiguration = try makeServerConfiguration(environment)
         let store = try makeDatabaseStore(environment, logger: logger)
-        let engineConfiguration = try makeEngineConfiguration(environment, store: store)
+        var engineConfiguration = try makeEngineConfiguration(environment, store: store)
+        engineConfiguration.presenceBus = try makePresenceBus(environment, store: store, logger: logger)
         try environment.rejectUnknownFileOptions()
 
         // A peer that vanishes mid-write must not kill the process.
@@ -266,6 +270,19 @@ struct ServeCommand: AsyncParsableCommand {
         return try PostgresDocumentStore(
             configuration: .init(url: url, schema: schema, checkInterval: .milliseconds(Int64(interval * 1000))),
             logger: logger)
+    }
+
+    /// With the PostgreSQL store, presence spans the instances sharing it.
+    private func makePresenceBus(_ environment: OptionSources, store: PostgresDocumentStore?, logger: Logger) throws
+        -> PostgresPresenceBus?
+    {
+        let timeout = try environment.value(databasePresenceTimeout, "DATABASE_PRESENCE_TIMEOUT", default: 20.0)
+        guard let store else { return nil }
+        guard timeout >= 1, timeout.isFinite else {
+            throw ValidationError("--database-presence-timeout must be at least 1 second")
+        }
+        return PostgresPresenceBus(
+            configuration: store.configuration, timeout: .milliseconds(Int64(timeout * 1000)), logger: logger)
     }
 
     private func positive(_ value: Int, _ option: String) throws -> Int {

@@ -1,0 +1,212 @@
+import Glibc
+import Logging
+import Synchronization
+import SyncEngine
+
+/// Presence across the instances sharing a database: `PresenceMessage`s as NOTIFY payloads on
+/// the channel `<schema>_presence`, never written to a table (presence is never logged).
+///
+/// One connection, on a thread of its own (libpq blocks), LISTENs and NOTIFYs. The instance
+/// number is a random one held with a session-level advisory lock on that connection, so no two
+/// live instances share it; PostgreSQL releases it when the instance dies. On every (re)connect
+/// the instance sends `alive`, its full roster and a roster request (the others answer with
+/// theirs); then `alive` every quarter of `timeout`, and what its sessions do as it happens.
+public final class PostgresPresenceBus: PresenceBus {
+    private struct State {
+        /// The connection `join` opened, until the thread takes it.
+        var connection: PostgresConnection?
+        var instance: UInt32 = 0
+        /// Notices waiting for the thread to send them.
+        var outbox: [PresenceNotice] = []
+        /// This instance's sessions as published: what a roster request gets.
+        var roster: [DocumentName: [PresenceEntry]] = [:]
+    }
+
+    public let timeout: Duration
+    private let url: String
+    private let schema: PostgresSchema
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let thread = StorageThread()
+    private let stopping = Atomic<Bool>(false)
+    private let wakeup = WakeupPipe()
+
+    /// NOTIFY payloads must stay below 8000 bytes.
+    private static var maximumPayloadBytes: Int { 7900 }
+
+    /// `timeout`: how long this instance's sessions outlive its last word when it disappears
+    /// (the others use it as this instance announces it). At least 1 s.
+    public init(configuration: PostgresStoreConfiguration, timeout: Duration, logger: Logger) {
+        self.url = configuration.url
+        self.schema = PostgresSchema(name: configuration.schema)
+        self.timeout = max(timeout, .seconds(1))
+        self.logger = logger
+    }
+
+    public func join() throws(StorageError) -> UInt32 {
+        do throws(PostgresError) {
+            let connection = try PostgresConnection(url: url)
+            guard let instance = try claimInstanceNumber(on: connection, preferring: nil) else {
+                throw PostgresError(.connection, "every instance number tried is held by another instance")
+            }
+            state.withLock { state in
+                state.connection = connection
+                state.instance = instance
+            }
+            return instance
+        } catch {
+            throw StorageError(kind: .database, path: schema.name, message: "presence: \(error)")
+        }
+    }
+
+    public func start(onEvent: @escaping @Sendable (PresenceBusEvent) -> Void) {
+        Task.detached { [self] in await thread.perform { self.run(onEvent) } }
+    }
+
+    public func publish(_ change: PresenceChange, on document: DocumentName) {
+        state.withLock { state in
+            _ = state.roster[document, default: []].apply(change)
+            if state.roster[document]?.isEmpty == true { state.roster[document] = nil }
+            state.outbox.append(.change(document, change))
+        }
+        wakeup.signal()
+    }
+
+    public func requestRoster(from instance: UInt32) {
+        state.withLock { $0.outbox.append(.rosterRequest(to: instance)) }
+        wakeup.signal()
+    }
+
+    public func shutdown() {
+        stopping.store(true, ordering: .releasing)
+        wakeup.signal()
+        thread.stop()
+    }
+
+    // MARK: The bus thread
+
+    private var channel: String { schema.name + "_presence" }
+
+    private func run(_ onEvent: @escaping @Sendable (PresenceBusEvent) -> Void) {
+        var connection = state.withLock { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        var backoff = Duration.milliseconds(100)
+        while !stopping.load(ordering: .acquiring) {
+            do throws(PostgresError) {
+                let live: PostgresConnection
+                if let opened = connection {
+                    live = opened
+                    connection = nil
+                } else {
+                    live = try reconnect()
+                }
+                try live.execute("LISTEN \(channel)")
+                backoff = .milliseconds(100)
+                state.withLock { state in
+                    state.outbox = [.alive(timeout: timeout)] + Self.rosterNotices(state.roster)
+                        + [.rosterRequest(to: nil)]
+                }
+                try serve(on: live, onEvent)
+                return
+            } catch {
+                logger.debug("PostgreSQL presence bus reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
+                wakeup.wait(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// A new connection after the old one broke, holding this instance's number again.
+    private func reconnect() throws(PostgresError) -> PostgresConnection {
+        let connection = try PostgresConnection(url: url)
+        let instance = state.withLock { $0.instance }
+        if try claimInstanceNumber(on: connection, preferring: instance) != instance {
+            logger.warning(
+                "Another instance holds this instance's number; session ids may repeat across instances until a restart",
+                metadata: ["instance": "\(instance)"])
+        }
+        return connection
+    }
+
+    /// Sends, receives and ticks until `shutdown` (then says `gone`) or the connection breaks (throws).
+    private func serve(on connection: PostgresConnection, _ onEvent: @Sendable (PresenceBusEvent) -> Void)
+        throws(PostgresError)
+    {
+        let instance = state.withLock { $0.instance }
+        let tickInterval = min(.seconds(1), timeout / 4)
+        var nextAlive = ContinuousClock.now + timeout / 4
+        var nextTick = ContinuousClock.now + tickInterval
+        while true {
+            if stopping.load(ordering: .acquiring) {
+                state.withLock { $0.outbox.append(.gone) }
+                try send(from: instance, on: connection)
+                return
+            }
+            let now = ContinuousClock.now
+            if now >= nextAlive {
+                state.withLock { $0.outbox.append(.alive(timeout: timeout)) }
+                nextAlive = now + timeout / 4
+            }
+            if now >= nextTick {
+                onEvent(.tick)
+                nextTick = now + tickInterval
+            }
+            try send(from: instance, on: connection)
+            var descriptors = [
+                pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0),
+            ]
+            _ = poll(&descriptors, 2, WakeupPipe.milliseconds(min(nextAlive, nextTick) - ContinuousClock.now))
+            if descriptors[1].revents != 0 { wakeup.drain() }
+            guard descriptors[0].revents != 0 else { continue }
+            for notification in try connection.notifications() where notification.channel == channel {
+                guard let message = PresenceMessage(payload: Array(notification.payload.utf8)),
+                    message.instance != instance
+                else { continue }
+                if message.notices.contains(where: { $0 == .rosterRequest(to: nil) || $0 == .rosterRequest(to: instance) })
+                {
+                    state.withLock { $0.outbox += Self.rosterNotices($0.roster) }
+                }
+                onEvent(.received(message))
+            }
+        }
+    }
+
+    /// Sends the outbox as few NOTIFYs as fit. Notices lost to a broken connection do not
+    /// matter: the roster goes out again after the reconnect.
+    private func send(from instance: UInt32, on connection: PostgresConnection) throws(PostgresError) {
+        let notices = state.withLock { state in
+            defer { state.outbox = [] }
+            return state.outbox
+        }
+        guard !notices.isEmpty else { return }
+        for payload in PresenceMessage.payloads(
+            instance: instance, notices: notices, maximumBytes: Self.maximumPayloadBytes)
+        {
+            try connection.execute("SELECT pg_notify($1, $2)", [channel, String(decoding: payload, as: UTF8.self)])
+        }
+    }
+
+    /// Takes `preferred` (after a reconnect), else a random free number; nil when every one
+    /// tried is taken. The lock is the connection's until it closes.
+    private func claimInstanceNumber(on connection: PostgresConnection, preferring preferred: UInt32?)
+        throws(PostgresError) -> UInt32?
+    {
+        let candidates = (preferred.map { [$0] } ?? []) + (0..<16).map { _ in UInt32.random(in: 1..<SessionIDs.instanceLimit) }
+        for candidate in candidates {
+            let taken = try connection.execute(
+                "SELECT pg_try_advisory_lock(hashtext($1), $2::integer)", ["patchsync presence \(schema.name)", "\(candidate)"]
+            ).rows.first?[0]
+            if taken == "t" { return candidate }
+        }
+        return nil
+    }
+
+    private static func rosterNotices(_ roster: [DocumentName: [PresenceEntry]]) -> [PresenceNotice] {
+        [.rosterBegins]
+            + roster.flatMap { document, entries in entries.map { PresenceNotice.change(document, .joined($0)) } }
+            + [.rosterEnds]
+    }
+}

@@ -1,0 +1,145 @@
+"""Presence across instances sharing a PostgreSQL database: sessions on one instance see those on
+the others, their joins, focus changes and leaves, and the sessions of an instance killed with
+kill -9 leave within its presence timeout. A private cluster (tests/postgres.py)."""
+import asyncio
+import json
+import time
+
+import websockets
+
+from protocol import Peer, add
+
+HANG_GUARD = 90
+# Short, so that the expiry test waits seconds rather than the default 20.
+TIMEOUT = "2"
+
+
+def run(coroutine):
+    async def guarded():
+        return await asyncio.wait_for(coroutine, HANG_GUARD)
+
+    return asyncio.run(guarded())
+
+
+async def next_of(peer, kind, timeout=10):
+    return await asyncio.wait_for(peer.expect(kind), timeout)
+
+
+async def hello(url, name):
+    peer = await Peer.connect(url)
+    await peer.send({"type": "Hello", "name": name})
+    return peer, await next_of(peer, "Presence")
+
+
+async def roster_names(url, wanted):
+    """Says Hello on `url` until the Presence list names `wanted` (the instances may still be
+    exchanging rosters just after start-up); returns that list."""
+    deadline = time.monotonic() + 10
+    while True:
+        probe, roster = await hello(url, "probe")
+        await probe.close()
+        names = sorted(s["name"] for s in roster["sessions"] if s["name"] != "probe")
+        if names == sorted(wanted) or time.monotonic() > deadline:
+            return names
+        await asyncio.sleep(0.2)
+
+
+def test_sessions_on_two_instances_see_each_other_join_focus_and_leave(start_server, database):
+    a = start_server(*database, "--database-presence-timeout", TIMEOUT)
+    b = start_server(*database, "--database-presence-timeout", TIMEOUT)
+
+    async def scenario():
+        ana, roster = await hello(a.ws, "Ana")
+        assert [s["name"] for s in roster["sessions"]] == ["Ana"]
+        ana_id = roster["sessions"][0]["session"]
+
+        bo, roster = await hello(b.ws + "?client=tab-b", "Bo")
+        listed = {s["name"]: s for s in roster["sessions"]}
+        assert sorted(listed) == ["Ana", "Bo"], "B lists A's session"
+        assert listed["Ana"]["session"] == ana_id and listed["Ana"]["role"] == "editor"
+        bo_id = listed["Bo"]["session"]
+        assert bo_id != ana_id, "session ids are unique across instances"
+
+        joined = await next_of(ana, "PresenceJoin")
+        assert joined["session"]["name"] == "Bo" and joined["session"]["client"] == "tab-b"
+        assert joined["session"]["session"] == bo_id
+
+        await bo.send({"type": "Focus", "focus": "/todos/1"})
+        assert await next_of(ana, "PresenceFocus") == {"type": "PresenceFocus", "session": bo_id, "focus": "/todos/1"}
+        await ana.send({"type": "Focus", "focus": "/name"})
+        assert await next_of(bo, "PresenceFocus") == {"type": "PresenceFocus", "session": ana_id, "focus": "/name"}
+
+        # A session joining later on A gets B's session with its focus in the list.
+        cy, roster = await hello(a.ws, "Cy")
+        focus = {s["name"]: s["focus"] for s in roster["sessions"]}
+        assert focus == {"Ana": "/name", "Bo": "/todos/1", "Cy": None}
+        await next_of(bo, "PresenceJoin")
+
+        await bo.close()
+        for peer in (ana, cy):
+            assert (await next_of(peer, "PresenceLeave"))["session"] == bo_id
+        await ana.close()
+        await cy.close()
+
+    run(scenario())
+
+
+def test_sessions_of_a_killed_instance_leave_within_its_timeout(start_server, database):
+    a = start_server(*database, "--database-presence-timeout", TIMEOUT)
+    b = start_server(*database, "--database-presence-timeout", TIMEOUT)
+
+    async def scenario():
+        ana, _ = await hello(a.ws, "Ana")
+        bo, roster = await hello(b.ws, "Bo")
+        bo_id = next(s["session"] for s in roster["sessions"] if s["name"] == "Bo")
+        await next_of(ana, "PresenceJoin")
+        b.kill()
+        killed = time.monotonic()
+        left = await next_of(ana, "PresenceLeave", timeout=30)
+        waited = time.monotonic() - killed
+        assert left["session"] == bo_id
+        # Timeout 2 s, checked every half second: well within the bound, and not at once.
+        assert 1.5 <= waited <= 4, waited
+        await ana.close()
+
+    run(scenario())
+
+
+def test_a_restarted_instance_learns_the_others_sessions(start_server, database):
+    a = start_server(*database, "--database-presence-timeout", TIMEOUT)
+
+    async def scenario():
+        ana, _ = await hello(a.ws, "Ana")
+        b = start_server(*database, "--database-presence-timeout", TIMEOUT)
+        assert await roster_names(b.ws, ["Ana"]) == ["Ana"]
+        await ana.close()
+
+    run(scenario())
+
+
+def test_a_session_without_hello_receives_no_presence_from_other_instances(start_server, database):
+    a = start_server(*database, "--database-presence-timeout", TIMEOUT)
+    b = start_server(*database, "--database-presence-timeout", TIMEOUT)
+
+    async def scenario():
+        received = []
+        async with websockets.connect(a.ws) as quiet:
+            received.append(json.loads(await quiet.recv()))
+            ana, _ = await hello(a.ws, "Ana")
+            bo, _ = await hello(b.ws, "Bo")
+            await next_of(ana, "PresenceJoin")
+            await bo.send({"type": "Focus", "focus": "/todos/0"})
+            await next_of(ana, "PresenceFocus")
+            assert (await bo.act(add("milk")))["type"] == "Ack"
+            await bo.close()
+            await next_of(ana, "PresenceLeave")
+            await ana.close()
+            received.append(json.loads(await asyncio.wait_for(quiet.recv(), 10)))
+            try:
+                while True:
+                    received.append(json.loads(await asyncio.wait_for(quiet.recv(), 0.5)))
+            except asyncio.TimeoutError:
+                pass
+        return [message["type"] for message in received]
+
+    assert run(scenario()) == ["Full", "Patch"]
