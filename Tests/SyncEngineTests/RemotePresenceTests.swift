@@ -1,7 +1,10 @@
 import JSONCodec
+import Logging
+import Synchronization
 import Testing
 
 @testable import SyncEngine
+@testable import TodoModel
 
 @Suite struct RemotePresenceTests {
     private let start = ContinuousClock.now
@@ -115,5 +118,62 @@ import Testing
         #expect(id.rawValue >> 32 == UInt64(SessionIDs.instanceLimit - 1))
         #expect(SessionIDs(instance: 0).id(3) == SessionID(rawValue: 3), "without a bus, ids are as before")
         #expect(SessionIDs(instance: 1).id(3) != SessionIDs(instance: 2).id(3))
+    }
+}
+
+/// A presence bus in memory: the test plays the other instances.
+final class MemoryPresenceBus: PresenceBus {
+    let timeout = Duration.seconds(20)
+    private let onEvent = Mutex<(@Sendable (PresenceBusEvent) -> Void)?>(nil)
+    private let published = Mutex<[PresenceNotice]>([])
+
+    var sent: [PresenceNotice] { published.withLock { $0 } }
+
+    func join() -> UInt32 { 5 }
+    func start(onEvent: @escaping @Sendable (PresenceBusEvent) -> Void) { self.onEvent.withLock { $0 = onEvent } }
+    func publish(_ change: PresenceChange, on document: DocumentName) {
+        published.withLock { $0.append(.change(document, change)) }
+    }
+    func requestRoster(from instance: UInt32) { published.withLock { $0.append(.rosterRequest(to: instance)) } }
+    func shutdown() {}
+
+    /// Another instance's message arrives.
+    func deliver(_ message: PresenceMessage) { onEvent.withLock { $0 }?(.received(message)) }
+}
+
+@Suite struct PresenceAcrossInstancesTests {
+    @Test func hellosSeeOtherInstancesSessionsAndPublishTheirOwn() async throws {
+        let directory = TemporaryDirectory()
+        let bus = MemoryPresenceBus()
+        let engine = try TodoEngine(
+            configuration: .init(dataDirectory: directory.path, presenceBus: bus), logger: Logger(label: "test"))
+        let bo = PresenceEntry(
+            session: SessionID(rawValue: 9 << 32 | 1), name: "Bo", client: nil, since: 1, role: .watcher, focus: "/name")
+        // Known before the document is open here: the document starts with it.
+        bus.deliver(PresenceMessage(instance: 9, notices: [.rosterBegins, .change(.default, .joined(bo)), .rosterEnds]))
+
+        let ana = CollectingOutput()
+        let anaSession = engine.connect(document: .default, since: nil, role: .editor, client: nil, output: ana)
+        #expect(anaSession.rawValue >> 32 == 5, "the session id carries the instance number")
+        engine.send(#"{"type":"Hello","name":"Ana"}"#, from: anaSession)
+        try await engine.settle()
+        let roster = try #require(ana.drain().last)
+        #expect(roster["sessions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["Ana", "Bo"])
+        #expect(bus.sent.count == 1)
+        guard case .change(.default, .joined(let published))? = bus.sent.first else {
+            Issue.record("Hello is published: \(bus.sent)")
+            return
+        }
+        #expect(published.session == anaSession && published.name == "Ana")
+
+        bus.deliver(PresenceMessage(instance: 9, notices: [.change(.default, .focused(bo.session, "/todos/2"))]))
+        bus.deliver(PresenceMessage(instance: 9, notices: [.change(.default, .left(bo.session))]))
+        try await engine.settle()
+        #expect(types(ana.drain()) == ["PresenceFocus", "PresenceLeave"])
+
+        engine.disconnect(anaSession)
+        try await engine.settle()
+        #expect(bus.sent.last == .change(.default, .left(anaSession)))
+        await engine.shutdown()
     }
 }
