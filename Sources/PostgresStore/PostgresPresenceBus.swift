@@ -112,6 +112,8 @@ public final class PostgresPresenceBus: PresenceBus {
                 return
             } catch {
                 logger.debug("PostgreSQL presence bus reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
+                // Cut off, this instance hears nobody: the others' sessions expire meanwhile.
+                onEvent(.tick)
                 wakeup.wait(backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
