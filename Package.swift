@@ -59,7 +59,8 @@ let package = Package(
         .target(
             name: "PostgresStore",
             dependencies: [
-                "CLibpq", "SyncEngine", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log"),
+                "CLibpq", "SyncEngine", "JSONPatch", "JSONCodec", "SystemSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The first application: the shared Todo list.

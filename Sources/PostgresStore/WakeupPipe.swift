@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// A pipe that wakes a thread waiting in `poll()`: another thread writes a byte, the waiting
 /// thread polls `readDescriptor` beside its socket and drains it.
@@ -26,15 +27,16 @@ final class WakeupPipe: Sendable {
         if writeDescriptor >= 0 { close(writeDescriptor) }
     }
 
+    /// A full pipe (EAGAIN) already holds a wake-up: nothing is lost by not writing.
     func signal() {
         var byte: UInt8 = 1
-        _ = write(writeDescriptor, &byte, 1)
+        _ = try? SystemCall.retryingInterrupts("write") { write(writeDescriptor, &byte, 1) }
     }
 
-    /// Reads the pending wake-ups, so that the next `poll()` waits again.
+    /// Reads the pending wake-ups (until EAGAIN), so that the next `poll()` waits again.
     func drain() {
         var bytes = [UInt8](repeating: 0, count: 64)
-        while read(readDescriptor, &bytes, bytes.count) > 0 {}
+        while (try? SystemCall.retryingInterrupts("read") { read(readDescriptor, &bytes, bytes.count) }) ?? 0 > 0 {}
     }
 
     /// Sleeps for `duration` unless `signal()` wakes it.
