@@ -39,7 +39,7 @@ struct RemotePresence {
         } else {
             if message.notices.first == .gone { return [] }
             instance = Instance(heard: now, timeout: defaultTimeout)
-            if message.notices.first != .rosterBegins { effects.append(.requestRoster(from: message.instance)) }
+            if !message.notices.contains(.rosterBegins) { effects.append(.requestRoster(from: message.instance)) }
         }
         instance.heard = now
         for notice in message.notices {

@@ -28,6 +28,14 @@ import Testing
         #expect(remote.receive(message(.alive(timeout: .seconds(20))), now: start).isEmpty)
     }
 
+    @Test func anInstanceThatSendsItsRosterIsNotAskedForIt() {
+        var remote = RemotePresence(defaultTimeout: .seconds(20))
+        let ana = entry(1, "Ana")
+        let effects = remote.receive(
+            message(.alive(timeout: .seconds(20)), .rosterBegins, .change(document, .joined(ana)), .rosterEnds), now: start)
+        #expect(effects == [.change(document, .joined(ana))])
+    }
+
     @Test func joinsFocusAndLeavesBecomeChangesOnceEach() {
         var remote = RemotePresence(defaultTimeout: .seconds(20))
         let ana = entry(1, "Ana")
