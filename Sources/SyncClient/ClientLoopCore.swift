@@ -29,6 +29,8 @@ final class ClientLoopCore: @unchecked Sendable {
     private var context: OpaquePointer?
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var protocolName: UnsafeMutablePointer<CChar>?
+    /// Whether the context was created with TLS, so that it can open `wss://` URLs.
+    private var hasTLS = false
     /// Service thread only.
     private var connections: [UInt64: WebSocketConnection] = [:]
 
@@ -36,7 +38,7 @@ final class ClientLoopCore: @unchecked Sendable {
         self.logger = logger
     }
 
-    func createContext(connectTimeoutSeconds: Int) -> Bool {
+    func createContext(connectTimeoutSeconds: Int, tls: ClientTLSConfiguration?) -> Bool {
         let name = strdup("patchsync-client")
         let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
@@ -55,7 +57,8 @@ final class ClientLoopCore: @unchecked Sendable {
         info.timeout_secs = seconds
         info.connect_timeout_secs = seconds
         info.user = Unmanaged.passUnretained(self).toOpaque()
-        context = lws_create_context(&info)
+        context = if let tls { tls.withContextInfo(&info) { lws_create_context(&$0) } } else { lws_create_context(&info) }
+        hasTLS = tls != nil
         if context == nil {
             freeProtocols()
             return false
@@ -146,15 +149,21 @@ final class ClientLoopCore: @unchecked Sendable {
         guard let context else { return }
         connections[connection.id.rawValue] = connection
         let url = connection.url
+        if url.isSecure && !hasTLS {
+            finish(connection, .connectionFailed(url: url.description, reason: "the client loop was created without TLS"))
+            return
+        }
         let address = strdup(url.host)
         let path = strdup(url.pathAndQuery)
         let host = strdup(url.hostHeader)
         let subprotocol = connection.options.subprotocol.map { strdup($0) } ?? nil
+        let alpn = strdup("http/1.1")
         defer {
             free(address)
             free(path)
             free(host)
             free(subprotocol)
+            free(alpn)
         }
         var info = lws_client_connect_info()
         info.context = context
@@ -165,6 +174,11 @@ final class ClientLoopCore: @unchecked Sendable {
         info.protocol = UnsafePointer(subprotocol)
         info.local_protocol_name = UnsafePointer(protocolName)
         info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(connection.id.rawValue))
+        if url.isSecure {
+            // Certificate and host name checked: none of the LCCSCF_ALLOW_* relaxations.
+            info.ssl_connection = Int32(LCCSCF_USE_SSL.rawValue)
+            info.alpn = UnsafePointer(alpn)
+        }
         if lws_client_connect_via_info(&info) == nil, !connection.isFinished {
             finish(connection, .connectionFailed(url: url.description, reason: "libwebsockets did not start the connection"))
         }
@@ -182,7 +196,8 @@ final class ClientLoopCore: @unchecked Sendable {
 
     /// Dispatches one lws callback; the return value goes back to lws (non-zero closes the wsi).
     func handle(
-        wsi: OpaquePointer, reason: lws_callback_reasons, input: UnsafeMutableRawPointer?, length: Int
+        wsi: OpaquePointer, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+        input: UnsafeMutableRawPointer?, length: Int
     ) -> Int32 {
         if reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED {
             drainCommands()
@@ -213,8 +228,14 @@ final class ClientLoopCore: @unchecked Sendable {
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             connection.peerClose = Self.parseClosePayload(input, length: length)
 
+        case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+            // Returning 0 keeps OpenSSL's verdict; only its reason is kept for the error.
+            if connection.certificateRefusal == nil {
+                connection.certificateRefusal = CertificateRefusal.reason(store: user, verdict: length)
+            }
+
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            let detail = input.map { Self.errorText($0, length: length) } ?? "unknown error"
+            let detail = connection.certificateRefusal ?? input.map { Self.errorText($0, length: length) } ?? "unknown error"
             finish(connection, .connectionFailed(url: connection.url.description, reason: detail))
 
         case LWS_CALLBACK_CLIENT_CLOSED:
@@ -319,5 +340,5 @@ func syncClientProtocolCallback(
 ) -> Int32 {
     guard let wsi, let context = lws_get_context(wsi), let core = lws_context_user(context) else { return 0 }
     return Unmanaged<ClientLoopCore>.fromOpaque(core).takeUnretainedValue()
-        .handle(wsi: wsi, reason: reason, input: input, length: length)
+        .handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
 }

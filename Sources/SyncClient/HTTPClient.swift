@@ -4,7 +4,7 @@ import LibWebsocketsSupport
 
 /// A minimal blocking HTTP/1.1 client for the CLI, on libwebsockets' own HTTP client: one
 /// request per call, `http://` or `https://` (the server's certificate checked against the
-/// system's authorities), the body sent with `Content-Length`, the whole answer read. It runs
+/// system's authorities and `tls.caFilePath`'s), the body sent with `Content-Length`, the whole answer read. It runs
 /// its own lws context on the calling thread until the answer is complete.
 ///
 ///     let client = HTTPClient()
@@ -31,10 +31,16 @@ public struct HTTPClient: Sendable {
     public var timeout: Duration
     /// Responses larger than this are refused.
     public var maximumResponseBytes: Int
+    /// Whom `https://` trusts.
+    public var tls: ClientTLSConfiguration
 
-    public init(timeout: Duration = .seconds(10), maximumResponseBytes: Int = 64 << 20) {
+    public init(
+        timeout: Duration = .seconds(10), maximumResponseBytes: Int = 64 << 20,
+        tls: ClientTLSConfiguration = ClientTLSConfiguration()
+    ) {
         self.timeout = timeout
         self.maximumResponseBytes = maximumResponseBytes
+        self.tls = tls
     }
 
     /// Sends one request to `url.basePath + path` (`path` starts with `/` and may hold a query).
@@ -55,8 +61,11 @@ public struct HTTPClient: Sendable {
                 throw HTTPClientError(.invalidRequest, "the header '\(header.name)' contains a line break or is malformed")
             }
         }
+        if url.isSecure, let problem = tls.caFileProblem(), let path = tls.caFilePath {
+            throw HTTPClientError(.unusableCAFile, "cannot use the CA file '\(path)': \(problem)")
+        }
         let exchange = HTTPClientExchange(
-            url: url, headers: headers, body: body, maximumResponseBytes: maximumResponseBytes)
+            url: url, headers: headers, body: body, maximumResponseBytes: maximumResponseBytes, tls: tls)
         return try exchange.run(method: method, path: url.basePath + path, timeout: timeout)
     }
 }

@@ -5,6 +5,8 @@ public struct HTTPClientError: Error, Hashable, Sendable, CustomStringConvertibl
         case invalidURL
         /// A header name or value would break the request (line breaks), or the method is empty.
         case invalidRequest
+        /// The file of trusted certificate authorities cannot be read.
+        case unusableCAFile
         /// The host name did not resolve.
         case hostNotFound
         /// No connection could be made (refused, unreachable, timed out).

@@ -10,18 +10,24 @@ final class HTTPClientExchange {
     private let headers: [HTTPClient.Header]
     private let body: [UInt8]
     private let maximumResponseBytes: Int
+    private let tls: ClientTLSConfiguration
 
     private var status = 0
     private var contentType: String?
     private var received: [UInt8] = []
     private var outcome: Result<Void, HTTPClientError>?
     private var writeBuffer = FrameWriteBuffer()
+    private var certificateRefusal: String?
 
-    init(url: HTTPURL, headers: [HTTPClient.Header], body: [UInt8], maximumResponseBytes: Int) {
+    init(
+        url: HTTPURL, headers: [HTTPClient.Header], body: [UInt8], maximumResponseBytes: Int,
+        tls: ClientTLSConfiguration
+    ) {
         self.url = url
         self.headers = headers
         self.body = body
         self.maximumResponseBytes = maximumResponseBytes
+        self.tls = tls
     }
 
     func run(method: String, path: String, timeout: Duration) throws(HTTPClientError) -> HTTPClient.Response {
@@ -47,11 +53,9 @@ final class HTTPClientExchange {
         info.uid = -1
         info.timeout_secs = UInt32(clamping: seconds)
         info.connect_timeout_secs = UInt32(clamping: seconds)
-        if url.isSecure {
-            info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
-        }
         info.user = Unmanaged.passUnretained(self).toOpaque()
-        guard let context = lws_create_context(&info) else {
+        let created = url.isSecure ? tls.withContextInfo(&info) { lws_create_context(&$0) } : lws_create_context(&info)
+        guard let context = created else {
             throw HTTPClientError(.connectionFailed, "cannot create a libwebsockets client context")
         }
         defer { lws_context_destroy(context) }
@@ -95,9 +99,14 @@ final class HTTPClientExchange {
     // MARK: lws callbacks (the calling thread, inside `lws_service`)
 
     func handle(
-        _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int
+        _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+        _ input: UnsafeMutableRawPointer?, _ length: Int
     ) -> Int32 {
         switch reason {
+        case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+            // Returning 0 keeps OpenSSL's verdict; only its reason is kept for the error.
+            if certificateRefusal == nil { certificateRefusal = CertificateRefusal.reason(store: user, verdict: length) }
+            return 0
         case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
             guard let input else { return -1 }
             let cursor = input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
@@ -149,7 +158,8 @@ final class HTTPClientExchange {
             lws_cancel_service(lws_get_context(wsi))
             return 0
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            let why = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "unknown error"
+            let why = certificateRefusal
+                ?? input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "unknown error"
             fail(HTTPClientError(.connectionFailed, "cannot connect to \(url.hostHeader): \(why)"))
             return 0
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
@@ -168,7 +178,7 @@ private func httpClientCallback(
     guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    return Unmanaged<HTTPClientExchange>.fromOpaque(pointer).takeUnretainedValue().handle(wsi, reason, input, length)
+    return Unmanaged<HTTPClientExchange>.fromOpaque(pointer).takeUnretainedValue().handle(wsi, reason, user, input, length)
 }
 
 /// One response header, copied while lws still holds it.

@@ -21,7 +21,8 @@ public final class SyncClient: Sendable {
 
     public init(configuration: Configuration, logger: Logger) throws(SyncClientError) {
         let loop = try WebSocketClientLoop(
-            configuration: WebSocketClientLoop.Configuration(connectTimeoutSeconds: configuration.connectTimeoutSeconds),
+            configuration: WebSocketClientLoop.Configuration(
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds, tls: configuration.tls),
             logger: logger)
         self.configuration = configuration
         core = SyncClientCore(configuration: configuration, logger: logger, loop: loop)

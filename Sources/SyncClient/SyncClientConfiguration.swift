@@ -1,7 +1,8 @@
 extension SyncClient {
     /// How a `SyncClient` connects and how long it waits.
     public struct Configuration: Sendable {
-        /// Where the server's WebSocket endpoint is, e.g. `ws://127.0.0.1:3333/ws?doc=default`.
+        /// Where the server's WebSocket endpoint is, e.g. `ws://127.0.0.1:3333/ws?doc=default`,
+        /// or `wss://` for TLS.
         public var url: WebSocketURL
         /// The member of a `Full` message that holds the document (`"todo"` for the Todo list).
         public var stateKey: String
@@ -20,6 +21,9 @@ extension SyncClient {
         /// awaiting their reply with the same ids, so that none is applied twice. Nil (the
         /// default): the first lost connection ends the client.
         public var reconnect: ReconnectPolicy?
+        /// On `wss://`: a PEM file of certificate authorities trusted besides the system's (a
+        /// private CA). The server's certificate and host name are checked either way.
+        public var caFilePath: String?
 
         public init(
             url: WebSocketURL,
@@ -29,7 +33,8 @@ extension SyncClient {
             bearerToken: String? = nil,
             maximumMessageSize: Int = 1 << 20,
             subprotocol: String? = nil,
-            reconnect: ReconnectPolicy? = nil
+            reconnect: ReconnectPolicy? = nil,
+            caFilePath: String? = nil
         ) {
             self.url = url
             self.stateKey = stateKey
@@ -39,9 +44,10 @@ extension SyncClient {
             self.maximumMessageSize = maximumMessageSize
             self.subprotocol = subprotocol
             self.reconnect = reconnect
+            self.caFilePath = caFilePath
         }
 
-        /// Parses `url` (`ws://host[:port][/path][?query]`) and takes the defaults for the rest.
+        /// Parses `url` (`ws[s]://host[:port][/path][?query]`) and takes the defaults for the rest.
         public init(url: String) throws(SyncClientError) {
             self.init(url: try WebSocketURL(parsing: url))
         }
@@ -49,6 +55,11 @@ extension SyncClient {
         var connectionOptions: WebSocketConnectionOptions {
             WebSocketConnectionOptions(
                 subprotocol: subprotocol, bearerToken: bearerToken, maximumMessageSize: maximumMessageSize)
+        }
+
+        /// The client loop's TLS settings: only `wss://` needs OpenSSL initialised.
+        var tls: ClientTLSConfiguration? {
+            url.isSecure ? ClientTLSConfiguration(caFilePath: caFilePath) : nil
         }
 
         var connectTimeoutSeconds: Int {

@@ -6,6 +6,8 @@ public enum SyncClientError: Error, Hashable, Sendable, CustomStringConvertible 
     case invalidAction(reason: String)
     /// libwebsockets could not create its client context.
     case contextCreationFailed
+    /// The file of trusted certificate authorities (`caFilePath`) cannot be read.
+    case unusableCAFile(path: String, reason: String)
     /// No WebSocket was established: connection refused, host not found, handshake rejected.
     case connectionFailed(url: String, reason: String)
     /// The WebSocket closed. `code` is the close status (nil when the connection was lost
@@ -26,6 +28,8 @@ public enum SyncClientError: Error, Hashable, Sendable, CustomStringConvertible 
             "invalid action: \(reason)"
         case .contextCreationFailed:
             "libwebsockets could not create a client context"
+        case .unusableCAFile(let path, let reason):
+            "cannot use the CA file '\(path)': \(reason)"
         case .connectionFailed(let url, let reason):
             "cannot connect to \(url): \(reason)"
         case .closed(let code?, let reason):

@@ -14,9 +14,13 @@ public final class WebSocketClientLoop: Sendable {
     public struct Configuration: Sendable {
         /// Seconds a connection may take to resolve, connect and finish the opening handshake.
         public var connectTimeoutSeconds: Int
+        /// Set to open `wss://` URLs: whom the loop trusts. Nil (the default) leaves OpenSSL
+        /// uninitialised, and `wss://` connections fail with `connectionFailed`.
+        public var tls: ClientTLSConfiguration?
 
-        public init(connectTimeoutSeconds: Int = 10) {
+        public init(connectTimeoutSeconds: Int = 10, tls: ClientTLSConfiguration? = nil) {
             self.connectTimeoutSeconds = connectTimeoutSeconds
+            self.tls = tls
         }
     }
 
@@ -26,8 +30,11 @@ public final class WebSocketClientLoop: Sendable {
     private let joined = Atomic<Bool>(false)
 
     public init(configuration: Configuration = Configuration(), logger: Logger) throws(SyncClientError) {
+        if let tls = configuration.tls, let problem = tls.caFileProblem(), let path = tls.caFilePath {
+            throw .unusableCAFile(path: path, reason: problem)
+        }
         let core = ClientLoopCore(logger: logger)
-        guard core.createContext(connectTimeoutSeconds: configuration.connectTimeoutSeconds) else {
+        guard core.createContext(connectTimeoutSeconds: configuration.connectTimeoutSeconds, tls: configuration.tls) else {
             throw .contextCreationFailed
         }
         let thread: PosixThread

@@ -23,6 +23,8 @@ public final class WebSocketConnection {
     var peerClose: (code: UInt16?, reason: String)?
     /// Why the connection is being torn down, when the cause is local (oversized message, write failure).
     var failure: SyncClientError?
+    /// OpenSSL's reason for refusing the server's certificate, if it did.
+    var certificateRefusal: String?
 
     private var outbound = Deque<[UInt8]>()
 

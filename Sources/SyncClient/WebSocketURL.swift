@@ -1,25 +1,28 @@
-/// A `ws://host[:port][/path][?query]` address, split into what libwebsockets' client needs.
+/// A `ws://` or `wss://host[:port][/path][?query]` address, split into what libwebsockets'
+/// client needs.
 public struct WebSocketURL: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
     /// The request target: path plus query, always starting with `/`.
     public var pathAndQuery: String
+    /// TLS (`wss://`).
+    public var isSecure: Bool
 
-    public init(host: String, port: Int = 80, pathAndQuery: String = "/") {
+    public init(host: String, port: Int? = nil, pathAndQuery: String = "/", isSecure: Bool = false) {
         self.host = host
-        self.port = port
+        self.port = port ?? (isSecure ? 443 : 80)
         self.pathAndQuery = pathAndQuery
+        self.isSecure = isSecure
     }
 
-    /// Parses `ws://host[:port][/path][?query]`; IPv6 hosts go in brackets (`ws://[::1]:3333/ws`).
+    /// Parses `ws[s]://host[:port][/path][?query]`; IPv6 hosts go in brackets (`ws://[::1]:3333/ws`).
     public init(parsing text: String) throws(SyncClientError) {
         func invalid(_ why: String) -> SyncClientError {
             .invalidURL(url: text, reason: why)
         }
-        let scheme = "ws://"
-        guard text.hasPrefix(scheme) else {
-            throw invalid(text.hasPrefix("wss://") ? "wss:// (TLS) is not supported; use ws://" : "must start with ws://")
-        }
+        let isSecure = text.hasPrefix("wss://")
+        let scheme = isSecure ? "wss://" : "ws://"
+        guard text.hasPrefix(scheme) else { throw invalid("must start with ws:// or wss://") }
         let rest = text.dropFirst(scheme.count)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[rest.startIndex..<authorityEnd]
@@ -31,11 +34,11 @@ public struct WebSocketURL: Hashable, Sendable, CustomStringConvertible {
 
         let parsed: URLAuthority
         do {
-            parsed = try URLAuthority(parsing: authority)
+            parsed = try URLAuthority(parsing: authority, defaultPort: isSecure ? 443 : 80)
         } catch {
             throw invalid(error.reason)
         }
-        self.init(host: parsed.host, port: parsed.port, pathAndQuery: target)
+        self.init(host: parsed.host, port: parsed.port, pathAndQuery: target, isSecure: isSecure)
     }
 
     /// The value of the `Host` header.
@@ -43,5 +46,5 @@ public struct WebSocketURL: Hashable, Sendable, CustomStringConvertible {
         URLAuthority(host: host, port: port).hostHeader
     }
 
-    public var description: String { "ws://\(hostHeader)\(pathAndQuery)" }
+    public var description: String { "\(isSecure ? "wss" : "ws")://\(hostHeader)\(pathAndQuery)" }
 }

@@ -6,13 +6,15 @@ import SyncEngine
 
 /// Options shared by the commands that call the HTTP API (`history`, `revert`).
 struct APIClientOptions: ParsableArguments {
-    @Argument(help: "The server's address, e.g. http://127.0.0.1:3333 (with a path prefix behind a proxy).")
+    @Argument(help: "The server's address, e.g. http://127.0.0.1:3333 (https:// for TLS; with a path prefix behind a proxy).")
     var url: String
 
     @Option(help: "The document's name.")
     var doc: String = DocumentName.default.rawValue
 
     @OptionGroup var bearerToken: BearerTokenOption
+
+    @OptionGroup var caFile: CAFileOption
 
     @Option(help: "Seconds to wait for the connection and for each read or write.")
     var timeout: Double = 10
@@ -43,7 +45,7 @@ struct APIClientOptions: ParsableArguments {
                 headers.append(HTTPClient.Header(name: "Content-Type", value: "application/json"))
             }
             _ = makeClientLogger(label: "patchsync.\(command)")
-            let client = HTTPClient(timeout: .milliseconds(Int64(timeout * 1000)))
+            let client = HTTPClient(timeout: .milliseconds(Int64(timeout * 1000)), tls: caFile.tls)
             response = try client.send(method, to: server, path: path, headers: headers, body: bytes)
         } catch {
             printError(command, "\(error)")

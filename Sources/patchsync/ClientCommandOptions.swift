@@ -6,10 +6,12 @@ import SyncServer
 
 /// Connection options shared by `watch` and `send`.
 struct ClientConnectionOptions: ParsableArguments {
-    @Argument(help: "The server's WebSocket URL, e.g. ws://127.0.0.1:3333/ws")
+    @Argument(help: "The server's WebSocket URL, e.g. ws://127.0.0.1:3333/ws (wss:// for TLS)")
     var url: String
 
     @OptionGroup var bearerToken: BearerTokenOption
+
+    @OptionGroup var caFile: CAFileOption
 
     @Option(help: "Seconds to wait for the connection, the first Full, and a reply.")
     var timeout: Double = 10
@@ -30,7 +32,7 @@ struct ClientConnectionOptions: ParsableArguments {
         return SyncClient.Configuration(
             url: try WebSocketURL(parsing: url), stateKey: stateKey, connectTimeout: wait, replyTimeout: wait,
             bearerToken: bearerToken.value,
-            maximumMessageSize: maxMessageSize)
+            maximumMessageSize: maxMessageSize, caFilePath: caFile.path)
     }
 }
 

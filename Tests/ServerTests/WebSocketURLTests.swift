@@ -14,6 +14,14 @@ import Testing
         #expect(try WebSocketURL(parsing: "ws://box:8080?token=x").pathAndQuery == "/?token=x")
     }
 
+    @Test func wssIsTLSWithItsOwnDefaultPort() throws {
+        let secure = try WebSocketURL(parsing: "wss://box.example/todo/ws?doc=shop")
+        #expect(secure == WebSocketURL(host: "box.example", port: 443, pathAndQuery: "/todo/ws?doc=shop", isSecure: true))
+        #expect(secure.description == "wss://box.example:443/todo/ws?doc=shop")
+        #expect(try WebSocketURL(parsing: "wss://[::1]:8443/ws").port == 8443)
+        #expect(try WebSocketURL(parsing: "ws://box.example/ws").isSecure == false)
+    }
+
     @Test func anIPv6HostGoesInBrackets() throws {
         let url = try WebSocketURL(parsing: "ws://[::1]:3333/ws")
         #expect(url.host == "::1")
@@ -22,7 +30,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "http://127.0.0.1:3333/ws", "wss://127.0.0.1/ws", "ws://", "ws://:3333/ws", "ws://host:0/ws",
+        "http://127.0.0.1:3333/ws", "https://127.0.0.1/ws", "wss:/127.0.0.1/ws", "ws://", "ws://:3333/ws", "ws://host:0/ws",
         "ws://host:70000/ws", "ws://host:abc/ws", "ws://[::1/ws", "ws://user@host/ws", "ws://host/a b",
     ])
     func aBadURLIsRefusedWithItsReason(text: String) {
