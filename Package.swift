@@ -32,7 +32,8 @@ let package = Package(
 
         // Threads and system calls: one thread type, one EINTR-retrying wrapper with typed errors.
         .target(name: "SystemSupport"),
-        // libwebsockets plumbing shared by the server and the client: close reasons, writes.
+        // libwebsockets plumbing shared by the server and the client: reassembly, writes,
+        // close reasons, wakeups.
         .target(name: "LibWebsocketsSupport", dependencies: ["CLibWebsockets"]),
         // Pure Swift: JSON value, JSON Pointer, apply and diff. Imports no C and no Foundation.
         .target(
@@ -143,7 +144,7 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
         ("FuzzDiff", ["JSONPatch"]),
         ("FuzzClientMessage", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec"]),
         ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
-        ("FuzzMessageAssembler", ["SyncServer", "SyncEngine"]),
+        ("FuzzMessageAssembler", ["LibWebsocketsSupport"]),
         ("FuzzEventLog", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
     ]
     for target in fuzzTargets {

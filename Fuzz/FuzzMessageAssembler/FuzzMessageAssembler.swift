@@ -1,15 +1,16 @@
 import FuzzSupport
-import SyncEngine
-@testable import SyncServer
+import LibWebsocketsSupport
 
 /// Pieces of frames as libwebsockets hands them over, cut from the input: each message comes
-/// out whole (text byte for byte, binary as its size) unless it exceeds the limit, and is then
-/// refused before more than the limit is buffered; the next message starts afresh.
+/// out whole (text byte for byte, binary as its size and, when kept, byte for byte) unless it
+/// exceeds the limit, and is then refused before more than the limit is buffered; the next
+/// message starts afresh.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     let limit = input.choice(below: 64)
-    var assembler = MessageAssembler(limit: limit)
+    let keepsBinaryPayload = input.bool()
+    var assembler = MessageAssembler(limit: limit, keepsBinaryPayload: keepsBinaryPayload)
     var expected: [UInt8] = []
     var isBinary = false
     var started = false
@@ -35,8 +36,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             expect(isLast && !isBinary && text == expected, "text message differs from its pieces")
             started = false
             expected = []
-        case .complete(.binary(let byteCount)):
+        case .complete(.binary(let payload, let byteCount)):
             expect(isLast && isBinary && byteCount == expected.count, "binary message has the wrong size")
+            expect(payload == (keepsBinaryPayload ? expected : []), "binary payload differs from its pieces")
             started = false
             expected = []
         }

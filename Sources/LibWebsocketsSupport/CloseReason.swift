@@ -23,4 +23,12 @@ package enum CloseReason {
             lws_close_reason(wsi, lws_close_status(UInt32(code)), buffer.baseAddress, buffer.count)
         }
     }
+
+    /// The status and reason of a close frame's payload (as lws hands it to
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE`); no status when the payload has none.
+    package static func parse(_ payload: UnsafeRawBufferPointer) -> (code: UInt16?, reason: String) {
+        guard payload.count >= 2 else { return (nil, "") }
+        let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
+        return (code, String(decoding: payload[2...], as: UTF8.self))
+    }
 }

@@ -2,10 +2,9 @@ import CLibWebsockets
 import Glibc
 import LibWebsocketsSupport
 import Logging
-import Synchronization
 
-/// The state behind a `WebSocketClientLoop`: the lws context, the cross-thread command queue,
-/// and the connections, which only the service thread touches.
+/// The state behind a `WebSocketClientLoop`: the lws context, the cross-thread command queue
+/// (a `LoopWakeup`), and the connections, which only the service thread touches.
 final class ClientLoopCore: @unchecked Sendable {
     enum Command: Sendable {
         case open(id: WebSocketConnectionID, url: WebSocketURL, options: WebSocketConnectionOptions,
@@ -14,18 +13,9 @@ final class ClientLoopCore: @unchecked Sendable {
         case close(id: WebSocketConnectionID, code: UInt16, reason: String)
     }
 
-    private struct Shared {
-        var commands: [Command] = []
-        var wakeRequested = false
-        var stopping = false
-        /// Set by the service thread before `lws_context_destroy`: no `lws_cancel_service` after it.
-        var destroying = false
-    }
-
     let logger: Logger
-    private let shared = Mutex(Shared())
-    /// Written once before the service thread starts, then read only by it (and by
-    /// `lws_cancel_service` under `shared`'s lock while not destroying).
+    private let wakeup = LoopWakeup<Command>()
+    /// Written once before the service thread starts, then read only by it.
     private var context: OpaquePointer?
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var protocolName: UnsafeMutablePointer<CChar>?
@@ -59,14 +49,16 @@ final class ClientLoopCore: @unchecked Sendable {
         info.user = Unmanaged.passUnretained(self).toOpaque()
         context = if let tls { tls.withContextInfo(&info) { lws_create_context(&$0) } } else { lws_create_context(&info) }
         hasTLS = tls != nil
-        if context == nil {
+        guard let context else {
             freeProtocols()
             return false
         }
+        wakeup.attach(context: context)
         return true
     }
 
     func destroyUnstartedContext() {
+        wakeup.detach()
         if let context { lws_context_destroy(context) }
         context = nil
         freeProtocols()
@@ -81,39 +73,24 @@ final class ClientLoopCore: @unchecked Sendable {
 
     // MARK: Any thread
 
+    /// Queues a command for the service thread; dropped once the loop is stopping.
     func enqueue(_ command: Command) {
-        shared.withLock { shared in
-            guard !shared.stopping else { return }
-            shared.commands.append(command)
-            if !shared.wakeRequested, !shared.destroying, let context {
-                shared.wakeRequested = true
-                lws_cancel_service(context)
-            }
-        }
+        wakeup.post(command, refusedOnceStopping: true)
     }
 
     func requestStop() {
-        shared.withLock { shared in
-            guard !shared.stopping else { return }
-            shared.stopping = true
-            if !shared.destroying, let context { lws_cancel_service(context) }
-        }
+        wakeup.requestStop()
     }
 
     // MARK: Service thread
 
     func runServiceLoop() {
         guard let context else { return }
-        while !shared.withLock({ $0.stopping }) {
+        while !wakeup.isStopRequested {
             if lws_service(context, 0) < 0 { break }
         }
-        let leftover = shared.withLock { shared in
-            // Also after lws_service failed: from here on commands are refused, not queued.
-            shared.stopping = true
-            shared.destroying = true
-            defer { shared.commands = [] }
-            return shared.commands
-        }
+        // Also after lws_service failed: from here on commands are refused, not queued.
+        let leftover = wakeup.detach()
         lws_context_destroy(context)
         self.context = nil
         let stopped = SyncClientError.closed(code: nil, reason: "client loop shut down")
@@ -127,20 +104,20 @@ final class ClientLoopCore: @unchecked Sendable {
         freeProtocols()
     }
 
+    /// Takes the queued commands until none is left, which re-arms the wakeup.
     private func drainCommands() {
-        let commands = shared.withLock { shared in
-            shared.wakeRequested = false
-            defer { shared.commands.removeAll(keepingCapacity: true) }
-            return shared.commands
-        }
-        for command in commands {
-            switch command {
-            case .open(let id, let url, let options, let handler):
-                open(WebSocketConnection(id: id, url: url, options: options, handler: handler))
-            case .send(let id, let message):
-                connections[id.rawValue]?.send(message)
-            case .close(let id, let code, let reason):
-                connections[id.rawValue]?.close(code: code, reason: reason)
+        while true {
+            let commands = wakeup.take().items
+            if commands.isEmpty { return }
+            for command in commands {
+                switch command {
+                case .open(let id, let url, let options, let handler):
+                    open(WebSocketConnection(id: id, url: url, options: options, handler: handler))
+                case .send(let id, let message):
+                    connections[id.rawValue]?.send(message)
+                case .close(let id, let code, let reason):
+                    connections[id.rawValue]?.close(code: code, reason: reason)
+                }
             }
         }
     }
@@ -226,7 +203,7 @@ final class ClientLoopCore: @unchecked Sendable {
             return write(connection, wsi: wsi)
 
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            connection.peerClose = Self.parseClosePayload(input, length: length)
+            connection.peerClose = CloseReason.parse(UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
 
         case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
             // Returning 0 keeps OpenSSL's verdict; only its reason is kept for the error.
@@ -275,26 +252,20 @@ final class ClientLoopCore: @unchecked Sendable {
     private func receive(
         _ connection: WebSocketConnection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?, length: Int
     ) -> Int32 {
-        let fragment = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
-        let complete = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
-        let isBinary = lws_frame_is_binary(wsi) != 0
-        let limit = connection.options.maximumMessageSize
-        if connection.receiveBuffer.count + fragment.count > limit {
-            connection.receiveBuffer = []
+        let piece = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
+        let (isBinary, isLast) = MessageAssembler.pieceFlags(of: wsi)
+        switch connection.assembler.append(piece, isBinary: isBinary, isLast: isLast) {
+        case .incomplete:
+            break
+        case .complete(.text(let message)):
+            message.withUnsafeBytes { connection.handler.connection(connection, didReceive: $0, isBinary: false) }
+        case .complete(.binary(let message, _)):
+            message.withUnsafeBytes { connection.handler.connection(connection, didReceive: $0, isBinary: true) }
+        case .tooBig:
+            let limit = connection.options.maximumMessageSize
             connection.failure = .protocolViolation("a message from the server exceeds \(limit) bytes")
             CloseReason.set(on: wsi, code: UInt16(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE.rawValue), reason: "message too big")
             return -1
-        }
-        if connection.receiveBuffer.isEmpty && complete {
-            connection.handler.connection(connection, didReceive: fragment, isBinary: isBinary)
-            return 0
-        }
-        connection.receiveBuffer.append(contentsOf: fragment)
-        if complete {
-            connection.receiveBuffer.withUnsafeBytes { message in
-                connection.handler.connection(connection, didReceive: message, isBinary: isBinary)
-            }
-            connection.receiveBuffer.removeAll(keepingCapacity: true)
         }
         return 0
     }
@@ -316,13 +287,6 @@ final class ClientLoopCore: @unchecked Sendable {
             connection.requestWritable()
         }
         return 0
-    }
-
-    private static func parseClosePayload(_ input: UnsafeMutableRawPointer?, length: Int) -> (code: UInt16?, reason: String) {
-        guard let input, length >= 2 else { return (nil, "") }
-        let bytes = UnsafeRawBufferPointer(start: input, count: length)
-        let code = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-        return (code, String(decoding: bytes[2...], as: UTF8.self))
     }
 
     private static func errorText(_ input: UnsafeMutableRawPointer, length: Int) -> String {

@@ -16,8 +16,8 @@ public final class WebSocketConnection {
     var isOpen = false
     var isFinished = false
     var writableRequested = false
-    /// Fragments of the message being received.
-    var receiveBuffer: [UInt8] = []
+    /// Joins the fragments of the message being received.
+    var assembler: MessageAssembler
     var writeBuffer = FrameWriteBuffer()
     var localClose: (code: UInt16, reason: String)?
     var peerClose: (code: UInt16?, reason: String)?
@@ -36,6 +36,7 @@ public final class WebSocketConnection {
         self.url = url
         self.options = options
         self.handler = handler
+        assembler = MessageAssembler(limit: options.maximumMessageSize, keepsBinaryPayload: true)
     }
 
     /// Messages queued and not yet handed to the socket.

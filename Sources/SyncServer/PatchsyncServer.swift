@@ -34,7 +34,7 @@ public final class PatchsyncServer: Sendable {
     private let engine: any SessionEngine
     private let httpHandler: (any HTTPHandler)?
     private let logger: Logger
-    private let wakeup = LoopWakeup()
+    private let wakeup = ServerWakeup()
     private let lifecycle = Mutex(Lifecycle())
 
     /// `httpHandler` answers `/api/...` and `/metrics` (after the server checked the token);

@@ -170,9 +170,7 @@ extension ServerLoop {
     }
 
     func receive(_ session: WebSocketSession, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        let wsi = session.wsi
-        let isLast = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
-        let isBinary = lws_frame_is_binary(wsi) != 0
+        let (isBinary, isLast) = MessageAssembler.pieceFlags(of: session.wsi)
         let action = session.outbox.withMachine { $0.receive(bytes, isBinary: isBinary, isLast: isLast) }
         guard let id = session.id else { return 0 }
         switch action {

@@ -14,7 +14,7 @@ final class ServerLoop {
     let httpHandler: (any HTTPHandler)?
     let counters: ConnectionCounters
     let logger: Logger
-    let wakeup: LoopWakeup
+    let wakeup: ServerWakeup
     let originPolicy: OriginPolicy
     let accessPolicy: AccessPolicy
 
@@ -35,7 +35,7 @@ final class ServerLoop {
 
     init(
         configuration: ServerConfiguration, engine: any SessionEngine, httpHandler: (any HTTPHandler)?,
-        counters: ConnectionCounters, logger: Logger, wakeup: LoopWakeup
+        counters: ConnectionCounters, logger: Logger, wakeup: ServerWakeup
     ) {
         self.configuration = configuration
         self.engine = engine
@@ -100,14 +100,16 @@ final class ServerLoop {
             if work.stopRequested && !stopping {
                 beginShutdown()
             }
-            for completion in work.completions {
-                deliver(completion)
+            for item in work.items {
+                switch item {
+                case .completion(let completion):
+                    deliver(completion)
+                case .outbox(let outbox):
+                    guard let session = sessions[ObjectIdentifier(outbox)] else { continue }
+                    perform(outbox.withMachine { $0.wakeup() }, for: session)
+                }
             }
-            for outbox in work.outboxes {
-                guard let session = sessions[ObjectIdentifier(outbox)] else { continue }
-                perform(outbox.withMachine { $0.wakeup() }, for: session)
-            }
-            if work.outboxes.isEmpty && work.completions.isEmpty { return }
+            if work.items.isEmpty { return }
         }
     }
 

@@ -1,4 +1,5 @@
 import DequeModule
+import LibWebsocketsSupport
 import SyncEngine
 
 /// The life of one WebSocket session, free of sockets and threads: what arrives, what is queued
@@ -85,7 +86,7 @@ struct SessionStateMachine {
     init(configuration: Configuration) {
         self.configuration = configuration
         state = .open
-        assembler = MessageAssembler(limit: configuration.maximumMessageBytes)
+        assembler = MessageAssembler(limit: configuration.maximumMessageBytes, keepsBinaryPayload: false)
         rateLimiter = configuration.rate.map { MessageRateLimiter(rate: $0.perSecond, burst: $0.burst) }
     }
 
@@ -184,7 +185,8 @@ struct SessionStateMachine {
             state = .closing(frame)
             closeAnnounced = true
             return .beginClose(frame)
-        case .complete(let message):
+        case .complete(let assembled):
+            let message = IncomingMessage(assembled)
             guard var limiter = rateLimiter, let rate = configuration.rate else { return .deliver(message) }
             let admitted = limiter.admit()
             rateLimiter = limiter

@@ -6,9 +6,9 @@ import Synchronization
 /// lives behind this one lock.
 final class WebSocketOutbox: TransportSession {
     private let machine: Mutex<SessionStateMachine>
-    private let wakeup: LoopWakeup
+    private let wakeup: ServerWakeup
 
-    init(machine: SessionStateMachine, wakeup: LoopWakeup) {
+    init(machine: SessionStateMachine, wakeup: ServerWakeup) {
         self.machine = Mutex(machine)
         self.wakeup = wakeup
     }

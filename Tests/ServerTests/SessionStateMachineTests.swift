@@ -241,6 +241,14 @@ import Testing
         #expect(String(validating: cut, as: UTF8.self) != nil)
         #expect(Array(CloseReason.truncated("short")) == Array("short".utf8))
     }
+
+    @Test func aPeersClosePayloadIsItsStatusThenItsReason() {
+        let payload: [UInt8] = [0x03, 0xE9] + Array("going away".utf8)
+        let parsed = payload.withUnsafeBytes { CloseReason.parse($0) }
+        #expect(parsed.code == 1001 && parsed.reason == "going away")
+        let empty = [UInt8]().withUnsafeBytes { CloseReason.parse($0) }
+        #expect(empty.code == nil && empty.reason == "")
+    }
 }
 
 @Suite struct ContentLengthTests {
