@@ -126,9 +126,12 @@ final class ClientLoopCore: @unchecked Sendable {
         guard let context else { return }
         connections[connection.id.rawValue] = connection
         let url = connection.url
-        if url.isSecure && !hasTLS {
-            finish(connection, .connectionFailed(url: url.description, reason: "the client loop was created without TLS"))
-            return
+        if url.isSecure {
+            let problem = hasTLS ? ClientTLSConfiguration.uncheckableHostProblem(url.host) : "the client loop was created without TLS"
+            if let problem {
+                finish(connection, .connectionFailed(url: url.description, reason: problem))
+                return
+            }
         }
         let address = strdup(url.host)
         let path = strdup(url.pathAndQuery)

@@ -29,6 +29,12 @@ public struct ClientTLSConfiguration: Sendable, Hashable {
         }
     }
 
+    /// Why a certificate for `host` cannot be checked, or nil. libwebsockets 4.1 takes the name
+    /// to check from the Host header, cut at the first `:`, which leaves `[` of an IPv6 address.
+    static func uncheckableHostProblem(_ host: String) -> String? {
+        host.contains(":") ? "a certificate cannot be checked for an IPv6 address with libwebsockets 4.1; use a host name" : nil
+    }
+
     /// Runs `body` (which creates the context) with `info` set up for client TLS. The CA path is
     /// valid during the call only: libwebsockets reads the file while it creates the context.
     func withContextInfo<Result>(

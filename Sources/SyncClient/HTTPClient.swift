@@ -64,6 +64,9 @@ public struct HTTPClient: Sendable {
         if url.isSecure, let problem = tls.caFileProblem(), let path = tls.caFilePath {
             throw HTTPClientError(.unusableCAFile, "cannot use the CA file '\(path)': \(problem)")
         }
+        if url.isSecure, let problem = ClientTLSConfiguration.uncheckableHostProblem(url.host) {
+            throw HTTPClientError(.connectionFailed, "cannot connect to \(url.hostHeader): \(problem)")
+        }
         let exchange = HTTPClientExchange(
             url: url, headers: headers, body: body, maximumResponseBytes: maximumResponseBytes, tls: tls)
         return try exchange.run(method: method, path: url.basePath + path, timeout: timeout)

@@ -88,4 +88,24 @@ import Testing
         #expect(await iterator.next() == .connectionFailed(url: url.description, reason: "the client loop was created without TLS"))
         loop.shutdown()
     }
+
+    /// libwebsockets 4.1 would check the certificate against "[" (the Host header cut at its
+    /// first ':'), so an IPv6 address over TLS is refused up front, saying why.
+    @Test func anIPv6AddressOverTLSIsRefusedBeforeConnecting() async throws {
+        let loop = try WebSocketClientLoop(
+            configuration: WebSocketClientLoop.Configuration(tls: ClientTLSConfiguration()), logger: logger)
+        let (ends, ended) = AsyncStream.makeStream(of: SyncClientError.self)
+        let url = try WebSocketURL(parsing: "wss://[::1]:8443/ws")
+        loop.open(url, handler: EndRecorder(ended))
+        var iterator = ends.makeAsyncIterator()
+        let reason = "a certificate cannot be checked for an IPv6 address with libwebsockets 4.1; use a host name"
+        #expect(await iterator.next() == .connectionFailed(url: url.description, reason: reason))
+        loop.shutdown()
+
+        #expect {
+            _ = try HTTPClient().send("GET", to: try HTTPURL(parsing: "https://[::1]:8443"), path: "/api/docs")
+        } throws: { error in
+            (error as? HTTPClientError) == HTTPClientError(.connectionFailed, "cannot connect to [::1]:8443: \(reason)")
+        }
+    }
 }
