@@ -127,7 +127,8 @@ final class ClientLoopCore: @unchecked Sendable {
         connections[connection.id.rawValue] = connection
         let url = connection.url
         if url.isSecure {
-            let problem = hasTLS ? ClientTLSConfiguration.uncheckableHostProblem(url.host) : "the client loop was created without TLS"
+            let problem =
+                hasTLS ? ClientTLSConfiguration.uncheckableHostProblem(url.host) : "the client loop was created without TLS"
             if let problem {
                 finish(connection, .connectionFailed(url: url.description, reason: problem))
                 return

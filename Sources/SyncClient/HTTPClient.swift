@@ -4,8 +4,9 @@ import LibWebsocketsSupport
 
 /// A minimal blocking HTTP/1.1 client for the CLI, on libwebsockets' own HTTP client: one
 /// request per call, `http://` or `https://` (the server's certificate checked against the
-/// system's authorities and `tls.caFilePath`'s), the body sent with `Content-Length`, the whole answer read. It runs
-/// its own lws context on the calling thread until the answer is complete.
+/// system's authorities and those of `tls.caFilePath`), the body sent with `Content-Length`,
+/// the whole answer read. It runs its own lws context on the calling thread until the answer
+/// is complete.
 ///
 ///     let client = HTTPClient()
 ///     let response = try client.send("GET", to: url, path: "/api/docs")
