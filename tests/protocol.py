@@ -1,4 +1,5 @@
 """A tiny independent client of the patchsync protocol: python websockets + jsonpatch."""
+import asyncio
 import json
 
 import jsonpatch
@@ -64,3 +65,15 @@ async def fresh_full(url, **kwargs):
     peer = await Peer.connect(url, **kwargs)
     await peer.close()
     return peer.state, peer.version
+
+
+async def types_until_quiet(ws, first_timeout=10, quiet=0.5):
+    """The types of the messages `ws` receives: the first within `first_timeout` s, then each
+    within `quiet` s of the one before."""
+    received = [json.loads(await asyncio.wait_for(ws.recv(), first_timeout))]
+    try:
+        while True:
+            received.append(json.loads(await asyncio.wait_for(ws.recv(), quiet)))
+    except asyncio.TimeoutError:
+        pass
+    return [message["type"] for message in received]

@@ -216,6 +216,11 @@ extension ServerLoop {
     /// The connection closed: the engine forgets the session.
     func closeSession(_ session: WebSocketSession) {
         guard sessions.removeValue(forKey: ObjectIdentifier(session.outbox)) != nil else { return }
+        if stopping && sessions.isEmpty {
+            // The last session of a shutdown: lws_service would otherwise sleep in poll until its
+            // next timer (up to 30 s after a close timeout) before the loop sees it may finish.
+            lws_cancel_service(lws_get_context(session.wsi))
+        }
         session.outbox.withMachine { $0.connectionClosed() }
         guard let id = session.id else { return }
         engine.disconnect(id)
