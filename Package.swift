@@ -31,7 +31,9 @@ let package = Package(
         ),
 
         // Threads and system calls: one thread type, one EINTR-retrying wrapper with typed errors.
-        .target(name: "SystemSupport"),
+        .target(name: "SystemSupport", dependencies: ["CMalloc"]),
+        // glibc's malloc.h: mallopt and malloc_trim.
+        .systemLibrary(name: "CMalloc"),
         // libwebsockets plumbing shared by the server and the client: reassembly, writes,
         // close reasons, wakeups.
         .target(name: "LibWebsocketsSupport", dependencies: ["CLibWebsockets"]),
@@ -96,7 +98,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
-                "SystemSupport", "PostgresStore",
+                "SystemSupport", "PostgresStore", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

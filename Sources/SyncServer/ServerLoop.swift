@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import SyncAPI
 import SyncEngine
+import SystemSupport
 
 /// Everything the service thread owns: the lws context, the sessions and the HTTP
 /// responses in flight. Only the service thread touches an instance, from `run()`
@@ -30,6 +31,9 @@ final class ServerLoop {
     var stopping = false
     var httpWriteBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
     var coalescedPatches = CoalescedPatchCache()
+    /// Every action, broadcast and API answer passes through a wakeup: half a second after the
+    /// last one, the memory freed meanwhile goes back to the system.
+    let memoryTrim = IdleMemoryTrim(delay: .milliseconds(500))
 
     private let storage: ContextStorage
 
@@ -95,6 +99,7 @@ final class ServerLoop {
 
     /// Takes what other threads posted until nothing is left, which re-arms the wakeup.
     func handleWakeup() {
+        memoryTrim.noteActivity()
         while true {
             let work = wakeup.take()
             if work.stopRequested && !stopping {
