@@ -70,11 +70,9 @@ final class ContextStorage {
         if configuration.compression {
             info.extensions = UnsafePointer(extensions)
         }
-        if configuration.limits.maximumConnections > 0 {
-            // lws sizes its per-thread fd tables from this; the default (the fd ulimit)
-            // can cost megabytes on hosts with a high limit.
-            info.fd_limit_per_thread = UInt32(clamping: configuration.limits.maximumConnections + 64)
-        }
+        // No fd_limit_per_thread: below the descriptor limit it makes lws 4.1 find each socket
+        // by a linear scan of its table (wsi_from_fd), on every event. lws sizes the table from
+        // RLIMIT_NOFILE, which `patchsync serve` sets from --max-connections.
         switch configuration.listener {
         case .tcp(let host, let port):
             info.port = Int32(clamping: port)

@@ -140,7 +140,9 @@ struct ServeCommand: AsyncParsableCommand {
 
         // A peer that vanishes mid-write must not kill the process.
         signal(SIGPIPE, SIG_IGN)
-        raiseFileLimit(toAtLeast: serverConfiguration.limits.maximumConnections + 64)
+        if serverConfiguration.limits.maximumConnections > 0 {
+            setFileLimit(serverConfiguration.limits.maximumConnections + 1024)
+        }
 
         let engine: SyncEngine<TodoList>
         do {
@@ -300,10 +302,15 @@ struct ServeCommand: AsyncParsableCommand {
         return value
     }
 
-    /// Each session needs a descriptor; the usual soft limit of 1024 is too low for the defaults.
-    private func raiseFileLimit(toAtLeast wanted: Int) {
+    /// Sets the soft descriptor limit to `wanted` (the sessions plus room for HTTP clients, the
+    /// documents' files and the database), raising the usual 1024 or lowering a generous one.
+    /// libwebsockets sizes its descriptor table from this limit: one pointer per descriptor,
+    /// zeroed, so a limit of a million costs 8 MiB; a smaller table passed as
+    /// `fd_limit_per_thread` instead makes lws find every socket by a linear scan, a cost per
+    /// event that grows with the connections.
+    private func setFileLimit(_ wanted: Int) {
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(wanted) else { return }
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         limit.rlim_cur = min(limit.rlim_max, rlim_t(wanted))
         _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }
