@@ -196,10 +196,10 @@ extension ServerLoop {
         switch session.outbox.withMachine({ $0.writable() }) {
         case .none:
             return 0
-        case .write(let messages, let more):
+        case .write(let first, let following, let more):
             // The payload is shared with every other session it goes to: no copy. lws writes the
             // frame header into the headroom in front of it, which is the same for every session.
-            let message = messages.count == 1 ? messages[0] : coalescedPatches.coalesce(messages)
+            let message = following.isEmpty ? first : coalescedPatches.coalesce([first] + following)
             session.inFlight = message
             let frame = message.framePayload
             guard lws_write(session.wsi, frame.start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }

@@ -65,8 +65,9 @@ struct SessionStateMachine {
     /// In a WRITEABLE callback.
     enum WriteAction {
         case none
-        /// One frame: a single message, or several Patches to send as one (`ServerMessage.coalesce`).
-        case write([OutboundMessage], more: Bool)
+        /// One frame: `first` alone, or with the Patches `following` it, sent as one Patch
+        /// (`ServerMessage.coalesce`). Empty `following` allocates nothing: most writes are one message.
+        case write(OutboundMessage, following: [OutboundMessage], more: Bool)
         /// Write this close frame and end the connection.
         case close(CloseFrame)
     }
@@ -226,19 +227,19 @@ struct SessionStateMachine {
             return .none
         }
         queuedBytes -= first.count
-        var frame = [first]
-        if configuration.coalescesPatches { takeFollowingPatches(into: &frame) }
+        var following: [OutboundMessage] = []
+        if configuration.coalescesPatches { takePatches(continuing: first, into: &following) }
         var more = !queue.isEmpty
         if case .flushing = state { more = true }
-        return .write(frame, more: more)
+        return .write(first, following: following, more: more)
     }
 
-    /// Moves the Patches that continue `frame`'s last one out of the queue, looking past replies
-    /// (they stay queued, in order, and so still follow the Patch holding their change) and stopping
-    /// at anything else.
-    private mutating func takeFollowingPatches(into frame: inout [OutboundMessage]) {
-        guard case .patch(_, var version, _) = frame[0].kind else { return }
-        var bytes = frame[0].count
+    /// Moves the Patches that continue `first` out of the queue, looking past replies (they stay
+    /// queued, in order, and so still follow the Patch holding their change) and stopping at
+    /// anything else.
+    private mutating func takePatches(continuing first: OutboundMessage, into following: inout [OutboundMessage]) {
+        guard case .patch(_, var version, _) = first.kind else { return }
+        var bytes = first.count
         var passedReplies: [OutboundMessage] = []
         while let next = queue.first {
             if next.kind == .reply {
@@ -248,7 +249,7 @@ struct SessionStateMachine {
             guard case .patch(let from, let nextVersion, _) = next.kind, from == version,
                 bytes + next.count <= configuration.coalescedBytesLimit
             else { break }
-            frame.append(queue.removeFirst())
+            following.append(queue.removeFirst())
             queuedBytes -= next.count
             bytes += next.count
             version = nextVersion

@@ -25,8 +25,8 @@ import Testing
 
     /// The text of each message a write step writes: one frame, coalesced when several.
     static func written(_ action: Machine.WriteAction) -> (text: String, more: Bool)? {
-        guard case .write(let messages, let more) = action else { return nil }
-        let message = messages.count == 1 ? messages[0] : ServerMessage.coalesce(messages)
+        guard case .write(let first, let following, let more) = action else { return nil }
+        let message = following.isEmpty ? first : ServerMessage.coalesce([first] + following)
         return (String(decoding: message.bytes, as: UTF8.self), more)
     }
 
