@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMalloc
 import Glibc
 import Logging
 import PostgresStore
@@ -119,10 +118,6 @@ struct ServeCommand: AsyncParsableCommand {
     var closeTimeout: Int?
 
     func run() async throws {
-        // glibc gives each thread that allocates under contention an arena of its own, up to 8 per
-        // core, each keeping freed memory resident; two cover the service thread and the pool
-        // (about 0.7 MiB less at rest after 10,000 actions, see README: Benchmarks).
-        mallopt(M_ARENA_MAX, 2)
         let environment = try OptionSources(configFile: config ?? OptionSources.environmentValue("CONFIG"))
         let level = try environment.value(logLevel, "LOG_LEVEL", default: "info")
         guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
