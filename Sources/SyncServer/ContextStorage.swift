@@ -27,11 +27,9 @@ final class ContextStorage {
         // cheap; larger messages just arrive in more pieces.
         serverProtocol.rx_buffer_size = 1024
         // Without this lws cuts every send() to rx_buffer_size: a 600 KB Full took 590 sends and
-        // 5 ms of kernel time per session. 16 KiB sends cost a little more than 64 KiB ones, but
-        // keep the service thread's round over many sessions taking a large Full short, so a
-        // reply to another session waits for less (see README: join storm). lws allocates
-        // nothing per session for it.
-        serverProtocol.tx_packet_size = 16384
+        // 5 ms of kernel time per session. 64 KiB sends cost a tenth of that and still keep one
+        // session's turn on the service thread short. lws allocates nothing per session for it.
+        serverProtocol.tx_packet_size = 65536
         protocols.initialize(to: serverProtocol)
         // lws reads the table up to an all-zero entry.
         (protocols + 1).initialize(to: lws_protocols())
