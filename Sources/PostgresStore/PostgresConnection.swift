@@ -62,7 +62,8 @@ final class PostgresConnection: @unchecked Sendable {
             let message = Self.text(patchsync_PQresultErrorMessage(result))
             if isBroken { throw brokenOrFailed(message) }
             let sqlState = patchsync_PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            throw PostgresError(.statement(sqlState: sqlState ?? "?????"), message)
+            let constraint = patchsync_PQresultErrorField(result, Int32(UInt8(ascii: "n"))).map { String(cString: $0) }
+            throw PostgresError(.statement(sqlState: sqlState ?? "?????"), message, constraint: constraint)
         }
     }
 

@@ -110,6 +110,7 @@ public final class PostgresDocumentStore: DocumentStore {
                 }
             } catch {
                 try? connection.executeScript("ROLLBACK")
+                if error.constraint == schema.actionOnceIndex { return .repeatedAction }
                 throw error
             }
             do throws(PostgresError) {
@@ -203,6 +204,28 @@ public final class PostgresDocumentStore: DocumentStore {
             ).rows.first?[0].flatMap { UInt64($0) } ?? 0
             return StoredEvents(
                 events: try readEvents(name, after: version, through: nil, limit: limit, connection), oldestVersion: oldest)
+        }
+    }
+
+    /// One indexed lookup (the unique index on `(document, client, action_id)`).
+    public func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
+        let keyList: JSONValue = .array(keys.map { ["client": .string($0.client.rawValue), "id": $0.id] })
+        let keyText: String
+        do {
+            keyText = try JSONCodec.encodeString(keyList)
+        } catch {
+            throw StorageError(kind: .database, path: name.rawValue, message: "cannot encode action ids: \(error)")
+        }
+        return try withConnection { connection throws(PostgresError) in
+            try decodeEvents(
+                of: name,
+                connection.execute(
+                    """
+                    SELECT (\(schema.eventObject))::text FROM \(schema.name).events
+                    WHERE document = $1 AND client IS NOT NULL AND action_id IS NOT NULL
+                      AND (client, action_id) IN (SELECT k->>'client', k->'id' FROM jsonb_array_elements($2::jsonb) AS k)
+                    ORDER BY version
+                    """, [name.rawValue, keyText]))
         }
     }
 
@@ -323,15 +346,20 @@ public final class PostgresDocumentStore: DocumentStore {
     private func readEvents(
         _ name: DocumentName, after version: UInt64, through last: UInt64?, limit: Int, _ connection: PostgresConnection
     ) throws(PostgresError) -> [DocumentEvent] {
-        let rows = try connection.execute(
-            """
-            SELECT (\(schema.eventObject))::text
-            FROM \(schema.name).events
-            WHERE document = $1 AND version > $2 AND ($3::bigint IS NULL OR version <= $3)
-            ORDER BY version LIMIT $4
-            """, [name.rawValue, "\(version)", last.map { "\($0)" }, "\(max(0, limit))"]
-        ).rows
-        return try rows.map { row throws(PostgresError) in
+        try decodeEvents(
+            of: name,
+            connection.execute(
+                """
+                SELECT (\(schema.eventObject))::text
+                FROM \(schema.name).events
+                WHERE document = $1 AND version > $2 AND ($3::bigint IS NULL OR version <= $3)
+                ORDER BY version LIMIT $4
+                """, [name.rawValue, "\(version)", last.map { "\($0)" }, "\(max(0, limit))"]))
+    }
+
+    /// Rows of one column, each an event as `schema.eventObject` builds it.
+    private func decodeEvents(of name: DocumentName, _ result: PostgresRows) throws(PostgresError) -> [DocumentEvent] {
+        try result.rows.map { row throws(PostgresError) in
             do {
                 return try DocumentEvent(json: try Self.decode(row[0] ?? "null"))
             } catch let error as EventFormatError {

@@ -13,10 +13,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     public let kind: Kind
     public let message: String
+    /// The constraint a statement violated, when PostgreSQL names one.
+    public let constraint: String?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, constraint: String? = nil) {
         self.kind = kind
         self.message = message
+        self.constraint = constraint
     }
 
     public var description: String {

@@ -5,6 +5,9 @@
 struct PostgresSchema {
     let name: String
 
+    /// The unique index that lets each `(client, id)` be logged once per document.
+    var actionOnceIndex: String { "events_action_once" }
+
     /// Channel of `NOTIFY`s for committed events: payload `VERSION:DOCUMENT`.
     var eventsChannel: String { name + "_events" }
     /// Channel of `NOTIFY`s for rows inserted into the inbox.
@@ -163,6 +166,12 @@ struct PostgresSchema {
                 ADD COLUMN action_id jsonb,
                 ADD COLUMN digest text,
                 ADD COLUMN session_name text;
+            """,
+            // Exactly-once across instances: two instances that apply one resent action at the
+            // same moment cannot both log it, whatever each one remembers.
+            """
+            CREATE UNIQUE INDEX \(actionOnceIndex) ON \(name).events (document, client, action_id)
+                WHERE client IS NOT NULL AND action_id IS NOT NULL;
             """,
         ]
     }

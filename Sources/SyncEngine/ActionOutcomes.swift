@@ -9,10 +9,7 @@ import JSONPatch
 /// least `lifetime`. Rejected actions and actions that changed nothing are remembered in memory,
 /// for at least `lifetime` unless more than `transientCapacity` pile up, when the oldest go first.
 struct ActionOutcomes {
-    struct Key: Hashable {
-        let client: ClientID
-        let id: JSONValue
-    }
+    typealias Key = ActionKey
 
     enum Outcome {
         /// Acknowledged at `version`.
@@ -48,12 +45,17 @@ struct ActionOutcomes {
     /// cannot use unbounded memory.
     static let transientCapacity = 10_000
 
+    /// Every logged action after this version has its outcome here; older ones may be only in
+    /// the store (which a shared store is asked for).
+    private(set) var completeAfter: UInt64 = 0
     private var entries: [Key: Entry] = [:]
     /// Insertion order of each kind, oldest first, for expiry.
     private var logged: Deque<Stamp> = []
     private var transient: Deque<Stamp> = []
 
     var count: Int { entries.count }
+
+    func contains(_ key: Key) -> Bool { entries[key] != nil }
 
     func lookup(_ key: Key, digest: ActionDigest) -> Lookup {
         guard let entry = entries[key] else { return .new }
@@ -66,15 +68,20 @@ struct ActionOutcomes {
         logged.append(Stamp(key: key, time: time))
     }
 
-    /// Remembers the actions of logged events that name a client and an id, as read at load time.
+    /// Remembers the actions of logged events that name a client and an id (read from the store).
     mutating func recordLogged(_ events: some Sequence<DocumentEvent>) {
         for event in events {
-            guard let client = event.client, let id = event.actionID else { continue }
+            guard let key = Key(event) else { continue }
             // Lines without a digest hold the action as sent.
-            recordLogged(
-                Key(client: client, id: id), digest: event.digest ?? ActionDigest(event.action), version: event.version,
-                time: event.time)
+            recordLogged(key, digest: event.digest ?? ActionDigest(event.action), version: event.version, time: event.time)
         }
+    }
+
+    /// Remembers a loaded document's events: every event after the first one's predecessor
+    /// (after `latestVersion` when there are none) is among them.
+    mutating func recordLoaded(_ events: [DocumentEvent], latestVersion: UInt64) {
+        completeAfter = (events.first?.version ?? latestVersion + 1) - 1
+        recordLogged(events)
     }
 
     /// Remembers a rejected action, or one that changed nothing, in memory.
@@ -111,5 +118,6 @@ struct ActionOutcomes {
         guard let entry = entries[stamp.key], entry.time == stamp.time, (entry.loggedVersion != nil) == logged
         else { return }
         entries[stamp.key] = nil
+        if let version = entry.loggedVersion { completeAfter = max(completeAfter, version) }
     }
 }

@@ -21,7 +21,7 @@ extension DocumentActor {
             reject(session, id: envelope.id, error, into: &batch)
             return
         }
-        let key = link.client.flatMap { client in envelope.id.map { ActionOutcomes.Key(client: client, id: $0) } }
+        let key = link.client.flatMap { client in envelope.id.map { ActionKey(client: client, id: $0) } }
         let digest = key.map { _ in ActionDigest(envelope.body) }
         if let key, let digest {
             switch outcomes.lookup(key, digest: digest) {

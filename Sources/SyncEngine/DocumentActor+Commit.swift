@@ -5,7 +5,9 @@ extension DocumentActor {
     /// Makes the batch's events durable with one store append, then sends its outputs in order.
     /// If the write fails, the state returns to the last durable one, and every accepted action of
     /// the batch gets `storage_unavailable` instead of its Patch and Ack. If another writer got
-    /// there first, its events are applied and the batch's messages reduced again on top of them.
+    /// there first, its events are applied and the batch's messages reduced again on top of them;
+    /// likewise when it refuses an action as a repeat of one logged elsewhere, whose outcome is
+    /// read first so that the repeat is answered with it.
     @discardableResult
     func commit(_ batch: inout Batch) async -> CommitOutcome {
         // Outcomes of actions still in memory stay: a restart would read them again from the store.
@@ -45,6 +47,15 @@ extension DocumentActor {
                 rollBack(pending)
                 await catchUp()
                 guard !pending.messages.isEmpty else { return .superseded }
+                batch.messages = pending.messages
+                for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
+            case .success(.repeatedAction):
+                rollBack(pending)
+                await catchUp()
+                if case .failure(let error) = await recallRepeatedActions(of: pending.messages) {
+                    send(pending.outputs, writeFailed: true)
+                    return .failed(error)
+                }
                 batch.messages = pending.messages
                 for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
             case .failure(let error):

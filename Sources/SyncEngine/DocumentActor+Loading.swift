@@ -56,7 +56,7 @@ extension DocumentActor {
         oldestStoredVersion = loaded.oldestVersion
         recent.reset(to: loaded.version)
         recent.seed(with: loaded.recentEvents)
-        outcomes.recordLogged(loaded.recentEvents)
+        outcomes.recordLoaded(loaded.recentEvents, latestVersion: loaded.version)
         fullMessages.removeAll()
         publishedVersion.store(version, ordering: .releasing)
     }

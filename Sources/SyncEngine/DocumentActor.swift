@@ -67,7 +67,7 @@ actor DocumentActor<Model: DocumentModel> {
         /// model state too would make the first action of every batch copy all of it.
         var rollback: (json: JSONValue, jsonIsBuilt: Bool, size: StateSize, version: UInt64)?
         /// Outcomes remembered for this batch's actions, forgotten again if the write fails.
-        var remembered: [ActionOutcomes.Key] = []
+        var remembered: [ActionKey] = []
     }
 
     /// How a commit ended.
@@ -138,7 +138,7 @@ actor DocumentActor<Model: DocumentModel> {
             self.version = loaded.version
             self.availability = .loaded
             self.oldestStoredVersion = loaded.oldestVersion
-            outcomes.recordLogged(loaded.recentEvents)
+            outcomes.recordLoaded(loaded.recentEvents, latestVersion: loaded.version)
         case .stored(let version):
             // Placeholders until `load()` reads the store.
             self.state = Model.initialState
@@ -197,6 +197,7 @@ actor DocumentActor<Model: DocumentModel> {
                 if await unloadIfIdle(now: true) { return }
                 continue
             }
+            await recallOutcomes(before: items)
             var batch = Batch()
             for item in items {
                 switch item {

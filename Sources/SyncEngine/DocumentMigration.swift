@@ -36,7 +36,7 @@ enum DocumentMigration<Model: DocumentModel> {
         do throws(StorageError) {
             switch try store.append(commit) {
             case .committed: break
-            case .conflict, .inboxEntryTaken:
+            case .conflict, .inboxEntryTaken, .repeatedAction:
                 // Another instance changed the document meanwhile, so it has migrated it already.
                 guard let current = try store.load(loaded.name) else { return }
                 loaded = current

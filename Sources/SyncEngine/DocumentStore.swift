@@ -30,6 +30,11 @@ public protocol DocumentStore: AnyObject, Sendable {
     /// first of them, the list starts at the oldest it keeps.
     func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents
 
+    /// The events that logged the actions `keys` name, whatever their age (none for keys never
+    /// logged). The engine asks a shared store when its outcomes in memory do not reach back far
+    /// enough (other instances log actions too, and it keeps all history).
+    func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent]
+
     /// The state at `version` (at most the latest), rebuilt from what the store keeps.
     func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState
 
@@ -128,6 +133,10 @@ public enum AppendResult: Sendable, Equatable {
     case conflict
     /// The batch's inbox entry was applied by another instance: nothing was written.
     case inboxEntryTaken
+    /// An event of the batch names a `(client, id)` that is already logged (another instance
+    /// applied a resend of it first): nothing was written. The caller reads the original events
+    /// (`loggedActions`) and builds its batch again, answering the repeats with their outcomes.
+    case repeatedAction
 }
 
 /// An action submitted through a shared store's inbox (SQL `INSERT INTO <schema>.inbox`).

@@ -70,6 +70,11 @@ final class FileDocumentStore: DocumentStore {
         return StoredEvents(events: Array(events), oldestVersion: history.baseVersion)
     }
 
+    func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
+        let wanted = Set(keys)
+        return try loadHistory(name).events.filter { event in ActionKey(event).map(wanted.contains) ?? false }
+    }
+
     func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
         let history = try loadHistory(name)
         do {

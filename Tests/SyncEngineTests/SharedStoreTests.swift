@@ -6,10 +6,19 @@ import Testing
 @testable import TodoModel
 
 /// A store shared with another writer, in memory: what the engine must do when PostgreSQL says
-/// someone else committed first, without a database.
+/// someone else committed first, without a database. Like PostgreSQL's unique index, it logs
+/// each `(client, id)` once; like its loading, it hands over only the newest `seededEvents`.
 final class SharedMemoryStore: DocumentStore {
     let thread = StorageThread()
     let isShared = true
+    private let seededEvents: Int
+    private let repeats = Mutex(0)
+
+    init(seededEvents: Int = .max) {
+        self.seededEvents = seededEvents
+    }
+
+    var repeatsRefused: Int { repeats.withLock { $0 } }
     private let events = Mutex<[DocumentEvent]>([])
     private let initialState = Mutex<JSONValue>(.null)
     private let onChange = Mutex<(@Sendable (StoreChange) -> Void)?>(nil)
@@ -44,11 +53,16 @@ final class SharedMemoryStore: DocumentStore {
         }
         return StoredDocument(
             name: name, version: last.version, schema: TodoList.schemaVersion, state: state, oldestVersion: 0,
-            recentEvents: events)
+            recentEvents: Array(events.suffix(seededEvents)))
     }
 
     func append(_ commit: StoreCommit) -> AppendResult {
         events.withLock { events in
+            let logged = Set(events.compactMap(ActionKey.init))
+            if commit.events.contains(where: { ActionKey($0).map(logged.contains) ?? false }) {
+                repeats.withLock { $0 += 1 }
+                return .repeatedAction
+            }
             guard UInt64(events.count) == commit.startVersion else {
                 conflicts.withLock { $0 += 1 }
                 return .conflict
@@ -60,6 +74,10 @@ final class SharedMemoryStore: DocumentStore {
 
     func events(of name: DocumentName, after version: UInt64, limit: Int) -> StoredEvents {
         StoredEvents(events: Array(events.withLock { $0 }.dropFirst(Int(version)).prefix(limit)), oldestVersion: 0)
+    }
+
+    func loggedActions(of name: DocumentName, _ keys: [ActionKey]) -> [DocumentEvent] {
+        events.withLock { events in events.filter { ActionKey($0).map(keys.contains) ?? false } }
     }
 
     func state(of name: DocumentName, at version: UInt64) -> StoredState {
@@ -173,5 +191,56 @@ final class SharedMemoryStore: DocumentStore {
         #expect(try await engine.state(of: .default).version == 1)
         #expect(store.versions == [1])
         await engine.shutdown()
+    }
+    @Test func aRepeatAnotherInstanceLoggedFirstGetsTheOriginalAckNotASecondApply() async throws {
+        let store = SharedMemoryStore()
+        let first = try engine(store)
+        let second = try engine(store)
+        let tab = try #require(ClientID("tab-1"))
+        let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"id":"a1"}"#
+        let late = CollectingOutput()
+        // The second instance has the document open at version 0 and hears nothing of the first.
+        let resend = second.connect(document: .default, since: nil, role: .editor, client: tab, output: late)
+        try await second.settle()
+        let original = first.connect(document: .default, since: nil, role: .editor, client: tab, output: CollectingOutput())
+        first.send(addMilk, from: original)
+        try await first.settle()
+
+        second.send(addMilk, from: resend)
+        second.send(#"{"type":"ChangeName","name":"x","id":"a1"}"#, from: resend)
+        try await second.settle()
+
+        #expect(store.repeatsRefused == 1)
+        #expect(store.versions == [1], "applied once")
+        let replies = late.messages.filter { $0["type"] == "Ack" || $0["type"] == "Error" }
+        #expect(replies.first == (try json(#"{"type":"Ack","id":"a1","version":1}"#)))
+        #expect(replies.last?["code"] == "duplicate_id")
+        #expect(try await second.state(of: .default).state["todos"]?.objectValue?.count == 1)
+        await first.shutdown()
+        await second.shutdown()
+    }
+
+    @Test func aResendOlderThanTheOutcomesInMemoryIsAnsweredFromTheStore() async throws {
+        let store = SharedMemoryStore(seededEvents: 1)
+        let tab = try #require(ClientID("tab-1"))
+        let complete = #"{"type":"Update","index":0,"row":{"name":"milk","completed":true},"id":"u1"}"#
+        let before = try engine(store)
+        let writer = before.connect(document: .default, since: nil, role: .editor, client: tab, output: CollectingOutput())
+        before.send(#"{"type":"Add","row":{"name":"milk","completed":false}}"#, from: writer)
+        before.send(complete, from: writer)
+        before.send(#"{"type":"ChangeName","name":"later"}"#, from: writer)
+        try await before.settle()
+        await before.shutdown()
+
+        // After a restart only the newest event is read with the document: the Update at
+        // version 2 is older. Applied again it would change nothing and be acknowledged at 3.
+        let after = try engine(store)
+        let output = CollectingOutput()
+        let session = after.connect(document: .default, since: nil, role: .editor, client: tab, output: output)
+        after.send(complete, from: session)
+        try await after.settle()
+        #expect(output.messages.last == (try json(#"{"type":"Ack","id":"u1","version":2}"#)))
+        #expect(store.versions == [1, 2, 3])
+        await after.shutdown()
     }
 }
