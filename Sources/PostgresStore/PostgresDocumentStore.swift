@@ -26,6 +26,8 @@ public final class PostgresDocumentStore: DocumentStore {
         var outage: String?
         /// Whether this outage has been logged (by the writer; the listener only reports it).
         var outageLogged = false
+        /// Whether the migrations have run since start-up (on the first connection that reached the database).
+        var migrated = false
         var listener: PostgresListener?
     }
 
@@ -50,6 +52,9 @@ public final class PostgresDocumentStore: DocumentStore {
 
     // MARK: DocumentStore
 
+    /// Connects and runs the migrations. An unreachable database does not stop start-up: the
+    /// store reports it (`unavailableReason`, logged once), the listener reconnects with backoff,
+    /// and the first connection that reaches the database runs the migrations.
     public func start(
         initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void
     ) throws(StorageError) {
@@ -57,10 +62,17 @@ public final class PostgresDocumentStore: DocumentStore {
             $0.initialState = initialState
             $0.schema = schemas.current
         }
-        try migrate()
+        do throws(PostgresError) {
+            _ = try connect()
+        } catch where error.kind == .connection {
+            failed(error)
+        } catch {
+            throw storageError(error)
+        }
         let listener = PostgresListener(
             url: configuration.url, schema: schema, checkInterval: configuration.checkInterval,
             stateLagTime: configuration.stateLagTime, logger: logger,
+            prepare: { [weak self] connection throws(PostgresError) in try self?.prepare(connection) },
             onChange: onChange,
             onStatus: { [weak self] error in
                 if let error { self?.listenerFailed(error) } else { self?.recovered() }
@@ -69,23 +81,15 @@ public final class PostgresDocumentStore: DocumentStore {
         listener.start()
     }
 
-    /// Creates or upgrades the schema (done by `start` too).
+    /// Creates or upgrades the schema (done by the first connection after `start` too).
     public func migrate() throws(StorageError) {
         try withConnection { connection throws(PostgresError) in try schema.migrate(connection) }
     }
 
-    public func loadDocuments() throws(StorageError) -> [StoredDocument] {
-        try withConnection { connection throws(PostgresError) in
-            let names = try connection.execute("SELECT name FROM \(schema.name).documents ORDER BY name")
-            var documents: [StoredDocument] = []
-            for row in names.rows {
-                guard let text = row[0], let name = DocumentName(text), let document = try load(name, connection)
-                else { continue }
-                documents.append(document)
-            }
-            return documents
-        }
-    }
+    /// None: documents load on demand. Reading every state at start-up would cost time and memory
+    /// in proportion to the whole database, and needs the database up. The listener lists the
+    /// documents and their versions as soon as it connects.
+    public func loadDocuments() -> [StoredDocument] { [] }
 
     public func load(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
         try withConnection { connection throws(PostgresError) in try load(name, connection) }
@@ -434,16 +438,29 @@ public final class PostgresDocumentStore: DocumentStore {
             return result
         } catch {
             if error.kind != .connection, error.kind != .library { recovered() } else { failed(error) }
-            throw StorageError(
-                kind: error.kind == .newerSchema ? .newerFormat : .database, path: configuration.schema,
-                message: error.description)
+            throw storageError(error)
         }
+    }
+
+    private func storageError(_ error: PostgresError) -> StorageError {
+        StorageError(
+            kind: error.kind == .newerSchema ? .newerFormat : .database, path: configuration.schema,
+            message: error.description)
     }
 
     private func connect() throws(PostgresError) -> PostgresConnection {
         let connection = try PostgresConnection(url: configuration.url)
+        try prepare(connection)
         state.withLock { $0.connection = connection }
         return connection
+    }
+
+    /// Runs the migrations on the first connection that reaches the database (writer or
+    /// listener; the advisory lock makes a concurrent second run wait and find them applied).
+    private func prepare(_ connection: PostgresConnection) throws(PostgresError) {
+        guard !state.withLock({ $0.migrated }) else { return }
+        try schema.migrate(connection)
+        state.withLock { $0.migrated = true }
     }
 
     /// A write or read could not reach the database: logged once per outage.

@@ -16,6 +16,8 @@ final class PostgresListener: Sendable {
     private let checkInterval: Duration
     private let stateLagTime: Duration
     private let logger: Logger
+    /// Runs on every new connection before it LISTENs (the store's migrations, until they ran).
+    private let prepare: @Sendable (PostgresConnection) throws(PostgresError) -> Void
     private let onChange: @Sendable (StoreChange) -> Void
     private let onStatus: @Sendable (PostgresError?) -> Void
     private let thread = StorageThread()
@@ -25,6 +27,7 @@ final class PostgresListener: Sendable {
 
     init(
         url: String, schema: PostgresSchema, checkInterval: Duration, stateLagTime: Duration, logger: Logger,
+        prepare: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> Void,
         onChange: @escaping @Sendable (StoreChange) -> Void, onStatus: @escaping @Sendable (PostgresError?) -> Void
     ) {
         self.url = url
@@ -32,6 +35,7 @@ final class PostgresListener: Sendable {
         self.checkInterval = checkInterval
         self.stateLagTime = stateLagTime
         self.logger = logger
+        self.prepare = prepare
         self.onChange = onChange
         self.onStatus = onStatus
     }
@@ -52,6 +56,7 @@ final class PostgresListener: Sendable {
         while !stopping.load(ordering: .acquiring) {
             do throws(PostgresError) {
                 let connection = try PostgresConnection(url: url)
+                try prepare(connection)
                 try connection.execute("LISTEN \(schema.eventsChannel)")
                 try connection.execute("LISTEN \(schema.inboxChannel)")
                 backoff = .milliseconds(100)

@@ -27,10 +27,25 @@ extension DocumentActor {
         }
     }
 
-    /// The document as the store has it now with its model state, nil if the store has no change of it.
+    /// The document as the store has it now with its model state, nil if the store has no change
+    /// of it. A document stored at an older schema is migrated first, as start-up does (a store
+    /// that loads documents on demand, PostgreSQL, gives it here).
     func readFromStore() async -> Result<(StoredDocument, Model.State)?, SyncEngineError> {
-        let (store, name) = (self.store, self.name)
-        switch await store.thread.run({ () throws(StorageError) in try store.load(name) }) {
+        let (store, name, logger) = (self.store, self.name, context.logger)
+        let read = await store.thread.run { () throws(SyncEngineError) -> StoredDocument? in
+            let stored: StoredDocument?
+            do throws(StorageError) {
+                stored = try store.load(name)
+            } catch {
+                throw SyncEngineError(error.engineErrorKind, error.description)
+            }
+            guard var loaded = stored else { return nil }
+            if loaded.schema < Model.schemaVersion {
+                try DocumentMigration<Model>.migrate(&loaded, store: store, logger: logger)
+            }
+            return loaded
+        }
+        switch read {
         case .success(nil):
             return .success(nil)
         case .success(let loaded?):
@@ -40,8 +55,7 @@ extension DocumentActor {
                 return .failure(SyncEngineError(.corruptData, "the state is not a valid \(Model.self): \(error)"))
             }
         case .failure(let error):
-            return .failure(
-                SyncEngineError(error.engineErrorKind, error.description))
+            return .failure(error)
         }
     }
 

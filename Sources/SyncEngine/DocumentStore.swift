@@ -17,7 +17,8 @@ public protocol DocumentStore: AnyObject, Sendable {
     /// then delivered to `onChange`, from any thread; a store without other writers never calls it.
     func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void) throws(StorageError)
 
-    /// Every document that exists, at start-up (on the caller's thread).
+    /// Every document that exists, at start-up (on the caller's thread). A shared store may return
+    /// none: its documents then load on demand, and it lists them through `onChange(.versions)`.
     func loadDocuments() throws(StorageError) -> [StoredDocument]
 
     /// One document as it is now, or nil if it has no change yet.

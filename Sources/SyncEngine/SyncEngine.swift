@@ -100,7 +100,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             store.shutdown()
             throw SyncEngineError(.invalidState, "\(error)")
         }
-        self.registry.withLock { $0 = registry }
+        self.registry.withLock { current in
+            // A shared store may have listed documents meanwhile (its listener runs already).
+            registry.stored.merge(current.stored.filter { registry.documents[$0.key] == nil }) { loaded, _ in loaded }
+            current = registry
+        }
         presenceBus?.start { [weak self] event in self?.handle(event) }
         // Starts each one's idle timer: nobody may come for it.
         for document in registry.documents.values { document.enqueue(.unloadIfIdle) }

@@ -1,0 +1,101 @@
+"""The PostgreSQL store when the database is out of reach: at start-up, and a connection cut right
+after COMMIT was sent. The server reaches the private cluster through a proxy socket the test
+controls (tests/postgres_proxy.py)."""
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+
+from postgres_proxy import PostgresProxy
+from protocol import Peer, add, fresh_full
+from test_postgres import healthz, run, schema_of
+
+
+@pytest.fixture
+def proxy(postgres):
+    proxy = PostgresProxy(postgres)
+    yield proxy
+    proxy.close()
+
+
+def through(proxy, database):
+    """The server options of `database`, with the URL of the proxy."""
+    return [proxy.url if option == database[1] else option for option in database]
+
+
+def test_an_instance_starts_while_postgres_is_unreachable_and_serves_once_it_is_up(
+        start_server, database, postgres, proxy):
+    server = start_server(*through(proxy, database))
+    schema = schema_of(database)
+
+    async def scenario():
+        status, body = healthz(server)
+        assert status == 503 and "PostgreSQL" in body, (status, body)
+        async with websockets.connect(server.ws) as refused:
+            error = json.loads(await refused.recv())
+            assert (error["type"], error["code"]) == ("Error", "storage_unavailable")
+        proxy.open()
+        deadline = time.monotonic() + 30
+        while healthz(server)[0] != 200:
+            assert time.monotonic() < deadline, "the instance did not reconnect"
+            await asyncio.sleep(0.1)
+        peer = await Peer.connect(server.ws)
+        assert (await peer.act(add("first")))["type"] == "Ack"
+        await peer.close()
+
+    run(scenario())
+    # The migrations ran once the database was up.
+    assert postgres.sql(f"SELECT count(*) FROM {schema}.migrations") == [["3"]]
+    assert postgres.sql(f"SELECT version FROM {schema}.documents WHERE name = 'default'") == [["1"]]
+    assert server.log().count("PostgreSQL is unavailable") == 1
+
+
+def test_documents_load_on_demand_so_a_damaged_one_does_not_stop_start_up(start_server, database, postgres):
+    schema = schema_of(database)
+    first = start_server(*database)
+
+    async def write(url):
+        peer = await Peer.connect(url)
+        assert (await peer.act(add("kept")))["type"] == "Ack"
+        await peer.close()
+
+    run(write(first.ws + "/good"))
+    first.stop()
+    # A state no Todo list decodes: read at start-up, it would stop the instance.
+    postgres.sql(f"INSERT INTO {schema}.documents (name, version, state, state_version) "
+                 "VALUES ('damaged', 0, '{\"todos\": 5}', 0)")
+    second = start_server(*database)
+
+    async def read():
+        state, version = await fresh_full(second.ws + "/good")
+        assert version == 1 and [row["name"] for row in state["todos"].values()] == ["kept"]
+        async with websockets.connect(second.ws + "/damaged") as refused:
+            error = json.loads(await refused.recv())
+            assert error["type"] == "Error"
+
+    run(read())
+
+
+def test_a_connection_lost_after_commit_was_sent_is_verified_and_acknowledged(
+        start_server, database, postgres, proxy):
+    proxy.open()
+    server = start_server(*through(proxy, database))
+    schema = schema_of(database)
+
+    async def scenario():
+        peer = await Peer.connect(server.ws)
+        assert (await peer.act(add("before")))["type"] == "Ack"
+        proxy.cut_after(b"COMMIT")
+        reply = await peer.act(add("cut"))
+        assert proxy.cut.is_set(), "the connection was cut after COMMIT reached PostgreSQL"
+        assert reply == {"type": "Ack", "id": peer.next_id, "version": 2}
+        assert sorted(row["name"] for row in peer.state["todos"].values()) == ["before", "cut"]
+        assert (await peer.act(add("after")))["type"] == "Ack"
+        assert await fresh_full(server.ws) == (peer.state, 3)
+        await peer.close()
+
+    run(scenario())
+    assert postgres.sql(f"SELECT count(*) FROM {schema}.events WHERE action->'row'->>'name' = 'cut'") == [["1"]]
+    assert "which did land" in server.log()
