@@ -1,5 +1,5 @@
 """The PostgreSQL store when the database is out of reach: at start-up, and a connection cut right
-after COMMIT was sent. The server reaches the private cluster through a proxy socket the test
+after PostgreSQL answered a commit. The server reaches the private cluster through a proxy socket the test
 controls (tests/postgres_proxy.py)."""
 import asyncio
 import json
@@ -87,9 +87,9 @@ def test_a_connection_lost_after_commit_was_sent_is_verified_and_acknowledged(
     async def scenario():
         peer = await Peer.connect(server.ws)
         assert (await peer.act(add("before")))["type"] == "Ack"
-        proxy.cut_after(b"COMMIT")
+        proxy.cut_after(b"pg_notify")
         reply = await peer.act(add("cut"))
-        assert proxy.cut.is_set(), "the connection was cut after COMMIT reached PostgreSQL"
+        assert proxy.cut.is_set(), "the connection was cut after the commit reached PostgreSQL"
         assert reply == {"type": "Ack", "id": peer.next_id, "version": 2}
         assert sorted(row["name"] for row in peer.state["todos"].values()) == ["before", "cut"]
         assert (await peer.act(add("after")))["type"] == "Ack"

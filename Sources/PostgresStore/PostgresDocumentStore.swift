@@ -106,23 +106,21 @@ public final class PostgresDocumentStore: DocumentStore {
         }
         let start = ContinuousClock.now
         return try withConnection { connection throws(PostgresError) -> AppendResult in
-            try connection.executeScript("BEGIN")
+            let refusal: AppendResult?
             do throws(PostgresError) {
-                if let refusal = try write(commit, endVersion: endVersion, state: stateText, connection) {
-                    try connection.executeScript("ROLLBACK")
-                    return refusal
-                }
+                refusal =
+                    if commit.inboxEntry == nil {
+                        // One statement is one transaction: one round trip.
+                        try writeEvents(commit, endVersion: endVersion, state: stateText, connection) ? nil : .conflict
+                    } else {
+                        try writeInTransaction(commit, endVersion: endVersion, state: stateText, connection)
+                    }
             } catch {
-                try? connection.executeScript("ROLLBACK")
                 if error.constraint == schema.actionOnceIndex { return .repeatedAction }
-                throw error
-            }
-            do throws(PostgresError) {
-                try connection.executeScript("COMMIT")
-            } catch {
                 guard error.kind == .connection else { throw error }
                 return try verifyCommit(of: commit, endVersion: endVersion, after: error)
             }
+            if let refusal { return refusal }
             if writeState { state.withLock { $0.stateWritten[commit.name] = (endVersion, .now) } }
             return .committed(duration: .now - start)
         }
@@ -141,9 +139,28 @@ public final class PostgresDocumentStore: DocumentStore {
         }
     }
 
-    /// The statements of one append, inside its transaction. Returns why nothing may be written
-    /// (the caller rolls back), or nil to commit.
-    private func write(
+    /// A batch that applies an inbox entry: claiming the entry, the events and the outcome in
+    /// one transaction. Returns why nothing was written (rolled back), or nil once committed.
+    private func writeInTransaction(
+        _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
+    ) throws(PostgresError) -> AppendResult? {
+        try connection.executeScript("BEGIN")
+        do throws(PostgresError) {
+            if let refusal = try writeInboxBatch(commit, endVersion: endVersion, state: stateText, connection) {
+                try connection.executeScript("ROLLBACK")
+                return refusal
+            }
+        } catch {
+            if error.kind != .connection { try? connection.executeScript("ROLLBACK") }
+            throw error
+        }
+        try connection.executeScript("COMMIT")
+        return nil
+    }
+
+    /// The statements of an inbox batch, inside its transaction. Returns why nothing may be
+    /// written (the caller rolls back), or nil to commit.
+    private func writeInboxBatch(
         _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
     ) throws(PostgresError) -> AppendResult? {
         let name = commit.name.rawValue
@@ -160,28 +177,8 @@ public final class PostgresDocumentStore: DocumentStore {
                 "SELECT version FROM \(schema.name).documents WHERE name = $1 FOR SHARE", [name]
             ).rows.first?[0].flatMap { UInt64($0) } ?? 0
             if current != commit.startVersion { return .conflict }
-        } else {
-            let moved: Int
-            if commit.startVersion == 0 {
-                moved = try connection.execute(
-                    """
-                    INSERT INTO \(schema.name).documents (name, version, state, state_version)
-                    VALUES ($1, $2, $3::jsonb, $2) ON CONFLICT (name) DO NOTHING
-                    """, [name, "\(endVersion)", stateText ?? "null"]
-                ).affected
-            } else {
-                moved = try connection.execute(
-                    """
-                    UPDATE \(schema.name).documents SET version = $2, updated_at = now(),
-                        state = coalesce($4::jsonb, state),
-                        state_version = CASE WHEN $4 IS NULL THEN state_version ELSE $2 END
-                    WHERE name = $1 AND version = $3
-                    """, [name, "\(endVersion)", "\(commit.startVersion)", stateText]
-                ).affected
-            }
-            if moved != 1 { return .conflict }
-            try connection.execute(schema.insertEvents, [name, Self.jsonArray(commit.encodedEvents)])
-            try connection.execute("SELECT pg_notify($1, $2)", [schema.eventsChannel, "\(endVersion):\(name)"])
+        } else if try !writeEvents(commit, endVersion: endVersion, state: stateText, connection) {
+            return .conflict
         }
         if let entry = commit.inboxEntry {
             try connection.execute(
@@ -189,6 +186,34 @@ public final class PostgresDocumentStore: DocumentStore {
                 ["\(entry.id)", "\(endVersion)"])
         }
         return nil
+    }
+
+    /// Moves the document from `startVersion` to `endVersion`, inserts the events and NOTIFYs, in
+    /// one statement. False if the document was not at `startVersion` (nothing written).
+    private func writeEvents(
+        _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
+    ) throws(PostgresError) -> Bool {
+        let name = commit.name.rawValue
+        let events = Self.jsonArray(commit.encodedEvents)
+        let notice = "\(endVersion):\(name)"
+        let moved =
+            commit.startVersion == 0
+            ? try connection.execute(
+                schema.writeEvents(
+                    moving: """
+                        INSERT INTO \(schema.name).documents (name, version, state, state_version)
+                        VALUES ($1, $3, coalesce($4::jsonb, 'null'), $3) ON CONFLICT (name) DO NOTHING
+                        """), [name, events, "\(endVersion)", stateText, schema.eventsChannel, notice])
+            : try connection.execute(
+                schema.writeEvents(
+                    moving: """
+                        UPDATE \(schema.name).documents SET version = $3, updated_at = now(),
+                            state = coalesce($4::jsonb, state),
+                            state_version = CASE WHEN $4 IS NULL THEN state_version ELSE $3 END
+                        WHERE name = $1 AND version = $7
+                        """),
+                [name, events, "\(endVersion)", stateText, schema.eventsChannel, notice, "\(commit.startVersion)"])
+        return !moved.rows.isEmpty
     }
 
     static func jsonArray(_ elements: [[UInt8]]) -> String {
@@ -374,7 +399,7 @@ public final class PostgresDocumentStore: DocumentStore {
         }
     }
 
-    /// After the connection broke during COMMIT, whether the batch landed: its last event is
+    /// After the connection broke during the commit, whether the batch landed: its last event is
     /// there with this batch's time and action (or its inbox entry is applied at its version).
     /// If the database cannot be asked, the batch is reported as failed: a later catch-up
     /// brings it back if it did land.
@@ -407,7 +432,7 @@ public final class PostgresDocumentStore: DocumentStore {
         }
         switch landed {
         case "t"?:
-            logger.notice("The connection broke during COMMIT, which did land", metadata: ["document": "\(commit.name)"])
+            logger.notice("The connection broke during the commit, which did land", metadata: ["document": "\(commit.name)"])
             return .committed(duration: .zero)
         case "f"?: return commit.events.isEmpty ? .inboxEntryTaken : .conflict
         default: throw error
