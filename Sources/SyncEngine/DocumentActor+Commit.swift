@@ -51,7 +51,6 @@ extension DocumentActor {
                 for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
             case .success(.repeatedAction):
                 rollBack(pending)
-                await catchUp()
                 if case .failure(let error) = await recallRepeatedActions(of: pending.messages) {
                     send(pending.outputs, writeFailed: true)
                     return .failed(error)

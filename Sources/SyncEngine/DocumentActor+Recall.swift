@@ -26,17 +26,19 @@ extension DocumentActor {
         }
     }
 
-    /// After the store refused a batch as repeating a logged `(client, id)` (and the batch was
-    /// rolled back and the document caught up): reads the logged actions of the batch's messages
-    /// that memory does not know. Fails if the store cannot answer, or if still none of the
-    /// batch's keys is known (reducing the batch again would meet the same refusal; e.g. ids
-    /// equal as jsonb but not as JSON, `7` and `7.0`).
+    /// After the store refused a batch (rolled back now) as repeating a logged `(client, id)`:
+    /// catches up, then reads the logged actions of the batch's messages that memory does not
+    /// know. Fails if the store cannot answer, or if no more of the batch's keys are known than
+    /// before (reducing the batch again would meet the same refusal; e.g. ids equal as jsonb but
+    /// not as JSON, `7` and `7.0`).
     func recallRepeatedActions(of messages: [(SessionID, IncomingMessage)]) async -> Result<Void, StorageError> {
         let batchKeys = keys(of: messages, clients: sessions.compactMapValues(\.client))
+        let knownBefore = batchKeys.count(where: { outcomes.contains($0) })
+        await catchUp()
         if case .failure(let error) = await recall(batchKeys.filter { !outcomes.contains($0) }) {
             return .failure(error)
         }
-        guard batchKeys.contains(where: outcomes.contains) else {
+        guard batchKeys.count(where: { outcomes.contains($0) }) > knownBefore else {
             return .failure(
                 StorageError(
                     kind: .database, path: name.rawValue,
