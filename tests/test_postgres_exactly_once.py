@@ -87,3 +87,39 @@ def test_a_resend_after_a_restart_older_than_a_thousand_events_gets_its_original
 
     run(resend())
     assert postgres.sql(f"SELECT count(*), max(version) FROM {schema}.events") == [[str(2 + later)] * 2]
+
+
+def test_actions_an_earlier_release_logged_twice_do_not_stop_the_migration(start_server, database, postgres):
+    schema = schema_of(database)
+    server = start_server(*database)
+
+    async def write():
+        peer = await Peer.connect(server.ws)
+        assert (await peer.act(add("first")))["type"] == "Ack"
+        await peer.close()
+
+    run(write())
+    server.stop()
+    # The database as the release before migration 3 could leave it: one (client, id) logged twice.
+    postgres.sql(f"""
+        DROP INDEX {schema}.events_action_once;
+        DELETE FROM {schema}.migrations WHERE version = 3;
+        INSERT INTO {schema}.events (document, version, time, action, ops, schema, client, action_id)
+            SELECT 'default', v, now(), '{{"type":"RemoveCompleted"}}', '[]', 1, 'old-tab', '"twice"'
+            FROM generate_series(2, 3) AS v;
+        UPDATE {schema}.documents SET version = 3 WHERE name = 'default'""")
+    server.start()
+
+    async def serve():
+        peer = await Peer.connect(server.ws + "?client=new-tab")
+        assert peer.version == 3
+        action = {**add("second"), "id": "once"}
+        assert await outcome(peer, action) == {"type": "Ack", "id": "once", "version": 4}
+        assert await outcome(peer, action) == {"type": "Ack", "id": "once", "version": 4}
+        await peer.close()
+
+    run(serve())
+    assert postgres.sql(f"SELECT count(*) FROM {schema}.migrations") == [["3"]]
+    [[definition]] = postgres.sql(
+        f"SELECT indexdef FROM pg_indexes WHERE schemaname = '{schema}' AND indexname = 'events_action_once'")
+    assert "UNIQUE" in definition and '"time" >' in definition, definition

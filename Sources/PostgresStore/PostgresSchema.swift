@@ -168,10 +168,24 @@ struct PostgresSchema {
                 ADD COLUMN session_name text;
             """,
             // Exactly-once across instances: two instances that apply one resent action at the
-            // same moment cannot both log it, whatever each one remembers.
+            // same moment cannot both log it, whatever each one remembers. Events an earlier
+            // release logged twice that way stay (the table is immutable) and must not stop the
+            // migration: the index then covers only the events after the last of them (older
+            // resends are still found by reading the table first).
             """
-            CREATE UNIQUE INDEX \(actionOnceIndex) ON \(name).events (document, client, action_id)
-                WHERE client IS NOT NULL AND action_id IS NOT NULL;
+            DO $migration$
+            DECLARE
+                cutoff timestamptz;
+            BEGIN
+                SELECT max(time) INTO cutoff FROM (
+                    SELECT time, count(*) OVER (PARTITION BY document, client, action_id) AS copies
+                    FROM \(name).events WHERE client IS NOT NULL AND action_id IS NOT NULL
+                ) AS logged WHERE copies > 1;
+                EXECUTE format(
+                    'CREATE UNIQUE INDEX \(actionOnceIndex) ON \(name).events (document, client, action_id) '
+                    'WHERE client IS NOT NULL AND action_id IS NOT NULL%s',
+                    CASE WHEN cutoff IS NULL THEN '' ELSE format(' AND time > %L::timestamptz', cutoff) END);
+            END $migration$;
             """,
         ]
     }
