@@ -43,9 +43,19 @@ public final class PostgresPresenceBus: PresenceBus {
         self.logger = logger
     }
 
+    /// Claims an instance number. With the database unreachable the instance still starts (the
+    /// store reports the outage): it takes a random number now, which the bus claims, preferred,
+    /// once it connects (`reconnect`, which warns if another instance holds it meanwhile).
     public func join() throws(StorageError) -> UInt32 {
         do throws(PostgresError) {
-            let connection = try PostgresConnection(url: url)
+            let connection: PostgresConnection
+            do throws(PostgresError) {
+                connection = try PostgresConnection(url: url)
+            } catch where error.kind == .connection {
+                let instance = UInt32.random(in: 1..<SessionIDs.instanceLimit)
+                state.withLock { $0.instance = instance }
+                return instance
+            }
             guard let instance = try claimInstanceNumber(on: connection, preferring: nil) else {
                 throw PostgresError(.connection, "every instance number tried is held by another instance")
             }
