@@ -183,13 +183,48 @@ describe('TodoStore', () => {
     assert.equal(store.resumeVersion, 9);
   });
 
-  test('a fresh Full after a reconnect replaces the state and forgets edits in flight', () => {
+  test('an edit in flight outlives a reconnect and a fresh Full, and settles on its resent Ack', () => {
     const store = loadedStore({ name: 'a', todos: {} }, 3);
-    store.changeName('ab');
-    store.connectionLost();
+    const action = store.changeName('ab');
+    assert.equal(store.changeName('abc'), null);
+    assert.equal(store.connectionLost().any, false);
     store.receive({ type: 'Full', todo: { name: 'z', todos: {} }, version: 9 });
-    assert.equal(store.view().name, 'z');
+    assert.equal(store.view().name, 'abc', 'the field keeps what was typed');
     assert.equal(store.resumeVersion, 9);
+    serverEcho(store, 10, [{ op: 'replace', path: '/name', value: 'ab' }], action.id);
+    assert.equal(store.queuedCount, 0);
+    assert.equal(store.view().name, 'abc');
+  });
+
+  test('the original protocol forgets edits in flight when the connection is lost', () => {
+    const store = new TodoStore();
+    store.receive({ type: 'Full', todo: { name: 'a', todos: {} } });
+    store.changeName('ab');
+    assert.equal(store.connectionLost().name, true);
+    assert.equal(store.view().name, 'a');
+  });
+
+  test('pending actions and the edits queued behind them are taken up again after a reload', () => {
+    const before = loadedStore({ name: 'L', todos: { 1: { name: 'a', completed: false }, 2: { name: 'b', completed: false } } }, 4);
+    const actions = [before.changeName('L2'), before.updateRow(1, { completed: true }), before.removeRow(2), before.addRow()];
+    assert.equal(before.changeName('L23'), null);
+    assert.equal(before.updateRow(1, { name: 'a!' }), null);
+    const queued = before.queuedValues();
+    assert.deepEqual(queued, { name: 'L23', 'todos/1/name': 'a!', 'todos/1/completed': true });
+    assert.equal(before.queuedCount, 2);
+
+    const after = new TodoStore({ makeId: () => 'next' });
+    after.restorePending(actions, queued);
+    after.receive({ type: 'Full', todo: { name: 'L', todos: { 1: { name: 'a', completed: false }, 2: { name: 'b', completed: false } } }, version: 4 });
+    assert.deepEqual(after.view(), { name: 'L23', rows: [{ index: 1, name: 'a!', completed: true }] });
+    assert.equal(after.queuedCount, 2);
+    // The answers settle them; the queued edits then go out as one action per target.
+    const named = after.receive({ type: 'Ack', id: actions[0].id, version: 5 });
+    assert.deepEqual(named.send, [{ type: 'ChangeName', name: 'L23', id: 'next' }]);
+    const updated = after.receive({ type: 'Ack', id: actions[1].id, version: 6 });
+    assert.deepEqual(updated.send, [{ type: 'Update', index: 1, row: { name: 'a!', completed: true }, id: 'next' }]);
+    after.receive({ type: 'Error', id: actions[2].id, code: 'invalid_index', message: 'no row 2' });
+    assert.deepEqual(after.view().rows.map((row) => row.index), [1, 2], 'a refused removal shows the row again');
   });
 
   test('with the original protocol (no versions, no Acks) an edit settles when the server holds it', () => {

@@ -8,6 +8,11 @@
 // target (the list name, or one row) is in flight; keystrokes made meanwhile go
 // out as one action with the latest text when it is answered.
 //
+// Own actions survive a lost connection: they stay pending until the server answers
+// them, since the page resends them with their ids after reconnecting (the server
+// answers a repeat with its original Ack or Error). Only the original protocol, which
+// has no Acks, forgets them.
+//
 // A change costs what it changes, whatever the list's size: Patches are applied in
 // place, the rows' order is kept sorted as rows come and go, and every message and
 // edit reports which fields it changed (`Changes`) so the page updates only those.
@@ -90,15 +95,22 @@ export class Changes {
   }
 }
 
+/** Ids 1, 2, 3, … for own actions when none are given (tests); the page passes random ones. */
+function countingIds() {
+  let last = 0;
+  return () => ++last;
+}
+
 export class TodoStore {
-  constructor() {
+  /** @param {{ makeId?: () => string | number }} [options] */
+  constructor({ makeId = countingIds() } = {}) {
     /** The document as the server last described it, or null before the first Full. */
     this.document = null;
     /** Version of `document`; null when the server does not send versions. */
     this.version = null;
     /** True when the server speaks the original protocol (no versions, no Acks). */
     this.legacy = false;
-    this.nextId = 1;
+    this.makeId = makeId;
     /** field key -> { value, ids: Set } for edits not yet confirmed. */
     this.pendingFields = new Map();
     /** target -> { inFlight: id, queued: boolean }: the one action in flight per target. */
@@ -264,10 +276,12 @@ export class TodoStore {
   }
 
   /**
-   * Forgets actions in flight: after a disconnect they will never be answered.
+   * After a disconnect: own actions stay pending, to be resent; with the original
+   * protocol they are forgotten, as they will never be answered.
    * @returns {Changes} the fields that show the server's value again
    */
   connectionLost() {
+    if (!this.legacy) return new Changes();
     const changes = new Changes({ rows: this.pendingRemovals.values() });
     for (const key of this.pendingFields.keys()) changes.mark(key.split('/'));
     this.pendingFields.clear();
@@ -285,6 +299,70 @@ export class TodoStore {
 
   isPending(key) {
     return this.pendingFields.has(key);
+  }
+
+  /** Edits waiting behind an action in flight on the same target (each goes out as one action). */
+  get queuedCount() {
+    let count = 0;
+    for (const state of this.targets.values()) if (state.queued) count += 1;
+    return count;
+  }
+
+  /** The values of edits waiting behind an action in flight, by field key: to keep over a reload. */
+  queuedValues() {
+    const values = {};
+    for (const [key, pending] of this.pendingFields) {
+      if (this.targets.get(targetOf(key))?.queued) values[key] = pending.value;
+    }
+    return values;
+  }
+
+  /**
+   * Takes up own actions sent before a reload (oldest first) and the edits queued behind them
+   * (`queuedValues()`), so the page shows them and settles them as the answers come.
+   */
+  restorePending(actions, queued) {
+    for (const action of actions) this.track(action);
+    for (const [key, value] of Object.entries(queued)) {
+      const state = this.targets.get(targetOf(key));
+      const pending = this.pendingFields.get(key);
+      if (!state || !pending || pending.value === value) continue;
+      pending.value = value;
+      state.queued = true;
+    }
+  }
+
+  // Records what an own action shows until it is answered.
+  track(action) {
+    const { id } = action;
+    const hold = (target, values) => {
+      for (const [key, value] of Object.entries(values)) {
+        const pending = this.pendingFields.get(key) ?? { value, ids: new Set() };
+        pending.value = value;
+        pending.ids.add(id);
+        this.pendingFields.set(key, pending);
+      }
+      this.targets.set(target, { inFlight: id, queued: false });
+    };
+    switch (action.type) {
+      case 'ChangeName':
+        hold(LIST_TARGET, { [fieldKey.listName]: action.name });
+        break;
+      case 'Update':
+        hold(rowTarget(action.index), {
+          [fieldKey.rowName(action.index)]: action.row.name,
+          [fieldKey.rowCompleted(action.index)]: action.row.completed,
+        });
+        break;
+      case 'Remove':
+        this.pendingRemovals.set(id, action.index);
+        this.forgetTarget(rowTarget(action.index));
+        break;
+      case 'Add':
+        this.pendingAdds.push(id);
+        break;
+      default:
+    }
   }
 
   serverValue(key) {
@@ -343,10 +421,6 @@ export class TodoStore {
       if (row) rows.push(row);
     }
     return { name: this.name, rows };
-  }
-
-  makeId() {
-    return this.nextId++;
   }
 
   // Records local values, then sends at once unless an action on the same target is in flight.
