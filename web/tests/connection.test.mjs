@@ -14,6 +14,11 @@ describe('socketURL', () => {
     assert.equal(socketURL('http://127.0.0.1:8080/', 12), 'ws://127.0.0.1:8080/ws?since=12');
     assert.equal(socketURL('http://127.0.0.1:8080/', 0), 'ws://127.0.0.1:8080/ws?since=0');
   });
+
+  test('names the tab\'s client', () => {
+    assert.equal(socketURL('http://h:1/?doc=shop#token=t', 3, 'tab-1'), 'ws://h:1/ws/shop?since=3&client=tab-1&token=t');
+    assert.equal(socketURL('http://h:1/', null, 'tab-1'), 'ws://h:1/ws?client=tab-1');
+  });
 });
 
 describe('backoffDelay', () => {
@@ -103,6 +108,29 @@ describe('Connection', () => {
     assert.equal(messages.length, 0);
     assert.equal(FakeSocket.instances.length, 2);
     assert.equal(FakeSocket.instances[1].url, 'ws://127.0.0.1:1/ws');
+  });
+
+  test('stop closes the socket and retries nothing until started again', async () => {
+    FakeSocket.instances = [];
+    let lost = 0;
+    const connection = new Connection({
+      url: (since) => socketURL('http://127.0.0.1:1/', since),
+      resumeVersion: () => 7,
+      onMessage: () => {},
+      onStatus: () => {},
+      onLost: () => { lost += 1; },
+      WebSocket: FakeSocket,
+      backoff: { initial: 1, max: 1 },
+    });
+    connection.start();
+    FakeSocket.instances[0].serverOpens();
+    connection.stop();
+    assert.equal(FakeSocket.instances[0].readyState, 3);
+    assert.equal(lost, 1);
+    await nextTurn(20);
+    assert.equal(FakeSocket.instances.length, 1, 'no reconnect after stop');
+    connection.start();
+    assert.equal(FakeSocket.instances[1].url, 'ws://127.0.0.1:1/ws?since=7');
   });
 });
 

@@ -26,15 +26,16 @@ export function pageOptions(pageHref) {
 
 /**
  * Where the WebSocket lives: "ws" next to the page, so "/todo/" talks to "/todo/ws"
- * (and "/todo/?doc=shop" to "/todo/ws/shop").
+ * (and "/todo/?doc=shop" to "/todo/ws/shop"); `client` names the tab for exactly-once actions.
  */
-export function socketURL(pageHref, since = null) {
+export function socketURL(pageHref, since = null, client = null) {
   const { document, token } = pageOptions(pageHref);
   const url = new URL(document ? `ws/${document}` : 'ws', pageHref);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.hash = '';
   url.search = '';
   if (since !== null && since !== undefined) url.searchParams.set('since', String(since));
+  if (client) url.searchParams.set('client', client);
   if (token) url.searchParams.set('token', token);
   return url.href;
 }
@@ -96,6 +97,15 @@ export class Connection {
     this.clearRetry();
     this.drop();
     this.open();
+  }
+
+  /**
+   * Closes the connection and stops retrying, e.g. when the page is hidden for the
+   * back/forward cache (Chromium would keep its WebSocket open there); `start()` resumes.
+   */
+  stop() {
+    this.clearRetry();
+    this.drop();
   }
 
   /** Tries at once if waiting for a retry, e.g. when the device comes back online. */
