@@ -29,6 +29,10 @@ public enum WebAssets {
             File("history.js", PackageResources.history_js),
             File("history-panel.js", PackageResources.history_panel_js),
             File("documents-panel.js", PackageResources.documents_panel_js),
+            File("outbox.js", PackageResources.outbox_js),
+            File("tab-client.js", PackageResources.tab_client_js),
+            File("presence.js", PackageResources.presence_js),
+            File("people-panel.js", PackageResources.people_panel_js),
             File("style.css", PackageResources.style_css),
             File("favicon.svg", PackageResources.favicon_svg),
         ]

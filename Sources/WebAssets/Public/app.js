@@ -1,10 +1,14 @@
 // Wires the shared Todo list to the page: server messages -> store -> DOM,
-// and the person's input -> store -> actions on the WebSocket.
+// and the person's input -> store -> outbox -> actions on the WebSocket.
 
 import { Changes, TodoStore, fieldKey } from './todo-store.js';
 import { Connection, pageOptions, socketURL } from './connection.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
+import { Outbox, randomId } from './outbox.js';
+import { tabClient } from './tab-client.js';
+import { FocusSender, NAME_POINTER, Presence, colourOf, helloName, rowPointer } from './presence.js';
+import { PeoplePanel } from './people-panel.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -22,13 +26,35 @@ const elements = {
   status: $('[data-status]'),
   statusText: $('.status-text'),
   statusRetry: $('.status-retry'),
+  unsaved: $('#unsaved'),
   toast: $('#toast'),
   stale: $('#stale'),
   rowTemplate: $('#row-template'),
 };
 
-const store = new TodoStore();
-/** row index -> { element, check, name, remove, completed } for every row on the page */
+/** The tab's sessionStorage and the browser's localStorage; null where the browser refuses them. */
+const storageOf = (get) => {
+  try {
+    return get();
+  } catch {
+    return null;
+  }
+};
+const tabStorage = storageOf(() => sessionStorage);
+const browserStorage = storageOf(() => localStorage);
+
+const options = pageOptions(location.href);
+const documentName = options.document ?? 'default';
+const { id: clientId, duplicated } = await tabClient({ storage: tabStorage, makeId: randomId, page: window });
+const outbox = new Outbox({ storage: tabStorage, key: `patchsync:outbox:${documentName}` });
+// A duplicated tab's copied outbox belongs to the tab it was copied from, which sends it.
+if (duplicated) outbox.clear();
+const store = new TodoStore({ makeId: randomId });
+store.restorePending(outbox.actions, outbox.queued);
+/** True once this connection has resent the outbox and said Hello; until then new actions wait in the outbox. */
+let ready = false;
+
+/** row index -> { element, check, name, remove, completed, badge } for every row on the page */
 const rowElements = new Map();
 /** Rows on the page shown as done, for the summary. */
 let doneShown = 0;
@@ -36,15 +62,14 @@ let connected = false;
 /** Set when the server refuses edits from this session (a watch-only token). */
 let watchOnly = false;
 /** The shop-floor view (`&display`): large type, read-only, says when it is stale. */
-const display = pageOptions(location.href).display;
-const isEditable = () => connected && !watchOnly && !display;
+const display = options.display;
+// Offline edits wait in the outbox; the original protocol has no Acks, so there they need a connection.
+const isEditable = () => (connected || !store.legacy) && !watchOnly && !display;
 /** True while an input method composes text; rewriting the field then would break the composition. */
 let composing = false;
 /** The element that had focus when the person asked for a new row; the row takes focus from it. */
 let focusBeforeAdd = null;
 
-const options = pageOptions(location.href);
-const documentName = options.document ?? 'default';
 const api = (path, init) => callAPI(location.href, options.token, path, init);
 const historyPanel = new HistoryPanel({
   name: documentName,
@@ -56,14 +81,108 @@ const historyPanel = new HistoryPanel({
 new DocumentsPanel({ current: documentName, api });
 
 const connection = new Connection({
-  url: (since) => socketURL(location.href, since),
+  url: (since) => socketURL(location.href, since, clientId),
   resumeVersion: () => store.resumeVersion,
   onMessage: receive,
   onStatus: showStatus,
-  onLost: () => render(store.connectionLost()),
+  onLost: () => {
+    ready = false;
+    render(store.connectionLost());
+    showPresence(presence.clear());
+    showUnsaved();
+  },
 });
 
+// ---- presence: who is here, and which row they edit ----
+
+const NAME_KEY = 'patchsync:name';
+const presence = new Presence({ client: clientId });
+// Without a chosen name, a "Guest" number kept for this browser.
+function ownName() {
+  const saved = storageOf(() => browserStorage.getItem(NAME_KEY));
+  if (saved) return helloName(saved, 'Guest');
+  const name = `Guest ${100 + Math.floor(Math.random() * 900)}`;
+  storageOf(() => browserStorage.setItem(NAME_KEY, name));
+  return name;
+}
+const takesPart = () => ready && !store.legacy && !display;
+const focusSender = new FocusSender({
+  send: (focus) => takesPart() && connection.send({ type: 'Focus', focus }),
+});
+const people = new PeoplePanel({
+  presence,
+  ownName,
+  rowNumber: (focus) => {
+    const match = /^\/todos\/(0|[1-9][0-9]*)$/.exec(focus ?? '');
+    return match ? Number(match[1]) : null;
+  },
+  rename: (name) => {
+    const chosen = helloName(name, ownName());
+    storageOf(() => browserStorage.setItem(NAME_KEY, chosen));
+    if (takesPart()) connection.send({ type: 'Hello', name: chosen });
+  },
+});
+
+function showPresence(changed) {
+  if (!changed) return;
+  if (changed.people) people.render();
+  for (const pointer of changed.focus) {
+    if (pointer === NAME_POINTER) markListName();
+    const row = /^\/todos\/(0|[1-9][0-9]*)$/.exec(pointer);
+    const parts = row ? rowElements.get(Number(row[1])) : undefined;
+    if (parts) markRow(parts, Number(row[1]));
+  }
+}
+
+// What this page is editing, as a JSON Pointer, from where the keyboard focus is.
+function focusedPointer() {
+  const active = document.activeElement;
+  if (active === elements.listName) return NAME_POINTER;
+  const index = active && elements.rows.contains(active) ? rowOf(active) : null;
+  return index === null ? null : rowPointer(index);
+}
+
+// ---- the outbox: own actions until the server answers them ----
+
+// Once per connection, when the page holds the state: the outbox goes out again, in
+// order and with the original ids (the server applies each at most once), then Hello.
+function connectionReady() {
+  if (ready || !connected || !store.loaded) return;
+  ready = true;
+  if (store.legacy) return;
+  for (const action of outbox.actions) connection.send(action);
+  if (!display) {
+    connection.send({ type: 'Hello', name: ownName() });
+    people.enable();
+    focusSender.reconnected();
+  }
+  showUnsaved();
+}
+
+// Shown at once while offline; while connected only once an answer is slow in coming,
+// so that fast typing does not make it flicker.
+const UNSAVED_AFTER_MS = 1500;
+let unsavedSince = null;
+let unsavedTimer = null;
+function showUnsaved() {
+  const count = outbox.size + store.queuedCount;
+  unsavedSince = count === 0 ? null : unsavedSince ?? Date.now();
+  const overdue = unsavedSince !== null && Date.now() - unsavedSince >= UNSAVED_AFTER_MS;
+  elements.unsaved.dataset.unsaved = String(count);
+  elements.unsaved.textContent = count === 1 ? '1 change not saved yet' : `${count} changes not saved yet`;
+  elements.unsaved.hidden = count === 0 || (connected && !overdue);
+  clearTimeout(unsavedTimer);
+  unsavedTimer = elements.unsaved.hidden && count > 0
+    ? setTimeout(showUnsaved, unsavedSince + UNSAVED_AFTER_MS - Date.now())
+    : null;
+}
+
 function receive(message) {
+  const changed = presence.receive(message);
+  if (changed) {
+    showPresence(changed);
+    return;
+  }
   const result = store.receive(message);
   if (result.resync) {
     // Wrong data is worse than a reload: start over from a fresh Full.
@@ -71,7 +190,13 @@ function receive(message) {
     connection.reconnectNow();
     return;
   }
+  const answered = message.type === 'Ack' || message.type === 'Error';
+  if (answered) outbox.settle(message.id);
   for (const action of result.send) send(action);
+  if (answered) {
+    outbox.setQueued(store.queuedValues());
+    showUnsaved();
+  }
   if (result.error?.code === 'forbidden') {
     watchOnly = true;
     elements.statusText.textContent = 'Live · view only';
@@ -81,6 +206,7 @@ function receive(message) {
   }
   render(result.changes);
   for (const index of result.addedByMe ?? []) focusNewRow(index);
+  if (message.type === 'Full') connectionReady();
   if (message.type === 'Full' || result.error?.code === 'forbidden') historyPanel.refreshRole();
   if (message.type === 'Patch' && typeof message.version === 'number' && store.version === message.version) {
     historyPanel.changed(typeof message.from === 'number' ? message.from : message.version - 1, message.version);
@@ -91,11 +217,17 @@ function receive(message) {
 // `changes` is what the edit shows at once (before the server answers).
 function perform(action, changes = new Changes()) {
   if (action) send(action);
+  outbox.setQueued(store.queuedValues());
+  showUnsaved();
   render(changes);
 }
 
+// Into the outbox, and out at once when the connection is ready; otherwise it goes
+// when the page reconnects. The original protocol has no Acks to empty an outbox.
 function send(action) {
-  if (!connection.send(action)) {
+  if (!store.legacy) outbox.add(action);
+  if (ready && connection.send(action)) return;
+  if (store.legacy) {
     render(store.connectionLost());
     showToast('You are offline; that change was not saved.');
   }
@@ -110,7 +242,10 @@ function render(changes) {
   elements.card.setAttribute('aria-busy', String(!store.loaded));
   if (!store.loaded) return;
 
-  if (changes.all || changes.name) renderName();
+  if (changes.all || changes.name) {
+    renderName();
+    markListName();
+  }
   if (changes.all) renderAllRows();
   else for (const index of changes.rows) renderRow(index);
 
@@ -179,10 +314,65 @@ function createRow(index) {
   const element = elements.rowTemplate.content.firstElementChild.cloneNode(true);
   element.dataset.index = String(index);
   const [check, name, remove] = element.children;
-  const parts = { element, check, name, remove, completed: false };
+  const parts = { element, check, name, remove, completed: false, badge: null };
   setRowEditable(parts, isEditable());
   rowElements.set(index, parts);
+  markRow(parts, index);
   return parts;
+}
+
+// A row someone else is editing: a coloured edge and their name beside it, which
+// the row's text field also gives as its description. Rows nobody edits have no badge.
+function markRow(parts, index) {
+  const editors = presence.editing(rowPointer(index));
+  parts.element.classList.toggle('is-edited', editors.length > 0);
+  if (editors.length === 0) {
+    if (parts.badge) {
+      parts.badge.remove();
+      parts.badge = null;
+      parts.name.removeAttribute('aria-describedby');
+      delete parts.element.dataset.colour;
+    }
+    return;
+  }
+  if (!parts.badge) {
+    parts.badge = document.createElement('span');
+    parts.badge.className = 'row-editor';
+    parts.badge.id = `editing-${index}`;
+    parts.name.after(parts.badge);
+    parts.name.setAttribute('aria-describedby', parts.badge.id);
+  }
+  describeEditors(parts.badge, editors);
+  parts.element.dataset.colour = parts.badge.dataset.colour;
+}
+
+function markListName() {
+  const editors = presence.editing(NAME_POINTER);
+  const badge = document.getElementById('editing-name');
+  elements.listName.classList.toggle('is-edited', editors.length > 0);
+  if (editors.length === 0) {
+    badge?.remove();
+    elements.listName.removeAttribute('aria-describedby');
+    return;
+  }
+  const shown = badge ?? document.createElement('span');
+  if (!badge) {
+    shown.id = 'editing-name';
+    shown.className = 'row-editor name-editor';
+    elements.listName.after(shown);
+    elements.listName.setAttribute('aria-describedby', shown.id);
+  }
+  describeEditors(shown, editors);
+  elements.listName.dataset.colour = shown.dataset.colour;
+}
+
+function describeEditors(badge, editors) {
+  const names = editors.map((person) => person.name).join(', ');
+  const hidden = document.createElement('span');
+  hidden.className = 'visually-hidden';
+  hidden.textContent = editors.length === 1 ? ' is editing' : ' are editing';
+  badge.replaceChildren(names, hidden);
+  badge.dataset.colour = String(colourOf(editors[0]));
 }
 
 function updateRow(parts, row) {
@@ -277,6 +467,7 @@ function showStatus(status, { retryAt } = {}) {
   countdown = null;
   elements.statusRetry.textContent = '';
   connected = status === 'connected';
+  connectionReady();
   if (status === 'connecting') {
     elements.statusText.textContent = store.loaded ? 'Reconnecting…' : 'Connecting…';
   } else if (status === 'connected') {
@@ -294,6 +485,7 @@ function showStatus(status, { retryAt } = {}) {
   elements.loadingText.textContent = status === 'offline' ? 'Waiting for the server…' : 'Loading your list…';
   document.body.classList.toggle('is-offline', status !== 'connected' && store.loaded);
   if (store.loaded) applyEditable();
+  showUnsaved();
 }
 
 let toastTimer = null;
@@ -369,6 +561,11 @@ elements.rows.addEventListener('keydown', (event) => {
   addRow();
 });
 
+// Focus moves synchronously between fields; the pointer is read once the move is over.
+const followFocus = () => queueMicrotask(() => focusSender.set(focusedPointer()));
+document.addEventListener('focusin', followFocus);
+document.addEventListener('focusout', followFocus);
+
 document.addEventListener('compositionstart', () => {
   composing = true;
 });
@@ -376,6 +573,12 @@ document.addEventListener('compositionend', () => {
   composing = false;
 });
 window.addEventListener('online', () => connection.retrySoon());
+// A page left for another keeps no session (others would see it as still here);
+// one restored from the back/forward cache connects again and resumes.
+window.addEventListener('pagehide', () => connection.stop());
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted && !options.problem) connection.start();
+});
 
 document.body.classList.toggle('is-display', display);
 render(new Changes());
