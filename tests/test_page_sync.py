@@ -212,8 +212,13 @@ def test_each_window_sees_the_other_and_the_row_it_edits(browsers, start_server)
                    "the mark never followed Ana to row 3")
         a.find_element(By.NAME, "list-name").click()
         wait_until(b, lambda w: editor_badge(w, 3) == "", "the mark stayed after Ana left the row")
+        wait_until(b, lambda w: w.find_element(By.ID, "editing-name").get_attribute("textContent") == "Ana is editing",
+                   "the list name was never marked with Ana's name")
+        b.set_window_size(390, 844)
+        b.save_screenshot(str(ARTIFACTS / "page-presence-phone.png"))
         a.get("about:blank")
         wait_until(b, lambda w: people_listed(w) == [], "Ana was still listed after closing her window")
+        wait_until(b, lambda w: not w.find_elements(By.ID, "editing-name"), "Ana's mark outlived her window")
         assert [console_errors(window) for window in browsers] == [[], []]
     finally:
         leave(browsers)

@@ -1,7 +1,7 @@
 // Presence on the page: who is here, what they edit, and Focus sent at a bounded rate.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { FocusSender, Presence, colourOf, helloName, initials, rowPointer } from '../../Sources/WebAssets/Public/presence.js';
+import { FocusSender, Presence, helloName, initials, rowPointer } from '../../Sources/WebAssets/Public/presence.js';
 
 const entry = (session, name, client, focus = null, since = session) => ({ session, name, client, since, role: 'editor', focus });
 
@@ -59,10 +59,15 @@ describe('names and colours', () => {
     assert.equal(initials('  '), '?');
   });
 
-  test('a client keeps its colour across sessions', () => {
-    assert.equal(colourOf({ client: 'tab-a', session: 1 }), colourOf({ client: 'tab-a', session: 9 }));
-    const colours = new Set(Array.from({ length: 60 }, (_, i) => colourOf({ client: `tab-${i}` })));
-    assert.ok(colours.size > 1 && [...colours].every((c) => c >= 0 && c < 6));
+  test('the people here have different colours, by order of arrival; this page has its own', () => {
+    const presence = new Presence({ client: 'me' });
+    presence.receive({ type: 'Presence', sessions: [entry(9, 'Me', 'me'), entry(4, 'Bo', 'b', null, 20), entry(3, 'Ana', 'a', null, 10)] });
+    const colour = (session) => presence.colourOf(presence.sessions.get(session));
+    assert.deepEqual([colour(3), colour(4), colour(9)], ['0', '1', 'self']);
+    presence.receive({ type: 'PresenceLeave', session: 3 });
+    assert.equal(colour(4), '0');
+    for (let session = 10; session < 17; session += 1) presence.receive({ type: 'PresenceJoin', session: entry(session, `P${session}`, null, null, 100 + session) });
+    assert.deepEqual(presence.others().map((person) => presence.colourOf(person)), ['0', '1', '2', '3', '4', '5', '0', '1']);
   });
 });
 

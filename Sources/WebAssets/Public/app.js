@@ -7,7 +7,7 @@ import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
 import { Outbox, randomId } from './outbox.js';
 import { tabClient } from './tab-client.js';
-import { FocusSender, NAME_POINTER, Presence, colourOf, helloName, rowPointer } from './presence.js';
+import { FocusSender, NAME_POINTER, Presence, helloName, rowPointer } from './presence.js';
 import { PeoplePanel } from './people-panel.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -123,9 +123,17 @@ const people = new PeoplePanel({
   },
 });
 
+/** Indices of the rows marked as edited by someone else. */
+const markedRows = new Set();
+
 function showPresence(changed) {
   if (!changed) return;
-  if (changed.people) people.render();
+  if (changed.people) {
+    people.render();
+    // Colours follow the order of arrival, so a join or a leave may recolour every mark.
+    markListName();
+    for (const index of markedRows) markRow(rowElements.get(index), index);
+  }
   for (const pointer of changed.focus) {
     if (pointer === NAME_POINTER) markListName();
     const row = /^\/todos\/(0|[1-9][0-9]*)$/.exec(pointer);
@@ -299,6 +307,7 @@ function removeRow(index) {
   const parts = rowElements.get(index);
   if (!parts) return;
   if (parts.completed) doneShown -= 1;
+  markedRows.delete(index);
   parts.element.remove();
   rowElements.delete(index);
 }
@@ -326,6 +335,8 @@ function createRow(index) {
 function markRow(parts, index) {
   const editors = presence.editing(rowPointer(index));
   parts.element.classList.toggle('is-edited', editors.length > 0);
+  if (editors.length > 0) markedRows.add(index);
+  else markedRows.delete(index);
   if (editors.length === 0) {
     if (parts.badge) {
       parts.badge.remove();
@@ -353,6 +364,7 @@ function markListName() {
   if (editors.length === 0) {
     badge?.remove();
     elements.listName.removeAttribute('aria-describedby');
+    delete elements.listName.dataset.colour;
     return;
   }
   const shown = badge ?? document.createElement('span');
@@ -372,7 +384,7 @@ function describeEditors(badge, editors) {
   hidden.className = 'visually-hidden';
   hidden.textContent = editors.length === 1 ? ' is editing' : ' are editing';
   badge.replaceChildren(names, hidden);
-  badge.dataset.colour = String(colourOf(editors[0]));
+  badge.dataset.colour = presence.colourOf(editors[0]);
 }
 
 function updateRow(parts, row) {

@@ -1,15 +1,15 @@
 // Who is on the list: avatars on the "People" button in the header, the full list
 // in its panel, and the field where the person sets the name the others see.
 
-import { colourOf, initials } from './presence.js';
+import { initials } from './presence.js';
 
 const $ = (selector) => document.querySelector(selector);
 const SHOWN_AVATARS = 3;
 
-function avatar(person) {
+function avatar(person, colour) {
   const element = document.createElement('span');
   element.className = 'avatar';
-  element.dataset.colour = String(colourOf(person));
+  element.dataset.colour = colour;
   element.textContent = initials(person.name);
   return element;
 }
@@ -72,7 +72,7 @@ export class PeoplePanel {
     this.toggle.setAttribute('aria-label', names.length === 0
       ? 'People: only you are here'
       : `People: ${names.length === 1 ? '1 other person' : `${names.length} others`} here, ${names.join(', ')}`);
-    const shown = others.slice(0, SHOWN_AVATARS).map(avatar);
+    const shown = others.slice(0, SHOWN_AVATARS).map((person) => avatar(person, this.presence.colourOf(person)));
     if (others.length > SHOWN_AVATARS) {
       const more = document.createElement('span');
       more.className = 'avatar avatar-more';
@@ -100,7 +100,7 @@ export class PeoplePanel {
     const editing = focusText(person.focus, this.rowNumber);
     if (editing) parts.push(`editing ${editing}`);
     detail.textContent = parts.join(' · ');
-    item.append(avatar(person), name, detail);
+    item.append(avatar(person, this.presence.colourOf(person)), name, detail);
     return item;
   }
 }

@@ -22,20 +22,14 @@ export function initials(name) {
 
 const PALETTE_SIZE = 6;
 
-/** A colour slot (0..5) that stays the same for one client across reconnects. */
-export function colourOf(person) {
-  const key = String(person.client ?? person.session);
-  let hash = 0;
-  for (const char of key) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
-  return hash % PALETTE_SIZE;
-}
-
 export class Presence {
   /** @param {{ client: string }} options this page's client id: its own sessions are not "others" */
   constructor({ client }) {
     this.client = client;
     /** session id -> { session, name, client, since, role, focus } */
     this.sessions = new Map();
+    /** `others()`, kept until the next change: every row asks while a list renders. */
+    this.othersShown = null;
   }
 
   /**
@@ -44,6 +38,7 @@ export class Presence {
    *   changed, and the pointers whose editors changed
    */
   receive(message) {
+    if (typeof message?.type === 'string' && message.type.startsWith('Presence')) this.othersShown = null;
     const focus = new Set();
     const mark = (entry) => {
       if (typeof entry?.focus === 'string') focus.add(entry.focus);
@@ -93,6 +88,7 @@ export class Presence {
 
   /** Forgets everyone: after a lost connection, until the next Presence. */
   clear() {
+    this.othersShown = null;
     const focus = new Set();
     for (const entry of this.sessions.values()) if (entry.focus !== null) focus.add(entry.focus);
     this.sessions.clear();
@@ -105,12 +101,25 @@ export class Presence {
 
   /** Everyone else on the document, who came first first. */
   others() {
-    return [...this.sessions.values()].filter((person) => !this.isOwn(person)).sort((a, b) => a.since - b.since || a.session - b.session);
+    this.othersShown ??= [...this.sessions.values()]
+      .filter((person) => !this.isOwn(person))
+      .sort((a, b) => a.since - b.since || a.session - b.session);
+    return this.othersShown;
   }
 
   /** The others editing what `pointer` names. */
   editing(pointer) {
     return this.others().filter((person) => person.focus === pointer);
+  }
+
+  /**
+   * Which of the palette's colours marks `person`: "self" for this page, otherwise by
+   * order of arrival, so that the few people usually on a list all differ.
+   */
+  colourOf(person) {
+    if (this.isOwn(person)) return 'self';
+    const at = this.others().findIndex((other) => other.session === person.session);
+    return String(Math.max(0, at) % PALETTE_SIZE);
   }
 }
 
