@@ -162,7 +162,7 @@ def people_listed(browser) -> list:
 
 
 def editor_badge(browser, index) -> str:
-    badges = row(browser, index).find_elements(By.CSS_SELECTOR, ".row-editor")
+    badges = row(browser, index).find_elements(By.CSS_SELECTOR, ".editor-badge")
     return badges[0].get_attribute("textContent") if badges else ""
 
 

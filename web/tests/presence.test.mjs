@@ -1,7 +1,7 @@
 // Presence on the page: who is here, what they edit, and Focus sent at a bounded rate.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { FocusSender, Presence, helloName, initials, rowPointer } from '../../Sources/WebAssets/Public/presence.js';
+import { FocusSender, Presence, helloName, initials, pointerRow, rowPointer } from '../../Sources/WebAssets/Public/presence.js';
 
 const entry = (session, name, client, focus = null, since = session) => ({ session, name, client, since, role: 'editor', focus });
 
@@ -45,6 +45,14 @@ describe('Presence', () => {
     presence.receive({ type: 'PresenceFocus', session: 42, focus: '/name' });
     presence.receive({ type: 'Presence' });
     assert.deepEqual(presence.others(), []);
+  });
+});
+
+describe('pointers', () => {
+  test('a row pointer and back; anything else names no row', () => {
+    assert.equal(rowPointer(3), '/todos/3');
+    assert.equal(pointerRow('/todos/3'), 3);
+    for (const other of ['/name', '/todos/03', '/todos/3/name', '/todos/', null, 7]) assert.equal(pointerRow(other), null);
   });
 });
 

@@ -9,6 +9,7 @@ import { Outbox, randomId } from './outbox.js';
 import { tabClient } from './tab-client.js';
 import { FocusSender, NAME_POINTER, Presence, helloName, rowPointer } from './presence.js';
 import { PeoplePanel } from './people-panel.js';
+import { EditingMarks } from './editing-marks.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -54,7 +55,7 @@ store.restorePending(outbox.actions, outbox.queued);
 /** True once this connection has resent the outbox and said Hello; until then new actions wait in the outbox. */
 let ready = false;
 
-/** row index -> { element, check, name, remove, completed, badge } for every row on the page */
+/** row index -> { element, check, name, remove, completed } for every row on the page */
 const rowElements = new Map();
 /** Rows on the page shown as done, for the summary. */
 let doneShown = 0;
@@ -109,13 +110,10 @@ const takesPart = () => ready && !store.legacy && !display;
 const focusSender = new FocusSender({
   send: (focus) => takesPart() && connection.send({ type: 'Focus', focus }),
 });
+const marks = new EditingMarks({ presence, listName: elements.listName, rowParts: (index) => rowElements.get(index) });
 const people = new PeoplePanel({
   presence,
   ownName,
-  rowNumber: (focus) => {
-    const match = /^\/todos\/(0|[1-9][0-9]*)$/.exec(focus ?? '');
-    return match ? Number(match[1]) : null;
-  },
   rename: (name) => {
     const chosen = helloName(name, ownName());
     storageOf(() => browserStorage.setItem(NAME_KEY, chosen));
@@ -123,23 +121,9 @@ const people = new PeoplePanel({
   },
 });
 
-/** Indices of the rows marked as edited by someone else. */
-const markedRows = new Set();
-
 function showPresence(changed) {
-  if (!changed) return;
-  if (changed.people) {
-    people.render();
-    // Colours follow the order of arrival, so a join or a leave may recolour every mark.
-    markListName();
-    for (const index of markedRows) markRow(rowElements.get(index), index);
-  }
-  for (const pointer of changed.focus) {
-    if (pointer === NAME_POINTER) markListName();
-    const row = /^\/todos\/(0|[1-9][0-9]*)$/.exec(pointer);
-    const parts = row ? rowElements.get(Number(row[1])) : undefined;
-    if (parts) markRow(parts, Number(row[1]));
-  }
+  if (changed.people) people.render();
+  marks.show(changed);
 }
 
 // What this page is editing, as a JSON Pointer, from where the keyboard focus is.
@@ -252,7 +236,7 @@ function render(changes) {
 
   if (changes.all || changes.name) {
     renderName();
-    markListName();
+    marks.markListName();
   }
   if (changes.all) renderAllRows();
   else for (const index of changes.rows) renderRow(index);
@@ -307,7 +291,7 @@ function removeRow(index) {
   const parts = rowElements.get(index);
   if (!parts) return;
   if (parts.completed) doneShown -= 1;
-  markedRows.delete(index);
+  marks.forget(index);
   parts.element.remove();
   rowElements.delete(index);
 }
@@ -323,68 +307,11 @@ function createRow(index) {
   const element = elements.rowTemplate.content.firstElementChild.cloneNode(true);
   element.dataset.index = String(index);
   const [check, name, remove] = element.children;
-  const parts = { element, check, name, remove, completed: false, badge: null };
+  const parts = { element, check, name, remove, completed: false };
   setRowEditable(parts, isEditable());
   rowElements.set(index, parts);
-  markRow(parts, index);
+  marks.markRow(parts, index);
   return parts;
-}
-
-// A row someone else is editing: a coloured edge and their name beside it, which
-// the row's text field also gives as its description. Rows nobody edits have no badge.
-function markRow(parts, index) {
-  const editors = presence.editing(rowPointer(index));
-  parts.element.classList.toggle('is-edited', editors.length > 0);
-  if (editors.length > 0) markedRows.add(index);
-  else markedRows.delete(index);
-  if (editors.length === 0) {
-    if (parts.badge) {
-      parts.badge.remove();
-      parts.badge = null;
-      parts.name.removeAttribute('aria-describedby');
-      delete parts.element.dataset.colour;
-    }
-    return;
-  }
-  if (!parts.badge) {
-    parts.badge = document.createElement('span');
-    parts.badge.className = 'row-editor';
-    parts.badge.id = `editing-${index}`;
-    parts.name.after(parts.badge);
-    parts.name.setAttribute('aria-describedby', parts.badge.id);
-  }
-  describeEditors(parts.badge, editors);
-  parts.element.dataset.colour = parts.badge.dataset.colour;
-}
-
-function markListName() {
-  const editors = presence.editing(NAME_POINTER);
-  const badge = document.getElementById('editing-name');
-  elements.listName.classList.toggle('is-edited', editors.length > 0);
-  if (editors.length === 0) {
-    badge?.remove();
-    elements.listName.removeAttribute('aria-describedby');
-    delete elements.listName.dataset.colour;
-    return;
-  }
-  const shown = badge ?? document.createElement('span');
-  if (!badge) {
-    shown.id = 'editing-name';
-    shown.className = 'row-editor name-editor';
-    elements.listName.after(shown);
-    elements.listName.setAttribute('aria-describedby', shown.id);
-  }
-  describeEditors(shown, editors);
-  elements.listName.dataset.colour = shown.dataset.colour;
-}
-
-function describeEditors(badge, editors) {
-  const names = editors.map((person) => person.name).join(', ');
-  const hidden = document.createElement('span');
-  hidden.className = 'visually-hidden';
-  hidden.textContent = editors.length === 1 ? ' is editing' : ' are editing';
-  badge.replaceChildren(names, hidden);
-  badge.dataset.colour = presence.colourOf(editors[0]);
 }
 
 function updateRow(parts, row) {

@@ -1,7 +1,7 @@
 // Who is on the list: avatars on the "People" button in the header, the full list
 // in its panel, and the field where the person sets the name the others see.
 
-import { initials } from './presence.js';
+import { NAME_POINTER, initials, pointerRow } from './presence.js';
 
 const $ = (selector) => document.querySelector(selector);
 const SHOWN_AVATARS = 3;
@@ -15,9 +15,9 @@ function avatar(person, colour) {
 }
 
 /** "item 3" or "the list name" for a Focus pointer; null for anything else. */
-function focusText(focus, rowNumber) {
-  if (focus === '/name') return 'the list name';
-  const row = rowNumber(focus);
+function focusText(focus) {
+  if (focus === NAME_POINTER) return 'the list name';
+  const row = pointerRow(focus);
   return row === null ? null : `item ${row}`;
 }
 
@@ -27,10 +27,9 @@ export class PeoplePanel {
    * @param {import('./presence.js').Presence} options.presence
    * @param {() => string} options.ownName
    * @param {(name: string) => void} options.rename called with the name the person saved
-   * @param {(focus: string) => number | null} options.rowNumber the row a Focus pointer names
    */
-  constructor({ presence, ownName, rename, rowNumber }) {
-    Object.assign(this, { presence, ownName, rename, rowNumber });
+  constructor({ presence, ownName, rename }) {
+    Object.assign(this, { presence, ownName, rename });
     this.toggle = $('button[name=people]');
     this.avatars = $('[data-avatars]');
     this.label = $('.people-label');
@@ -97,7 +96,7 @@ export class PeoplePanel {
     const parts = [];
     if (own) parts.push('you');
     if (person.role === 'viewer') parts.push('viewing only');
-    const editing = focusText(person.focus, this.rowNumber);
+    const editing = focusText(person.focus);
     if (editing) parts.push(`editing ${editing}`);
     detail.textContent = parts.join(' · ');
     item.append(avatar(person, this.presence.colourOf(person)), name, detail);

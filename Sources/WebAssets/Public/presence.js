@@ -6,6 +6,14 @@
 export const rowPointer = (index) => `/todos/${index}`;
 export const NAME_POINTER = '/name';
 
+const ROW_POINTER = /^\/todos\/(0|[1-9][0-9]*)$/;
+
+/** The row a Focus pointer names, or null. */
+export function pointerRow(focus) {
+  const match = ROW_POINTER.exec(typeof focus === 'string' ? focus : '');
+  return match ? Number(match[1]) : null;
+}
+
 const NAME_LIMIT = 64;
 
 /** The name to say Hello with: what the person chose, trimmed to what the server takes. */
