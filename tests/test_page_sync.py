@@ -5,13 +5,34 @@ Screenshots go to test-artifacts/.
 """
 
 import asyncio
-import threading
+import json
+import signal
+import urllib.request
 
 from selenium.webdriver.common.by import By
 
 from protocol import fresh_full
 from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices,  # noqa: F401
                           row_name, wait_connected, wait_rows, wait_status, wait_until, wait_value)
+
+
+# Notes, outside the page's own code, the id of every action the page sends and on which of
+# its WebSockets (numbered in order of use), so a test can see what was resent.
+SENT_IDS = r"""
+(() => {
+  const sockets = new WeakMap();
+  let used = 0;
+  const sent = [];
+  Object.defineProperty(window, '__sentIds', { value: sent });
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (text) {
+    if (!sockets.has(this)) sockets.set(this, used++);
+    const id = JSON.parse(text).id;
+    if (id !== undefined) sent.push([sockets.get(this), JSON.stringify(id)]);
+    return send.call(this, text);
+  };
+})();
+"""
 
 
 def unsaved(browser) -> int:
@@ -66,9 +87,15 @@ def open_both(browsers, server):
         console_errors(browser)
 
 
+def history(server) -> list:
+    with urllib.request.urlopen(f"{server.http}/api/docs/default/history?since=0&limit=1000") as response:
+        return json.load(response)["events"]
+
+
 def test_typing_through_a_server_restart_arrives_exactly_once(browsers, start_server):
     server = start_server()
     a, b = browsers
+    probe = a.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": SENT_IDS})["identifier"]
     try:
         open_both(browsers, server)
         name = a.find_element(By.NAME, "list-name")
@@ -79,16 +106,17 @@ def test_typing_through_a_server_restart_arrives_exactly_once(browsers, start_se
         row_field(a, 1).send_keys("Milk")
         wait_value(b, lambda w: row_name(w, 1), "Milk", "row 1 in the second window")
 
-        # The server dies (kill -9: an action may be applied and logged, its Ack never sent)
-        # while the person goes on typing and adding.
-        stopping = threading.Thread(target=server.kill)
-        stopping.start()
+        # The server freezes while the person goes on typing and adding: what the page sends
+        # now is never answered. Then it dies (kill -9) and the person types on, offline.
         typed = "Shop"
-        for character in " for the weekend":
+        for position, character in enumerate(" for the weekend"):
+            if position == 4:
+                server.process.send_signal(signal.SIGSTOP)
             name.send_keys(character)
             typed += character
         a.find_element(By.NAME, "add").click()
-        stopping.join()
+        wait_until(a, lambda w: "not saved yet" in unsaved_text(w), "unanswered changes were never shown as unsaved")
+        server.kill()
         wait_status(a, "offline")
         wait_until(a, lambda w: status_text(w) == "Offline", "the page never said Offline")
         for character in ", offline":
@@ -106,6 +134,14 @@ def test_typing_through_a_server_restart_arrives_exactly_once(browsers, start_se
             wait_status(window, "connected")
         wait_until(a, lambda w: unsaved(w) == 0 and unsaved_text(w) == "", "the unsaved changes never went to zero")
 
+        # Actions sent to the frozen server went out again on a new connection, with their ids...
+        sockets_by_id = {}
+        for socket, action_id in a.execute_script("return window.__sentIds"):
+            sockets_by_id.setdefault(action_id, set()).add(socket)
+        assert any(len(sockets) > 1 for sockets in sockets_by_id.values()), "nothing was resent"
+        # ...and the server's record holds every action once.
+        recorded = [(event["client"], json.dumps(event["id"])) for event in history(server)]
+        assert len(recorded) == len(set(recorded))
         # Every keystroke's result arrived once: the exact name, one row per Add, both windows alike.
         state, _ = asyncio.run(fresh_full(server.ws))
         assert state["name"] == typed
@@ -117,6 +153,7 @@ def test_typing_through_a_server_restart_arrives_exactly_once(browsers, start_se
         expect_no_console_errors(browsers)
     finally:
         leave(browsers)
+        a.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe})
 
 
 def test_a_reload_while_offline_keeps_the_pending_changes_and_sends_them(browsers, start_server):
