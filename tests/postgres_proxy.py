@@ -43,7 +43,8 @@ class PostgresProxy:
             self.trigger = trigger
             self.cut.clear()
 
-    def close(self):
+    def refuse(self):
+        """The database goes out of reach: open connections are cut, new ones refused until `open`."""
         if self.listener:
             self.listener.close()
             self.listener = None
@@ -51,9 +52,13 @@ class PostgresProxy:
             self.path.unlink()
         with self.lock:
             for pair in self.connections:
+                self._shut(*pair)
                 for end in pair:
                     end.close()
             self.connections = []
+
+    def close(self):
+        self.refuse()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _accept(self, listener):

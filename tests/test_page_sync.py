@@ -12,6 +12,7 @@ import urllib.request
 from selenium.webdriver.common.by import By
 
 from protocol import fresh_full
+from test_postgres_outages import proxy, through  # noqa: F401
 from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices,  # noqa: F401
                           row_name, wait_connected, wait_rows, wait_status, wait_until, wait_value)
 
@@ -154,6 +155,40 @@ def test_typing_through_a_server_restart_arrives_exactly_once(browsers, start_se
     finally:
         leave(browsers)
         a.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe})
+
+
+def test_changes_refused_while_the_database_is_down_are_sent_again_once_it_is_back(
+        browsers, start_server, database, proxy):
+    proxy.open()
+    server = start_server(*through(proxy, database))
+    a, b = browsers
+    try:
+        open_both(browsers, server)
+        name = a.find_element(By.NAME, "list-name")
+        name.send_keys("Shop")
+        wait_value(b, list_name, "Shop", "the name in the second window")
+
+        # PostgreSQL goes away: the session stays open, and each change gets storage_unavailable.
+        proxy.refuse()
+        name.send_keys(" list")
+        a.find_element(By.NAME, "add").click()
+        wait_until(a, lambda w: "not saved yet" in unsaved_text(w) and unsaved(w) > 0,
+                   "changes the database refused were not shown as unsaved")
+        assert status_text(a) != "Offline"
+        assert list_name(a) == "Shop list", "the refused edit stays on screen"
+        a.save_screenshot(str(ARTIFACTS / "page-database-down-unsaved.png"))
+
+        proxy.open()
+        wait_until(a, lambda w: unsaved(w) == 0, "the refused changes were never saved")
+        state, _ = asyncio.run(fresh_full(server.ws))
+        assert state["name"] == "Shop list"
+        assert sorted(state["todos"]) == ["1"]
+        recorded = [(event["client"], json.dumps(event["id"])) for event in history(server)]
+        assert len(recorded) == len(set(recorded)), "an action was applied twice"
+        for window in browsers:
+            wait_until(window, lambda w: shown_state(w) == state, "a window differs from a fresh Full")
+    finally:
+        leave(browsers)
 
 
 def test_a_reload_while_offline_keeps_the_pending_changes_and_sends_them(browsers, start_server):

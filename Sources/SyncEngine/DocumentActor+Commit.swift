@@ -108,7 +108,7 @@ extension DocumentActor {
                     context.metrics.recordRejected(.storageUnavailable)
                     reply = ServerMessage.error(
                         id: id, code: .storageUnavailable,
-                        message: "the change could not be saved to disk and was not applied; try again later")
+                        message: "the change could not be saved (the store failed) and was not applied; try again later")
                 } else {
                     if !isRepeat { context.metrics.recordApplied(1) }
                     reply = id.map { ServerMessage.ack(id: $0, version: version) }

@@ -61,6 +61,24 @@ describe('Outbox', () => {
     assert.equal(outbox.size, 1);
     assert.equal(new Outbox({ storage: null, key: 'k' }).size, 0);
   });
+
+  test('a refusal a retry may cure keeps the action, to go out again in order; a final one does not', () => {
+    const outbox = new Outbox({ storage: new MemoryStorage(), key: 'k' });
+    const first = { type: 'ChangeName', name: 'a', id: 'a' };
+    const second = { type: 'Add', row: { name: 'b', completed: false }, id: 'b' };
+    const third = { type: 'Remove', index: 9, id: 'c' };
+    outbox.add(first);
+    outbox.add(second);
+    outbox.add(third);
+    assert.equal(outbox.retryLater({ type: 'Error', id: 'b', code: 'storage_unavailable', message: 'down' }), true);
+    assert.equal(outbox.retryLater({ type: 'Error', id: 'a', code: 'rate_limited', message: 'slow down' }), true);
+    assert.equal(outbox.retryLater({ type: 'Error', id: 'c', code: 'invalid_index', message: 'no row 9' }), false);
+    assert.equal(outbox.retryLater({ type: 'Error', id: 'zz', code: 'storage_unavailable', message: 'down' }), false,
+      'not an action of this outbox');
+    assert.equal(outbox.size, 3, 'nothing answered for good yet');
+    assert.deepEqual(outbox.takeRetries(), [first, second], 'in the order they were first sent');
+    assert.deepEqual(outbox.takeRetries(), [], 'each refusal is retried once');
+  });
 });
 
 describe('randomId', () => {

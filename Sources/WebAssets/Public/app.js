@@ -142,6 +142,7 @@ function connectionReady() {
   if (ready || !connected || !store.loaded) return;
   ready = true;
   if (store.legacy) return;
+  outbox.takeRetries(); // the whole outbox goes out now
   for (const action of outbox.actions) connection.send(action);
   if (!display) {
     connection.send({ type: 'Hello', name: ownName() });
@@ -169,12 +170,34 @@ function showUnsaved() {
     : null;
 }
 
+// Refusals a retry may cure leave the action in the outbox, unanswered; it goes out again
+// with its id after a pause that doubles while they last.
+const RETRY_FIRST_MS = 500;
+const RETRY_LONGEST_MS = 8000;
+let retryDelay = RETRY_FIRST_MS;
+let retryTimer = null;
+function scheduleRetry() {
+  if (retryTimer !== null) return;
+  if (retryDelay === RETRY_FIRST_MS) showToast('Not saved yet: the server cannot take changes right now. Trying again.');
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    if (ready) for (const action of outbox.takeRetries()) connection.send(action);
+  }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, RETRY_LONGEST_MS);
+}
+
 function receive(message) {
   const changed = presence.receive(message);
   if (changed) {
     showPresence(changed);
     return;
   }
+  if (message.type === 'Error' && outbox.retryLater(message)) {
+    scheduleRetry();
+    showUnsaved();
+    return;
+  }
+  if (message.type === 'Ack') retryDelay = RETRY_FIRST_MS;
   const result = store.receive(message);
   if (result.resync) {
     // Wrong data is worse than a reload: start over from a fresh Full.

@@ -13,6 +13,9 @@ export function randomId(crypto = globalThis.crypto) {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
+/** Refusals a retry may cure: the server does not remember them, so the same id may go again. */
+const RETRYABLE = new Set(['storage_unavailable', 'rate_limited', 'internal_error']);
+
 export class Outbox {
   /**
    * @param {object} options
@@ -26,6 +29,8 @@ export class Outbox {
     this.actions = [];
     /** field key -> value of edits queued behind an action in flight (see TodoStore.queuedValues) */
     this.queued = {};
+    /** ids of actions refused for now, to go out again (see `retryLater`) */
+    this.refusedForNow = new Set();
     this.load();
   }
 
@@ -37,6 +42,23 @@ export class Outbox {
   add(action) {
     this.actions.push(action);
     this.save();
+  }
+
+  /**
+   * True when the Error `message` refused an action of the outbox only for now (the
+   * database is down, a rate limit): the action stays, unanswered, until `takeRetries`.
+   */
+  retryLater(message) {
+    if (!RETRYABLE.has(message.code) || !this.actions.some((action) => action.id === message.id)) return false;
+    this.refusedForNow.add(message.id);
+    return true;
+  }
+
+  /** The actions refused for now, oldest first, to send again. */
+  takeRetries() {
+    const due = this.actions.filter((action) => this.refusedForNow.has(action.id));
+    this.refusedForNow.clear();
+    return due;
   }
 
   /** Drops the action with `id` (answered); false when it was not here. */
@@ -57,6 +79,7 @@ export class Outbox {
   clear() {
     this.actions = [];
     this.queued = {};
+    this.refusedForNow.clear();
     this.save();
   }
 
