@@ -112,6 +112,37 @@ def test_over_max_documents_the_upgrade_gets_503_too_many_documents(start_server
     run(scenario())
 
 
+@pytest.fixture(params=["files", "postgres"])
+def store_options(request):
+    """The options that choose the store: the data directory, or a fresh PostgreSQL schema."""
+    return request.getfixturevalue("database") if request.param == "postgres" else []
+
+
+def test_the_list_shows_every_stored_document_without_loading_one(start_server, store_options):
+    names = [f"doc{i}" for i in range(5)]
+    writer = start_server(*store_options)
+
+    async def write():
+        for index, name in enumerate(names):
+            peer = await Peer.connect(f"{writer.ws}/{name}")
+            for row in range(index + 1):
+                assert (await peer.act(add(f"row {row}")))["type"] == "Ack"
+            await peer.close()
+
+    run(write())
+    # The time of each document's latest change, as its history tells it.
+    expected = [(name, index + 1, http(writer, "GET", f"/api/docs/{name}/history")[1]["events"][-1]["time"])
+                for index, name in enumerate(names)]
+    writer.stop()
+
+    server = start_server("--max-documents", "2", *store_options)
+    loaded = metric(metrics(server), "patchsync_documents_loaded")
+    status, listing = http(server, "GET", "/api/docs")
+    assert status == 200
+    assert [(d["name"], d["version"], d["changed"]) for d in listing["documents"]] == expected
+    assert metric(metrics(server), "patchsync_documents_loaded") == loaded <= 2
+
+
 def test_a_document_stops_growing_at_max_document_bytes_before_anything_is_logged(start_server, data_dir, monkeypatch):
     monkeypatch.setenv("PATCHSYNC_MAX_DOCUMENT_BYTES", "2000")
     server = start_server()

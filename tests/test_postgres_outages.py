@@ -10,6 +10,7 @@ import websockets
 
 from postgres_proxy import PostgresProxy
 from protocol import Peer, add, fresh_full
+from test_history_api import http
 from test_postgres import healthz, run, schema_of
 
 
@@ -99,3 +100,33 @@ def test_a_connection_lost_after_commit_was_sent_is_verified_and_acknowledged(
     run(scenario())
     assert postgres.sql(f"SELECT count(*) FROM {schema}.events WHERE action->'row'->>'name' = 'cut'") == [["1"]]
     assert "which did land" in server.log()
+
+
+def test_a_stored_document_is_never_reported_missing_while_the_list_is_unknown(start_server, database, proxy):
+    first = start_server(*database)
+    run(write_one(first.ws + "/stored"))
+    first.stop()
+
+    # Started while PostgreSQL is out of reach: the instance cannot tell what exists.
+    server = start_server(*through(proxy, database))
+    for path in ("/api/docs/stored", "/api/docs/stored/history", "/api/docs/never"):
+        status, body = http(server, "GET", path)
+        assert (status, body["error"]["code"]) == (503, "storage_unavailable"), path
+    proxy.open()
+    deadline = time.monotonic() + 30
+    while (answer := http(server, "GET", "/api/docs/stored"))[0] != 200:
+        assert answer[0] == 503 and time.monotonic() < deadline, answer
+        time.sleep(0.05)
+    assert answer[1]["version"] == 1
+    assert http(server, "GET", "/api/docs/never")[0] == 404
+
+    # Started while it is reachable: the list is read before the first request is served.
+    again = start_server(*database)
+    assert http(again, "GET", "/api/docs/stored/history")[0] == 200
+    assert [d["name"] for d in http(again, "GET", "/api/docs")[1]["documents"]] == ["stored"]
+
+
+async def write_one(url):
+    peer = await Peer.connect(url)
+    assert (await peer.act(add("kept")))["type"] == "Ack"
+    await peer.close()

@@ -52,9 +52,10 @@ public final class PostgresDocumentStore: DocumentStore {
 
     // MARK: DocumentStore
 
-    /// Connects and runs the migrations. An unreachable database does not stop start-up: the
-    /// store reports it (`unavailableReason`, logged once), the listener reconnects with backoff,
-    /// and the first connection that reaches the database runs the migrations.
+    /// Connects, runs the migrations and lists the documents (`onChange(.versions)`). An
+    /// unreachable database does not stop start-up: the store reports it (`unavailableReason`,
+    /// logged once), the listener reconnects with backoff, and the first connection that reaches
+    /// the database runs the migrations and lists the documents.
     public func start(
         initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void
     ) throws(StorageError) {
@@ -63,7 +64,8 @@ public final class PostgresDocumentStore: DocumentStore {
             $0.schema = schemas.current
         }
         do throws(PostgresError) {
-            _ = try connect()
+            // The list before start-up ends, so that no existing document is reported missing.
+            onChange(.versions(try schema.latestChanges(try connect())))
         } catch where error.kind == .connection {
             failed(error)
         } catch {

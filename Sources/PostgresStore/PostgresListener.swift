@@ -60,8 +60,9 @@ final class PostgresListener: Sendable {
                 try connection.execute("LISTEN \(schema.eventsChannel)")
                 try connection.execute("LISTEN \(schema.inboxChannel)")
                 backoff = .milliseconds(100)
-                onStatus(nil)
+                // Up once the documents are listed: none is reported missing meanwhile.
                 try checkVersions(connection)
+                onStatus(nil)
                 try sweepInbox(connection)
                 try listen(on: connection)
             } catch {
@@ -115,17 +116,11 @@ final class PostgresListener: Sendable {
         onChange(.notified(name, version: version))
     }
 
-    /// Every document's version, so that open documents behind it catch up: heals missed
-    /// notifications with one query however many documents are open.
+    /// Every document's version and the time of its latest event, so that open documents behind
+    /// it catch up (heals missed notifications with one query however many documents are open)
+    /// and the document list needs no document loaded.
     private func checkVersions(_ connection: PostgresConnection) throws(PostgresError) {
-        var versions: [DocumentName: UInt64] = [:]
-        for row in try connection.execute("SELECT name, version FROM \(schema.name).documents").rows {
-            guard let name = row[0].flatMap({ DocumentName($0) }), let version = row[1].flatMap({ UInt64($0) }) else {
-                continue
-            }
-            versions[name] = version
-        }
-        onChange(.versions(versions))
+        onChange(.versions(try schema.latestChanges(connection)))
     }
 
     /// Hands every pending inbox entry to the engine. Every instance sees them; the claim in the

@@ -98,16 +98,14 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
 
     // MARK: Endpoints
 
-    /// `changed` is the time of the latest change (ms since the epoch), null when the retained
-    /// history holds none (a new document, or one whose log starts at a snapshot).
+    /// `changed` is the time of the latest change (ms since the epoch), null when the store
+    /// does not keep that change's event (a log that starts at a snapshot). Loads no document.
     private func listDocuments() async throws(APIError) -> HTTPResponse {
-        var documents: [JSONValue] = []
-        for summary in await engine.documents() {
-            let latest = summary.version == 0 ? [] : ((try? await engine.history(of: summary.name, since: summary.version - 1, limit: 1)) ?? [])
-            documents.append([
+        let documents = await engine.documents().map { summary -> JSONValue in
+            [
                 "name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version)),
-                "changed": latest.first.map { .integer($0.time) } ?? .null,
-            ])
+                "changed": summary.changed.map { .integer($0) } ?? .null,
+            ]
         }
         return .json(["documents": .array(documents)])
     }
@@ -141,8 +139,11 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
         guard limit <= configuration.maximumHistoryLimit else {
             throw APIError.invalidQuery("limit must be at most \(configuration.maximumHistoryLimit), got \(limit)")
         }
-        guard let summary = await engine.documents().first(where: { $0.name == name }) else {
-            throw APIError(SyncEngineError(.documentNotFound, "no document named \"\(name)\""))
+        let summary: DocumentSummary
+        do {
+            summary = try engine.summary(of: name)
+        } catch {
+            throw APIError(error)
         }
         guard since <= summary.version else {
             throw APIError(

@@ -50,7 +50,7 @@ extension DocumentActor {
                 }
             }
             fullMessages.removeAll()
-            publishedVersion.store(version, ordering: .releasing)
+            publish(changedAt: stored.events.last?.time)
             context.metrics.recordSent(messages: sent, bytes: bytes)
             if stored.events.count < Self.catchUpChunk { return }
         }

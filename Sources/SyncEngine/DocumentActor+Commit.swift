@@ -31,7 +31,7 @@ extension DocumentActor {
                         pending.events[index], size: pending.encodedEvents[index].count, patch: pending.patches[index])
                 }
                 fullMessages.removeAll()
-                publishedVersion.store(version, ordering: .releasing)
+                publish(changedAt: pending.events.last?.time)
                 send(pending.outputs, writeFailed: false)
                 let name = self.name
                 if case .success(let oldest?) = await store.thread.run({ () -> UInt64? in store.maintain(name) }) {

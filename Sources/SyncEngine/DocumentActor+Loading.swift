@@ -72,7 +72,7 @@ extension DocumentActor {
         recent.seed(with: loaded.recentEvents)
         outcomes.recordLoaded(loaded.recentEvents, latestVersion: loaded.version)
         fullMessages.removeAll()
-        publishedVersion.store(version, ordering: .releasing)
+        publish(changedAt: loaded.latestChange.time)
     }
 
     /// Answers the work of a document that could not be loaded with `error`. Inbox entries stay

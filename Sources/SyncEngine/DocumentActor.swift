@@ -28,7 +28,7 @@ actor DocumentActor<Model: DocumentModel> {
         /// Already read (at start-up), or a new document at version 0.
         case loaded(Model.State, StoredDocument)
         /// In the store at this version (0: a shared store may have it), read on first use.
-        case stored(version: UInt64)
+        case stored(LatestChange)
     }
 
     /// Whether the content is in memory.
@@ -89,6 +89,8 @@ actor DocumentActor<Model: DocumentModel> {
     nonisolated let name: DocumentName
     /// The durable version, readable without waiting for the actor.
     nonisolated let publishedVersion: Atomic<UInt64>
+    /// When the change at `publishedVersion` was made, for the document list (nil: unknown).
+    nonisolated let publishedChangeTime: Mutex<Int64?>
     private nonisolated let mailbox = Mutex(Mailbox())
 
     let context: DocumentContext
@@ -139,12 +141,14 @@ actor DocumentActor<Model: DocumentModel> {
             self.availability = .loaded
             self.oldestStoredVersion = loaded.oldestVersion
             outcomes.recordLoaded(loaded.recentEvents, latestVersion: loaded.version)
-        case .stored(let version):
+            self.publishedChangeTime = Mutex(loaded.latestChange.time)
+        case .stored(let latest):
             // Placeholders until `load()` reads the store.
             self.state = Model.initialState
             self.stateJSON = context.initialState
-            self.version = version
+            self.version = latest.version
             self.availability = .pending
+            self.publishedChangeTime = Mutex(latest.time)
         }
         self.stateSize = StateSize(of: stateJSON)
         self.publishedVersion = Atomic(version)
@@ -179,6 +183,16 @@ actor DocumentActor<Model: DocumentModel> {
             mailbox.isRetired = true
             return true
         }
+    }
+
+    /// Makes `version` readable without waiting for the actor, with the time of its event
+    /// (nil: the events at hand do not say; the time already published stays if the version did not move).
+    func publish(changedAt time: Int64?) {
+        let moved = publishedVersion.load(ordering: .relaxed) != version
+        publishedChangeTime.withLock { published in
+            if let time { published = time } else if moved { published = nil }
+        }
+        publishedVersion.store(version, ordering: .releasing)
     }
 
     func drain() async {

@@ -27,13 +27,28 @@ public struct HistoryPage: Sendable, Hashable {
     }
 }
 
+/// A document's latest version and when its change was made.
+public struct LatestChange: Sendable, Hashable {
+    public let version: UInt64
+    /// The time of that version's event (ms since the epoch), nil when unknown.
+    public let time: Int64?
+
+    public init(version: UInt64, time: Int64?) {
+        self.version = version
+        self.time = time
+    }
+}
+
 /// One entry of the document list.
 public struct DocumentSummary: Sendable, Hashable {
     public let name: DocumentName
     public let version: UInt64
+    /// The time of the latest change (ms since the epoch), nil when unknown.
+    public let changed: Int64?
 
-    public init(name: DocumentName, version: UInt64) {
+    public init(name: DocumentName, version: UInt64, changed: Int64?) {
         self.name = name
         self.version = version
+        self.changed = changed
     }
 }

@@ -18,7 +18,8 @@ public protocol DocumentStore: AnyObject, Sendable {
     func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void) throws(StorageError)
 
     /// Every document that exists, at start-up (on the caller's thread). A shared store may return
-    /// none: its documents then load on demand, and it lists them through `onChange(.versions)`.
+    /// none: its documents then load on demand, and it lists them through `onChange(.versions)`
+    /// (until it has, a request for a document not in memory is answered `storageUnavailable`).
     func loadDocuments() throws(StorageError) -> [StoredDocument]
 
     /// One document as it is now, or nil if it has no change yet.
@@ -95,6 +96,14 @@ public struct StoredDocument: Sendable {
         self.schema = schema
         self.state = state
         self.recentEvents = recentEvents
+    }
+}
+
+extension StoredDocument {
+    /// The version with the time of its event, when the events read include it.
+    var latestChange: LatestChange {
+        LatestChange(
+            version: version, time: recentEvents.last.flatMap { $0.version == version ? $0.time : nil })
     }
 }
 
@@ -179,9 +188,9 @@ public enum StoredState: Sendable {
 public enum StoreChange: Sendable {
     /// Another instance committed `version` of a document: if it is open here, it catches up.
     case notified(DocumentName, version: UInt64)
-    /// Every document's version, after a reconnect and at every periodic check (changes may
-    /// have been missed): open documents that are behind catch up.
-    case versions([DocumentName: UInt64])
+    /// Every document's version and the time of its latest change, after a reconnect and at
+    /// every periodic check (changes may have been missed): open documents that are behind catch up.
+    case versions([DocumentName: LatestChange])
     /// Inbox entries waiting to be applied.
     case inbox([InboxEntry])
 }

@@ -13,8 +13,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private struct Registry {
         /// Documents in memory.
         var documents: [DocumentName: DocumentActor<Model>] = [:]
-        /// Documents in the store that are not in memory, with their version.
-        var stored: [DocumentName: UInt64] = [:]
+        /// Documents in the store that are not in memory, with their latest change.
+        var stored: [DocumentName: LatestChange] = [:]
+        /// Whether `documents` and `stored` name every document in the store. A shared store lists
+        /// them after start-up (`StoreChange.versions`); until then no name is known to be missing.
+        var isListed: Bool
         var sessions: [SessionID: (document: DocumentActor<Model>, link: EngineSession)] = [:]
         var sessionCounts: [DocumentName: Int] = [:]
         /// Other instances' sessions, kept under the same lock as `documents` so that a document
@@ -51,7 +54,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             throw SyncEngineError(error.engineErrorKind, "cannot join the presence bus: \(error)")
         }
         let remotePresence = RemotePresence(defaultTimeout: presenceBus?.timeout ?? .zero)
-        registry = Mutex(Registry(remotePresence: remotePresence))
+        registry = Mutex(Registry(isListed: false, remotePresence: remotePresence))
         store =
             configuration.store
             ?? FileDocumentStore(
@@ -63,7 +66,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, metrics: metrics,
             presenceBus: presenceBus, logger: logger)
 
-        var registry = Registry(remotePresence: remotePresence)
+        var registry = Registry(isListed: !store.isShared, remotePresence: remotePresence)
         do {
             let schemas = StoreSchemas(current: Model.schemaVersion, initialState: Self.initialState(schema:))
             try store.start(initialState: initialState, schemas: schemas) { [weak self] change in self?.handle(change) }
@@ -80,7 +83,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                         "the state at version \(loaded.version) is not a valid \(Model.self): \(error)")
                 }
                 guard registry.documents.count < configuration.maximumDocuments else {
-                    registry.stored[loaded.name] = loaded.version
+                    registry.stored[loaded.name] = loaded.latestChange
                     continue
                 }
                 registry.documents[loaded.name] = makeDocument(loaded.name, .loaded(state, loaded), in: registry)
@@ -103,6 +106,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         self.registry.withLock { current in
             // A shared store may have listed documents meanwhile (its listener runs already).
             registry.stored.merge(current.stored.filter { registry.documents[$0.key] == nil }) { loaded, _ in loaded }
+            registry.isListed = registry.isListed || current.isListed
             current = registry
         }
         presenceBus?.start { [weak self] event in self?.handle(event) }
@@ -185,20 +189,29 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         switch change {
         case .notified(let name, let version):
             metrics.recordNotification()
-            handle(.versions([name: version]))
+            // The notice does not carry the event's time: it was committed just now (the next
+            // check of the versions gives the exact time).
+            note([name: LatestChange(version: version, time: WallClock.milliseconds())], listsAll: false)
         case .versions(let versions):
-            let open = registry.withLock { registry in
-                versions.compactMap { name, version -> DocumentActor<Model>? in
-                    if let document = registry.documents[name] { return document }
-                    if version > 0 { registry.stored[name] = version }
-                    return nil
-                }
-            }
-            for document in open where document.publishedVersion.load(ordering: .acquiring) < versions[document.name] ?? 0 {
-                document.enqueue(.catchUp)
-            }
+            note(versions, listsAll: true)
         case .inbox(let entries):
             for entry in entries { deliver(entry) }
+        }
+    }
+
+    /// Records the versions of documents not in memory; open documents behind them catch up.
+    private func note(_ versions: [DocumentName: LatestChange], listsAll: Bool) {
+        let open = registry.withLock { registry in
+            if listsAll { registry.isListed = true }
+            return versions.compactMap { name, latest -> DocumentActor<Model>? in
+                if let document = registry.documents[name] { return document }
+                if latest.version > 0 { registry.stored[name] = latest }
+                return nil
+            }
+        }
+        for document in open
+        where document.publishedVersion.load(ordering: .acquiring) < versions[document.name]?.version ?? 0 {
+            document.enqueue(.catchUp)
         }
     }
 
@@ -240,10 +253,27 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
 
     // MARK: HTTP layer and CLI
 
-    /// Every document with its current version, sorted by name: those with at least one change,
-    /// in memory or not.
+    /// Every document with its current version and the time of its latest change, sorted by
+    /// name: those with at least one change, in memory or not. Loads no document.
     public func documents() async -> [DocumentSummary] {
-        versions().map { DocumentSummary(name: $0.key, version: $0.value) }.sorted { $0.name.rawValue < $1.name.rawValue }
+        latestChanges().map { DocumentSummary(name: $0.key, version: $0.value.version, changed: $0.value.time) }
+            .sorted { $0.name.rawValue < $1.name.rawValue }
+    }
+
+    /// A document's entry of the list, without loading it.
+    public func summary(of name: DocumentName) throws(SyncEngineError) -> DocumentSummary {
+        let latest = try registry.withLock { registry throws(SyncEngineError) -> LatestChange in
+            if let document = registry.documents[name] {
+                let version = document.publishedVersion.load(ordering: .acquiring)
+                if version > 0 {
+                    return LatestChange(version: version, time: document.publishedChangeTime.withLock { $0 })
+                }
+            } else if let stored = registry.stored[name] {
+                return stored
+            }
+            throw missing(name, in: registry)
+        }
+        return DocumentSummary(name: name, version: latest.version, changed: latest.time)
     }
 
     /// The current version and state of a document.
@@ -283,7 +313,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     /// The counters for a metrics endpoint.
     public func metricsSnapshot() -> SyncMetrics.Snapshot {
         metrics.snapshot(
-            documentVersions: versions(), documentsLoaded: registry.withLock { $0.documents.count },
+            documentVersions: latestChanges().mapValues(\.version), documentsLoaded: registry.withLock { $0.documents.count },
             databaseUp: store.isShared ? store.unavailableReason == nil : nil)
     }
 
@@ -363,14 +393,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     {
         if let document = registry.documents[name] { return document }
         let stored = registry.stored[name]
-        guard stored != nil || creating else {
-            throw SyncEngineError(.documentNotFound, "no document named \"\(name)\"")
-        }
+        guard stored != nil || creating else { throw missing(name, in: registry) }
         guard registry.documents.count < configuration.maximumDocuments else {
             throw SyncEngineError(.tooManyDocuments, tooManyDocumentsMessage)
         }
         let content: DocumentActor<Model>.Content =
-            if let stored { .stored(version: stored) } else if store.isShared { .stored(version: 0) } else {
+            if let stored { .stored(stored) } else if store.isShared { .stored(LatestChange(version: 0, time: nil)) } else {
                 .loaded(
                     Model.initialState,
                     StoredDocument(
@@ -381,6 +409,18 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         registry.stored[name] = nil
         registry.documents[name] = document
         return document
+    }
+
+    /// Why `name`, in neither map, is not there: it does not exist, or the store has not listed
+    /// its documents yet (the database was unreachable since start-up).
+    private func missing(_ name: DocumentName, in registry: Registry) -> SyncEngineError {
+        guard registry.isListed else {
+            return SyncEngineError(
+                .storageUnavailable,
+                "cannot tell whether document \"\(name)\" exists: the store has not listed its documents yet"
+                    + (store.unavailableReason.map { " (\($0))" } ?? ""))
+        }
+        return SyncEngineError(.documentNotFound, "no document named \"\(name)\"")
     }
 
     private var tooManyDocumentsMessage: String {
@@ -407,20 +447,25 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             else { return false }
             registry.documents[name] = nil
             let version = document.publishedVersion.load(ordering: .acquiring)
-            if version > 0 { registry.stored[name] = version }
+            if version > 0 {
+                registry.stored[name] = LatestChange(
+                    version: version, time: document.publishedChangeTime.withLock { $0 })
+            }
             return true
         }
     }
 
-    /// The version of every document with at least one change.
-    private func versions() -> [DocumentName: UInt64] {
+    /// The latest change of every document with at least one.
+    private func latestChanges() -> [DocumentName: LatestChange] {
         registry.withLock { registry in
-            var versions = registry.stored
+            var changes = registry.stored
             for (name, document) in registry.documents {
                 let version = document.publishedVersion.load(ordering: .acquiring)
-                if version > 0 { versions[name] = version }
+                if version > 0 {
+                    changes[name] = LatestChange(version: version, time: document.publishedChangeTime.withLock { $0 })
+                }
             }
-            return versions
+            return changes
         }
     }
 

@@ -37,6 +37,12 @@ final class SharedMemoryStore: DocumentStore {
         if announce { onChange.withLock { $0 }?(.notified(.default, version: version)) }
     }
 
+    /// Lists the documents, as PostgreSQL's listener does once it reaches the database.
+    func list() {
+        let latest = events.withLock { $0.last.map { [DocumentName.default: LatestChange(version: $0.version, time: $0.time)] } }
+        onChange.withLock { $0 }?(.versions(latest ?? [:]))
+    }
+
     func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void) {
         self.initialState.withLock { $0 = initialState }
         self.onChange.withLock { $0 = onChange }
@@ -164,7 +170,7 @@ final class SharedMemoryStore: DocumentStore {
         #expect(unloaded)
 
         store.commitElsewhere(try renameOp("from elsewhere"), announce: true)
-        #expect(await engine.documents() == [DocumentSummary(name: .default, version: 2)])
+        #expect(await engine.documents().map(\.version) == [2])
         let watcher = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
         try await engine.settle()
@@ -172,6 +178,26 @@ final class SharedMemoryStore: DocumentStore {
         #expect(full["type"] == "Full" && full["version"] == 2)
         #expect(full["todo"]?["name"] == "from elsewhere")
         #expect(full["todo"]?["todos"]?.objectValue?.count == 1)
+        await engine.shutdown()
+    }
+
+    @Test func noDocumentIsReportedMissingBeforeTheStoreListedThem() async throws {
+        let store = SharedMemoryStore()
+        store.commitElsewhere(try renameOp("stored"), announce: false)
+        let engine = try engine(store)
+        let other = try #require(DocumentName("other"))
+        let unlisted = await #expect(throws: SyncEngineError.self) { try await engine.state(of: other) }
+        #expect(unlisted?.kind == .storageUnavailable)
+        let unlistedSummary = #expect(throws: SyncEngineError.self) { try engine.summary(of: .default) }
+        #expect(unlistedSummary?.kind == .storageUnavailable)
+
+        store.list()
+        #expect(try engine.summary(of: .default) == DocumentSummary(name: .default, version: 1, changed: 0))
+        #expect(await engine.documents().map(\.name) == [.default])
+        #expect(engine.metricsSnapshot().documentsLoaded == 0)
+        let missing = await #expect(throws: SyncEngineError.self) { try await engine.state(of: other) }
+        #expect(missing?.kind == .documentNotFound)
+        #expect(try await engine.state(of: .default).state["name"] == "stored")
         await engine.shutdown()
     }
 
