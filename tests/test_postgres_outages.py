@@ -3,6 +3,7 @@ after PostgreSQL answered a commit. The server reaches the private cluster throu
 controls (tests/postgres_proxy.py)."""
 import asyncio
 import json
+import socket
 import time
 
 import pytest
@@ -130,3 +131,18 @@ async def write_one(url):
     peer = await Peer.connect(url)
     assert (await peer.act(add("kept")))["type"] == "Ack"
     await peer.close()
+
+
+def test_a_database_host_that_never_answers_delays_start_up_by_the_connect_timeout_only(start_server):
+    # Accepts connections and never says a word: libpq alone would wait forever.
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    try:
+        started = time.monotonic()
+        server = start_server("--database", f"postgresql://patchsync@127.0.0.1:{port}/plant?connect_timeout=2")
+        # The presence bus and the store each gave up after the URL's 2 s, not the default 10 s.
+        assert time.monotonic() - started < 9
+        status, body = healthz(server)
+        assert status == 503 and "timeout" in body, (status, body)
+    finally:
+        silent.close()

@@ -6,7 +6,7 @@
 
 // Every libpq function patchsync calls: name, return type, parameters, arguments.
 #define PATCHSYNC_PQ_FUNCTIONS(X)                                                                       \
-    X(PQconnectdb, PGconn *, (const char *a), (a))                                                      \
+    X(PQconnectdbParams, PGconn *, (const char *const *a, const char *const *b, int c), (a, b, c))      \
     X(PQstatus, ConnStatusType, (const PGconn *a), (a))                                                 \
     X(PQerrorMessage, char *, (const PGconn *a), (a))                                                   \
     X(PQfinish, void, (PGconn *a), (a))                                                                 \

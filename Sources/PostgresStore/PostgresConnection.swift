@@ -8,10 +8,25 @@ import Glibc
 final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
 
+    /// How long connecting may take, unless the URL (`connect_timeout=`) or `PGCONNECT_TIMEOUT`
+    /// says otherwise: libpq alone waits as long as the kernel does (about two minutes for an
+    /// unreachable host, forever for one that accepts and stays silent), holding the thread.
+    static var defaultConnectTimeoutSeconds: Int { 10 }
+
     /// Connects to `url` (a libpq connection string or `postgresql://` URL).
     init(url: String) throws(PostgresError) {
         try Self.loadLibrary()
-        guard let connection = patchsync_PQconnectdb(url) else {
+        // Later keywords override earlier ones, and `dbname` expands into the URL's settings:
+        // the default timeout comes first so that the URL's own wins.
+        var settings = [("dbname", url)]
+        if getenv("PGCONNECT_TIMEOUT") == nil {
+            settings.insert(("connect_timeout", "\(Self.defaultConnectTimeoutSeconds)"), at: 0)
+        }
+        // Both lists end with NULL.
+        let opened = Self.withCStrings(settings.map(\.0) + [nil]) { keywords in
+            Self.withCStrings(settings.map(\.1) + [nil]) { values in patchsync_PQconnectdbParams(keywords, values, 1) }
+        }
+        guard let connection = opened else {
             throw PostgresError(.connection, "cannot allocate a PostgreSQL connection")
         }
         guard patchsync_PQstatus(connection) == CONNECTION_OK else {

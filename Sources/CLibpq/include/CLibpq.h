@@ -12,7 +12,7 @@
 /// Loads libpq.so.5 once. Returns 0, or -1 with a message in `error`.
 int patchsync_pq_load(char *error, size_t error_size);
 
-PGconn *patchsync_PQconnectdb(const char *conninfo);
+PGconn *patchsync_PQconnectdbParams(const char *const *keywords, const char *const *values, int expand_dbname);
 ConnStatusType patchsync_PQstatus(const PGconn *conn);
 char *patchsync_PQerrorMessage(const PGconn *conn);
 void patchsync_PQfinish(PGconn *conn);
