@@ -390,7 +390,7 @@ async def metrics_scenario(server):
     return before, after, types
 
 
-def test_metrics_parse_and_count(server):
+def test_metrics_parse_and_count(server, request):
     before, after, types = asyncio.run(metrics_scenario(server))
     assert all(name.startswith("patchsync_") for name, _ in after)
 
@@ -410,6 +410,11 @@ def test_metrics_parse_and_count(server):
 
     # The store's writes: fsyncs of the log, or commits to the database (which also shows its state).
     database = "patchsync_database_up" in types
+    assert database == (request.node.callspec.params["server"] == "postgres")
+    # The presence bus runs with the database only.
+    presence = ("patchsync_presence_bus_up", "patchsync_presence_messages_sent_total",
+                "patchsync_presence_messages_received_total")
+    assert [family in types for family in presence] == [database] * 3
     writes = "patchsync_database_commit_seconds" if database else "patchsync_log_fsync_seconds"
     assert types[writes] == "histogram"
     buckets = sorted(((float(dict(labels)["le"]), value) for (name, labels), value in after.items()

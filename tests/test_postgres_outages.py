@@ -11,7 +11,7 @@ import websockets
 
 from postgres_proxy import PostgresProxy
 from protocol import Peer, add, fresh_full
-from test_history_api import http
+from test_history_api import http, metric, parse_exposition
 from test_postgres import healthz, run, schema_of
 
 
@@ -20,6 +20,10 @@ def proxy(postgres):
     proxy = PostgresProxy(postgres)
     yield proxy
     proxy.close()
+
+
+def presence_bus_up(server):
+    return metric(parse_exposition(http(server, "GET", "/metrics", raw=True)[2])[0], "patchsync_presence_bus_up")
 
 
 def through(proxy, database):
@@ -35,12 +39,13 @@ def test_an_instance_starts_while_postgres_is_unreachable_and_serves_once_it_is_
     async def scenario():
         status, body = healthz(server)
         assert status == 503 and "PostgreSQL" in body, (status, body)
+        assert presence_bus_up(server) == 0
         async with websockets.connect(server.ws) as refused:
             error = json.loads(await refused.recv())
             assert (error["type"], error["code"]) == ("Error", "storage_unavailable")
         proxy.open()
         deadline = time.monotonic() + 30
-        while healthz(server)[0] != 200:
+        while healthz(server)[0] != 200 or presence_bus_up(server) != 1:
             assert time.monotonic() < deadline, "the instance did not reconnect"
             await asyncio.sleep(0.1)
         peer = await Peer.connect(server.ws)

@@ -8,6 +8,7 @@ import time
 import websockets
 
 from protocol import Peer, add, types_until_quiet
+from test_history_api import http, metric, parse_exposition
 
 HANG_GUARD = 90
 # Short, so that the expiry test waits seconds rather than the default 20.
@@ -159,3 +160,26 @@ def test_a_session_without_hello_receives_no_presence_from_other_instances(start
             return await types_until_quiet(quiet)
 
     assert run(scenario()) == ["Patch"]
+
+
+def test_metrics_show_the_bus_up_and_count_its_messages(start_server, database, postgres):
+    a = start_server(*database, "--database-presence-timeout", TIMEOUT)
+    b = start_server(*database, "--database-presence-timeout", TIMEOUT)
+
+    def bus(server):
+        samples = parse_exposition(http(server, "GET", "/metrics", raw=True)[2])[0]
+        return [metric(samples, "patchsync_presence_" + name)
+                for name in ("bus_up", "messages_sent_total", "messages_received_total")]
+
+    async def scenario():
+        ana, _ = await hello(a.ws, "Ana")
+        bo, _ = await hello(b.ws, "Bo")
+        await next_of(ana, "PresenceJoin")
+        await ana.close()
+        await bo.close()
+
+    run(scenario())
+    # Each told the other of its sessions, and heard the other's (alive, rosters, joins).
+    for server in (a, b):
+        up, sent, received = bus(server)
+        assert up == 1 and sent >= 2 and received >= 2, (up, sent, received)

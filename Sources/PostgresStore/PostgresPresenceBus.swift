@@ -20,6 +20,7 @@ public final class PostgresPresenceBus: PresenceBus {
         var outbox: [PresenceNotice] = []
         /// This instance's sessions as published: what a roster request gets.
         var roster: [DocumentName: [PresenceEntry]] = [:]
+        var metrics = PresenceBusMetrics()
     }
 
     public let timeout: Duration
@@ -87,6 +88,8 @@ public final class PostgresPresenceBus: PresenceBus {
         wakeup.signal()
     }
 
+    public var metrics: PresenceBusMetrics { state.withLock { $0.metrics } }
+
     public func shutdown() {
         stopping.store(true, ordering: .releasing)
         wakeup.signal()
@@ -115,12 +118,14 @@ public final class PostgresPresenceBus: PresenceBus {
                 try live.execute("LISTEN \(channel)")
                 backoff = .milliseconds(100)
                 state.withLock { state in
+                    state.metrics.up = true
                     state.outbox = [.alive(timeout: timeout)] + Self.rosterNotices(state.roster)
                         + [.rosterRequest(to: nil)]
                 }
                 try serve(on: live, onEvent)
                 return
             } catch {
+                state.withLock { $0.metrics.up = false }
                 logger.debug("PostgreSQL presence bus reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
                 // Cut off, this instance hears nobody: the others' sessions expire meanwhile.
                 onEvent(.tick)
@@ -181,6 +186,7 @@ public final class PostgresPresenceBus: PresenceBus {
                 {
                     state.withLock { $0.outbox += Self.rosterNotices($0.roster) }
                 }
+                state.withLock { $0.metrics.messagesReceived += 1 }
                 onEvent(.received(message))
             }
         }
@@ -198,6 +204,7 @@ public final class PostgresPresenceBus: PresenceBus {
             instance: instance, notices: notices, maximumBytes: Self.maximumPayloadBytes)
         {
             try connection.execute("SELECT pg_notify($1, $2)", [channel, String(decoding: payload, as: UTF8.self)])
+            state.withLock { $0.metrics.messagesSent += 1 }
         }
     }
 

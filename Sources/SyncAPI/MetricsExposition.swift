@@ -58,6 +58,20 @@ public enum MetricsExposition {
             out.sample("patchsync_inbox_actions_applied_total", database.inboxActionsApplied)
         }
 
+        if let bus = engine.presenceBus {
+            out.family(
+                "patchsync_presence_bus_up", "gauge",
+                help: "1 while the presence bus is connected, 0 while this instance hears no other one.")
+            out.sample("patchsync_presence_bus_up", bus.up ? 1 : 0)
+            out.family(
+                "patchsync_presence_messages_sent_total", "counter", help: "Presence messages sent to other instances.")
+            out.sample("patchsync_presence_messages_sent_total", bus.messagesSent)
+            out.family(
+                "patchsync_presence_messages_received_total", "counter",
+                help: "Presence messages received from other instances.")
+            out.sample("patchsync_presence_messages_received_total", bus.messagesReceived)
+        }
+
         out.family("patchsync_sessions", "gauge", help: "Sessions attached to documents.")
         out.sample("patchsync_sessions", engine.sessions)
 

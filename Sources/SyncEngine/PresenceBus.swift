@@ -24,6 +24,25 @@ public protocol PresenceBus: AnyObject, Sendable {
 
     /// Says this instance is gone (its sessions leave everywhere at once) and stops.
     func shutdown()
+
+    /// Its connection state and counters, for `/metrics`. Cheap; called from any thread.
+    var metrics: PresenceBusMetrics { get }
+}
+
+/// What `/metrics` shows of a presence bus.
+public struct PresenceBusMetrics: Sendable, Hashable {
+    /// Whether the bus is connected: while it is not, this instance hears no other one.
+    public var up: Bool
+    /// Presence messages sent to the other instances (each holds one or more notices).
+    public var messagesSent: UInt64
+    /// Presence messages received from the other instances.
+    public var messagesReceived: UInt64
+
+    public init(up: Bool = false, messagesSent: UInt64 = 0, messagesReceived: UInt64 = 0) {
+        self.up = up
+        self.messagesSent = messagesSent
+        self.messagesReceived = messagesReceived
+    }
 }
 
 /// What a presence bus delivers.

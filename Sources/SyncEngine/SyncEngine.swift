@@ -314,7 +314,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     public func metricsSnapshot() -> SyncMetrics.Snapshot {
         metrics.snapshot(
             documentVersions: latestChanges().mapValues(\.version), documentsLoaded: registry.withLock { $0.documents.count },
-            databaseUp: store.isShared ? store.unavailableReason == nil : nil)
+            databaseUp: store.isShared ? store.unavailableReason == nil : nil, presenceBus: presenceBus?.metrics)
     }
 
     /// Finishes queued work, closes the store's files or connections and stops its thread.

@@ -20,6 +20,8 @@ public final class SyncMetrics: Sendable {
         public var syncBuckets: [UInt64] = Array(repeating: 0, count: SyncMetrics.syncBucketBounds.count + 1)
         /// The shared store's counters; nil for the file store.
         public var database: Database?
+        /// The presence bus's state and counters; nil without a bus (the file store).
+        public var presenceBus: PresenceBusMetrics?
         /// Sessions currently connected.
         public var sessions: Int = 0
         /// Every document's current version (documents with at least one change).
@@ -102,9 +104,13 @@ public final class SyncMetrics: Sendable {
         }
     }
 
-    /// `databaseUp` is nil for the file store.
-    func snapshot(documentVersions: [DocumentName: UInt64], documentsLoaded: Int, databaseUp: Bool?) -> Snapshot {
+    /// `databaseUp` and `presenceBus` are nil for the file store.
+    func snapshot(
+        documentVersions: [DocumentName: UInt64], documentsLoaded: Int, databaseUp: Bool?,
+        presenceBus: PresenceBusMetrics?
+    ) -> Snapshot {
         var snapshot = counters.withLock { $0 }
+        snapshot.presenceBus = presenceBus
         snapshot.documentVersions = documentVersions
         snapshot.documentsLoaded = documentsLoaded
         if let databaseUp {

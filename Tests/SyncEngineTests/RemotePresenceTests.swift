@@ -144,6 +144,7 @@ final class MemoryPresenceBus: PresenceBus {
     }
     func requestRoster(from instance: UInt32) { published.withLock { $0.append(.rosterRequest(to: instance)) } }
     func shutdown() {}
+    var metrics: PresenceBusMetrics { PresenceBusMetrics(up: true) }
 
     /// Another instance's message arrives.
     func deliver(_ message: PresenceMessage) { onEvent.withLock { $0 }?(.received(message)) }
