@@ -185,6 +185,11 @@ actor DocumentActor<Model: DocumentModel> {
         }
     }
 
+    /// `publishedVersion` with the time of its change.
+    nonisolated var publishedChange: LatestChange {
+        LatestChange(version: publishedVersion.load(ordering: .acquiring), time: publishedChangeTime.withLock { $0 })
+    }
+
     /// Makes `version` readable without waiting for the actor, with the time of its event
     /// (nil: the events at hand do not say; the time already published stays if the version did not move).
     func publish(changedAt time: Int64?) {

@@ -264,10 +264,8 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     public func summary(of name: DocumentName) throws(SyncEngineError) -> DocumentSummary {
         let latest = try registry.withLock { registry throws(SyncEngineError) -> LatestChange in
             if let document = registry.documents[name] {
-                let version = document.publishedVersion.load(ordering: .acquiring)
-                if version > 0 {
-                    return LatestChange(version: version, time: document.publishedChangeTime.withLock { $0 })
-                }
+                let latest = document.publishedChange
+                if latest.version > 0 { return latest }
             } else if let stored = registry.stored[name] {
                 return stored
             }
@@ -446,11 +444,8 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                 document.retireIfIdle()
             else { return false }
             registry.documents[name] = nil
-            let version = document.publishedVersion.load(ordering: .acquiring)
-            if version > 0 {
-                registry.stored[name] = LatestChange(
-                    version: version, time: document.publishedChangeTime.withLock { $0 })
-            }
+            let latest = document.publishedChange
+            if latest.version > 0 { registry.stored[name] = latest }
             return true
         }
     }
@@ -460,10 +455,8 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         registry.withLock { registry in
             var changes = registry.stored
             for (name, document) in registry.documents {
-                let version = document.publishedVersion.load(ordering: .acquiring)
-                if version > 0 {
-                    changes[name] = LatestChange(version: version, time: document.publishedChangeTime.withLock { $0 })
-                }
+                let latest = document.publishedChange
+                if latest.version > 0 { changes[name] = latest }
             }
             return changes
         }
