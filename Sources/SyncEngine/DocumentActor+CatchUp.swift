@@ -40,7 +40,7 @@ extension DocumentActor {
                 version = event.version
                 stateJSONIsBuilt = false
                 stateIsCurrent = false
-                recent.append(event, size: Self.size(of: event), patch: message)
+                recent.append(event, patch: message)
                 // Another instance's action: a resend of it here gets its outcome, not a second apply.
                 outcomes.recordLogged(CollectionOfOne(event))
                 context.metrics.recordBroadcast()
@@ -70,10 +70,5 @@ extension DocumentActor {
                 "Cannot reload the document; it catches up again later",
                 metadata: ["document": "\(name)", "error": "\(error)"])
         }
-    }
-
-    /// What an event weighs in memory: its encoded size.
-    static func size(of event: DocumentEvent) -> Int {
-        (try? event.encodedLine().count) ?? 0
     }
 }

@@ -28,7 +28,8 @@ extension DocumentActor {
                 context.metrics.recordSync(duration: duration)
                 for index in pending.events.indices {
                     recent.append(
-                        pending.events[index], size: pending.encodedEvents[index].count, patch: pending.patches[index])
+                        line: pending.encodedEvents[index], version: pending.events[index].version,
+                        patch: pending.patches[index])
                 }
                 fullMessages.removeAll()
                 publish(changedAt: pending.events.last?.time)

@@ -3,15 +3,18 @@ import JSONCodec
 
 /// The newest events of a document kept in memory, with their Patch messages as broadcast, so
 /// that resume and history rarely read the store and resuming sessions share the Patches' bytes.
-/// Bounded in count and in bytes (each event's encoded size plus its Patch): one client sending
-/// large actions must not grow memory without limit. Evicting drops events from memory only;
-/// the store keeps them, and readers fall back to it.
+/// Each event is kept as its log line, one allocation, and decoded again when asked for: a decoded
+/// event (action and ops as `JSONValue`s) takes several times the memory of its line, and only
+/// history and a raw patch's rebase need one. Bounded in count and in bytes (each line plus its
+/// Patch): one client sending large actions must not grow memory without limit. Evicting drops
+/// events from memory only; the store keeps them, and readers fall back to it.
 struct RecentEvents: Sendable {
     private struct Entry {
-        let event: DocumentEvent
+        /// The event as its log line (`DocumentEvent.encodedLine()`).
+        let line: [UInt8]
         /// Encoded on first need when the event was read from the store.
         var patch: OutboundMessage?
-        var bytes: Int
+        var bytes: Int { line.count + (patch?.count ?? 0) }
     }
 
     let maximumCount: Int
@@ -30,28 +33,40 @@ struct RecentEvents: Sendable {
     var count: Int { entries.count }
 
     /// The version before the oldest event kept (`latestVersion` when none is).
-    var oldestVersion: UInt64 { entries.first.map { $0.event.version - 1 } ?? latestVersion }
+    var oldestVersion: UInt64 { latestVersion - UInt64(entries.count) }
 
-    /// Adds the event after `latestVersion` (`size`: its encoded size) and the Patch broadcast
-    /// for it, then evicts the oldest entries over either bound.
-    mutating func append(_ event: DocumentEvent, size: Int, patch: OutboundMessage?) {
-        let entry = Entry(event: event, patch: patch, bytes: size + (patch?.count ?? 0))
+    /// Adds the event after `latestVersion`, given as its log line, and the Patch broadcast for
+    /// it, then evicts the oldest entries over either bound.
+    mutating func append(line: [UInt8], version: UInt64, patch: OutboundMessage?) {
+        if version != latestVersion + 1 { reset(to: version - 1) }
+        // A copy holds exactly the line's bytes, not the spare capacity of the encoder's buffer.
+        let entry = Entry(line: Array(line[...]), patch: patch)
         entries.append(entry)
         bytes += entry.bytes
-        latestVersion = event.version
+        latestVersion = version
         while let oldest = entries.first, entries.count > maximumCount || bytes > maximumBytes {
             bytes -= oldest.bytes
             entries.removeFirst()
         }
     }
 
+    /// Adds the event after `latestVersion` and the Patch broadcast for it; an event that cannot
+    /// be encoded leaves memory without events (readers then ask the store).
+    mutating func append(_ event: DocumentEvent, patch: OutboundMessage?) {
+        guard let line = try? event.encodedLine() else {
+            reset(to: event.version)
+            return
+        }
+        append(line: line, version: event.version, patch: patch)
+    }
+
     /// Adds events read from the store, ending at `latestVersion`, keeping the newest within the bounds.
     mutating func seed(with loaded: [DocumentEvent]) {
-        guard loaded.last?.version == latestVersion else { return }
+        guard let last = loaded.last, last.version == latestVersion else { return }
         let start = loaded.startIndex + max(0, loaded.count - maximumCount)
-        for event in loaded[start...] {
-            append(event, size: (try? event.encodedLine().count) ?? 0, patch: nil)
-        }
+        latestVersion = loaded[start].version - 1
+        for event in loaded[start...] { append(event, patch: nil) }
+        latestVersion = last.version
     }
 
     /// Forgets every event: the document jumped to `version` by other means than events.
@@ -62,10 +77,16 @@ struct RecentEvents: Sendable {
     }
 
     /// The events after `version`, or nil when memory does not reach back that far (or
-    /// `version` is in the future).
+    /// `version` is in the future, or a kept line does not decode).
     func events(after version: UInt64) -> [DocumentEvent]? {
         guard let start = index(after: version) else { return nil }
-        return entries[start...].map(\.event)
+        var events: [DocumentEvent] = []
+        events.reserveCapacity(entries.count - start)
+        for index in start..<entries.endIndex {
+            guard let event = event(at: index) else { return nil }
+            events.append(event)
+        }
+        return events
     }
 
     /// The Patch messages of the events after `version`, encoding (once) those not kept yet;
@@ -75,15 +96,23 @@ struct RecentEvents: Sendable {
         var messages: [OutboundMessage] = []
         for index in start..<entries.endIndex {
             if entries[index].patch == nil {
-                let event = entries[index].event
-                guard let patch = try? ServerMessage.patch(event.ops, version: event.version) else { return nil }
+                guard let event = event(at: index),
+                    let patch = try? ServerMessage.patch(event.ops, version: event.version)
+                else { return nil }
                 entries[index].patch = patch
-                entries[index].bytes += patch.count
                 bytes += patch.count
             }
             messages.append(entries[index].patch!)
         }
         return messages
+    }
+
+    /// The event kept at `index`, decoded from its line; nil if the line does not hold that event.
+    private func event(at index: Int) -> DocumentEvent? {
+        guard let json = try? JSONCodec.decode(entries[index].line), let event = try? DocumentEvent(json: json),
+            event.version == oldestVersion + UInt64(index) + 1
+        else { return nil }
+        return event
     }
 
     private func index(after version: UInt64) -> Int? {

@@ -11,17 +11,18 @@ import Testing
         DocumentEvent(version: version, time: 0, action: ["type": "Test"], ops: JSONPatch([]))
     }
 
-    @Test func theWindowEvictsTheOldestEventsOverEitherBound() {
-        var byCount = RecentEvents(latestVersion: 0, maximumCount: 3, maximumBytes: 1000)
-        for version in 1...5 { byCount.append(event(UInt64(version)), size: 10, patch: nil) }
-        #expect(byCount.events(after: 2)?.map(\.version) == [3, 4, 5])
+    @Test func theWindowEvictsTheOldestEventsOverEitherBound() throws {
+        var byCount = RecentEvents(latestVersion: 0, maximumCount: 3, maximumBytes: 10_000)
+        for version in 1...5 { byCount.append(event(UInt64(version)), patch: nil) }
+        #expect(byCount.events(after: 2) == [event(3), event(4), event(5)])
         #expect(byCount.events(after: 1) == nil)
         #expect(byCount.events(after: 5)?.isEmpty == true)
         #expect(byCount.events(after: 6) == nil)
 
-        var byBytes = RecentEvents(latestVersion: 10, maximumCount: 100, maximumBytes: 250)
-        for version in 11...15 { byBytes.append(event(UInt64(version)), size: 100, patch: nil) }
-        #expect(byBytes.bytes <= 250)
+        let lineSize = try #require(try? event(11).encodedLine().count)
+        var byBytes = RecentEvents(latestVersion: 10, maximumCount: 100, maximumBytes: 2 * lineSize + 1)
+        for version in 11...15 { byBytes.append(event(UInt64(version)), patch: nil) }
+        #expect(byBytes.bytes <= 2 * lineSize + 1)
         #expect(byBytes.events(after: 13)?.map(\.version) == [14, 15])
         #expect(byBytes.events(after: 12) == nil)
     }
