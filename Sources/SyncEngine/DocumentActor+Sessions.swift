@@ -60,10 +60,10 @@ extension DocumentActor {
     /// A page of events after `since`: from memory when it reaches back that far, else from the store.
     func history(since: UInt64, limit: Int) async -> Result<HistoryPage, SyncEngineError> {
         let limit = max(0, limit)
-        if let events = recent.events(after: since) {
+        if let events = recent.events(after: since, limit: limit) {
             return .success(
                 HistoryPage(
-                    events: Array(events.prefix(limit)), oldestVersion: oldestStoredVersion + 1,
+                    events: events, oldestVersion: oldestStoredVersion + 1,
                     isTruncated: since < oldestStoredVersion))
         }
         switch await storedEvents(after: since, limit: limit) {

@@ -76,13 +76,14 @@ struct RecentEvents: Sendable {
         latestVersion = version
     }
 
-    /// The events after `version`, or nil when memory does not reach back that far (or
-    /// `version` is in the future, or a kept line does not decode).
-    func events(after version: UInt64) -> [DocumentEvent]? {
+    /// The events after `version`, at most `limit` of them, or nil when memory does not reach
+    /// back that far (or `version` is in the future, or a kept line does not decode).
+    func events(after version: UInt64, limit: Int = .max) -> [DocumentEvent]? {
         guard let start = index(after: version) else { return nil }
+        let end = start + min(limit, entries.count - start)
         var events: [DocumentEvent] = []
-        events.reserveCapacity(entries.count - start)
-        for index in start..<entries.endIndex {
+        events.reserveCapacity(end - start)
+        for index in start..<end {
             guard let event = event(at: index) else { return nil }
             events.append(event)
         }

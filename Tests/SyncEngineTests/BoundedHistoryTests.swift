@@ -15,6 +15,7 @@ import Testing
         var byCount = RecentEvents(latestVersion: 0, maximumCount: 3, maximumBytes: 10_000)
         for version in 1...5 { byCount.append(event(UInt64(version)), patch: nil) }
         #expect(byCount.events(after: 2) == [event(3), event(4), event(5)])
+        #expect(byCount.events(after: 2, limit: 1) == [event(3)])
         #expect(byCount.events(after: 1) == nil)
         #expect(byCount.events(after: 5)?.isEmpty == true)
         #expect(byCount.events(after: 6) == nil)
