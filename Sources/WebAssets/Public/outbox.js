@@ -31,6 +31,8 @@ export class Outbox {
     this.queued = {};
     /** ids of actions refused for now, to go out again (see `retryLater`) */
     this.refusedForNow = new Set();
+    /** What `save` last wrote (null: nothing kept), so an unchanged outbox is not written again. */
+    this.saved = undefined;
     this.load();
   }
 
@@ -100,10 +102,15 @@ export class Outbox {
   }
 
   // A full or disabled storage leaves the outbox in memory: the connection may still come back.
+  // An Ack settles an action and then sets the queued edits, mostly unchanged: one write, not two.
   save() {
+    const empty = this.actions.length === 0 && Object.keys(this.queued).length === 0;
+    const text = empty ? null : JSON.stringify({ actions: this.actions, queued: this.queued });
+    if (text === this.saved) return;
     try {
-      if (this.actions.length === 0 && Object.keys(this.queued).length === 0) this.storage?.removeItem(this.key);
-      else this.storage?.setItem(this.key, JSON.stringify({ actions: this.actions, queued: this.queued }));
+      if (text === null) this.storage?.removeItem(this.key);
+      else this.storage?.setItem(this.key, text);
+      this.saved = text;
     } catch {
       // Kept in memory only.
     }
