@@ -157,17 +157,28 @@ function connectionReady() {
 const UNSAVED_AFTER_MS = 1500;
 let unsavedSince = null;
 let unsavedTimer = null;
+// Runs on every keystroke and answer: it touches the DOM and the timer only when they change.
+let unsavedTimerFor = null;
 function showUnsaved() {
   const count = outbox.size + store.queuedCount;
   unsavedSince = count === 0 ? null : unsavedSince ?? Date.now();
   const overdue = unsavedSince !== null && Date.now() - unsavedSince >= UNSAVED_AFTER_MS;
-  elements.unsaved.dataset.unsaved = String(count);
-  elements.unsaved.textContent = count === 1 ? '1 change not saved yet' : `${count} changes not saved yet`;
-  elements.unsaved.hidden = count === 0 || (connected && !overdue);
+  const hidden = count === 0 || (connected && !overdue);
+  const text = count === 1 ? '1 change not saved yet' : `${count} changes not saved yet`;
+  if (elements.unsaved.textContent !== text) {
+    elements.unsaved.dataset.unsaved = String(count);
+    elements.unsaved.textContent = text;
+  }
+  if (elements.unsaved.hidden !== hidden) elements.unsaved.hidden = hidden;
+  // A timer still due at the same moment stays; it shows the count if the answers are late.
+  const due = hidden && count > 0 ? unsavedSince + UNSAVED_AFTER_MS : null;
+  if (due === unsavedTimerFor) return;
   clearTimeout(unsavedTimer);
-  unsavedTimer = elements.unsaved.hidden && count > 0
-    ? setTimeout(showUnsaved, unsavedSince + UNSAVED_AFTER_MS - Date.now())
-    : null;
+  unsavedTimerFor = due;
+  unsavedTimer = due === null ? null : setTimeout(() => {
+    unsavedTimerFor = null;
+    showUnsaved();
+  }, due - Date.now());
 }
 
 // Refusals a retry may cure leave the action in the outbox, unanswered; it goes out again
@@ -252,9 +263,11 @@ function send(action) {
 
 // Shows what `changes` names: a Patch touches only the rows it changed.
 function render(changes) {
-  elements.loading.hidden = store.loaded;
-  elements.list.hidden = !store.loaded;
-  elements.card.setAttribute('aria-busy', String(!store.loaded));
+  if (elements.list.hidden === store.loaded) {
+    elements.loading.hidden = store.loaded;
+    elements.list.hidden = !store.loaded;
+    elements.card.setAttribute('aria-busy', String(!store.loaded));
+  }
   if (!store.loaded) return;
 
   if (changes.all || changes.name) {
@@ -266,14 +279,16 @@ function render(changes) {
 
   elements.removeCompleted.hidden = doneShown === 0;
   elements.empty.hidden = rowElements.size > 0;
-  elements.summary.textContent = summaryText(rowElements.size, doneShown);
+  const summary = summaryText(rowElements.size, doneShown);
+  if (elements.summary.textContent !== summary) elements.summary.textContent = summary;
   applyEditable();
 }
 
 function renderName() {
   const name = store.name;
   setFieldValue(elements.listName, name, fieldKey.listName);
-  document.title = name.trim() ? `${name.trim()} · patchsync` : 'patchsync';
+  const title = name.trim() ? `${name.trim()} · patchsync` : 'patchsync';
+  if (document.title !== title) document.title = title;
 }
 
 // After a Full: every row anew, reusing the elements of rows that stay.
