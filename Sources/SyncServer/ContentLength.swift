@@ -1,3 +1,5 @@
+import SyncEngine
+
 /// The `Content-Length` of a request as lws reports it: repeated headers arrive joined by commas,
 /// and RFC 9110 (section 8.6) lets a recipient accept a list of identical values as that value.
 enum ContentLength {
@@ -12,7 +14,7 @@ enum ContentLength {
         var length: Int?
         for part in header.split(separator: ",", omittingEmptySubsequences: false) {
             let text = String(part).trimmingSpaces()
-            guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
+            guard let number = UInt64(decimalDigits: text), let value = Int(exactly: number) else {
                 return .failure(.notANumber(header))
             }
             if let length, length != value { return .failure(.conflicting(header)) }
