@@ -86,3 +86,34 @@ def test_a_large_patch_over_deflate_reaches_slow_and_fast_sessions(start_server,
 
     asyncio.run(scenario())
     assert server.process.poll() is None, server.log()
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+def test_sessions_leaving_or_stalling_mid_full_hold_up_no_one(start_server, data_dir, compression):
+    """Large Fulls go out a fragment at a time, the sessions taking turns. Sessions that leave
+    while waiting for their turn, or stop reading, must not hold up the others, and SIGTERM
+    must still stop the server cleanly while their Fulls are half sent."""
+    state = write_document(data_dir, 50_000)
+    server = start_server()
+
+    async def scenario():
+        stalled = [await slow_peer(server.ws) for _ in range(3)]  # never read
+        leaving = [await websockets.connect(server.ws, max_size=None, compression=compression) for _ in range(8)]
+        readers = asyncio.gather(*(Peer.connect(server.ws, compression=compression) for _ in range(8)))
+        for i, ws in enumerate(leaving):
+            if i % 2:
+                ws.transport.abort()
+            else:
+                await ws.close()
+        readers = await readers
+        for peer in readers:
+            assert peer.state == state and peer.version == 1
+        assert (await readers[0].act(add("after the storm")))["type"] == "Ack"
+        for peer in readers[1:]:
+            await peer.expect("Patch")
+            assert peer.state == readers[0].state
+        return stalled, readers
+
+    stalled, readers = asyncio.run(scenario())
+    assert server.process.poll() is None, server.log()
+    assert server.stop(timeout=20) == 0, server.log()

@@ -230,7 +230,7 @@ extension ServerLoop {
         }
         let count = min(Self.chunkSize, body.count - offset)
         let isLast = offset + count == body.count
-        let result = httpWriteBuffer.write(body[offset..<(offset + count)], to: wsi, as: isLast ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
+        let result = writeBuffer.write(body[offset..<(offset + count)], to: wsi, as: isLast ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
         guard result >= 0 else { return -1 }
         if isLast {
             return completeTransaction(wsi)

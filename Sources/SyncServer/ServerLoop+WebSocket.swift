@@ -116,7 +116,7 @@ extension ServerLoop {
         let response =
             "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\ncontent-type: text/plain; charset=utf-8\r\n"
             + "content-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
-        _ = httpWriteBuffer.write(Array(response.utf8), to: wsi, as: LWS_WRITE_HTTP_FINAL)
+        _ = writeBuffer.write(Array(response.utf8), to: wsi, as: LWS_WRITE_HTTP_FINAL)
         return -1
     }
 
@@ -141,7 +141,7 @@ extension ServerLoop {
         }
         let ticket = session.ticket
         if configuration.compression {
-            limitCompressionMemory(wsi)
+            session.compresses = limitCompressionMemory(wsi)
         }
         admittedConnections += 1
         counters.sessionOpened()
@@ -164,9 +164,12 @@ extension ServerLoop {
     /// for about 5 µs more CPU per compressed message. Set locally only: the client is not
     /// told and need not be, as a fresh compressor emits a stream its inflater reads like
     /// any other; messages just cannot refer back to earlier ones.
-    private func limitCompressionMemory(_ wsi: OpaquePointer) {
-        _ = lws_set_extension_option(wsi, "permessage-deflate", "mem_level", "3")
+    ///
+    /// Returns whether the connection compresses (lws refuses the options otherwise).
+    private func limitCompressionMemory(_ wsi: OpaquePointer) -> Bool {
+        guard lws_set_extension_option(wsi, "permessage-deflate", "mem_level", "3") == 0 else { return false }
         _ = lws_set_extension_option(wsi, "permessage-deflate", "client_no_context_takeover", "1")
+        return true
     }
 
     func receive(_ session: WebSocketSession, _ bytes: UnsafeRawBufferPointer) -> Int32 {
@@ -191,15 +194,25 @@ extension ServerLoop {
     }
 
     func writeSession(_ session: WebSocketSession) -> Int32 {
-        // lws calls WRITEABLE only once the previous message is wholly taken.
+        // lws calls WRITEABLE only once the previous write is wholly taken.
         session.inFlight = nil
+        if let fragmented = session.fragmented {
+            if !fragmented.isComplete { return writeFragment(of: session) }
+            session.fragmented = nil
+        }
         switch session.outbox.withMachine({ $0.writable() }) {
         case .none:
             return 0
         case .write(let first, let following, let more):
+            let message = following.isEmpty ? first : coalescedPatches.coalesce([first] + following)
+            let fragmentBytes = fragmentSchedule.fragmentBytes(compressed: session.compresses)
+            if message.count > fragmentBytes {
+                session.fragmented = FragmentedMessage(
+                    message, fragmentBytes: fragmentBytes, compressed: session.compresses)
+                return writeFragment(of: session)
+            }
             // The payload is shared with every other session it goes to: no copy. lws writes the
             // frame header into the headroom in front of it, which is the same for every session.
-            let message = following.isEmpty ? first : coalescedPatches.coalesce([first] + following)
             session.inFlight = message
             let frame = message.framePayload
             guard lws_write(session.wsi, frame.start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
@@ -213,9 +226,31 @@ extension ServerLoop {
         }
     }
 
+    /// Writes the next fragment of `session.fragmented` if the session's turn has come.
+    private func writeFragment(of session: WebSocketSession) -> Int32 {
+        guard fragmentSchedule.mayWrite(session), var fragmented = session.fragmented else { return 0 }
+        // Taken out while it writes, so that its own buffer is not copied on write.
+        session.fragmented = nil
+        defer { session.fragmented = fragmented }
+        let (bytes, kind) = fragmented.nextFragment()
+        let result =
+            fragmented.ownBuffer != nil
+            ? fragmented.ownBuffer!.write(bytes, to: session.wsi, as: kind)
+            : writeBuffer.write(bytes, to: session.wsi, as: kind)
+        guard result >= 0 else { return -1 }
+        if fragmented.isComplete {
+            // Once lws is done with the last fragment: release the message, write what is queued.
+            lws_callback_on_writable(session.wsi)
+        } else {
+            fragmentSchedule.wait(session)
+        }
+        return 0
+    }
+
     /// The connection closed: the engine forgets the session.
     func closeSession(_ session: WebSocketSession) {
         guard sessions.removeValue(forKey: ObjectIdentifier(session.outbox)) != nil else { return }
+        fragmentSchedule.remove(session)
         if stopping && sessions.isEmpty {
             // The last session of a shutdown: lws_service would otherwise sleep in poll until its
             // next timer (up to 30 s after a close timeout) before the loop sees it may finish.

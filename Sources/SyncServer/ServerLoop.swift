@@ -29,7 +29,10 @@ final class ServerLoop {
     var connectionsPerAddress: [String: Int] = [:]
     var admittedConnections = 0
     var stopping = false
-    var httpWriteBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
+    /// Copies of payloads that lws must not read in place: HTTP bodies and the fragments of
+    /// large WebSocket messages.
+    var writeBuffer = FrameWriteBuffer(minimumCapacity: 64 * 1024)
+    var fragmentSchedule = FragmentSchedule<WebSocketSession>()
     var coalescedPatches = CoalescedPatchCache()
     /// Every action, broadcast and API answer passes through a wakeup: half a second after the
     /// last one, the memory freed meanwhile goes back to the system.
@@ -85,6 +88,9 @@ final class ServerLoop {
         reportStart(.success(listening))
 
         while !(stopping && sessions.isEmpty) {
+            for session in fragmentSchedule.beginRound() {
+                lws_callback_on_writable(session.wsi)
+            }
             if lws_service(context, 0) < 0 {
                 logger.error("libwebsockets service loop failed")
                 break

@@ -3,7 +3,7 @@ import SyncEngine
 /// One WebSocket connection as the service thread sees it, reached from the connection's lws
 /// per-session data from the upgrade until lws destroys the connection. Everything that changes
 /// is in `outbox`'s state machine; this holds what only the service thread touches.
-final class WebSocketSession {
+final class WebSocketSession: FragmentWriter {
     /// What the upgrade request asked for, checked before lws accepted it.
     struct Ticket {
         let document: DocumentName
@@ -23,6 +23,12 @@ final class WebSocketSession {
     /// several writeable callbacks, reading the payload in place each time, and calls WRITEABLE
     /// again only once it is done: until then the payload must stay alive.
     var inFlight: OutboundMessage?
+    /// A large message going out in fragments; kept until lws calls WRITEABLE after the last.
+    var fragmented: FragmentedMessage?
+    /// Where the session stands in the line for writing fragments.
+    var turn = FragmentTurn.none
+    /// permessage-deflate is on for this connection.
+    var compresses = false
 
     init(wsi: OpaquePointer, ticket: Ticket, outbox: WebSocketOutbox) {
         self.wsi = wsi
@@ -30,3 +36,4 @@ final class WebSocketSession {
         self.outbox = outbox
     }
 }
+
