@@ -31,7 +31,7 @@ final class ServerLoop {
     var stopping = false
     /// Copies of payloads that lws must not read in place: HTTP bodies and the fragments of
     /// large WebSocket messages.
-    var writeBuffer = FrameWriteBuffer(minimumCapacity: 64 * 1024)
+    var writeBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
     var fragmentSchedule = FragmentSchedule<WebSocketSession>()
     var coalescedPatches = CoalescedPatchCache()
     /// Every action, broadcast and API answer passes through a wakeup: half a second after the
