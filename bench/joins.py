@@ -12,8 +12,10 @@ sessions connecting at once, each reading its Full:
    duration divided by the joins) with nothing else going on;
 2. with probes: one editor session on `storm` and one on `other`, each in a process of its own,
    send an Update every --probe-interval seconds and time its Ack; their latencies before the
-   storm (quiet) and during it are reported as p50/p99. The probes change `storm` during the
-   storm, so that storm's CPU per join includes their actions and Fulls of new versions.
+   storms (quiet) and during them are reported as p50/p99. A storm lasts about a third of a
+   second, so --storms storms (default 5) run one after the other and their Acks are pooled.
+   The probes change `storm` during the storms, so that storm's CPU per join includes their
+   actions and Fulls of new versions.
 
 The storm's generator (this process) and the probes run on the same box as the server: the
 generator's CPU share is reported too. --baseline runs the same against another build (e.g. an
@@ -116,7 +118,21 @@ def storm(server, joins, compression):
     return asyncio.run(run())
 
 
-def measure(binary, rows, joins, compression, interval, quiet_seconds):
+def pooled(runs):
+    """Several storms as one: seconds, CPU per join and generator share averaged."""
+    seconds = sum(run["seconds"] for run in runs)
+    return {
+        "seconds": seconds / len(runs), "full_bytes": runs[0]["full_bytes"],
+        "user": sum(run["user"] for run in runs) / len(runs),
+        "system": sum(run["system"] for run in runs) / len(runs),
+        "join_p50": sorted(run["join_p50"] for run in runs)[len(runs) // 2],
+        "join_p99": max(run["join_p99"] for run in runs),
+        "generator": sum(run["generator"] * run["seconds"] for run in runs) / seconds,
+        "windows": [(run["began"], run["ended"]) for run in runs],
+    }
+
+
+def measure(binary, rows, joins, compression, interval, quiet_seconds, storms):
     with tempfile.TemporaryDirectory(prefix="patchsync-joins-") as scratch:
         data = Path(scratch) / "data"
         for name in ("storm", "other"):
@@ -137,15 +153,19 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds):
                     raise RuntimeError(f"the probe on {name} did not get its Full")
                 probes[process.pid] = name
             time.sleep(quiet_seconds)
-            during = storm(server, joins, compression)
-            time.sleep(0.2)
+            runs = []
+            for _ in range(storms):
+                runs.append(storm(server, joins, compression))
+                time.sleep(0.2)
+            during = pooled(runs)
             stop.set()
             latencies = {}
             for _ in probes:
                 pid, samples = results.get(timeout=60)
                 latencies[probes[pid]] = {
-                    "quiet": [s for sent, s in samples if sent < during["began"]],
-                    "storm": [s for sent, s in samples if during["began"] <= sent <= during["ended"]],
+                    "quiet": [s for sent, s in samples if sent < runs[0]["began"]],
+                    "storm": [s for sent, s in samples
+                              if any(began <= sent <= ended for began, ended in during["windows"])],
                 }
     return alone, during, latencies
 
@@ -157,7 +177,8 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--joins", type=int, default=300)
     parser.add_argument("--probe-interval", type=float, default=0.01, help="seconds between a probe's actions")
-    parser.add_argument("--quiet-seconds", type=float, default=2.0, help="probing before the storm")
+    parser.add_argument("--quiet-seconds", type=float, default=2.0, help="probing before the storms")
+    parser.add_argument("--storms", type=int, default=5, help="storms while probing, their Acks pooled")
     args = parser.parse_args()
     binaries = {"patchsync": args.patchsync}
     if args.baseline:
@@ -173,7 +194,7 @@ def main():
     for compression in (None, "deflate"):
         for label, binary in binaries.items():
             runs[label, compression] = measure(binary, args.rows, args.joins, compression,
-                                               args.probe_interval, args.quiet_seconds)
+                                               args.probe_interval, args.quiet_seconds, args.storms)
 
     alone = runs["patchsync", None][0]
     print(f"\nload average before the runs: {' '.join(f'{x:.1f}' for x in load)} ({os.cpu_count()} CPUs)")
@@ -182,7 +203,7 @@ def main():
     print(f"{'server':<11}{'compression':<13}{'storm':<13}{'CPU/join':>9}{'user':>7}{'sys':>7}{'seconds':>9}"
           f"{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
     for (server, compression), (alone, during, _) in runs.items():
-        for label, run in (("alone", alone), ("with probes", during)):
+        for label, run in (("alone", alone), (f"{args.storms} probed", during)):
             print(f"{server:<11}{compression or 'none':<13}{label:<13}{1000 * (run['user'] + run['system']):>9.2f}"
                   f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{run['seconds']:>9.2f}"
                   f"{1000 * run['join_p50']:>8.0f}ms{1000 * run['join_p99']:>8.0f}ms{run['generator']:>15.0%}")
