@@ -242,7 +242,7 @@ extension ServerLoop {
             // Once lws is done with the last fragment: release the message, write what is queued.
             lws_callback_on_writable(session.wsi)
         } else {
-            fragmentSchedule.wait(session)
+            fragmentSchedule.continueMessage(session)
         }
         return 0
     }
