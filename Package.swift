@@ -30,6 +30,9 @@ let package = Package(
             providers: [.apt(["libjansson-dev"])]
         ),
 
+        // zlib, for compressing a large message once for every permessage-deflate session.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
         // Threads and system calls: one thread type, one EINTR-retrying wrapper with typed errors.
         .target(name: "SystemSupport", dependencies: ["CMalloc"]),
         // glibc's malloc.h: mallopt and malloc_trim.
@@ -79,8 +82,8 @@ let package = Package(
         .target(
             name: "SyncServer",
             dependencies: [
-                "CLibWebsockets", "LibWebsocketsSupport", "SystemSupport", "SyncEngine", "SyncAPI", "JSONCodec",
-                "WebAssets",
+                "CLibWebsockets", "CZlib", "LibWebsocketsSupport", "SystemSupport", "SyncEngine", "SyncAPI",
+                "JSONCodec", "WebAssets",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -124,7 +127,9 @@ let package = Package(
         .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "TodoModel", "JSONCodec"]),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["SyncServer", "SyncClient", "SyncEngine", "TodoModel", "JSONCodec", "LibWebsocketsSupport"]
+            dependencies: [
+                "SyncServer", "SyncClient", "SyncEngine", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
+            ]
         ),
     ]
 )

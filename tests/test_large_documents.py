@@ -1,5 +1,6 @@
 """Large documents over permessage-deflate: a Full of several hundred KiB to a few MiB, to many
 sessions at once, some of them reading slowly, must arrive intact and leave the server running.
+A large message goes out in fragments, compressed once for every permessage-deflate session.
 
 libwebsockets compresses a large message over several writeable callbacks, reading the caller's
 buffer each time; these tests failed (the server died with SIGSEGV) while the bridge reused or

@@ -11,18 +11,21 @@ package struct FrameWriteBuffer {
         self.minimumCapacity = minimumCapacity
     }
 
-    /// One `lws_write` of `payload` as `kind`; its result.
+    /// One `lws_write` of `prefix` followed by `payload` as `kind`; its result.
     package mutating func write(
-        _ payload: some Collection<UInt8>, to wsi: OpaquePointer, as kind: lws_write_protocol
+        _ payload: some Collection<UInt8>, after prefix: [UInt8] = [], to wsi: OpaquePointer,
+        as kind: lws_write_protocol
     ) -> Int32 {
         let headroom = Int(cpatchsync_lws_pre())
-        if storage.count < headroom + payload.count {
-            storage = [UInt8](repeating: 0, count: headroom + max(payload.count, minimumCapacity))
+        let count = prefix.count + payload.count
+        if storage.count < headroom + count {
+            storage = [UInt8](repeating: 0, count: headroom + max(count, minimumCapacity))
         }
         return storage.withUnsafeMutableBufferPointer { buffer -> Int32 in
             let start = buffer.baseAddress! + headroom
-            _ = UnsafeMutableBufferPointer(start: start, count: payload.count).initialize(from: payload)
-            return lws_write(wsi, start, payload.count, kind)
+            _ = UnsafeMutableBufferPointer(start: start, count: prefix.count).initialize(from: prefix)
+            _ = UnsafeMutableBufferPointer(start: start + prefix.count, count: payload.count).initialize(from: payload)
+            return lws_write(wsi, start, count, kind)
         }
     }
 }

@@ -3,18 +3,17 @@ import DequeModule
 /// Large WebSocket messages go out as fragments, and each service round writes only so many
 /// fragments, the sessions with some waiting their turn in line. Without it, 300 sessions
 /// joining a 10,000-row list made one round write 300 Fulls of 600 KB (about 100 ms of the
-/// kernel's copy, or of zlib's work under permessage-deflate) before any other session's Ack;
-/// now a round spends about a millisecond on bulk data, and every session's Acks and Patches
-/// go out between rounds.
+/// kernel's copy) before any other session's Ack; now a round spends about a millisecond on
+/// bulk data, and every session's Acks and Patches go out between rounds.
 ///
 /// Service thread only.
 struct FragmentSchedule<Writer: FragmentWriter> {
     struct Configuration {
-        /// Without compression, a message over this many bytes goes out in fragments of this size.
+        /// A message over this many bytes goes out in fragments of this size.
         var fragmentBytes = 64 * 1024
-        /// With permessage-deflate, a byte costs about ten times as much (zlib), so fragments
-        /// are smaller.
-        var compressedFragmentBytes = 8 * 1024
+        /// With permessage-deflate, a message over this many bytes is compressed once for every
+        /// session (`PerMessageDeflate`) and goes out in fragments of `fragmentBytes`.
+        var compressionBytes = 8 * 1024
         /// Fragments written per service round, across all sessions.
         var fragmentsPerRound = 16
     }
@@ -27,11 +26,6 @@ struct FragmentSchedule<Writer: FragmentWriter> {
 
     init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-    }
-
-    /// The largest fragment a writer writes in one go.
-    func fragmentBytes(compressed: Bool) -> Int {
-        compressed ? configuration.compressedFragmentBytes : configuration.fragmentBytes
     }
 
     /// A new service round: refills the budget and gives their turn to the writers first in
@@ -66,8 +60,8 @@ struct FragmentSchedule<Writer: FragmentWriter> {
     }
 
     /// `writer` wrote a fragment and has more: it stays at the front of the line, so that
-    /// messages finish in the order they started, sooner, and few of them (each with its zlib
-    /// state, under permessage-deflate) are under way at once.
+    /// messages finish in the order they started, and sooner, and few are half sent at once
+    /// (which also keeps the memory they touch in the CPU's caches).
     mutating func continueMessage(_ writer: Writer) {
         guard writer.turn == .none else { return }
         writer.turn = .waiting

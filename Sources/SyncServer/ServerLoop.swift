@@ -33,6 +33,7 @@ final class ServerLoop {
     /// large WebSocket messages.
     var writeBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
     var fragmentSchedule = FragmentSchedule<WebSocketSession>()
+    var compressedMessages = CompressedMessageCache()
     var coalescedPatches = CoalescedPatchCache()
     /// Every action, broadcast and API answer passes through a wakeup: half a second after the
     /// last one, the memory freed meanwhile goes back to the system.

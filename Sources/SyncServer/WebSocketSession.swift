@@ -23,7 +23,7 @@ final class WebSocketSession: FragmentWriter {
     /// several writeable callbacks, reading the payload in place each time, and calls WRITEABLE
     /// again only once it is done: until then the payload must stay alive.
     var inFlight: OutboundMessage?
-    /// A large message going out in fragments; kept until lws calls WRITEABLE after the last.
+    /// A large message going out in fragments, until the last is written.
     var fragmented: FragmentedMessage?
     /// Where the session stands in the line for writing fragments.
     var turn = FragmentTurn.none
