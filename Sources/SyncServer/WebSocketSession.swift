@@ -36,4 +36,3 @@ final class WebSocketSession: FragmentWriter {
         self.outbox = outbox
     }
 }
-
