@@ -244,7 +244,10 @@ actor DocumentActor<Model: DocumentModel> {
                 case .connect(let session, let since, let link):
                     await commit(&batch)
                     await attach(session, since: since, link: link)
-                case .catchUp:
+                case .catchUp(let latest):
+                    // Most notices announce this instance's own commits back: those need no round
+                    // trip, and the batch under way keeps growing (its committed start version counts).
+                    guard (batch.rollback?.version ?? version) < latest else { break }
                     await commit(&batch)
                     await catchUp()
                 case .inbox(let entry):

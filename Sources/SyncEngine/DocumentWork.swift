@@ -10,8 +10,9 @@ enum DocumentWork: Sendable {
     case disconnect(SessionID)
     /// A session of another instance joined, left or moved its focus.
     case remotePresence(PresenceChange)
-    /// Another writer may have committed: read and apply what this instance has not seen.
-    case catchUp
+    /// The store holds this version (another writer's commit, or this instance's own one
+    /// announced back): read and apply what this instance has not seen.
+    case catchUp(through: UInt64)
     /// An action submitted through the store's inbox.
     case inbox(InboxEntry)
     case read(@Sendable (Result<DocumentState, SyncEngineError>) -> Void)

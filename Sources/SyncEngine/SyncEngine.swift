@@ -209,9 +209,9 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                 return nil
             }
         }
-        for document in open
-        where document.publishedVersion.load(ordering: .acquiring) < versions[document.name]?.version ?? 0 {
-            document.enqueue(.catchUp)
+        for document in open {
+            let latest = versions[document.name]?.version ?? 0
+            if document.publishedVersion.load(ordering: .acquiring) < latest { document.enqueue(.catchUp(through: latest)) }
         }
     }
 

@@ -7,18 +7,25 @@ import Testing
 
 /// A store shared with another writer, in memory: what the engine must do when PostgreSQL says
 /// someone else committed first, without a database. Like PostgreSQL's unique index, it logs
-/// each `(client, id)` once; like its loading, it hands over only the newest `seededEvents`.
+/// each `(client, id)` once; like its loading, it hands over only the newest `seededEvents`;
+/// like its NOTIFY, with `announcesOwnCommits` it tells the engine of its own commits too,
+/// before the commit returns (the listener may hear it first).
 final class SharedMemoryStore: DocumentStore {
     let thread = StorageThread()
     let isShared = true
     private let seededEvents: Int
+    private let announcesOwnCommits: Bool
     private let repeats = Mutex(0)
+    private let reads = Mutex(0)
 
-    init(seededEvents: Int = .max) {
+    init(seededEvents: Int = .max, announcesOwnCommits: Bool = false) {
         self.seededEvents = seededEvents
+        self.announcesOwnCommits = announcesOwnCommits
     }
 
     var repeatsRefused: Int { repeats.withLock { $0 } }
+    /// Calls of `events(of:after:limit:)`: the catch-ups that went to the store.
+    var eventReads: Int { reads.withLock { $0 } }
     private let events = Mutex<[DocumentEvent]>([])
     private let initialState = Mutex<JSONValue>(.null)
     private let onChange = Mutex<(@Sendable (StoreChange) -> Void)?>(nil)
@@ -63,7 +70,7 @@ final class SharedMemoryStore: DocumentStore {
     }
 
     func append(_ commit: StoreCommit) -> AppendResult {
-        events.withLock { events in
+        let result = events.withLock { events -> AppendResult in
             let logged = Set(events.compactMap(ActionKey.init))
             if commit.events.contains(where: { ActionKey($0).map(logged.contains) ?? false }) {
                 repeats.withLock { $0 += 1 }
@@ -76,10 +83,15 @@ final class SharedMemoryStore: DocumentStore {
             events.append(contentsOf: commit.events)
             return .committed(duration: .zero)
         }
+        if announcesOwnCommits, case .committed = result, let last = commit.events.last {
+            onChange.withLock { $0 }?(.notified(commit.name, version: last.version))
+        }
+        return result
     }
 
     func events(of name: DocumentName, after version: UInt64, limit: Int) -> StoredEvents {
-        StoredEvents(events: Array(events.withLock { $0 }.dropFirst(Int(version)).prefix(limit)), oldestVersion: 0)
+        reads.withLock { $0 += 1 }
+        return StoredEvents(events: Array(events.withLock { $0 }.dropFirst(Int(version)).prefix(limit)), oldestVersion: 0)
     }
 
     func loggedActions(of name: DocumentName, _ keys: [ActionKey]) -> [DocumentEvent] {
@@ -152,6 +164,28 @@ final class SharedMemoryStore: DocumentStore {
         #expect(try await engine.state(of: .default).state["name"] == "two")
         let snapshot = engine.metricsSnapshot().database
         #expect(snapshot?.notifications == 1 && snapshot?.catchUps == 1)
+        await engine.shutdown()
+    }
+
+    @Test func theAnnouncementOfItsOwnCommitsSendsNoCatchUpToTheStore() async throws {
+        let store = SharedMemoryStore(announcesOwnCommits: true)
+        let engine = try engine(store)
+        let watcher = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        let writer = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        for number in 1...20 {
+            engine.send(#"{"type":"Add","id":\#(number),"row":{"name":"r\#(number)","completed":false}}"#, from: writer)
+            try await engine.settle()
+        }
+        #expect(store.versions == Array(1...20))
+        #expect(store.eventReads == 0)
+        #expect(watcher.messages.dropFirst().map { $0["version"] } == (1...20).map { JSONValue.integer(Int64($0)) })
+        #expect(engine.metricsSnapshot().database?.notifications == 20)
+        // Another writer's commit is still read.
+        store.commitElsewhere(try renameOp("elsewhere"), announce: true)
+        try await engine.settle()
+        #expect(store.eventReads == 1)
+        #expect(try await engine.state(of: .default).state["name"] == "elsewhere")
         await engine.shutdown()
     }
 
