@@ -3,6 +3,7 @@ writer, and the failures the issue lists. A private cluster (tests/postgres.py),
 import asyncio
 import json
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -107,6 +108,58 @@ def test_three_instances_converge_and_sql_sees_the_same_state(start_server, data
         assert metric(samples, "patchsync_database_notifications_total") > 0
         assert metric(samples, "patchsync_database_commit_seconds_count") > 0
         assert metric(samples, "patchsync_log_fsync_seconds_count") is None
+
+
+def test_documents_state_keeps_within_its_bound_while_actions_continue(start_server, database, postgres):
+    """The state is rewritten beside the commits, yet never 100 versions or 1 s behind (the
+    defaults) while actions go on: first 25 a second, which only the time bound keeps up with,
+    then 200 a second; meanwhile SQL samples how far the state is behind."""
+    server = start_server(*database)
+    schema = schema_of(database)
+    phases = ((60, 25), (400, 200))
+    total = sum(count for count, _ in phases)
+    samples = []
+    done = threading.Event()
+
+    def sample():
+        # The versions the state lacks, and how long ago the oldest of them happened.
+        while not done.is_set() and (not samples or samples[-1][0] < total):
+            rows = postgres.sql(f"""
+                SELECT d.version, d.state_version, coalesce(extract(epoch FROM clock_timestamp() - e.time), 0)
+                FROM {schema}.documents AS d
+                LEFT JOIN {schema}.events AS e ON e.document = d.name AND e.version = d.state_version + 1
+                WHERE d.name = 'default'""")
+            if rows:
+                samples.append((int(rows[0][0]), int(rows[0][1]), float(rows[0][2])))
+
+    async def scenario():
+        writer = await Peer.connect(server.ws)
+        # The writer's own Patches, left unread, would pile up.
+        draining = asyncio.create_task(follow_until(writer, total))
+        for phase, (count, rate) in enumerate(phases):
+            start = time.monotonic()
+            for number in range(count):
+                await asyncio.sleep(max(0.0, start + number / rate - time.monotonic()))
+                await writer.send(add(f"{phase}-{number}"))
+        await draining
+        await writer.close()
+        return await fresh_full(server.ws)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        state, version = run(scenario())
+    finally:
+        done.set()
+        thread.join()
+    assert version == total
+    assert len(samples) > 20, "SQL sampled the lag while the actions went on"
+    assert max(latest - stored for latest, stored, _ in samples) < 100
+    assert max(age for _, _, age in samples) < 1.25, "the state lags 1 s at most (sampling adds a little)"
+    assert len({stored for _, stored, _ in samples}) > 5, "the state was rewritten as the actions went on"
+    # The state written beside the commits is the state at its state_version: with the events
+    # after it, SQL finds exactly the state the sessions hold.
+    assert sql_state(postgres, schema) == (version, state)
 
 
 def test_the_events_table_refuses_update_and_delete(start_server, database, postgres):

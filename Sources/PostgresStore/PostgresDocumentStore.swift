@@ -12,16 +12,14 @@ import SyncEngine
 /// that transaction, so only after COMMIT) tells the other instances; `PostgresListener` hears it.
 ///
 /// Threading: libpq blocks, so every call of the writer connection runs on `thread` (the engine
-/// calls store methods there), and the listener has a thread of its own. Neither ever runs on
-/// the libwebsockets service thread or the Swift cooperative pool.
+/// calls store methods there); the listener and the state writer have a thread and connection of
+/// their own. None ever runs on the libwebsockets service thread or the Swift cooperative pool.
 public final class PostgresDocumentStore: DocumentStore {
     private struct State {
         var connection: PostgresConnection?
         var initialState: JSONValue = .null
         /// The model's schema version: events written at a newer one are refused.
         var schema = 1
-        /// Per document: the version `documents.state` holds and when it was written.
-        var stateWritten: [DocumentName: (version: UInt64, at: ContinuousClock.Instant)] = [:]
         /// Why the database cannot be used; nil when it can.
         var outage: String?
         /// Whether this outage has been logged (by the writer; the listener only reports it).
@@ -37,6 +35,7 @@ public final class PostgresDocumentStore: DocumentStore {
     let schema: PostgresSchema
     private let logger: Logger
     private let state = Mutex(State())
+    private let stateWriter: PostgresStateWriter
 
     /// Checks the configuration; connects in `start`.
     public init(configuration: PostgresStoreConfiguration, logger: Logger) throws(PostgresError) {
@@ -48,6 +47,9 @@ public final class PostgresDocumentStore: DocumentStore {
         self.configuration = configuration
         self.schema = PostgresSchema(name: configuration.schema)
         self.logger = logger
+        self.stateWriter = PostgresStateWriter(
+            url: configuration.url, schema: schema, lagVersions: configuration.stateLagVersions,
+            lagTime: configuration.stateLagTime, logger: logger)
     }
 
     // MARK: DocumentStore
@@ -99,7 +101,7 @@ public final class PostgresDocumentStore: DocumentStore {
 
     public func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
         let endVersion = commit.events.last?.version ?? commit.startVersion
-        let writeState = !commit.events.isEmpty && stateIsDue(commit.name, version: endVersion)
+        let writeState = !commit.events.isEmpty && stateWriter.isOverdue(commit.name, at: endVersion)
         let stateText: String?
         do {
             stateText = writeState ? String(decoding: try JSONCodec.encode(commit.state), as: UTF8.self) : nil
@@ -123,7 +125,9 @@ public final class PostgresDocumentStore: DocumentStore {
                 return try verifyCommit(of: commit, endVersion: endVersion, after: error)
             }
             if let refusal { return refusal }
-            if writeState { state.withLock { $0.stateWritten[commit.name] = (endVersion, .now) } }
+            if !commit.events.isEmpty {
+                stateWriter.committed(commit.name, version: endVersion, state: commit.state, written: writeState)
+            }
             return .committed(duration: .now - start)
         }
     }
@@ -308,7 +312,7 @@ public final class PostgresDocumentStore: DocumentStore {
     public func maintain(_ name: DocumentName) -> UInt64? { nil }
 
     public func close(_ name: DocumentName) {
-        state.withLock { _ = $0.stateWritten.removeValue(forKey: name) }
+        stateWriter.closed(name)
     }
 
     public func shutdown() {
@@ -318,6 +322,7 @@ public final class PostgresDocumentStore: DocumentStore {
         }
         listener?.stop()
         thread.stop()
+        stateWriter.stop()
         state.withLock { $0.connection = nil }
     }
 
@@ -347,10 +352,8 @@ public final class PostgresDocumentStore: DocumentStore {
                     .statement(sqlState: "XX001"), "event \(event.version) of \(name) does not apply: \(error)")
             }
         }
-        let modelSchema = state.withLock { state in
-            state.stateWritten[name] = (stateVersion, .now)
-            return state.schema
-        }
+        stateWriter.loaded(name, stateVersion: stateVersion)
+        let modelSchema = state.withLock { $0.schema }
         let documentSchema = events.last?.schema ?? modelSchema
         guard documentSchema <= modelSchema else {
             throw PostgresError(
@@ -438,15 +441,6 @@ public final class PostgresDocumentStore: DocumentStore {
             return .committed(duration: .zero)
         case "f"?: return commit.events.isEmpty ? .inboxEntryTaken : .conflict
         default: throw error
-        }
-    }
-
-    /// Whether this commit should also rewrite `documents.state`.
-    private func stateIsDue(_ name: DocumentName, version: UInt64) -> Bool {
-        state.withLock { state in
-            guard let written = state.stateWritten[name] else { return true }
-            return version - min(version, written.version) >= configuration.stateLagVersions
-                || ContinuousClock.now - written.at >= configuration.stateLagTime
         }
     }
 

@@ -7,8 +7,9 @@ public struct PostgresStoreConfiguration: Sendable {
     /// How often open documents compare their version with the table, healing missed
     /// notifications; also the sweep interval of the inbox. Default 5 s.
     public var checkInterval: Duration
-    /// `documents.state` is rewritten by the commit that finds it this many versions behind, or
-    /// `stateLagTime` old; a document whose writes stopped is brought up to date by the
+    /// `documents.state` stays less than this many versions behind the latest one, or less than
+    /// `stateLagTime` old: at half of either, a writer beside the commits stores a newer state
+    /// (`PostgresStateWriter`). A document whose writes stopped is brought up to date by the
     /// listener within `stateLagTime` too. Defaults 100 and 1 s.
     public var stateLagVersions: UInt64
     public var stateLagTime: Duration

@@ -62,7 +62,8 @@ public final class StorageThread: @unchecked Sendable {
         if wasRunning { thread?.join() }
     }
 
-    private func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Queues `job` on the storage thread without waiting for it (after `stop`, runs it on the caller).
+    public func submit(_ job: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(mutex)
         if stopping {
             pthread_mutex_unlock(mutex)
