@@ -132,15 +132,23 @@ final class PostgresStateWriter: Sendable {
         }
     }
 
+    /// The commits waiting for the row wait until this transaction ends: it ends without waiting
+    /// for its WAL to reach the disk. A crash may lose the rewrite, and then every commit after it
+    /// too (the WAL is flushed in order), so the state never claims a version it does not hold.
+    private func connect() throws(PostgresError) -> PostgresConnection {
+        let connection = try PostgresConnection(url: url)
+        try connection.execute("SET synchronous_commit = off")
+        queue.withLock { $0.connection = connection }
+        return connection
+    }
+
     /// One statement; a state older than the one in the table (written meanwhile by a commit,
     /// another instance or the listener) changes nothing. False if it could not be stored: a
     /// later commit hands over a newer state.
     private func store(_ state: JSONValue, of name: DocumentName, at version: UInt64) -> Bool {
         do {
             let text = String(decoding: try JSONCodec.encode(state), as: UTF8.self)
-            let connection = try queue.withLock({ $0.connection }).flatMap { $0.isAlive ? $0 : nil }
-                ?? PostgresConnection(url: url)
-            queue.withLock { $0.connection = connection }
+            let connection = try queue.withLock({ $0.connection }).flatMap { $0.isAlive ? $0 : nil } ?? connect()
             try connection.execute(
                 """
                 UPDATE \(schema.name).documents SET state = $2::jsonb, state_version = $3
