@@ -2,6 +2,7 @@
 """The PostgreSQL store beside the file store, on this box.
 
     .venv/bin/python bench/database.py --patchsync .build/release/patchsync
+    .venv/bin/python bench/database.py --patchsync .build/release/patchsync --only delivery --delivery-runs 5
 
 Starts a private PostgreSQL cluster (fsync on, as in production) and patchsync instances, and
 prints, on a 100-row and a 10,000-row list:
@@ -196,39 +197,56 @@ def main():
     parser.add_argument("--patchsync", required=True)
     parser.add_argument("--actions", type=int, default=3000, help="actions per throughput run")
     parser.add_argument("--delivery-actions", type=int, default=1000, help="actions per delivery run (200/s)")
+    parser.add_argument("--delivery-runs", type=int, default=1, help="delivery runs per list (each on a fresh schema)")
+    parser.add_argument("--only", choices=("throughput", "delivery"), help="run one part of the benchmark")
     args = parser.parse_args()
     cluster = PostgresCluster(durable=True)
+    try:
+        if args.only != "delivery":
+            throughput_table(cluster, args)
+            print()
+        if args.only != "throughput":
+            delivery_table(cluster, args)
+    finally:
+        cluster.close()
+
+
+def throughput_table(cluster, args):
     print("PostgreSQL store beside the file store; CPU columns: seconds of CPU per second of the run; "
           f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'list':>7} {'store':<16} {'actions/s':>9} {'Ack p50':>8} {'Ack p99':>8} "
           f"{'patchsync':>9} {'postgres':>8} {'generator':>9}")
-    try:
-        for rows in (100, 10_000):
-            for label, instances in (("files", 1), ("postgresql x1", 1), ("postgresql x3", 3)):
-                with tempfile.TemporaryDirectory(prefix="patchsync-bench-") as data:
-                    if label == "files":
-                        seed_files(data, rows)
-                        extra, database = [], None
-                    else:
-                        schema = cluster.new_schema()
-                        seed_database(cluster, schema, args.patchsync, rows)
-                        extra, database = ["--database", cluster.url, "--database-schema", schema], cluster
-                    started = [start_instance(args.patchsync, data, extra) for _ in range(instances)]
-                    processes = [process for process, _ in started]
-                    try:
-                        (rate, latencies, seconds), cpu = measure(
-                            processes, database, lambda: throughput([url for _, url in started], rows, args.actions))
-                    finally:
-                        stop(processes)
-                print(f"{rows:>7} {label:<16} {rate:>9.0f} {percentile(latencies, 0.5):>6.1f}ms "
-                      f"{percentile(latencies, 0.99):>6.1f}ms {cpu[0] / seconds:>9.2f} {cpu[1] / seconds:>8.2f} "
-                      f"{cpu[2] / seconds:>9.2f}", flush=True)
-        print()
-        print("cross-instance delivery, PostgreSQL, 2 instances: send on A -> Patch at a watcher on B, 200 actions/s")
-        print(f"{'list':>7} {'p50':>8} {'p99':>8} {'patchsync':>9} {'postgres':>8} {'generator':>9}")
-        for rows in (100, 10_000):
+    for rows in (100, 10_000):
+        for label, instances in (("files", 1), ("postgresql x1", 1), ("postgresql x3", 3)):
+            with tempfile.TemporaryDirectory(prefix="patchsync-bench-") as data:
+                if label == "files":
+                    seed_files(data, rows)
+                    extra, database = [], None
+                else:
+                    schema = cluster.new_schema()
+                    seed_database(cluster, schema, args.patchsync, rows)
+                    extra, database = ["--database", cluster.url, "--database-schema", schema], cluster
+                started = [start_instance(args.patchsync, data, extra) for _ in range(instances)]
+                processes = [process for process, _ in started]
+                try:
+                    (rate, latencies, seconds), cpu = measure(
+                        processes, database, lambda: throughput([url for _, url in started], rows, args.actions))
+                finally:
+                    stop(processes)
+            print(f"{rows:>7} {label:<16} {rate:>9.0f} {percentile(latencies, 0.5):>6.1f}ms "
+                  f"{percentile(latencies, 0.99):>6.1f}ms {cpu[0] / seconds:>9.2f} {cpu[1] / seconds:>8.2f} "
+                  f"{cpu[2] / seconds:>9.2f}", flush=True)
+
+
+def delivery_table(cluster, args):
+    """Each run on a fresh schema; `load` is the 1-minute load average before it."""
+    print("cross-instance delivery, PostgreSQL, 2 instances: send on A -> Patch at a watcher on B, 200 actions/s")
+    print(f"{'list':>7} {'p50':>8} {'p99':>8} {'patchsync':>9} {'postgres':>8} {'generator':>9} {'load':>5}")
+    for rows in (100, 10_000):
+        for _ in range(args.delivery_runs):
             schema = cluster.new_schema()
             seed_database(cluster, schema, args.patchsync, rows)
+            load = os.getloadavg()[0]
             with tempfile.TemporaryDirectory(prefix="patchsync-bench-") as data:
                 extra = ["--database", cluster.url, "--database-schema", schema]
                 started = [start_instance(args.patchsync, data, extra) for _ in range(2)]
@@ -240,9 +258,8 @@ def main():
                     stop(processes)
             seconds = args.delivery_actions / 200
             print(f"{rows:>7} {percentile(latencies, 0.5):>6.1f}ms {percentile(latencies, 0.99):>6.1f}ms "
-                  f"{cpu[0] / seconds:>9.2f} {cpu[1] / seconds:>8.2f} {cpu[2] / seconds:>9.2f}", flush=True)
-    finally:
-        cluster.close()
+                  f"{cpu[0] / seconds:>9.2f} {cpu[1] / seconds:>8.2f} {cpu[2] / seconds:>9.2f} {load:>5.1f}",
+                  flush=True)
 
 
 if __name__ == "__main__":
