@@ -160,6 +160,9 @@ def test_documents_state_keeps_within_its_bound_while_actions_continue(start_ser
     # The state written beside the commits is the state at its state_version: with the events
     # after it, SQL finds exactly the state the sessions hold.
     assert sql_state(postgres, schema) == (version, state)
+    # Migration 4: this server has lz4, and the state is compressed with it.
+    assert postgres.sql(f"SELECT attcompression FROM pg_attribute WHERE attrelid = '{schema}.documents'::regclass "
+                        "AND attname = 'state'") == [["l"]]
 
 
 def test_the_events_table_refuses_update_and_delete(start_server, database, postgres):
