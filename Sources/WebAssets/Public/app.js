@@ -276,9 +276,11 @@ function render(changes) {
   }
   if (changes.all) renderAllRows();
   else for (const index of changes.rows) renderRow(index);
+  tidyChunks();
 
   elements.removeCompleted.hidden = doneShown === 0;
   elements.empty.hidden = rowElements.size > 0;
+  elements.rows.hidden = rowElements.size === 0;
   const summary = summaryText(rowElements.size, doneShown);
   if (elements.summary.textContent !== summary) elements.summary.textContent = summary;
   applyEditable();
@@ -291,21 +293,24 @@ function renderName() {
   if (document.title !== title) document.title = title;
 }
 
-// After a Full: every row anew, reusing the elements of rows that stay.
+// After a Full: rows gone are removed, new ones inserted in order, every row updated. Rows are
+// ordered by index, so the elements that stay are already in order and are never moved (a move
+// would take the keyboard focus away).
 function renderAllRows() {
   const { rows } = store.view();
-  const shown = new Set();
-  let previous = null;
-  for (const row of rows) {
-    shown.add(row.index);
-    const parts = rowElements.get(row.index) ?? createRow(row.index);
-    updateRow(parts, row);
-    const expectedPosition = previous ? previous.nextElementSibling : elements.rows.firstElementChild;
-    if (expectedPosition !== parts.element) elements.rows.insertBefore(parts.element, expectedPosition);
-    previous = parts.element;
-  }
-  for (const index of rowElements.keys()) {
+  const shown = new Set(rows.map((row) => row.index));
+  for (const index of [...rowElements.keys()]) {
     if (!shown.has(index)) removeRow(index);
+  }
+  let following = null;
+  for (let at = rows.length - 1; at >= 0; at -= 1) {
+    let parts = rowElements.get(rows[at].index);
+    if (!parts) {
+      parts = createRow(rows[at].index);
+      placeRow(parts.element, following);
+    }
+    updateRow(parts, rows[at]);
+    following = parts.element;
   }
 }
 
@@ -320,7 +325,7 @@ function renderRow(index) {
   if (!parts) {
     parts = createRow(index);
     const next = store.rowAfter(index);
-    elements.rows.insertBefore(parts.element, next === null ? null : rowElements.get(next)?.element ?? null);
+    placeRow(parts.element, next === null ? null : rowElements.get(next)?.element ?? null);
   }
   updateRow(parts, row);
 }
@@ -330,8 +335,84 @@ function removeRow(index) {
   if (!parts) return;
   if (parts.completed) doneShown -= 1;
   marks.forget(index);
+  touchedChunks.add(parts.element.parentElement);
   parts.element.remove();
   rowElements.delete(index);
+}
+
+// ---- rows in chunks ----
+
+// The rows sit in chunks of about ROWS_PER_CHUNK, so that what the browser does per frame or
+// per keystroke counts chunks, or the rows of one chunk, not the rows of the list:
+// - a chunk off screen skips style, layout and paint (`content-visibility: auto` in style.css),
+//   so each frame checks which chunks are on screen, hit-tests and paints chunks (with the
+//   property on each row, every frame on a 10,000-row list cost 30-50 ms);
+// - a chunk is a form (role none, never submitted), so Chromium's autofill, which reads the
+//   whole form of a field on every keystroke, reads one chunk: fields outside any form are one
+//   form to it, 10-30 ms a keystroke for 10,000 rows;
+// - the form says autocomplete="off", so the browser does not keep the checkboxes' state for
+//   the session history: it serialised 10,000 of them (1.6 MB) a second after each change.
+// Every row stays in the page: find-in-page, the tab order and screen readers see the whole list.
+const ROWS_PER_CHUNK = 100;
+/** Chunks whose rows changed since the last `tidyChunks`. */
+const touchedChunks = new Set();
+
+function newChunk() {
+  const chunk = document.createElement('form');
+  chunk.className = 'rows-chunk';
+  chunk.setAttribute('role', 'none');
+  chunk.autocomplete = 'off';
+  return chunk;
+}
+
+// Before the row element `following` (null: at the end of the list). A row that would start a
+// full chunk starts a new one instead, so a list filled from its end fills whole chunks.
+function placeRow(element, following) {
+  let chunk = following?.parentElement ?? elements.rows.lastElementChild;
+  if (!chunk || (chunk.childElementCount >= ROWS_PER_CHUNK && (following === null || following === chunk.firstElementChild))) {
+    const fresh = newChunk();
+    elements.rows.insertBefore(fresh, following === null ? null : chunk);
+    chunk = fresh;
+    following = null;
+  }
+  chunk.insertBefore(element, following);
+  touchedChunks.add(chunk);
+}
+
+// Empty chunks go; one grown past twice the size (rows inserted in its middle) is split.
+// A chunk's row count sizes it while it is off screen and has never been shown.
+function tidyChunks() {
+  for (const chunk of touchedChunks) {
+    if (!chunk.isConnected) continue;
+    if (chunk.childElementCount === 0) chunk.remove();
+    else if (chunk.childElementCount > 2 * ROWS_PER_CHUNK) splitChunk(chunk);
+    else chunk.style.setProperty('--rows', String(chunk.childElementCount));
+  }
+  touchedChunks.clear();
+}
+
+function splitChunk(chunk) {
+  const active = document.activeElement;
+  const rows = [...chunk.children];
+  let last = chunk;
+  for (let at = ROWS_PER_CHUNK; at < rows.length; at += ROWS_PER_CHUNK) {
+    const piece = newChunk();
+    piece.append(...rows.slice(at, at + ROWS_PER_CHUNK));
+    piece.style.setProperty('--rows', String(piece.childElementCount));
+    last.after(piece);
+    last = piece;
+  }
+  chunk.style.setProperty('--rows', String(chunk.childElementCount));
+  // Moving an element takes the focus from it.
+  if (active !== document.activeElement && active?.isConnected) active.focus({ preventScroll: true });
+}
+
+/** The row element after (or before) `row` in the list, across chunks; null at the end. */
+function rowBeside(row, after) {
+  const sibling = after ? row.nextElementSibling : row.previousElementSibling;
+  if (sibling) return sibling;
+  const chunk = after ? row.parentElement.nextElementSibling : row.parentElement.previousElementSibling;
+  return (after ? chunk?.firstElementChild : chunk?.lastElementChild) ?? null;
 }
 
 function summaryText(total, done) {
@@ -526,11 +607,14 @@ elements.rows.addEventListener('click', (event) => {
   if (index === null) return;
   // Keep keyboard users in the list: focus moves to the neighbouring row.
   const row = button.closest('[data-index]');
-  const neighbour = row.nextElementSibling ?? row.previousElementSibling;
+  const neighbour = rowBeside(row, true) ?? rowBeside(row, false);
   perform(store.removeRow(index), new Changes({ rows: [index] }));
   const target = neighbour?.isConnected ? neighbour.querySelector('button[name=remove]') : elements.add;
   target.focus();
 });
+
+// Enter in a chunk's only text field would submit its form.
+elements.rows.addEventListener('submit', (event) => event.preventDefault());
 
 elements.rows.addEventListener('keydown', (event) => {
   if (event.key !== 'Enter' || event.isComposing || event.target.type !== 'text') return;
