@@ -391,6 +391,53 @@ def test_a_large_list_changes_row_by_row(browsers, start_server, data_dir):
     leave([browser])
 
 
+def test_rows_coming_back_in_the_middle_keep_their_order_focus_and_find(browsers, start_server, data_dir):
+    """The page holds rows in chunks of 100 (see app.js). 250 removed rows restored at once land in
+    the middle of the list; the list keeps its order, a restored row is found by find-in-page, the
+    typing focus stays in a row the restore does not touch, and removing the last row before a
+    restored run hands the focus to the next row."""
+    rows = 1_000
+    state = write_document(data_dir, rows)
+    server = start_server()
+    browser, _ = browsers
+    browser.get(server.url)
+    wait_connected(browser)
+    expected = list(range(1, rows + 1))
+    wait_order(browser, expected)
+    asyncio.run(remove_rows(server.ws, range(101, 351)))
+    wait_order(browser, [index for index in expected if not 101 <= index <= 350])
+    field = row(browser, 351).find_element(By.CSS_SELECTOR, "input[type=text]")
+    field.click()
+    request = urllib.request.Request(server.http + "/api/docs/default/revert", method="POST",
+                                     data=json.dumps({"version": 1}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    wait_order(browser, expected)
+    assert browser.switch_to.active_element == field
+    # From the focused row 351 on, wrapping around.
+    assert browser.execute_script("return window.find(arguments[0], false, false, true)", state["todos"]["222"]["name"])
+    assert browser.switch_to.active_element == row(browser, 222).find_element(By.CSS_SELECTOR, "input[type=text]")
+
+    row(browser, 100).find_element(By.NAME, "remove").click()
+    wait_order(browser, [index for index in expected if index != 100])
+    assert browser.switch_to.active_element == row(browser, 101).find_element(By.NAME, "remove")
+    assert console_errors(browser) == []
+    leave([browser])
+
+
+def wait_order(browser, indices):
+    """Like wait_rows, reading every row's index in one script (a thousand rows one by one take seconds)."""
+    read = "return Array.from(document.querySelectorAll('[data-index]'), (row) => Number(row.dataset.index))"
+    wait_until(browser, lambda b: b.execute_script(read) == indices, f"the rows never became {len(indices)} rows in order")
+
+
+async def remove_rows(url, indices):
+    peer = await Peer.connect(url)
+    for index in indices:
+        assert (await peer.act({"type": "Remove", "index": index}))["type"] == "Ack"
+    await peer.close()
+
+
 @pytest.mark.parametrize("view", ["", "?display"])
 def test_the_heap_stays_bounded_over_10000_patches(browsers, start_server, data_dir, view):
     """The JS heap after a forced garbage collection, before and after 10,000 Patches from another

@@ -275,7 +275,8 @@ function render(changes) {
     marks.markListName();
   }
   if (changes.all) renderAllRows();
-  else for (const index of changes.rows) renderRow(index);
+  // Last row first: a new row goes before the row after it, which is then on the page already.
+  else for (const index of [...changes.rows].sort((a, b) => b - a)) renderRow(index);
   tidyChunks();
 
   elements.removeCompleted.hidden = doneShown === 0;
