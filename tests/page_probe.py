@@ -4,19 +4,39 @@ A script installed before the page loads (DevTools `Page.addScriptToEvaluateOnNe
 wraps the WebSocket `onmessage` handler. For each message it notes the event's arrival time,
 lets the page handle it (the page updates the DOM synchronously), then waits for the next
 `requestAnimationFrame` callback: the time from arrival to that callback is what a person waits
-to see the change. Patches go into a fixed buffer, so the probe itself does not grow the heap.
+to see the change. Patches go into fixed buffers, so the probe itself does not grow the heap.
+
+That figure (issue 9's) leaves out two things a person also waits for, so two more are kept:
+- the frame's own work: rAF callbacks run at the start of a frame, before its style, layout
+  and paint; a task posted from the callback runs once the frame's main-thread work is done;
+- the wait before the page sees the message: "arrival" is when the main thread dispatches it,
+  so time it waited behind other work (a keystroke's frame, the browser's own tasks) is not
+  counted. For typing, the time from the keystroke (its keydown) to its echo's frame is.
 """
 
 PROBE = r"""
 (() => {
   if (window.__pageProbe) return;  // installed twice on one browser
   const capacity = 20000;
+  const taken = (buffer, count) => Array.from(buffer.subarray(0, Math.min(count, capacity)));
   const probe = {
     patchMs: new Float64Array(capacity), patches: 0, fullPaintedAt: null, fulls: 0, version: null,
-    reset() { this.patches = 0; },
-    latencies() { return Array.from(this.patchMs.subarray(0, Math.min(this.patches, capacity))); },
+    frameDoneMs: new Float64Array(capacity), framesDone: 0,
+    keyMs: new Float64Array(capacity), keys: 0, lastKeyAt: null,
+    reset() { this.patches = 0; this.framesDone = 0; this.keys = 0; this.lastKeyAt = null; },
+    latencies() { return taken(this.patchMs, this.patches); },
+    frameDone() { return taken(this.frameDoneMs, this.framesDone); },
+    keyToEcho() { return taken(this.keyMs, this.keys); },
   };
   Object.defineProperty(window, '__pageProbe', { value: probe });
+  // The keystroke a Patch (the next one after it) echoes.
+  window.addEventListener('keydown', (event) => { probe.lastKeyAt = event.timeStamp; }, true);
+  const afterFrame = new MessageChannel();
+  const frameArrivals = [];
+  afterFrame.port1.onmessage = () => {
+    probe.frameDoneMs[probe.framesDone % capacity] = performance.now() - frameArrivals.shift();
+    probe.framesDone += 1;
+  };
   const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
   Object.defineProperty(WebSocket.prototype, 'onmessage', {
     configurable: true,
@@ -30,9 +50,18 @@ PROBE = r"""
           // A Patch ends with its version (and `from`): coalesced ones cover several versions.
           const version = /"version":(\d+)[,}][^"]*("from":\d+})?$/.exec(event.data);
           if (version) probe.version = Number(version[1]);
+          const keyAt = probe.lastKeyAt;
+          probe.lastKeyAt = null;
           requestAnimationFrame(() => {
-            probe.patchMs[probe.patches % capacity] = performance.now() - arrival;
+            const now = performance.now();
+            probe.patchMs[probe.patches % capacity] = now - arrival;
             probe.patches += 1;
+            if (keyAt !== null) {
+              probe.keyMs[probe.keys % capacity] = now - keyAt;
+              probe.keys += 1;
+            }
+            frameArrivals.push(arrival);
+            afterFrame.port2.postMessage(null);
           });
         } else if (type === 'Full') {
           requestAnimationFrame(() => { probe.fullPaintedAt = performance.now(); probe.fulls += 1; });
@@ -63,6 +92,16 @@ def reset(browser):
 def patch_latencies(browser):
     """Milliseconds from each Patch's arrival to the next animation frame after it was applied."""
     return browser.execute_script("return window.__pageProbe.latencies()")
+
+
+def frame_done_latencies(browser):
+    """Milliseconds from each Patch's arrival to the end of the main thread's work on its frame."""
+    return browser.execute_script("return window.__pageProbe.frameDone()")
+
+
+def keystroke_latencies(browser):
+    """Milliseconds from each keystroke (keydown) to the animation frame after the Patch that followed it."""
+    return browser.execute_script("return window.__pageProbe.keyToEcho()")
 
 
 def version_seen(browser):
