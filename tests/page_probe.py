@@ -20,7 +20,7 @@ PROBE = r"""
   const capacity = 20000;
   const taken = (buffer, count) => Array.from(buffer.subarray(0, Math.min(count, capacity)));
   const probe = {
-    patchMs: new Float64Array(capacity), patches: 0, fullPaintedAt: null, fulls: 0, version: null,
+    patchMs: new Float64Array(capacity), patches: 0, fullPaintedAt: null, fullFrameDoneAt: null, fulls: 0, version: null,
     frameDoneMs: new Float64Array(capacity), framesDone: 0,
     keyMs: new Float64Array(capacity), keys: 0, lastKeyAt: null,
     reset() { this.patches = 0; this.framesDone = 0; this.keys = 0; this.lastKeyAt = null; },
@@ -31,10 +31,16 @@ PROBE = r"""
   Object.defineProperty(window, '__pageProbe', { value: probe });
   // The keystroke a Patch (the next one after it) echoes.
   window.addEventListener('keydown', (event) => { probe.lastKeyAt = event.timeStamp; }, true);
+  // A message posted from a rAF callback arrives once that frame's main-thread work is done.
   const afterFrame = new MessageChannel();
-  const frameArrivals = [];
+  const frameArrivals = [];  // each Patch's arrival, or null for a Full
   afterFrame.port1.onmessage = () => {
-    probe.frameDoneMs[probe.framesDone % capacity] = performance.now() - frameArrivals.shift();
+    const arrival = frameArrivals.shift();
+    if (arrival === null) {
+      probe.fullFrameDoneAt = performance.now();
+      return;
+    }
+    probe.frameDoneMs[probe.framesDone % capacity] = performance.now() - arrival;
     probe.framesDone += 1;
   };
   const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
@@ -64,7 +70,12 @@ PROBE = r"""
             afterFrame.port2.postMessage(null);
           });
         } else if (type === 'Full') {
-          requestAnimationFrame(() => { probe.fullPaintedAt = performance.now(); probe.fulls += 1; });
+          requestAnimationFrame(() => {
+            probe.fullPaintedAt = performance.now();
+            probe.fulls += 1;
+            frameArrivals.push(null);
+            afterFrame.port2.postMessage(null);
+          });
         }
         return result;
       };
@@ -83,6 +94,11 @@ def install(browser):
 def full_painted_ms(browser):
     """Milliseconds from navigation to the frame after the first Full was rendered, or None."""
     return browser.execute_script("return window.__pageProbe.fullPaintedAt")
+
+
+def full_frame_done_ms(browser):
+    """Milliseconds from navigation to the end of the main thread's work on that frame, or None."""
+    return browser.execute_script("return window.__pageProbe.fullFrameDoneAt")
 
 
 def reset(browser):
