@@ -299,6 +299,10 @@ function renderName() {
 // would take the keyboard focus away).
 function renderAllRows() {
   const { rows } = store.view();
+  if (rowElements.size === 0) {
+    fillRows(rows);
+    return;
+  }
   const shown = new Set(rows.map((row) => row.index));
   for (const index of [...rowElements.keys()]) {
     if (!shown.has(index)) removeRow(index);
@@ -364,6 +368,23 @@ function newChunk() {
   chunk.setAttribute('role', 'none');
   chunk.autocomplete = 'off';
   return chunk;
+}
+
+// An empty list (the first Full) filled chunk by chunk, each chunk's rows in one insertion:
+// form controls inserted into a form one at a time cost about twice as much (0.2 s more for
+// 10,000 rows).
+function fillRows(rows) {
+  for (let at = 0; at < rows.length; at += ROWS_PER_CHUNK) {
+    const chunk = elements.rows.appendChild(newChunk());
+    const fragment = document.createDocumentFragment();
+    for (const row of rows.slice(at, at + ROWS_PER_CHUNK)) {
+      const parts = createRow(row.index);
+      updateRow(parts, row);
+      fragment.append(parts.element);
+    }
+    chunk.append(fragment);
+    chunk.style.setProperty('--rows', String(chunk.childElementCount));
+  }
 }
 
 // Before the row element `following` (null: at the end of the list). A row that would start a
