@@ -33,6 +33,7 @@ public enum WebAssets {
             File("tab-client.js", PackageResources.tab_client_js),
             File("presence.js", PackageResources.presence_js),
             File("people-panel.js", PackageResources.people_panel_js),
+            File("panel.js", PackageResources.panel_js),
             File("editing-marks.js", PackageResources.editing_marks_js),
             File("style.css", PackageResources.style_css),
             File("favicon.svg", PackageResources.favicon_svg),

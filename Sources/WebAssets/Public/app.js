@@ -362,6 +362,11 @@ const ROWS_PER_CHUNK = 100;
 /** Chunks whose rows changed since the last `tidyChunks`. */
 const touchedChunks = new Set();
 
+// A chunk's row count sizes it while it is off screen and has never been shown.
+function sizeChunk(chunk) {
+  chunk.style.setProperty('--rows', String(chunk.childElementCount));
+}
+
 function newChunk() {
   const chunk = document.createElement('form');
   chunk.className = 'rows-chunk';
@@ -383,7 +388,7 @@ function fillRows(rows) {
       fragment.append(parts.element);
     }
     chunk.append(fragment);
-    chunk.style.setProperty('--rows', String(chunk.childElementCount));
+    sizeChunk(chunk);
   }
 }
 
@@ -402,13 +407,12 @@ function placeRow(element, following) {
 }
 
 // Empty chunks go; one grown past twice the size (rows inserted in its middle) is split.
-// A chunk's row count sizes it while it is off screen and has never been shown.
 function tidyChunks() {
   for (const chunk of touchedChunks) {
     if (!chunk.isConnected) continue;
     if (chunk.childElementCount === 0) chunk.remove();
     else if (chunk.childElementCount > 2 * ROWS_PER_CHUNK) splitChunk(chunk);
-    else chunk.style.setProperty('--rows', String(chunk.childElementCount));
+    else sizeChunk(chunk);
   }
   touchedChunks.clear();
 }
@@ -420,11 +424,11 @@ function splitChunk(chunk) {
   for (let at = ROWS_PER_CHUNK; at < rows.length; at += ROWS_PER_CHUNK) {
     const piece = newChunk();
     piece.append(...rows.slice(at, at + ROWS_PER_CHUNK));
-    piece.style.setProperty('--rows', String(piece.childElementCount));
+    sizeChunk(piece);
     last.after(piece);
     last = piece;
   }
-  chunk.style.setProperty('--rows', String(chunk.childElementCount));
+  sizeChunk(chunk);
   // Moving an element takes the focus from it.
   if (active !== document.activeElement && active?.isConnected) active.focus({ preventScroll: true });
 }

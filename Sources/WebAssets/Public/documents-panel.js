@@ -2,6 +2,7 @@
 // starting) a list by name. A new list shows up here once it has a change.
 
 import { isDocumentName } from './connection.js';
+import { Panel } from './panel.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -12,21 +13,18 @@ export function documentHref(pageHref, name) {
   return url.href;
 }
 
-export class DocumentsPanel {
+export class DocumentsPanel extends Panel {
   /**
    * @param {object} options
    * @param {string} options.current the name of the list on the page
    * @param {(path: string) => Promise<any>} options.api
    */
   constructor({ current, api }) {
+    super('documents');
     Object.assign(this, { current, api });
-    this.toggle = $('button[name=documents]');
-    this.panel = $('#documents-panel');
     this.list = $('[data-documents]');
     this.field = $('#new-document');
     this.error = $('#new-document-error');
-    this.toggle.addEventListener('click', () => (this.panel.hidden ? this.open() : this.close()));
-    $('button[name=close-documents]').addEventListener('click', () => this.close());
     $('#open-document').addEventListener('submit', (event) => {
       event.preventDefault();
       this.openByName(this.field.value.trim());
@@ -34,8 +32,7 @@ export class DocumentsPanel {
   }
 
   async open() {
-    this.panel.hidden = false;
-    this.toggle.setAttribute('aria-expanded', 'true');
+    super.open();
     let documents;
     try {
       ({ documents } = await this.api('docs'));
@@ -45,12 +42,6 @@ export class DocumentsPanel {
     }
     this.list.replaceChildren(...documents.map((summary) => this.entry(summary)));
     (this.list.querySelector('a') ?? this.field).focus();
-  }
-
-  close() {
-    this.panel.hidden = true;
-    this.toggle.setAttribute('aria-expanded', 'false');
-    this.toggle.focus();
   }
 
   entry({ name, version, changed }) {

@@ -2,6 +2,7 @@
 // Patches arrive; a past version previewed against now; restore after a confirmation.
 
 import { apiURL, author, compareStates, restoreSummary, summarize } from './history.js';
+import { Panel } from './panel.js';
 
 const PAGE_SIZE = 20;
 const $ = (selector) => document.querySelector(selector);
@@ -24,7 +25,7 @@ export async function callAPI(pageHref, token, path, init = {}) {
   return body;
 }
 
-export class HistoryPanel {
+export class HistoryPanel extends Panel {
   /**
    * @param {object} options
    * @param {string} options.name the document's name
@@ -34,9 +35,8 @@ export class HistoryPanel {
    * @param {(text: string) => void} options.notify
    */
   constructor({ name, api, current, canRestore, notify }) {
+    super('history');
     Object.assign(this, { name, api, current, canRestore, notify });
-    this.toggle = $('button[name=history]');
-    this.panel = $('#history-panel');
     this.list = $('[data-history]');
     this.note = $('#history-note');
     this.older = $('button[name=older]');
@@ -47,8 +47,6 @@ export class HistoryPanel {
     this.oldest = null;
     this.selected = null;
 
-    this.toggle.addEventListener('click', () => (this.panel.hidden ? this.open() : this.close()));
-    $('button[name=close-history]').addEventListener('click', () => this.close());
     this.older.addEventListener('click', () => this.loadOlder());
     this.list.addEventListener('click', (event) => {
       const entry = event.target.closest('[data-version]');
@@ -59,13 +57,8 @@ export class HistoryPanel {
     $('button[name=confirm-restore]').addEventListener('click', () => this.performRestore());
   }
 
-  get isOpen() {
-    return !this.panel.hidden;
-  }
-
   async open() {
-    this.panel.hidden = false;
-    this.toggle.setAttribute('aria-expanded', 'true');
+    super.open();
     this.refreshRole();
     this.list.replaceChildren();
     this.shown.clear();
@@ -81,11 +74,9 @@ export class HistoryPanel {
   }
 
   close() {
-    this.panel.hidden = true;
     this.preview.hidden = true;
     this.selected = null;
-    this.toggle.setAttribute('aria-expanded', 'false');
-    this.toggle.focus();
+    super.close();
   }
 
   /** Watch-only sessions never see Restore. */

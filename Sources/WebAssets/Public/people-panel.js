@@ -1,6 +1,7 @@
 // Who is on the list: avatars on the "People" button in the header, the full list
 // in its panel, and the field where the person sets the name the others see.
 
+import { Panel } from './panel.js';
 import { NAME_POINTER, initials, pointerRow } from './presence.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -21,7 +22,7 @@ function focusText(focus) {
   return row === null ? null : `item ${row}`;
 }
 
-export class PeoplePanel {
+export class PeoplePanel extends Panel {
   /**
    * @param {object} options
    * @param {import('./presence.js').Presence} options.presence
@@ -29,15 +30,12 @@ export class PeoplePanel {
    * @param {(name: string) => void} options.rename called with the name the person saved
    */
   constructor({ presence, ownName, rename }) {
+    super('people');
     Object.assign(this, { presence, ownName, rename });
-    this.toggle = $('button[name=people]');
     this.avatars = $('[data-avatars]');
     this.label = $('.people-label');
-    this.panel = $('#people-panel');
     this.list = $('[data-people]');
     this.field = $('#your-name-field');
-    this.toggle.addEventListener('click', () => (this.panel.hidden ? this.open() : this.close()));
-    $('button[name=close-people]').addEventListener('click', () => this.close());
     $('#your-name').addEventListener('submit', (event) => {
       event.preventDefault();
       this.rename(this.field.value);
@@ -53,16 +51,9 @@ export class PeoplePanel {
   }
 
   open() {
-    this.panel.hidden = false;
-    this.toggle.setAttribute('aria-expanded', 'true');
+    super.open();
     this.field.value = this.ownName();
     this.field.focus();
-  }
-
-  close() {
-    this.panel.hidden = true;
-    this.toggle.setAttribute('aria-expanded', 'false');
-    this.toggle.focus();
   }
 
   render() {
