@@ -37,18 +37,30 @@ struct DocumentFiles: Sendable {
         initialState: (_ schema: Int) -> JSONValue?, maximumSchema: Int, io: any StorageIO, repairTornTail: Bool,
         logger: Logger
     ) throws(StorageError) -> LoadedDocument {
+        try rebuild(
+            snapshot: io.readFile(snapshotPath), log: io.readFile(logPath) ?? [], lines: nil,
+            initialState: initialState, maximumSchema: maximumSchema, io: io, repairTornTail: repairTornTail,
+            logger: logger)
+    }
+
+    /// `load` on bytes already read: the snapshot file's and the log's, of which only the first
+    /// `lines` lines when given (the compactor folds that many into a new snapshot).
+    func rebuild(
+        snapshot snapshotBytes: [UInt8]?, log bytes: [UInt8], lines lineLimit: Int?,
+        initialState: (_ schema: Int) -> JSONValue?, maximumSchema: Int, io: any StorageIO, repairTornTail: Bool,
+        logger: Logger
+    ) throws(StorageError) -> LoadedDocument {
         var history: DocumentHistory?
-        if let bytes = try io.readFile(snapshotPath) {
-            let snapshot = try Self.decodeSnapshot(bytes, path: snapshotPath)
+        if let snapshotBytes {
+            let snapshot = try Self.decodeSnapshot(snapshotBytes, path: snapshotPath)
             try Self.checkSchema(snapshot.schema, maximum: maximumSchema, path: snapshotPath, line: nil)
             history = DocumentHistory(baseVersion: snapshot.version, baseSchema: snapshot.schema, baseState: snapshot.state)
         }
         var state = history?.baseState ?? .null
         var events: [DocumentEvent] = []
 
-        let bytes = try io.readFile(logPath) ?? []
         let lines = Self.splitLines(bytes)
-        for (index, line) in lines.enumerated() {
+        for (index, line) in lines.prefix(lineLimit ?? lines.count).enumerated() {
             let number = index + 1
             let isLast = index == lines.count - 1
             let event: DocumentEvent
@@ -162,7 +174,7 @@ struct DocumentFiles: Sendable {
     }
 
     /// Lines as byte ranges without their newline; the last one may be unterminated.
-    private static func splitLines(_ bytes: [UInt8]) -> [(range: Range<Int>, terminated: Bool)] {
+    static func splitLines(_ bytes: [UInt8]) -> [(range: Range<Int>, terminated: Bool)] {
         var lines: [(range: Range<Int>, terminated: Bool)] = []
         var start = 0
         for index in bytes.indices where bytes[index] == 0x0A {

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Appends events to one document's log file and compacts it. Used only from the storage thread.
+/// Appends events to one document's log file and swaps in its compacted form. Used only from the
+/// storage thread.
 ///
 /// A failed append is cut off again (truncate to the last good length), so a full disk never
 /// leaves half a line behind; if even that fails, the next append retries the truncation first.
@@ -12,6 +13,8 @@ final class DocumentLog: Sendable {
         var needsTruncation = false
         /// Events in the log file (after the snapshot), for the retention policy.
         var eventsInLog = 0
+        var isCompacting = false
+        var compactedBase: UInt64?
     }
 
     let files: DocumentFiles
@@ -59,17 +62,57 @@ final class DocumentLog: Sendable {
         }
     }
 
-    /// Writes the snapshot, then replaces the log with `remainingLog` (the events after the snapshot).
-    /// A crash in between leaves a newer snapshot beside the old log, which loading handles by
-    /// skipping the events the snapshot already holds.
-    func compact(snapshot: [UInt8], remainingLog: [UInt8], eventsInLog: Int) throws(StorageError) {
+    /// Where the log stood when a compaction began: the compactor folds the events of the first
+    /// `length` bytes into a snapshot while appends go on after them.
+    struct CompactionStart: Sendable {
+        var length: Int64
+        var events: Int
+    }
+
+    /// Starts a compaction when the log holds at least `threshold` events and none is running.
+    func beginCompaction(threshold: Int) -> CompactionStart? {
+        state.withLock { state in
+            guard !state.isCompacting, !state.needsTruncation, state.file != nil,
+                state.eventsInLog >= threshold
+            else { return nil }
+            state.isCompacting = true
+            return CompactionStart(length: state.committedLength, events: state.eventsInLog)
+        }
+    }
+
+    /// Ends a compaction whose snapshot (at version `base`) is already written: replaces the log
+    /// with `retainedLog` (its events after `base`, `retainedEvents` lines, taken from the first
+    /// `start.length` bytes) followed by what was appended since. A crash before this leaves the
+    /// new snapshot beside the old log, which loading handles by skipping the events it holds.
+    func finishCompaction(
+        from start: CompactionStart, retainedLog: [UInt8], retainedEvents: Int, base: UInt64
+    ) throws(StorageError) {
         try state.withLock { (state: inout OpenState) throws(StorageError) in
-            _ = try openFile(&state)
-            try io.replaceFile(files.snapshotPath, with: snapshot)
-            try io.replaceFile(files.logPath, with: remainingLog)
+            state.isCompacting = false
+            guard !state.needsTruncation, state.committedLength >= start.length else { return }
+            let appended = try io.readFile(files.logPath, from: start.length) ?? []
+            let appendedLength = Int(state.committedLength - start.length)
+            guard appended.count >= appendedLength else {
+                throw StorageError.corrupt(files.logPath, "shorter than its committed length while compacting")
+            }
+            try io.replaceFile(files.logPath, with: retainedLog + appended.prefix(appendedLength))
             if let file = state.file { io.close(file) }
             state.file = nil
-            state.eventsInLog = eventsInLog
+            state.eventsInLog = retainedEvents + state.eventsInLog - start.events
+            state.compactedBase = base
+        }
+    }
+
+    /// Gives up a compaction that could not build its snapshot or swap its log.
+    func abandonCompaction() {
+        state.withLock { $0.isCompacting = false }
+    }
+
+    /// The snapshot version of the last finished compaction, once.
+    func takeCompactedBase() -> UInt64? {
+        state.withLock { state in
+            defer { state.compactedBase = nil }
+            return state.compactedBase
         }
     }
 

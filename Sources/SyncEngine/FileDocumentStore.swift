@@ -5,10 +5,13 @@ import Synchronization
 /// The embedded store: one directory per document under `dataDirectory` (see `DocumentFiles`),
 /// written on a dedicated `StorageThread` because fsync on an SD card can take tens of milliseconds.
 ///
-/// Retention: once a log holds `retainedEvents + snapshotInterval` events, `maintain` writes the
-/// state before the newest `retainedEvents` events as the snapshot and cuts the log down to those.
+/// Retention: once a log holds `retainedEvents + snapshotInterval` events, `maintain` has the
+/// compaction thread write the state before the newest `retainedEvents` events as the snapshot,
+/// then the storage thread cuts the log down to those and what was appended meanwhile.
 final class FileDocumentStore: DocumentStore {
     let thread = StorageThread()
+    /// Builds snapshots, so that the storage thread only appends and swaps files.
+    private let compactionThread = StorageThread()
     let isShared = false
     private let dataDirectory: String
     private let retainedEvents: Int
@@ -93,19 +96,14 @@ final class FileDocumentStore: DocumentStore {
     /// A failing disk shows in each refused action instead: there is nothing to wait for.
     var unavailableReason: String? { nil }
 
+    /// Starts a compaction when the log is due one; returns the base of one that finished since.
     func maintain(_ name: DocumentName) -> UInt64? {
         let log = log(for: name)
-        guard log.eventsInLog >= retainedEvents + snapshotInterval else { return nil }
-        do throws(StorageError) {
-            let base = try compact(name, log: log)
-            logger.debug("Compacted the event log", metadata: ["document": "\(name)", "base": "\(base.map { "\($0)" } ?? "-")"])
-            return base
-        } catch {
-            logger.warning(
-                "Cannot compact the event log; will retry after the next change",
-                metadata: ["document": "\(name)", "error": "\(error)"])
-            return nil
+        let compactedBase = log.takeCompactedBase()
+        if let start = log.beginCompaction(threshold: retainedEvents + snapshotInterval) {
+            compactionThread.submit { [self] in compact(name, log: log, from: start) }
         }
+        return compactedBase
     }
 
     func close(_ name: DocumentName) {
@@ -113,34 +111,67 @@ final class FileDocumentStore: DocumentStore {
     }
 
     func shutdown() {
+        // Compactions under way finish first: their swaps join the storage thread's queue.
+        compactionThread.stop()
+        thread.stop()
         let open = logs.withLock { logs in
             defer { logs = [:] }
             return Array(logs.values)
         }
         for log in open { log.close() }
-        thread.stop()
     }
 
-    /// Snapshot of the state before the newest `retainedEvents` events, and the log cut to those;
-    /// returns the snapshot's version (nil: nothing to cut).
-    private func compact(_ name: DocumentName, log: DocumentLog) throws(StorageError) -> UInt64? {
-        let history = try loadHistory(name)
-        let excess = history.events.count - retainedEvents
-        guard excess > 0 else { return nil }
-        let base: JSONValue?
-        let snapshot: [UInt8]
-        var remaining: [UInt8] = []
-        do {
-            base = try history.state(at: history.events[excess - 1].version)
-            snapshot = try DocumentFiles.encodeSnapshot(
-                version: history.events[excess - 1].version, schema: history.events[excess - 1].schema,
-                state: base ?? .null)
-            for event in history.events[excess...] { remaining.append(contentsOf: try event.encodedLine()) }
+    /// On the compaction thread: folds all but the newest `retainedEvents` of the log's first
+    /// `start.length` bytes into a new snapshot and writes it, then has the storage thread swap
+    /// the log. Decoding and replaying a large document takes milliseconds; commits do not wait.
+    private func compact(_ name: DocumentName, log: DocumentLog, from start: DocumentLog.CompactionStart) {
+        let files = log.files
+        do throws(StorageError) {
+            let bytes = Array((try io.readFile(files.logPath) ?? []).prefix(Int(start.length)))
+            let lines = DocumentFiles.splitLines(bytes)
+            let folded = lines.count - retainedEvents
+            guard folded > 0, lines.allSatisfy(\.terminated) else {
+                log.abandonCompaction()
+                return
+            }
+            let schemas = schemas.withLock { $0 } ?? StoreSchemas(current: 0) { _ in nil }
+            let loaded = try files.rebuild(
+                snapshot: io.readFile(files.snapshotPath), log: bytes, lines: folded,
+                initialState: schemas.initialState, maximumSchema: schemas.current, io: io, repairTornTail: false,
+                logger: logger)
+            let base = loaded.history.latestVersion
+            let snapshot: [UInt8]
+            do {
+                snapshot = try DocumentFiles.encodeSnapshot(
+                    version: base, schema: loaded.history.latestSchema, state: loaded.state)
+            } catch {
+                throw StorageError.corrupt(files.snapshotPath, "cannot encode the snapshot: \(error)")
+            }
+            try io.replaceFile(files.snapshotPath, with: snapshot)
+            let retainedLog = Array(bytes[lines[folded].range.lowerBound...])
+            thread.submit { [self] in
+                // A document closed meanwhile is not appended to until it opens again, on this
+                // thread, after the swap; one opened again has a log of its own to leave alone.
+                guard logs.withLock({ $0[name].map { $0 === log } ?? true }) else {
+                    log.abandonCompaction()
+                    return
+                }
+                do throws(StorageError) {
+                    try log.finishCompaction(
+                        from: start, retainedLog: retainedLog, retainedEvents: lines.count - folded, base: base)
+                    logger.debug("Compacted the event log", metadata: ["document": "\(name)", "base": "\(base)"])
+                } catch {
+                    logger.warning(
+                        "Cannot swap in the compacted event log; the snapshot stands beside the old log",
+                        metadata: ["document": "\(name)", "error": "\(error)"])
+                }
+            }
         } catch {
-            throw StorageError.corrupt(log.files.logPath, "cannot build a snapshot: \(error)")
+            log.abandonCompaction()
+            logger.warning(
+                "Cannot compact the event log; will retry after the next change",
+                metadata: ["document": "\(name)", "error": "\(error)"])
         }
-        try log.compact(snapshot: snapshot, remainingLog: remaining, eventsInLog: retainedEvents)
-        return history.events[excess - 1].version
     }
 
     private func loadHistory(_ name: DocumentName) throws(StorageError) -> DocumentHistory {

@@ -25,12 +25,19 @@ public struct PosixStorageIO: StorageIO {
     }
 
     public func readFile(_ path: String) throws(StorageError) -> [UInt8]? {
+        try readFile(path, from: 0)
+    }
+
+    public func readFile(_ path: String, from offset: Int64) throws(StorageError) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw StorageError.system("open", path: path)
         }
         defer { Glibc.close(descriptor) }
+        if offset > 0 && lseek(descriptor, off_t(offset), SEEK_SET) < 0 {
+            throw StorageError.system("lseek", path: path)
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {

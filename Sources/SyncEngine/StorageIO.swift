@@ -10,6 +10,8 @@ public protocol StorageIO: Sendable {
     func listDirectory(_ path: String) throws(StorageError) -> [String]
     /// The whole file, or nil when it does not exist.
     func readFile(_ path: String) throws(StorageError) -> [UInt8]?
+    /// The file from byte `offset` on (empty past its end), or nil when it does not exist.
+    func readFile(_ path: String, from offset: Int64) throws(StorageError) -> [UInt8]?
     /// Opens (creating if needed) a file for appending.
     func openForAppending(_ path: String) throws(StorageError) -> StorageFile
     /// The current length of an open file.
@@ -24,6 +26,12 @@ public protocol StorageIO: Sendable {
     func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError)
     /// fsync on a directory, so created and renamed entries survive a power cut.
     func synchronizeDirectory(_ path: String) throws(StorageError)
+}
+
+extension StorageIO {
+    public func readFile(_ path: String, from offset: Int64) throws(StorageError) -> [UInt8]? {
+        try readFile(path).map { Array($0.dropFirst(Int(clamping: offset))) }
+    }
 }
 
 /// An open file of a `StorageIO`.

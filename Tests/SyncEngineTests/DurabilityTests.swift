@@ -176,6 +176,40 @@ import Testing
         await restarted.shutdown()
     }
 
+    /// Compaction writes the snapshot off the storage thread, then swaps the log: a crash in
+    /// between leaves a newer snapshot beside the whole old log.
+    @Test func aCrashBetweenTheSnapshotAndTheLogSwapLosesNothing() async throws {
+        let directory = TemporaryDirectory()
+        let storage = FailingStorage()
+        storage.failLogReplacement.store(true, ordering: .relaxed)
+        let engine = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10, storage: storage)
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        for index in 1...42 {
+            engine.send(#"{"type":"Add","row":{"name":"r\#(index)","completed":false}}"#, from: session)
+        }
+        let before = try await engine.state(of: .default)
+        #expect(before.version == 42)
+        await engine.shutdown()
+        let snapshot = try json(try #require(directory.read("default/snapshot.json")))
+        #expect((snapshot["version"]?.integerValue ?? 0) > 0)
+        #expect(try #require(directory.read("default/log.jsonl")).split(separator: "\n").count == 42)
+
+        let restarted = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        #expect(try await restarted.state(of: .default) == before)
+        let again = restarted.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        for index in 43...60 {
+            restarted.send(#"{"type":"Add","row":{"name":"r\#(index)","completed":false}}"#, from: again)
+        }
+        let after = try await restarted.state(of: .default)
+        #expect(after.version == 60)
+        await restarted.shutdown()
+        let lines = try #require(directory.read("default/log.jsonl")).split(separator: "\n")
+        #expect(lines.count < 30, "\(lines.count) lines; snapshot \(directory.read("default/snapshot.json")?.prefix(60) ?? "")")
+        let third = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        #expect(try await third.state(of: .default) == after)
+        await third.shutdown()
+    }
+
     @Test func replayRebuildsAnyRetainedVersionOffline() async throws {
         let directory = TemporaryDirectory()
         let engine = try makeEngine(directory)

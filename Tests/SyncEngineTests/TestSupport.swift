@@ -42,6 +42,8 @@ final class CollectingOutput: TransportSession {
 final class FailingStorage: StorageIO {
     let base = PosixStorageIO()
     let failWrites = Atomic<Bool>(false)
+    /// Fails only replacing the event log, as a crash between a compaction's snapshot and its swap.
+    let failLogReplacement = Atomic<Bool>(false)
     let syncCount = Atomic<Int>(0)
 
     func createDirectory(_ path: String) throws(StorageError) { try base.createDirectory(path) }
@@ -70,7 +72,11 @@ final class FailingStorage: StorageIO {
     func close(_ file: StorageFile) { base.close(file) }
 
     func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
-        if failWrites.load(ordering: .relaxed) { throw StorageError.system("write", path: path, errno: ENOSPC) }
+        if failWrites.load(ordering: .relaxed)
+            || (failLogReplacement.load(ordering: .relaxed) && path.hasSuffix("/log.jsonl"))
+        {
+            throw StorageError.system("write", path: path, errno: ENOSPC)
+        }
         try base.replaceFile(path, with: bytes)
     }
 
