@@ -2,6 +2,7 @@
 writer, and the failures the issue lists. A private cluster (tests/postgres.py), never a running one."""
 import asyncio
 import json
+import re
 import subprocess
 import threading
 import time
@@ -401,32 +402,53 @@ def http_json(server, method, path, body=None):
         return error.code, json.loads(error.read())
 
 
-def test_a_page_reconnecting_through_nginx_resumes_on_any_instance(start_server, database, tmp_path):
+def opened_sessions(server, document):
+    """How many sessions on `document` the instance's log says it opened."""
+    return len(re.findall(rf" document={re.escape(document)} .*\] session opened$", server.log(), re.M))
+
+
+def test_nginx_keeps_each_document_on_one_instance_and_fails_over(start_server, database, tmp_path):
+    """deploy/nginx-instances.conf hashes the document name: every session of a document lands on
+    the same instance, the documents spread over the instances, and when that instance is down a
+    page reconnecting through nginx resumes on another one."""
     from test_nginx import Nginx
     servers = [start_server(*database) for _ in range(3)]
     proxy = Nginx(tmp_path, *(f"127.0.0.1:{server.port}" for server in servers), site_file="nginx-instances.conf")
-    url = proxy.url("/ws", scheme="ws")
+    documents = [f"line-{number}" for number in range(8)]
     try:
+        async def join_each(count):
+            for name in documents:
+                for _ in range(count):
+                    await (await Peer.connect(proxy.url(f"/ws/{name}", scheme="ws"))).close()
+
+        run(join_each(3))
+        owners = {}
+        for name in documents:
+            counts = [opened_sessions(server, name) for server in servers]
+            assert sorted(counts) == [0, 0, 3], f"{name}: sessions per instance {counts}"
+            owners[name] = servers[counts.index(3)]
+        assert len(set(map(id, owners.values()))) > 1, "the documents spread over the instances"
+
+        name = documents[0]
+        url = proxy.url(f"/ws/{name}", scheme="ws")
+
         async def scenario():
-            peer = await Peer.connect(url)
-            assert (await peer.act(add("first")))["type"] == "Ack"
-            state, version = peer.state, peer.version
-            await peer.close()
             writer = await Peer.connect(url)
-            for name in ("second", "third"):
-                assert (await writer.act(add(name)))["type"] == "Ack"
-            # Round robin sends each reconnect to the next instance: every one resumes from version 1.
-            for _ in servers:
-                resumed = await websockets_resume(f"{url}?since={version}")
-                assert all(message["type"] == "Patch" for message in resumed)
-                assert covered_versions(resumed) == [version + 1, version + 2]
+            assert (await writer.act(add("first")))["type"] == "Ack"
+            version = writer.version
             await writer.close()
-            assert state["todos"]
+            owners[name].stop()
+            writer = await Peer.connect(url)
+            for row_name in ("second", "third"):
+                assert (await writer.act(add(row_name)))["type"] == "Ack"
+            resumed = await websockets_resume(f"{url}?since={version}")
+            assert all(message["type"] == "Patch" for message in resumed)
+            assert covered_versions(resumed) == [version + 1, version + 2]
+            await writer.close()
 
         run(scenario())
     finally:
         proxy.stop()
-    assert all("session opened" in server.log() for server in servers), "nginx spread the sessions"
 
 
 def test_the_systemd_unit_serves_from_patchsync_database(patchsync_bin, database, postgres, tmp_path):
