@@ -1,10 +1,13 @@
 # patchsync: `make run` starts the server, `make test` runs every test.
 # Both install what is missing first (Debian packages as root, Python packages in .venv).
 
-SWIFT      ?= swift
+# Swift 6: the one on PATH, else /opt/swift (`make` says how to get one when neither is there).
+SWIFT      ?= $(shell command -v swift 2>/dev/null || { test -x /opt/swift/usr/bin/swift && echo /opt/swift/usr/bin/swift; } || echo swift)
+export SWIFT
 HOST       ?= 127.0.0.1
 PORT       ?= 3333
 DATA       ?= ./data
+TOKEN      ?=
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
@@ -21,13 +24,15 @@ RELEASE    := -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
               -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
               -Xlinker --symbol-ordering-file=$(CURDIR)/scripts/patchsync.order -Xlinker --no-warn-symbol-ordering
 
-.PHONY: run test bench soak build release deps test-deps swift-test web-test py-test fuzz fuzz-check install clean
+.PHONY: run test bench soak build release deps test-deps swift-test web-test py-test fuzz fuzz-check example install install-files clean
 
+# TOKEN, when set, is required of every client (the page takes it as http://HOST:PORT/#token=TOKEN);
+# it goes to the server in the environment, not on its command line, which every user can read.
 run: deps release
 	mkdir -p $(DATA)
-	.build/release/patchsync serve --host $(HOST) --port $(PORT) --data $(DATA)
+	$(if $(TOKEN),PATCHSYNC_TOKEN='$(TOKEN)') .build/release/patchsync serve --host $(HOST) --port $(PORT) --data $(DATA)
 
-test: test-deps swift-test web-test py-test fuzz-check
+test: test-deps swift-test example web-test py-test fuzz-check
 
 build: deps
 	$(SWIFT) build
@@ -38,6 +43,12 @@ release: deps
 swift-test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# examples/embedding, a package depending on this one by path, serving a model of its own
+# (docs/embedding.md). Its scratch path stays under .build, so that later builds are incremental;
+# tests/test_embedding.py runs the result.
+example: deps
+	cd examples/embedding && $(SWIFT) build --scratch-path $(CURDIR)/.build/embedding
 
 web-test: test-deps
 	node --test web/tests/
@@ -78,6 +89,7 @@ soak: test-deps build
 	$(PYTHON) tests/soak.py --seconds $(SOAK_SECONDS)
 
 deps:
+	@scripts/ensure-swift $(SWIFT)
 	@scripts/ensure-debs $(BUILD_DEBS)
 
 test-deps: deps $(VENV)/.installed
@@ -89,14 +101,25 @@ $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
-# Installs the release binary (Swift runtime linked statically) and the systemd unit.
-install: deps
-	$(SWIFT) build $(RELEASE) --product patchsync
-	install -D -m 0755 .build/release/patchsync $(DESTDIR)$(PREFIX)/bin/patchsync
-	sed 's|/usr/local/bin/patchsync|$(PREFIX)/bin/patchsync|' deploy/patchsync.service > .build/patchsync.service
+# Installs the release binary (Swift runtime linked statically), the systemd unit, its settings
+# file (once) and the documentation. `install-files` copies BINARY without building it.
+BINARY     ?= .build/release/patchsync
+
+install: release install-files
+
+install-files:
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/patchsync
+	mkdir -p .build
+	sed 's|/usr/local/|$(PREFIX)/|g' deploy/patchsync.service > .build/patchsync.service
 	install -D -m 0644 .build/patchsync.service $(DESTDIR)/etc/systemd/system/patchsync.service
 	install -D -m 0644 deploy/nginx.conf $(DESTDIR)$(PREFIX)/share/doc/patchsync/nginx.conf
+	install -D -m 0644 deploy/nginx-instances.conf $(DESTDIR)$(PREFIX)/share/doc/patchsync/nginx-instances.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/patchsync/README.md
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/patchsync/docs docs/*.md
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/patchsync/docs/decisions docs/decisions/*.md
+	install -D -m 0644 deploy/patchsync.default $(DESTDIR)$(PREFIX)/share/doc/patchsync/patchsync.default
+	@# The settings file is the administrator's: installed once, never overwritten.
+	@[ -e $(DESTDIR)/etc/default/patchsync ] || install -D -m 0644 deploy/patchsync.default $(DESTDIR)/etc/default/patchsync
 	@if [ -z "$(DESTDIR)" ]; then \
 	  id -u patchsync >/dev/null 2>&1 || useradd --system --home-dir /var/lib/patchsync --shell /usr/sbin/nologin patchsync; \
 	  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \

@@ -2,6 +2,7 @@
 writer, and the failures the issue lists. A private cluster (tests/postgres.py), never a running one."""
 import asyncio
 import json
+import os
 import re
 import subprocess
 import threading
@@ -336,7 +337,7 @@ def write_file_store_document(directory):
 
 
 def test_import_copies_file_store_documents_and_refuses_to_overwrite(
-        patchsync_bin, start_server, data_dir, database):
+        patchsync_bin, start_server, data_dir, database, postgres):
     file_server = start_server()
 
     async def write_default():
@@ -376,6 +377,16 @@ def test_import_copies_file_store_documents_and_refuses_to_overwrite(
     again = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert again.returncode == 1
     assert "already exists" in again.stderr and "default" in again.stderr
+    # It says what to do: a schema of its own, as serve would then be told.
+    assert "'default', 'moved' already exist in schema" in again.stderr, again.stderr
+    assert "--database-schema NAME" in again.stderr and "DROP SCHEMA" in again.stderr
+
+    elsewhere = postgres.new_schema()
+    moved = subprocess.run([patchsync_bin, "import", "--data", str(data_dir), "--database", postgres.url],
+                           env={**os.environ, "PATCHSYNC_DATABASE_SCHEMA": elsewhere},
+                           capture_output=True, text=True, timeout=60)
+    assert moved.returncode == 0, moved.stderr
+    assert postgres.sql(f"SELECT name, version FROM {elsewhere}.documents ORDER BY name") == [["default", "3"], ["moved", "7"]]
 
 
 async def websockets_resume(url):
@@ -452,14 +463,16 @@ def test_nginx_keeps_each_document_on_one_instance_and_fails_over(start_server, 
 
 
 def test_the_systemd_unit_serves_from_patchsync_database(patchsync_bin, database, postgres, tmp_path):
-    """The unit's own command line, with PATCHSYNC_DATABASE as /etc/default/patchsync would set it."""
-    from test_deploy import unit_settings
+    """The unit's own command line and environment, with PATCHSYNC_DATABASE as /etc/default/patchsync would set it."""
+    from test_deploy import unit_environment, unit_settings
     command = unit_settings()["ExecStart"][0].split()
-    assert command[:2] == ["/usr/local/bin/patchsync", "serve"]
-    command = [patchsync_bin] + " ".join(command[1:]).replace("--port 3333", "--port 0").replace(
-        "/var/lib/patchsync", str(tmp_path / "unused")).split()
+    assert command == ["/usr/local/bin/patchsync", "serve"]
+    command = [patchsync_bin] + command[1:]
     schema = schema_of(database)
-    environment = {"PATH": "/usr/bin:/bin", "PATCHSYNC_DATABASE": postgres.url, "PATCHSYNC_DATABASE_SCHEMA": schema}
+    environment = unit_environment(
+        f"PATCHSYNC_PORT=0\nPATCHSYNC_DATA={tmp_path / 'unused'}\n"
+        f"PATCHSYNC_DATABASE={postgres.url}\nPATCHSYNC_DATABASE_SCHEMA={schema}\n")
+    environment["PATH"] = "/usr/bin:/bin"
     process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = process.stdout.readline()
