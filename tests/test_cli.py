@@ -234,3 +234,33 @@ def test_diff_of_equal_documents_is_empty(patchsync_bin, tmp_path):
 
 def test_diff_replaces_the_root(patchsync_bin, tmp_path):
     assert our_diff(patchsync_bin, tmp_path, {"a": 2}, [2]) == [{"op": "replace", "path": "", "value": [2]}]
+
+
+@pytest.mark.parametrize("arguments", [["bogus"], ["help", "bogus"], ["bogus", "--help"]])
+def test_an_unknown_command_is_a_usage_error(patchsync_bin, arguments):
+    result = run(patchsync_bin, *arguments)
+    assert result.returncode == 64, (result.returncode, result.stdout)
+    assert "'bogus' is not a patchsync command" in result.stderr
+    assert "serve" in result.stderr, "it lists the commands there are"
+
+
+@pytest.mark.parametrize("arguments", [["help"], ["help", "serve"], ["serve", "--help"], ["--help"]])
+def test_help_of_a_real_command_succeeds(patchsync_bin, arguments):
+    result = run(patchsync_bin, *arguments)
+    assert result.returncode == 0, result.stderr
+    assert "USAGE" in result.stdout
+
+
+def test_a_bad_option_is_a_usage_error(patchsync_bin):
+    assert run(patchsync_bin, "diff", "--no-such-option").returncode == 64
+
+
+def test_integers_in_error_messages_print_as_integers(patchsync_bin, start_server):
+    server = start_server()
+    result = run(patchsync_bin, "send", server.ws, '{"type":"Remove","index":99999999999}')
+    assert result.returncode == 1
+    reply = json.loads(result.stdout)
+    assert reply["code"] == "invalid_index"
+    assert "found 99999999999" in reply["message"] and "99999999999.0" not in reply["message"], reply
+    result = run(patchsync_bin, "send", server.ws, '{"type":"Remove","index":2.5}')
+    assert "found 2.5" in json.loads(result.stdout)["message"]

@@ -61,3 +61,30 @@ def test_a_bad_config_file_stops_start_up_naming_the_line(patchsync_bin, data_di
                             capture_output=True, text=True, timeout=20)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_serve_warns_when_the_command_line_overrides_the_environment_or_the_file(
+        patchsync_bin, data_dir, tmp_path, monkeypatch):
+    """An operator who set PATCHSYNC_PORT (or a config line) and sees no effect learns why."""
+    config = tmp_path / "patchsync.conf"
+    config.write_text("log-level = info\nmax-documents = 7\n")
+    monkeypatch.setenv("PATCHSYNC_CONFIG", str(config))
+    monkeypatch.setenv("PATCHSYNC_TOKEN", "from-the-environment")
+    server = ServerProcess(patchsync_bin, data_dir, ["--token", "from-the-command-line", "--max-documents", "9"]).start()
+    try:
+        log = server.log()
+    finally:
+        server.stop()
+    assert "--token on the command line overrides PATCHSYNC_TOKEN" in log
+    assert f"--max-documents on the command line overrides {config}:2" in log
+    assert "from-the-environment" not in log and "from-the-command-line" not in log, "tokens are never logged"
+    assert "--log-level on the command line" not in log, "only what was overridden"
+
+
+def test_serve_does_not_warn_when_nothing_is_overridden(patchsync_bin, data_dir, monkeypatch):
+    monkeypatch.setenv("PATCHSYNC_MAX_DOCUMENTS", "9")
+    server = ServerProcess(patchsync_bin, data_dir).start()
+    try:
+        assert "overrides" not in server.log()
+    finally:
+        server.stop()

@@ -44,7 +44,7 @@ extension PostgresDocumentStore {
         }
         guard imported else {
             throw StorageError(
-                kind: .database, path: document.name.rawValue,
+                kind: .alreadyExists, path: document.name.rawValue,
                 message: "document \"\(document.name)\" already exists in the database; it was not changed")
         }
     }

@@ -1,5 +1,6 @@
 import CLibWebsockets
 import Glibc
+import JSONPatch
 import LibWebsocketsSupport
 
 /// One request of an `HTTPClient`: an lws context of its own, serviced on the calling thread
@@ -79,7 +80,7 @@ final class HTTPClientExchange {
         let deadline = ContinuousClock.now + timeout
         while outcome == nil {
             if ContinuousClock.now > deadline {
-                throw HTTPClientError(.transferFailed, "no complete answer from \(url.hostHeader) within \(timeout)")
+                throw HTTPClientError(.transferFailed, "no complete answer from \(url.hostHeader) within \(secondsText(timeout)) s")
             }
             if lws_service(context, 0) < 0 { break }
         }

@@ -1,3 +1,4 @@
+import JSONPatch
 /// What went wrong with a client connection, and where.
 public enum SyncClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The URL could not be parsed or uses an unsupported scheme.
@@ -37,7 +38,7 @@ public enum SyncClientError: Error, Hashable, Sendable, CustomStringConvertible 
         case .closed(nil, let reason):
             reason.isEmpty ? "connection lost" : "connection lost: \(reason)"
         case .timedOut(let operation, let seconds):
-            "\(operation) timed out after \(seconds) s"
+            "\(operation) timed out after \(numberText(seconds)) s"
         case .protocolViolation(let what):
             "protocol violation: \(what)"
         case .notConnected:

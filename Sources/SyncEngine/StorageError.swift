@@ -11,6 +11,8 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
         case newerFormat
         /// A database could not be reached or refused a statement; `path` names the schema.
         case database
+        /// An import found the document already stored (`path` names it); nothing was changed.
+        case alreadyExists
     }
 
     public let kind: Kind
@@ -41,7 +43,7 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
     var engineErrorKind: SyncEngineError.Kind {
         switch kind {
         case .io, .database: .storageUnavailable
-        case .corrupt, .newerFormat: .corruptData
+        case .corrupt, .newerFormat, .alreadyExists: .corruptData
         }
     }
 

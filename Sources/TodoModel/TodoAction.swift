@@ -1,3 +1,4 @@
+import JSONPatch
 import SyncEngine
 
 /// The actions of the original protocol:
@@ -75,7 +76,7 @@ public enum TodoAction: Codable, Sendable, Hashable {
             return index
         }
         throw ActionRejected(
-            .invalidIndex, "index: expected an integer from 0 to \(TodoIndex.max), found \(number)")
+            .invalidIndex, "index: expected an integer from 0 to \(TodoIndex.max), found \(numberText(number))")
     }
 }
 

@@ -23,13 +23,18 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "A libpq connection string or postgresql:// URL. (default: $PATCHSYNC_DATABASE)")
     var database: String?
 
-    @Option(help: "The schema holding patchsync's tables; created if missing.")
-    var databaseSchema: String = "patchsync"
+    @Option(help: "The schema holding patchsync's tables; created if missing. (default: $PATCHSYNC_DATABASE_SCHEMA, else patchsync)")
+    var databaseSchema: String?
+
+    /// As `serve` reads it, so that both name the same tables.
+    private var schema: String {
+        databaseSchema ?? OptionSources.environmentValue("DATABASE_SCHEMA") ?? "patchsync"
+    }
 
     func validate() throws {
-        guard PostgresStoreConfiguration.isValidSchemaName(databaseSchema) else {
+        guard PostgresStoreConfiguration.isValidSchemaName(schema) else {
             throw ValidationError(
-                "--database-schema: '\(databaseSchema)' must be lower-case letters, digits and _ (at most 63)")
+                "--database-schema: '\(schema)' must be lower-case letters, digits and _ (at most 63)")
         }
     }
 
@@ -43,23 +48,45 @@ struct ImportCommand: ParsableCommand {
         let store: PostgresDocumentStore
         do {
             documents = try SyncEngine<TodoList>.exportDocuments(dataDirectory: data, logger: logger)
-            store = try PostgresDocumentStore(configuration: .init(url: url, schema: databaseSchema), logger: logger)
+            store = try PostgresDocumentStore(configuration: .init(url: url, schema: schema), logger: logger)
             try store.migrate()
         } catch {
             printError("import", "\(error)")
             throw ExitCode(1)
         }
         defer { store.shutdown() }
-        var refused = 0
+        var existing: [String] = []
+        var failed = 0
         for document in documents {
-            do {
+            do throws(StorageError) {
                 try store.importDocument(document)
                 print("imported \(document.name) at version \(document.version)")
+            } catch where error.kind == .alreadyExists {
+                printError("import", "\(error)")
+                existing.append(document.name.rawValue)
             } catch {
                 printError("import", "\(error)")
-                refused += 1
+                failed += 1
             }
         }
-        if refused > 0 { throw ExitCode(1) }
+        if !existing.isEmpty {
+            printError("import", Self.explainConflict(existing, schema: schema))
+        }
+        if failed > 0 || !existing.isEmpty { throw ExitCode(1) }
+    }
+
+    /// What to do when documents of the same name are already in the database, typically because
+    /// a server ran against it first (the first change of `default` creates it).
+    static func explainConflict(_ names: [String], schema: String) -> String {
+        let list = names.map { "'\($0)'" }.joined(separator: ", ")
+        return """
+            \(list) already \(names.count == 1 ? "exists" : "exist") in schema '\(schema)' of the database \
+            (a server that ran against it creates a document with its first change), and import never \
+            overwrites one. To keep both, import into a schema of its own and serve from it: \
+            patchsync import --data DIR --database URL --database-schema NAME, then \
+            patchsync serve --database URL --database-schema NAME (or PATCHSYNC_DATABASE_SCHEMA=NAME). \
+            If everything in schema '\(schema)' is disposable: DROP SCHEMA \(schema) CASCADE in SQL, \
+            then import again.
+            """
     }
 }

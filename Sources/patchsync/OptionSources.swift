@@ -12,6 +12,8 @@ final class OptionSources: Sendable {
     private let configPath: String?
     /// Names asked for so far, so that a misspelt key in the file is reported instead of ignored.
     private let consulted = Mutex<Set<String>>([])
+    /// Settings of the environment or the file that the command line overrode, in the order read.
+    private let overridden = Mutex<[String]>([])
 
     struct FileValue {
         let text: String
@@ -29,12 +31,16 @@ final class OptionSources: Sendable {
 
     func optionalValue(_ given: String?, _ name: String) throws -> String? {
         consult(name)
+        if given != nil { noteOverride(name) }
         return given ?? raw(name)
     }
 
     func value<T: LosslessStringConvertible>(_ given: T?, _ name: String, default fallback: T) throws -> T {
         consult(name)
-        if let given { return given }
+        if let given {
+            noteOverride(name)
+            return given
+        }
         guard let text = raw(name) else { return fallback }
         guard let parsed = T(text) else {
             throw ValidationError("\(source(of: name)): cannot read '\(text)' as \(T.self)")
@@ -45,7 +51,10 @@ final class OptionSources: Sendable {
     /// Repeatable options: the command line's values, else a comma-separated variable, else every line of the file.
     func list(_ given: [String], _ name: String) -> [String] {
         consult(name)
-        if !given.isEmpty { return given }
+        if !given.isEmpty {
+            noteOverride(name)
+            return given
+        }
         let texts = Self.environmentValue(name).map { [$0] } ?? fileValues[name]?.map(\.text) ?? []
         return texts.flatMap { $0.split(separator: ",") }.map { String($0).trimmed() }.filter { !$0.isEmpty }
     }
@@ -53,6 +62,23 @@ final class OptionSources: Sendable {
     func flag(_ name: String) -> Bool {
         guard let text = raw(name)?.lowercased() else { return false }
         return ["1", "true", "yes", "on"].contains(text)
+    }
+
+    /// One line per setting of the environment or the config file that the command line
+    /// overrode, naming where each was set (never its value: it may be a token). An operator who
+    /// edits /etc/default/patchsync and sees no effect learns why.
+    var overrides: [String] {
+        overridden.withLock { $0 }
+    }
+
+    private func noteOverride(_ name: String) {
+        let option = "--" + Self.fileSpelling(name)
+        var sources: [String] = []
+        if Self.environmentValue(name) != nil { sources.append("PATCHSYNC_\(name)") }
+        if let configPath, let line = fileValues[name]?.last?.line { sources.append("\(configPath):\(line)") }
+        guard !sources.isEmpty else { return }
+        let message = "\(option) on the command line overrides \(sources.joined(separator: " and "))"
+        overridden.withLock { if !$0.contains(message) { $0.append(message) } }
     }
 
     /// Fails on a key in the config file that no option asked for.

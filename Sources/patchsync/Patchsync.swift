@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMalloc
+import Glibc
 
 /// The `patchsync` command line: one subcommand per job.
 @main
@@ -14,9 +15,26 @@ struct Patchsync: AsyncParsableCommand {
         // glibc gives each thread that allocates under contention an arena of its own, up to 8 per
         // core, each keeping freed memory resident and its own fragments. One arena for every
         // thread holds 0.3-0.5 MiB less at rest after 10,000 actions than two, with no measurable
-        // cost in CPU per delivered change (README: Benchmarks). glibc fixes the limit when the
+        // cost in CPU per delivered change (docs/decisions/performance.md). glibc fixes the limit when the
         // first thread gets an arena, so it is set before any thread starts.
         mallopt(M_ARENA_MAX, 1)
+        if let unknown = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+            let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+            var text = "Error: '\(unknown)' is not a patchsync command; the commands are \(names.joined(separator: ", ")).\n"
+                + "See 'patchsync help' or 'patchsync help <command>'.\n"
+            text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+            Glibc.exit(ExitCode.validationFailure.rawValue)
+        }
         await main(nil)
+    }
+
+    /// The command named first (or after `help`) when it is none of ours. Without this check
+    /// `patchsync help bogus` printed the general help and exited 0, as if it had worked.
+    static func unknownCommand(in arguments: [String]) -> String? {
+        var words = arguments[...]
+        if words.first == "help" { words = words.dropFirst() }
+        guard let name = words.first, !name.hasPrefix("-") else { return nil }
+        let known = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        return known.contains(name) ? nil : name
     }
 }

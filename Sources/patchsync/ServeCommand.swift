@@ -132,6 +132,12 @@ struct ServeCommand: AsyncParsableCommand {
         var engineConfiguration = try makeEngineConfiguration(environment, store: store)
         engineConfiguration.presenceBus = try makePresenceBus(environment, store: store, logger: logger)
         try environment.rejectUnknownFileOptions()
+        if config != nil, OptionSources.environmentValue("CONFIG") != nil {
+            logger.warning("--config on the command line overrides PATCHSYNC_CONFIG")
+        }
+        for override in environment.overrides {
+            logger.warning("\(override)")
+        }
 
         // A peer that vanishes mid-write must not kill the process.
         signal(SIGPIPE, SIG_IGN)
