@@ -8,6 +8,9 @@ let package = Package(
         .library(name: "JSONPatch", targets: ["JSONPatch"]),
         .library(name: "SyncEngine", targets: ["SyncEngine"]),
         .library(name: "SyncClient", targets: ["SyncClient"]),
+        // Serving a model of one's own (examples/embedding): the HTTP API and the server.
+        .library(name: "SyncAPI", targets: ["SyncAPI"]),
+        .library(name: "SyncServer", targets: ["SyncServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
