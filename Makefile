@@ -26,11 +26,15 @@ RELEASE    := -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
 
 .PHONY: run test bench soak build release deps test-deps swift-test web-test py-test fuzz fuzz-check example install install-files clean
 
-# TOKEN, when set, is required of every client (the page takes it as http://HOST:PORT/#token=TOKEN);
-# it goes to the server in the environment, not on its command line, which every user can read.
+# TOKEN, when set, is required of every client (the page takes it as http://HOST:PORT/#token=TOKEN).
+# It reaches the server in its environment, so that neither the echoed recipe nor the server's
+# command line shows it (make's own does: for a lasting setup, see docs/deployment.md).
+ifneq ($(TOKEN),)
+run: export PATCHSYNC_TOKEN := $(TOKEN)
+endif
 run: deps release
 	mkdir -p $(DATA)
-	$(if $(TOKEN),PATCHSYNC_TOKEN='$(TOKEN)') .build/release/patchsync serve --host $(HOST) --port $(PORT) --data $(DATA)
+	.build/release/patchsync serve --host $(HOST) --port $(PORT) --data $(DATA)
 
 test: test-deps swift-test example web-test py-test fuzz-check
 
