@@ -109,7 +109,7 @@ enum ValueReading {
     private static func describe(_ value: JSONValue) -> String {
         switch value {
         case .integer(let integer): "\(integer)"
-        case .real(let real): "\(real)"
+        case .real(let real): numberText(real)
         default: value.typeName
         }
     }

@@ -66,6 +66,13 @@ private struct Sample: Codable, Equatable {
         #expect(error?.description == "[2]: expected an integer, found 3.5")
     }
 
+    @Test func aWholeNumberTooLargePrintsAsAnInteger() throws {
+        let error = #expect(throws: JSONValueCodingError.self) {
+            try JSONValueDecoder().decode([UInt32].self, from: [.real(99_999_999_999)])
+        }
+        #expect(error?.description == "[0]: number 99999999999 does not fit in UInt32")
+    }
+
     @Test func mismatchNamesPathExpectedAndFound() throws {
         var object = try #require(try JSONValueEncoder().encode(sample).objectValue)
         object["inner"] = ["flag": "yes", "ratio": 1]
