@@ -33,7 +33,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from postgres import PostgresCluster  # noqa: E402
+from support.postgres import PostgresCluster  # noqa: E402
 
 WATCHERS = 50
 WINDOW = 16

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/joins.py --patchsync .build/release/patchsync [--joins 300] [--rows 10000]
 
-The data directory is written directly (tests/large_documents.py): the document `storm` and
+The data directory is written directly (tests/support/large_documents.py): the document `storm` and
 the document `other`, each a list of --rows rows. For each compression setting (none, and
 permessage-deflate negotiated by every session) a fresh server runs two storms of --joins
 sessions connecting at once, each reading its Full:
@@ -36,7 +36,7 @@ import websockets
 import servers
 
 sys.path.insert(0, str(servers.ROOT / "tests"))
-from large_documents import write_document  # noqa: E402
+from support.large_documents import write_document  # noqa: E402
 
 FULL_PREFIX = b'{"type":"Full"'
 

@@ -4,7 +4,7 @@ Patch applied and painted <= 16 ms, typing within one frame per echo, bounded he
 
     .venv/bin/python bench/page.py --patchsync .build/release/patchsync [--rows 10000]
 
-Figures are taken inside the page by tests/page_probe.py: from a message's arrival to the next
+Figures are taken inside the page by tests/support/page_probe.py: from a message's arrival to the next
 animation frame after the page handled it, and from navigation to the frame after the Full. Two
 more say what that figure leaves out: until the frame's main-thread work is done, and for typing,
 from the keystroke to its echo's frame.
@@ -25,10 +25,10 @@ from selenium.webdriver.common.by import By
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import page_probe  # noqa: E402
+from support import page_probe  # noqa: E402
 import servers  # noqa: E402
-from large_documents import write_document  # noqa: E402
-from protocol import Peer  # noqa: E402
+from support.large_documents import write_document  # noqa: E402
+from support.protocol import Peer  # noqa: E402
 from test_browser import new_browser  # noqa: E402
 
 FRAME_MS = 1000 / 60

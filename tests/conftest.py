@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from postgres import PostgresCluster
+from support.postgres import PostgresCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "JSONPatchTests" / "Fixtures"

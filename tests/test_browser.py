@@ -20,9 +20,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-import page_probe
-from large_documents import write_document
-from protocol import Peer, fresh_full
+from support import page_probe
+from support.large_documents import write_document
+from support.protocol import Peer, fresh_full
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -347,7 +347,7 @@ async def rename_list(url, name):
 
 def test_a_large_list_changes_row_by_row(browsers, start_server, data_dir):
     """Issue 9: a Patch touches only the rows it changes. The figures are measured inside the page
-    (tests/page_probe.py), printed and written to test-artifacts/page-figures.json; their targets
+    (tests/support/page_probe.py), printed and written to test-artifacts/page-figures.json; their targets
     are checked by `make bench` (bench/page.py, release build), not here. Asserted: every change
     shows, the elements of rows no Patch names stay the same nodes, and find-in-page reaches a
     row far below the screen."""

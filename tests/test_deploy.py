@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from protocol import Peer, add
+from support.protocol import Peer, add
 
 UNIT = ROOT / "deploy" / "patchsync.service"
 SETTINGS = ROOT / "deploy" / "patchsync.default"

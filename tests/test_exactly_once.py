@@ -8,7 +8,7 @@ import uuid
 import pytest
 import websockets
 
-from protocol import Peer, add, fresh_full
+from support.protocol import Peer, add, fresh_full
 
 
 def ids(count):

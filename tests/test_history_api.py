@@ -14,7 +14,7 @@ import jsonpatch
 import pytest
 import websockets
 
-from protocol import Peer, add
+from support.protocol import Peer, add
 
 
 def http(server, method, path, body=None, token=None, raw=False):

@@ -5,7 +5,7 @@ import urllib.request
 
 import websockets
 
-from protocol import Peer
+from support.protocol import Peer
 
 
 def compacted_document(data_dir):

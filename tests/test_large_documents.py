@@ -13,8 +13,8 @@ import socket
 import pytest
 import websockets
 
-from large_documents import write_document
-from protocol import Peer, add
+from support.large_documents import write_document
+from support.protocol import Peer, add
 
 
 async def slow_peer(url, receive_buffer=4096):

@@ -6,8 +6,8 @@ import json
 import pytest
 import websockets
 
-from large_documents import write_document
-from protocol import Peer, add
+from support.large_documents import write_document
+from support.protocol import Peer, add
 from test_history_api import http, metric, parse_exposition
 from test_server import refused_status, run
 

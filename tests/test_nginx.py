@@ -13,7 +13,7 @@ import websockets
 from selenium.webdriver.common.by import By
 
 from conftest import ROOT
-from protocol import Peer, add
+from support.protocol import Peer, add
 from test_browser import console_errors, new_browser, wait_connected, wait_rows, wait_until
 from test_operator_page import make_changes
 

@@ -10,7 +10,7 @@ from axe_selenium_python import Axe
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from protocol import Peer, add
+from support.protocol import Peer, add
 from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices, row_name,  # noqa: F401
                           wait_connected, wait_rows, wait_status, wait_until, wait_value)
 

@@ -11,7 +11,7 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 
-from protocol import fresh_full
+from support.protocol import fresh_full
 from test_postgres_outages import proxy, through  # noqa: F401
 from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices,  # noqa: F401
                           row_name, wait_connected, wait_rows, wait_status, wait_until, wait_value)

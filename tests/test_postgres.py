@@ -1,5 +1,5 @@
 """patchsync on PostgreSQL: several instances sharing one database, the database as a reader and
-writer, and the failures the issue lists. A private cluster (tests/postgres.py), never a running one."""
+writer, and the failures the issue lists. A private cluster (tests/support/postgres.py), never a running one."""
 import asyncio
 import json
 import os
@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from postgres import SqlError
-from protocol import Peer, add, fresh_full
+from support.postgres import SqlError
+from support.protocol import Peer, add, fresh_full
 from test_history_api import metric, parse_exposition
 
 HANG_GUARD = 90

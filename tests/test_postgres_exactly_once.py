@@ -2,7 +2,7 @@
 client, id)` of the events table) and for actions older than what an instance holds in memory."""
 import asyncio
 
-from protocol import Peer, add
+from support.protocol import Peer, add
 from test_postgres import run, schema_of
 
 

@@ -1,6 +1,6 @@
 """The PostgreSQL store when the database is out of reach: at start-up, and a connection cut right
 after PostgreSQL answered a commit. The server reaches the private cluster through a proxy socket the test
-controls (tests/postgres_proxy.py)."""
+controls (tests/support/postgres_proxy.py)."""
 import asyncio
 import json
 import socket
@@ -9,8 +9,8 @@ import time
 import pytest
 import websockets
 
-from postgres_proxy import PostgresProxy
-from protocol import Peer, add, fresh_full
+from support.postgres_proxy import PostgresProxy
+from support.protocol import Peer, add, fresh_full
 from test_history_api import http, metric, parse_exposition
 from test_postgres import healthz, run, schema_of
 

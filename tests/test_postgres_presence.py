@@ -1,13 +1,13 @@
 """Presence across instances sharing a PostgreSQL database: sessions on one instance see those on
 the others, their joins, focus changes and leaves, and the sessions of an instance killed with
-kill -9 leave within its presence timeout. A private cluster (tests/postgres.py)."""
+kill -9 leave within its presence timeout. A private cluster (tests/support/postgres.py)."""
 import asyncio
 import json
 import time
 
 import websockets
 
-from protocol import Peer, add, types_until_quiet
+from support.protocol import Peer, add, types_until_quiet
 from test_history_api import http, metric, parse_exposition
 
 HANG_GUARD = 90

@@ -4,7 +4,7 @@ import json
 
 import websockets
 
-from protocol import Peer, add, types_until_quiet
+from support.protocol import Peer, add, types_until_quiet
 
 
 async def next_of(peer, kind, timeout=5):

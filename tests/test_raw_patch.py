@@ -3,7 +3,7 @@ import asyncio
 
 import jsonpatch
 
-from protocol import Peer, add, fresh_full
+from support.protocol import Peer, add, fresh_full
 
 
 def write(ops, base=None):

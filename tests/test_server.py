@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from protocol import Peer, fresh_full
+from support.protocol import Peer, fresh_full
 from test_history_api import metric, parse_exposition
 
 # A guard against a hung test, not a speed assertion.

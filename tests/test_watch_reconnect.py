@@ -5,7 +5,7 @@ import queue
 import subprocess
 import threading
 
-from protocol import Peer
+from support.protocol import Peer
 
 
 def act(server, action):
