@@ -11,6 +11,7 @@ let package = Package(
         // Serving a model of one's own (examples/embedding): the HTTP API and the server.
         .library(name: "SyncAPI", targets: ["SyncAPI"]),
         .library(name: "SyncServer", targets: ["SyncServer"]),
+        .library(name: "JSONSchema", targets: ["JSONSchema"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,9 @@ let package = Package(
             name: "JSONPatch",
             dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
         ),
+        // JSON Schema (draft 2020-12) compiled once and validated over JSONValue. Pure Swift, no
+        // Foundation: patterns use the standard library's Regex.
+        .target(name: "JSONSchema", dependencies: ["JSONPatch"]),
         // JSON text <-> JSONValue through jansson.
         .target(
             name: "JSONCodec",
@@ -104,7 +108,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
-                "SystemSupport", "PostgresStore", "CMalloc",
+                "SystemSupport", "PostgresStore", "CMalloc", "JSONSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,12 +116,13 @@ let package = Package(
         .executableTarget(
             name: "PatchsyncBench",
             dependencies: [
-                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient",
+                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient", "JSONSchema",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding"]),
         .testTarget(
             name: "SyncEngineTests",
@@ -155,6 +160,7 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
         ("FuzzClientMessage", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec"]),
         ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
         ("FuzzMessageAssembler", ["LibWebsocketsSupport"]),
+        ("FuzzJSONSchema", ["JSONSchema", "JSONCodec", "JSONPatch"]),
         ("FuzzEventLog", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
     ]
     for target in fuzzTargets {

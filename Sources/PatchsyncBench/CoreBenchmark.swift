@@ -103,7 +103,7 @@ enum CoreBenchmark {
     /// The median time of one run of `body` in microseconds. Each sample times a batch of runs
     /// lasting at least 50 µs, so that clock overhead and jitter do not swamp sub-microsecond
     /// operations; samples are taken for about 0.3 s.
-    private static func median(_ body: () throws -> Void) throws -> Double {
+    static func median(_ body: () throws -> Void) throws -> Double {
         var batch = 1
         while true {
             let before = monotonicSeconds()

@@ -1,6 +1,6 @@
 import Glibc
 
-// `PatchsyncBench [core | startup ... | engine | fanout ...]`: which benchmark to run;
+// `PatchsyncBench [core | startup ... | engine | fanout ... | validation]`: which benchmark to run;
 // `core` when none is named.
 let arguments = CommandLine.arguments.dropFirst()
 let status: Int32
@@ -13,8 +13,10 @@ case "engine":
     status = await EngineBenchmark.main(arguments: arguments.dropFirst())
 case "fanout":
     status = FanoutBenchmark.main(arguments: arguments.dropFirst())
+case "validation":
+    status = ValidationBenchmark.main(arguments: arguments.dropFirst())
 case let other?:
-    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ...]")
+    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ... | validation]")
     status = 2
 }
 exit(status)

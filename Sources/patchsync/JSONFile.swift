@@ -23,6 +23,14 @@ enum JSONFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure(reading: path) }
         defer { close(descriptor) }
+        return try readAll(descriptor, name: path)
+    }
+
+    static func readStandardInput() throws(CommandFailure) -> [UInt8] {
+        try readAll(STDIN_FILENO, name: "standard input")
+    }
+
+    private static func readAll(_ descriptor: Int32, name path: String) throws(CommandFailure) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {

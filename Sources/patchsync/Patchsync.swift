@@ -8,7 +8,7 @@ struct Patchsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patchsync",
         abstract: "Keep JSON state in sync with RFC 6902 JSON Patch.",
-        subcommands: [ApplyCommand.self, DiffCommand.self, ServeCommand.self, WatchCommand.self, SendCommand.self, HistoryCommand.self, RevertCommand.self, ReplayCommand.self, ImportCommand.self]
+        subcommands: [ApplyCommand.self, DiffCommand.self, ServeCommand.self, WatchCommand.self, SendCommand.self, HistoryCommand.self, RevertCommand.self, ReplayCommand.self, ImportCommand.self, ValidateCommand.self]
     )
 
     static func main() async {
@@ -18,7 +18,12 @@ struct Patchsync: AsyncParsableCommand {
         // cost in CPU per delivered change (docs/decisions/performance.md). glibc fixes the limit when the
         // first thread gets an arena, so it is set before any thread starts.
         mallopt(M_ARENA_MAX, 1)
-        if let unknown = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+        // `validate` promises exit status 2 for bad usage, where ArgumentParser would give 64.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == ValidateCommand.configuration.commandName {
+            ValidateCommand.mainWithStatus(Array(arguments.dropFirst()))
+        }
+        if let unknown = unknownCommand(in: arguments) {
             let names = configuration.subcommands.compactMap { $0.configuration.commandName }
             var text = "Error: '\(unknown)' is not a patchsync command; the commands are \(names.joined(separator: ", ")).\n"
                 + "See 'patchsync help' or 'patchsync help <command>'.\n"

@@ -1,0 +1,18 @@
+import JSONPatch
+
+/// A schema that cannot be compiled: where in the schema document, and why.
+public struct SchemaCompileError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The schema value at fault (for an unknown keyword, the keyword's member itself).
+    public var schemaPointer: JSONPointer
+    public var reason: String
+
+    public init(schemaPointer: JSONPointer, reason: String) {
+        self.schemaPointer = schemaPointer
+        self.reason = reason
+    }
+
+    public var description: String {
+        let pointer = schemaPointer.tokens.isEmpty ? "(root)" : schemaPointer.description
+        return "\(pointer): \(reason)"
+    }
+}
