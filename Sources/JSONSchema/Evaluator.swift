@@ -188,21 +188,20 @@ struct Evaluator {
             }
             return valid || !quick
         }
-        let text = JSONText.brief(value)
         if let bound = node.minimum {
-            guard check(NumberComparison.compare(value, bound)! >= 0, "minimum", "\(text) is less than the minimum \(JSONText.brief(bound))") else { return false }
+            guard check(NumberComparison.compare(value, bound)! >= 0, "minimum", "\(JSONText.brief(value)) is less than the minimum \(JSONText.brief(bound))") else { return false }
         }
         if let bound = node.exclusiveMinimum {
-            guard check(NumberComparison.compare(value, bound)! > 0, "exclusiveMinimum", "\(text) is not greater than \(JSONText.brief(bound))") else { return false }
+            guard check(NumberComparison.compare(value, bound)! > 0, "exclusiveMinimum", "\(JSONText.brief(value)) is not greater than \(JSONText.brief(bound))") else { return false }
         }
         if let bound = node.maximum {
-            guard check(NumberComparison.compare(value, bound)! <= 0, "maximum", "\(text) is greater than the maximum \(JSONText.brief(bound))") else { return false }
+            guard check(NumberComparison.compare(value, bound)! <= 0, "maximum", "\(JSONText.brief(value)) is greater than the maximum \(JSONText.brief(bound))") else { return false }
         }
         if let bound = node.exclusiveMaximum {
-            guard check(NumberComparison.compare(value, bound)! < 0, "exclusiveMaximum", "\(text) is not less than \(JSONText.brief(bound))") else { return false }
+            guard check(NumberComparison.compare(value, bound)! < 0, "exclusiveMaximum", "\(JSONText.brief(value)) is not less than \(JSONText.brief(bound))") else { return false }
         }
         if let divisor = node.multipleOf {
-            guard check(NumberComparison.isMultiple(value, of: divisor), "multipleOf", "\(text) is not a multiple of \(JSONText.brief(divisor))") else { return false }
+            guard check(NumberComparison.isMultiple(value, of: divisor), "multipleOf", "\(JSONText.brief(value)) is not a multiple of \(JSONText.brief(divisor))") else { return false }
         }
         return valid
     }

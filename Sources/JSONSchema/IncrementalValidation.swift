@@ -1,6 +1,12 @@
 import JSONPatch
 
 extension JSONSchema {
+    /// The first failure of `instance`, the result of applying `operations` to a document that
+    /// was valid, checking only what the operations can have affected. The server's path.
+    public func firstFailure(in instance: JSONValue, after operations: [PatchOperation]) -> ValidationFailure? {
+        firstFailure(in: instance, changedPaths: Self.changedPaths(of: operations, in: instance))
+    }
+
     /// The first failure of `instance`, checking only what a change at `changedPaths` can have
     /// affected, on the premise that the instance was valid before the change.
     ///
@@ -10,11 +16,11 @@ extension JSONSchema {
     /// only the member or item on the path; the changed value itself is validated in full. A
     /// subschema with a keyword whose outcome depends on the whole value (`enum`, `const`,
     /// `anyOf`, `oneOf`, `not`, `if`, `dependentSchemas`, `contains`, `uniqueItems`,
-    /// `prefixItems`, `unevaluated*`) is validated in full at that level instead, so the result
-    /// always equals `firstFailure(in:) == nil`'s answer.
+    /// `prefixItems`, `unevaluated*`) is validated in full at that level instead, so the answer
+    /// (valid or not) always equals a full validation's.
     ///
-    /// `changedPaths` are the `path` of every operation and the `from` of every `move`
-    /// (`changedPaths(of:)` lists them).
+    /// The paths must name locations of `instance` itself: an item index that a later insertion
+    /// or removal shifted is wrong. `changedPaths(of:in:)` gives paths that are right.
     public func firstFailure(in instance: JSONValue, changedPaths: [JSONPointer]) -> ValidationFailure? {
         var walk = IncrementalWalk(evaluator: Evaluator(nodes: nodes, quick: true))
         for path in Self.outermost(changedPaths) {
@@ -25,20 +31,63 @@ extension JSONSchema {
         return nil
     }
 
-    /// The locations a patch may have changed: every operation's `path`, and a `move`'s `from`.
-    public static func changedPaths(of operations: [PatchOperation]) -> [JSONPointer] {
+    /// The locations of `result` (the document after `operations`) that the operations may have
+    /// changed: every operation's `path` and a `move`'s `from`, but never `test`.
+    ///
+    /// An insertion or removal in an array shifts the items after it, so in a patch of several
+    /// operations another operation's index may no longer name the item it changed: there, an
+    /// operation that inserts or removes an array item stands for the whole array (whose
+    /// validation then covers every shifted item). A lone operation keeps its item path; an
+    /// append (`-`) names the last item.
+    public static func changedPaths(of operations: [PatchOperation], in result: JSONValue) -> [JSONPointer] {
+        let changing = operations.filter { if case .test = $0 { false } else { true } }
         var paths: [JSONPointer] = []
-        for operation in operations {
+        for operation in changing {
             switch operation {
-            case .test: continue
-            case .move(let from, let path):
-                paths.append(from)
+            case .test:
+                continue
+            case .replace(let path, _):
                 paths.append(path)
-            default:
-                paths.append(operation.path)
+            case .add(let path, _), .copy(_, let path):
+                paths.append(itemPath(path, in: result, alone: changing.count == 1))
+            case .remove(let path):
+                paths.append(itemPath(path, in: result, alone: changing.count == 1))
+            case .move(let from, let path):
+                paths.append(itemPath(from, in: result, alone: changing.count == 1))
+                paths.append(itemPath(path, in: result, alone: changing.count == 1))
             }
         }
         return paths
+    }
+
+    /// `path` if its parent is not an array of `result`; else the item (a lone operation) or
+    /// the array (an operation among others, whose indices it may shift).
+    private static func itemPath(_ path: JSONPointer, in result: JSONValue, alone: Bool) -> JSONPointer {
+        guard let last = path.tokens.last else { return path }
+        let parent = JSONPointer(tokens: Array(path.tokens.dropLast()))
+        guard case .array(let array)? = value(at: parent, in: result) else { return path }
+        guard alone else { return parent }
+        if last == "-" {
+            return array.isEmpty ? parent : parent.appending(index: array.count - 1)
+        }
+        return path
+    }
+
+    private static func value(at pointer: JSONPointer, in document: JSONValue) -> JSONValue? {
+        var current = document
+        for token in pointer.tokens {
+            switch current {
+            case .object(let object):
+                guard let member = object[token] else { return nil }
+                current = member
+            case .array(let array):
+                guard let position = IncrementalWalk.arrayIndex(token), array.indices.contains(position) else { return nil }
+                current = array[position]
+            default:
+                return nil
+            }
+        }
+        return current
     }
 
     /// Paths not inside another of the list (`/a` covers `/a/b`), without repeats.

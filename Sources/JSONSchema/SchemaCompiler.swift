@@ -407,14 +407,14 @@ struct SchemaCompiler {
                 let edges = inPlaceEdges(of: nodes[top.node])
                 if top.next < edges.count {
                     stack[stack.count - 1].next += 1
-                    let target = edges[top.next]
+                    let (target, keyword) = edges[top.next]
                     switch state[target] {
                     case 0:
                         state[target] = 1
                         stack.append((target, 0))
                     case 1:
                         throw SchemaCompileError(
-                            schemaPointer: nodes[top.node].location,
+                            schemaPointer: keyword,
                             reason: "this schema applies itself to the same value again (a $ref loop that never reaches a member or item)")
                     default:
                         break
@@ -427,11 +427,26 @@ struct SchemaCompiler {
         }
     }
 
-    /// The subschemas applied to the same value as the node itself.
-    private func inPlaceEdges(of node: SchemaNode) -> [Int] {
-        var edges = node.allOf + node.anyOf + node.oneOf + node.dependentSchemas.map(\.node)
-        for single in [node.reference, node.not, node.ifNode, node.thenNode, node.elseNode] {
-            if let single { edges.append(single) }
+    /// The subschemas applied to the same value as the node itself, with the pointer of the
+    /// keyword that applies each.
+    private func inPlaceEdges(of node: SchemaNode) -> [(node: Int, keyword: JSONPointer)] {
+        var edges: [(node: Int, keyword: JSONPointer)] = []
+        func add(_ keyword: String, _ targets: [Int]) {
+            for (position, target) in targets.enumerated() {
+                let at = node.location.appending(keyword)
+                edges.append((target, targets.count > 1 || keyword.hasSuffix("Of") ? at.appending(index: position) : at))
+            }
+        }
+        add("$ref", node.reference.map { [$0] } ?? [])
+        add("allOf", node.allOf)
+        add("anyOf", node.anyOf)
+        add("oneOf", node.oneOf)
+        add("not", node.not.map { [$0] } ?? [])
+        add("if", node.ifNode.map { [$0] } ?? [])
+        add("then", node.thenNode.map { [$0] } ?? [])
+        add("else", node.elseNode.map { [$0] } ?? [])
+        for (property, target) in node.dependentSchemas {
+            edges.append((target, node.location.appending("dependentSchemas").appending(property)))
         }
         return edges
     }

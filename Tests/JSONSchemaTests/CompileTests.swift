@@ -18,14 +18,14 @@ import Testing
     }
 
     @Test func unknownKeywordIsRefusedWithItsPointer() {
-        let error = compileError(#"{"properties": {"name": {"type": "string", "maxLenght": 3}}}"#)
+        let error = compileError(##"{"properties": {"name": {"type": "string", "maxLenght": 3}}}"##)
         #expect(error?.schemaPointer.description == "/properties/name/maxLenght")
-        #expect(error?.description == #"/properties/name/maxLenght: unknown keyword "maxLenght" (annotations of your own must start with x-)"#)
+        #expect(error?.description == ##"/properties/name/maxLenght: unknown keyword "maxLenght" (annotations of your own must start with x-)"##)
     }
 
     @Test func unsupportedKeywordsAreNamed() {
-        #expect(compileError(#"{"$dynamicRef": "#meta"}"#)?.reason == "$dynamicRef is not supported by this validator")
-        #expect(compileError(#"{"definitions": {}}"#)?.reason == "definitions is not a draft 2020-12 keyword; use $defs")
+        #expect(compileError(##"{"$dynamicRef": "#meta"}"##)?.reason == "$dynamicRef is not supported by this validator")
+        #expect(compileError(##"{"definitions": {}}"##)?.reason == "definitions is not a draft 2020-12 keyword; use $defs")
     }
 
     @Test func annotationsAndExtensionsAreAccepted() throws {
@@ -37,52 +37,52 @@ import Testing
     }
 
     @Test func otherDraftsAreRefused() {
-        let error = compileError(#"{"$schema": "http://json-schema.org/draft-07/schema#"}"#)
+        let error = compileError(##"{"$schema": "http://json-schema.org/draft-07/schema#"}"##)
         #expect(error?.schemaPointer.description == "/$schema")
     }
 
     @Test func unknownKeywordsCanBeIgnoredOnRequest() throws {
         let schema = try JSONSchema(
-            compiling: try JSONCodec.decode(#"{"maxLenght": 3, "type": "string"}"#),
+            compiling: try JSONCodec.decode(##"{"maxLenght": 3, "type": "string"}"##),
             options: .init(ignoresUnknownKeywords: true))
         #expect(schema.isValid("abcdef"))
         #expect(!schema.isValid(1))
     }
 
     @Test func malformedKeywordValues() {
-        #expect(compileError(#"{"minLength": -1}"#)?.schemaPointer.description == "/minLength")
-        #expect(compileError(#"{"type": "text"}"#)?.schemaPointer.description == "/type")
-        #expect(compileError(#"{"multipleOf": 0}"#)?.schemaPointer.description == "/multipleOf")
-        #expect(compileError(#"{"items": [{}]}"#)?.schemaPointer.description == "/items")
-        #expect(compileError(#"{"required": ["a", "a"]}"#)?.schemaPointer.description == "/required")
-        #expect(compileError(#"{"properties": {"a": 3}}"#)?.schemaPointer.description == "/properties/a")
-        #expect(compileError(#"{"allOf": []}"#)?.schemaPointer.description == "/allOf")
+        #expect(compileError(##"{"minLength": -1}"##)?.schemaPointer.description == "/minLength")
+        #expect(compileError(##"{"type": "text"}"##)?.schemaPointer.description == "/type")
+        #expect(compileError(##"{"multipleOf": 0}"##)?.schemaPointer.description == "/multipleOf")
+        #expect(compileError(##"{"items": [{}]}"##)?.schemaPointer.description == "/items")
+        #expect(compileError(##"{"required": ["a", "a"]}"##)?.schemaPointer.description == "/required")
+        #expect(compileError(##"{"properties": {"a": 3}}"##)?.schemaPointer.description == "/properties/a")
+        #expect(compileError(##"{"allOf": []}"##)?.schemaPointer.description == "/allOf")
     }
 
     @Test func unsupportedPatternIsACompileError() {
-        let error = compileError(#"{"patternProperties": {"(?<=a)b": {}}}"#)
+        let error = compileError(##"{"patternProperties": {"(?<=a)b": {}}}"##)
         #expect(error?.schemaPointer.description == "/patternProperties/(?<=a)b")
-        #expect(compileError(#"{"pattern": "(unclosed"}"#)?.schemaPointer.description == "/pattern")
+        #expect(compileError(##"{"pattern": "(unclosed"}"##)?.schemaPointer.description == "/pattern")
     }
 
     @Test func referencesOutsideTheFileAreRefused() {
-        let error = compileError(#"{"$ref": "https://example.com/other.json"}"#)
+        let error = compileError(##"{"$ref": "https://example.com/other.json"}"##)
         #expect(error?.schemaPointer.description == "/$ref")
         #expect(error?.reason.contains("not in this file") == true)
-        #expect(compileError(#"{"$ref": "#/$defs/missing"}"#)?.reason.contains("names nothing") == true)
+        #expect(compileError(##"{"$ref": "#/$defs/missing"}"##)?.reason.contains("names nothing") == true)
     }
 
     @Test func referenceLoopsWithoutProgressAreRefused() {
-        #expect(compileError(#"{"$ref": "#"}"#) != nil)
-        #expect(compileError(#"{"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}"#) != nil)
+        #expect(compileError(##"{"$ref": "#"}"##) != nil)
+        #expect(compileError(##"{"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}"##) != nil)
         // Recursion through a member is fine: it ends with the instance.
-        #expect(compileError(#"{"properties": {"child": {"$ref": "#"}}}"#) == nil)
+        #expect(compileError(##"{"properties": {"child": {"$ref": "#"}}}"##) == nil)
     }
 
     @Test func idsAndAnchorsResolveWithinTheFile() throws {
         let schema = try JSONSchema(compiling: try JSONCodec.decode("""
             {"$id": "https://example.com/root.json",
-             "properties": {"a": {"$ref": "item.json"}, "b": {"$ref": "#thing"}, "c": {"$ref": "item.json#/type"}},
+             "properties": {"a": {"$ref": "item.json"}, "b": {"$ref": "#thing"}},
              "$defs": {"item": {"$id": "item.json", "type": "integer"},
                        "thing": {"$anchor": "thing", "type": "string"}}}
             """))
@@ -93,7 +93,7 @@ import Testing
 
     @Test func deepSchemasAreRefusedNotCrashed() {
         var text = "true"
-        for _ in 0..<400 { text = #"{"not": "# + text + "}" }
+        for _ in 0..<400 { text = ##"{"not": "## + text + "}" }
         #expect(compileError(text)?.reason.contains("nests deeper") == true)
     }
 }
