@@ -147,3 +147,130 @@ def test_json_lines_mode(patchsync_bin, tmp_path):
         {"line": 2, "valid": False, "errors": ['(root): "a" is not an integer (type)']},
         {"line": 4, "valid": False, "errors": ["(root): 2.5 is not an integer (type)"]},
     ]
+
+
+# Random documents against realistic schemas, checked by python's jsonschema (an independent
+# draft 2020-12 implementation that passes the whole suite).
+ORACLE_SCHEMAS = {
+    "machines": {
+        "type": "object",
+        "required": ["line", "machines"],
+        "additionalProperties": False,
+        "properties": {
+            "line": {"type": "string", "minLength": 1, "maxLength": 8, "pattern": "^line-\\d+$"},
+            "machines": {
+                "type": "object", "maxProperties": 4, "propertyNames": {"pattern": "^M[0-9]$"},
+                "additionalProperties": {"$ref": "#/$defs/machine"},
+            },
+            "tags": {"type": "array", "uniqueItems": True, "maxItems": 3, "items": {"type": "string"}},
+        },
+        "$defs": {
+            "machine": {
+                "type": "object", "required": ["status"], "unevaluatedProperties": False,
+                "properties": {
+                    "status": {"enum": ["run", "stop", "alarm"]},
+                    "count": {"type": "integer", "minimum": 0, "exclusiveMaximum": 1000, "multipleOf": 1},
+                    "alarms": {"type": "array", "items": {"type": "string"}, "contains": {"const": "jam"}, "maxContains": 1},
+                },
+                "if": {"properties": {"status": {"const": "alarm"}}},
+                "then": {"required": ["alarms"]},
+                "else": {"properties": {"alarms": {"maxItems": 0}}},
+                "dependentSchemas": {"note": {"properties": {"note": {"type": "string"}}}},
+            }
+        },
+    },
+    "handover": {
+        "type": "object",
+        "properties": {
+            "shift": {"enum": ["early", "late", "night"]},
+            "checks": {
+                "type": "array", "minItems": 1,
+                "prefixItems": [{"const": "safety"}],
+                "items": {"oneOf": [{"type": "string", "maxLength": 5}, {"type": "object", "required": ["done"],
+                                                                      "properties": {"done": {"type": "boolean"}}}]},
+                "unevaluatedItems": False,
+            },
+            "lead": {"anyOf": [{"type": "null"}, {"type": "string", "minLength": 2}]},
+            "temperature": {"type": "number", "minimum": -20.5, "maximum": 60},
+        },
+        "dependentRequired": {"lead": ["shift"]},
+        "patternProperties": {"^x-": {"not": {"type": "array"}}},
+        "additionalProperties": {"type": "boolean"},
+        "minProperties": 1,
+    },
+}
+SAME_KEYWORD = {"type", "enum", "const", "required", "minimum", "maximum", "exclusiveMaximum", "minLength",
+                "maxLength", "pattern", "minItems", "maxItems", "minProperties", "maxProperties", "multipleOf",
+                "dependentRequired", "uniqueItems", "maxContains", "contains", "oneOf", "anyOf", "not"}
+
+
+def random_value(rng, depth=0):
+    scalars = [None, True, False, 0, 1, -3, 7, 999, 1000, 2.5, -21, 60.0, "", "run", "alarm", "stop", "jam",
+               "line-3", "line-x", "early", "safety", "abcdef", "M1", "ok"]
+    if depth > 2 or rng.random() < 0.5:
+        return rng.choice(scalars)
+    if rng.random() < 0.5:
+        return [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["line", "machines", "tags", "status", "count", "alarms", "note", "M1", "M2", "Q7", "shift", "checks",
+            "lead", "temperature", "done", "x-a", "flag"]
+    return {rng.choice(keys): random_value(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def plausible(rng, name):
+    """Mostly well-formed documents with a few random edits, so that both outcomes are common."""
+    if name == "machines":
+        document = {"line": "line-3", "machines": {"M1": {"status": "run", "count": 3},
+                                                   "M2": {"status": "alarm", "alarms": ["jam", "oil"]}},
+                    "tags": ["a"]}
+    else:
+        document = {"shift": "late", "checks": ["safety", "oil", {"done": True}], "lead": "Ann", "temperature": 21.5}
+    for _ in range(rng.randrange(3)):
+        target = document
+        path = []
+        while isinstance(target, (dict, list)) and target and rng.random() < 0.6:
+            key = rng.choice(list(target.keys())) if isinstance(target, dict) else rng.randrange(len(target))
+            if not isinstance(target[key], (dict, list)):
+                break
+            target = target[key]
+        if isinstance(target, dict):
+            key = rng.choice(list(target.keys()) + ["status", "count", "note", "M3", "x-b", "flag", "done"])
+            if rng.random() < 0.2:
+                target.pop(key, None)
+            else:
+                target[key] = random_value(rng)
+        elif isinstance(target, list):
+            if target and rng.random() < 0.5:
+                target[rng.randrange(len(target))] = random_value(rng)
+            else:
+                target.append(random_value(rng))
+    return document
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE_SCHEMAS))
+def test_random_documents_agree_with_python_jsonschema(patchsync_bin, tmp_path, name):
+    import random
+    import jsonschema
+
+    schema = ORACLE_SCHEMAS[name]
+    oracle = jsonschema.Draft202012Validator(schema)
+    rng = random.Random(21)
+    documents = [plausible(rng, name) for _ in range(600)]
+    lines = tmp_path / "documents.jsonl"
+    lines.write_text("".join(json.dumps(d) + "\n" for d in documents), encoding="utf-8")
+    result = run(patchsync_bin, "--lines", write_json(tmp_path / "schema.json", schema), str(lines))
+    results = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(results) == len(documents), result.stderr
+    outcomes = {True: 0, False: 0}
+    for document, ours in zip(documents, results):
+        theirs = list(oracle.iter_errors(document))
+        assert ours["valid"] == (not theirs), (document, ours, [e.message for e in theirs])
+        outcomes[ours["valid"]] += 1
+        our_keywords = {re.search(r"\((\S+)\)$", e).group(1) for e in ours["errors"]}
+        for error in theirs:
+            # python's innermost error of each branch, where both name the same assertion.
+            leaves = [error]
+            while leaves[-1].context and leaves[-1].validator not in ("anyOf", "oneOf"):
+                leaves.append(leaves[-1].context[0])
+            if leaves[-1].validator in SAME_KEYWORD:
+                assert leaves[-1].validator in our_keywords, (document, ours, error.message)
+    assert outcomes[True] > 50 and outcomes[False] > 50, outcomes
