@@ -32,16 +32,27 @@ struct Evaluator {
     var quick: Bool
     var failures: [ValidationFailure] = []
     var path: [PathToken] = []
-    private var depth = 0
+    /// The stack address where the run started (the stack grows down on every Linux target).
+    private let stackBase: UInt
 
-    /// Instances are at most `JSONLimits.maximumDepth` deep and in-place `$ref` loops are refused
-    /// at compile time, so this is only reached by absurd schemas; it keeps the stack safe.
-    static let maximumDepth = 2_000
+    /// Validation recurses once or more per level of the value and of the schema. A document
+    /// 512 levels deep through `anyOf` and `$ref` at every level needs about 3 MiB in a debug
+    /// build (a tenth of that optimised), more than a thread may have left, so a run stops
+    /// where it has used this much and reports the value as too deeply nested (keyword
+    /// `nesting`) instead of overflowing the stack.
+    static let stackBudget: UInt = 1 << 20
 
     init(nodes: [SchemaNode], quick: Bool, path: [PathToken] = []) {
         self.nodes = nodes
         self.quick = quick
         self.path = path
+        stackBase = Self.stackAddress()
+    }
+
+    @inline(never)
+    private static func stackAddress() -> UInt {
+        var marker: UInt8 = 0
+        return withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
     }
 
     var pointer: JSONPointer {
@@ -54,8 +65,10 @@ struct Evaluator {
             })
     }
 
-    mutating func fail(_ keyword: String, _ message: String) {
-        failures.append(ValidationFailure(instancePointer: pointer, keyword: keyword, message: message))
+    /// The message is an autoclosure so that building it costs nothing until a failure, and so
+    /// that its string interpolations take no room in the recursive functions' stack frames.
+    mutating func fail(_ keyword: String, _ message: @autoclosure () -> String) {
+        failures.append(ValidationFailure(instancePointer: pointer, keyword: keyword, message: message()))
     }
 
     /// Runs `body` as a yes-or-no question: quick, its failures removed, the first one returned.
@@ -78,10 +91,9 @@ struct Evaluator {
             if !constant { fail("false", "no value is allowed here") }
             return constant
         }
-        depth += 1
-        defer { depth -= 1 }
-        guard depth <= Self.maximumDepth else {
-            fail("$ref", "the schema applies more than \(Self.maximumDepth) subschemas in a chain here")
+        let here = Self.stackAddress()
+        guard stackBase < here || stackBase - here <= Self.stackBudget else {
+            fail("nesting", "the value nests too deeply to validate against this schema")
             return false
         }
         guard node.collectsAnnotations else {
@@ -571,10 +583,19 @@ struct Evaluator {
         return b.instancePointer.tokens.count > a.instancePointer.tokens.count ? b : a
     }
 
+    /// `; closest: POINTER: message (keyword)`, always a leaf: a branch failure that is itself
+    /// an `anyOf` or `oneOf` passes on its own hint rather than nesting it.
     private static func hint(_ failure: ValidationFailure?) -> String {
         guard let failure else { return "" }
-        return "; closest: \(failure)"
+        if failure.keyword == "anyOf" || failure.keyword == "oneOf",
+            let range = failure.message.firstRange(of: Self.hintPrefix)
+        {
+            return String(failure.message[range.lowerBound...])
+        }
+        return Self.hintPrefix + failure.description
     }
+
+    private static let hintPrefix = "; closest: "
 }
 
 extension JSONTypeSet {

@@ -97,3 +97,35 @@ import Testing
         #expect(compileError(text)?.reason.contains("nests deeper") == true)
     }
 }
+
+@Suite struct DepthTests {
+    static let recursive = ##"""
+        {"anyOf": [{"type": "null"}, {"type": "array", "items": {"$ref": "#"}},
+                   {"type": "object", "additionalProperties": {"allOf": [{"$ref": "#"}]}, "unevaluatedProperties": false}]}
+        """##
+
+    static func nested(_ depth: Int, around leaf: JSONValue) -> JSONValue {
+        var value = leaf
+        for level in 0..<depth { value = level % 2 == 0 ? .array([value]) : ["a": value] }
+        return value
+    }
+
+    /// The deepest document the codec accepts, through a recursive schema with applicators at
+    /// every level, on a test task's stack: a failure that says so, never an overflow.
+    @Test func deepestDocumentsStopAtTheStackBudget() throws {
+        let schema = try JSONSchema(compiling: try JSONCodec.decode(Self.recursive))
+        let deepest = Self.nested(JSONLimits.maximumDepth - 1, around: .null)
+        let failures = schema.validate(deepest)
+        // Optimised builds validate it; debug builds (bigger frames) refuse it as too deep.
+        #expect(failures.isEmpty || failures.map(\.keyword) == ["anyOf"] || failures.map(\.keyword) == ["nesting"])
+        #expect((schema.firstFailure(in: deepest) == nil) == failures.isEmpty)
+        #expect((schema.firstFailure(in: deepest, changedPaths: [.root]) == nil) == failures.isEmpty)
+        #expect(schema.validate(Self.nested(JSONLimits.maximumDepth - 1, around: 5)).count == 1)
+    }
+
+    @Test func ordinaryDepthsValidate() throws {
+        let schema = try JSONSchema(compiling: try JSONCodec.decode(Self.recursive))
+        #expect(schema.validate(Self.nested(64, around: .null)).isEmpty)
+        #expect(schema.validate(Self.nested(64, around: 5)).map(\.keyword) == ["anyOf"])
+    }
+}
