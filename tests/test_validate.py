@@ -144,8 +144,8 @@ def test_json_lines_mode(patchsync_bin, tmp_path):
     assert result.returncode == 1
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
         {"line": 1, "valid": True, "errors": []},
-        {"line": 2, "valid": False, "errors": ['(root): "a" is not an integer (type)']},
-        {"line": 4, "valid": False, "errors": ["(root): 2.5 is not an integer (type)"]},
+        {"line": 2, "valid": False, "errors": [': "a" is not an integer (type)']},
+        {"line": 4, "valid": False, "errors": [": 2.5 is not an integer (type)"]},
     ]
 
 

@@ -11,8 +11,8 @@ public struct SchemaCompileError: Error, Sendable, Hashable, CustomStringConvert
         self.reason = reason
     }
 
+    /// `POINTER: reason`, like `ValidationFailure`: the schema's root is the empty pointer.
     public var description: String {
-        let pointer = schemaPointer.tokens.isEmpty ? "(root)" : schemaPointer.description
-        return "\(pointer): \(reason)"
+        "\(schemaPointer): \(reason)"
     }
 }

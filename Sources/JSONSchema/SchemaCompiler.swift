@@ -338,9 +338,8 @@ struct SchemaCompiler {
                 throw SchemaCompileError(schemaPointer: at, reason: "dependentRequired must be an object of string arrays")
             }
             for (property, required) in dependencies {
-                guard case .array(let members) = required,
-                    let names = Optional(members.compactMap(\.stringValue)), names.count == members.count
-                else {
+                let names = required.arrayValue?.compactMap(\.stringValue)
+                guard let names, names.count == required.arrayValue?.count else {
                     throw SchemaCompileError(schemaPointer: at.appending(property), reason: "must be an array of strings")
                 }
                 node.dependentRequired.append((property, names))

@@ -15,10 +15,10 @@ public struct ValidationFailure: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `POINTER: message (keyword)`. The root's pointer is the empty string, printed as `(root)`:
-    /// every other pointer starts with `/`, so the two cannot be confused.
+    /// `POINTER: message (keyword)`. The text up to the first `: ` is always the JSON Pointer
+    /// (the protocol's `invalid_patch` promises it), so a failure at the root, whose pointer is
+    /// empty, starts with `: `.
     public var description: String {
-        let pointer = instancePointer.tokens.isEmpty ? "(root)" : instancePointer.description
-        return "\(pointer): \(message) (\(keyword))"
+        "\(instancePointer): \(message) (\(keyword))"
     }
 }

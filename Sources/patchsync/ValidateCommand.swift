@@ -11,7 +11,7 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check a JSON document against a JSON Schema (draft 2020-12).",
         discussion: """
-            Prints every failure as `POINTER: reason (keyword)`; the root is `(root)`. Exit status: \
+            Prints every failure as `POINTER: reason (keyword)`; the root's pointer is empty. Exit status: \
             0 valid, 1 invalid, 2 for a schema that does not compile, an unreadable file or bad usage.
             """
     )
