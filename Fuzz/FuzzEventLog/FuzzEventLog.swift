@@ -23,7 +23,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let loaded: LoadedDocument
     do throws(StorageError) {
         loaded = try files.load(
-            initialState: initialState(schema:), maximumSchema: TodoList.schemaVersion, io: storage,
+            schemas: StoreSchemas(current: TodoList.schemaVersion, initialState: initialState(schema:)), io: storage,
             repairTornTail: true, logger: logger)
     } catch {
         // A log from a newer release (a higher format or schema) is refused as clearly as damage.
@@ -36,7 +36,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     expect(repaired.isEmpty || repaired.last == 0x0A, "the repaired log ends in a torn line")
     do {
         let again = try files.load(
-            initialState: initialState(schema:), maximumSchema: TodoList.schemaVersion, io: storage,
+            schemas: StoreSchemas(current: TodoList.schemaVersion, initialState: initialState(schema:)), io: storage,
             repairTornTail: false, logger: logger)
         expect(again.history.latestVersion == loaded.history.latestVersion, "the repaired log has other versions")
         expect(try! JSONCodec.encode(again.state) == JSONCodec.encode(loaded.state), "the repaired log gives another state")

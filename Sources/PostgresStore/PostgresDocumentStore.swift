@@ -20,6 +20,8 @@ public final class PostgresDocumentStore: DocumentStore {
         var initialState: JSONValue = .null
         /// The model's schema version: events written at a newer one are refused.
         var schema = 1
+        /// Every model's schemas (declared types by name).
+        var schemas = StoreSchemas(current: 1) { _ in nil }
         /// Why the database cannot be used; nil when it can.
         var outage: String?
         /// Whether this outage has been logged (by the writer; the listener only reports it).
@@ -64,6 +66,7 @@ public final class PostgresDocumentStore: DocumentStore {
         state.withLock {
             $0.initialState = initialState
             $0.schema = schemas.current
+            $0.schemas = schemas
         }
         do throws(PostgresError) {
             // The list before start-up ends, so that no existing document is reported missing.
@@ -207,8 +210,9 @@ public final class PostgresDocumentStore: DocumentStore {
             ? try connection.execute(
                 schema.writeEvents(
                     moving: """
-                        INSERT INTO \(schema.name).documents (name, version, state, state_version)
-                        VALUES ($1, $3, coalesce($4::jsonb, 'null'), $3) ON CONFLICT (name) DO NOTHING
+                        INSERT INTO \(schema.name).documents (name, version, state, state_version, model)
+                        VALUES ($1, $3, coalesce($4::jsonb, 'null'), $3, ($2::jsonb)->0->>'model')
+                        ON CONFLICT (name) DO NOTHING
                         """), [name, events, "\(endVersion)", stateText, schema.eventsChannel, notice])
             : try connection.execute(
                 schema.writeEvents(
@@ -274,7 +278,7 @@ public final class PostgresDocumentStore: DocumentStore {
             guard version <= latest else { return .unavailable(oldestVersion: 0, latestVersion: latest) }
             // The newest stored state at or before `version`: `documents.state`, a snapshot kept by
             // an import, or the initial state when the events start at version 1.
-            var base = state.withLock { $0.initialState }
+            var base = try initialState(of: name, connection)
             var baseVersion: UInt64 = 0
             if let document, let stateVersion = document[2].flatMap({ UInt64($0) }), stateVersion <= version {
                 base = try Self.decode(document[1] ?? "null")
@@ -353,7 +357,8 @@ public final class PostgresDocumentStore: DocumentStore {
             }
         }
         stateWriter.loaded(name, stateVersion: stateVersion)
-        let modelSchema = state.withLock { $0.schema }
+        let model = events.last?.model
+        let modelSchema = state.withLock { $0.schemas.of(model: model)?.current } ?? Int.max
         let documentSchema = events.last?.schema ?? modelSchema
         guard documentSchema <= modelSchema else {
             throw PostgresError(
@@ -362,7 +367,24 @@ public final class PostgresDocumentStore: DocumentStore {
         }
         return StoredDocument(
             name: name, version: events.last?.version ?? stateVersion, schema: documentSchema, state: current,
-            oldestVersion: 0, recentEvents: events)
+            oldestVersion: 0, recentEvents: events, model: model)
+    }
+
+    /// The state at version 0 for the model and schema of the document's first event: the
+    /// engine's own model's, or a declared type's (which knows only its current schema's).
+    private func initialState(of name: DocumentName, _ connection: PostgresConnection) throws(PostgresError) -> JSONValue {
+        let first = try connection.execute(
+            "SELECT model, coalesce(schema, 1) FROM \(schema.name).events WHERE document = $1 AND version = 1",
+            [name.rawValue]
+        ).rows.first
+        guard let model = first?[0] else { return state.withLock { $0.initialState } }
+        let schema = first?[1].flatMap { Int($0) } ?? 1
+        guard let initial = state.withLock({ $0.schemas.of(model: model)?.initialState(schema) }) else {
+            throw PostgresError(
+                .statement(sqlState: "XX001"),
+                "document \(name) starts at schema \(schema) of type \(model), whose initial state is not known now")
+        }
+        return initial
     }
 
     /// The model's schema version of the state at `version` (the current one at version 0).

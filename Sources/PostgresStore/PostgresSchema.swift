@@ -200,6 +200,12 @@ struct PostgresSchema {
                 NULL;
             END $migration$;
             """,
+            // Declared document types (issue 21): the model each event and document was written
+            // as; null for the engine's own model (the Todo list), as every row before this one.
+            """
+            ALTER TABLE \(name).events ADD COLUMN model text;
+            ALTER TABLE \(name).documents ADD COLUMN model text;
+            """,
         ]
     }
 
@@ -207,9 +213,10 @@ struct PostgresSchema {
     /// too: their `format` is not kept), for document `$1`.
     var insertEvents: String {
         """
-        INSERT INTO \(name).events (document, version, time, action, ops, schema, client, action_id, digest, session_name)
+        INSERT INTO \(name).events (
+            document, version, time, action, ops, schema, client, action_id, digest, session_name, model)
         SELECT $1, (e->>'version')::bigint, to_timestamp((e->>'time')::bigint / 1000.0), e->'action', e->'ops',
-            (e->>'schema')::integer, e->>'client', e->'id', e->>'digest', e->>'name'
+            (e->>'schema')::integer, e->>'client', e->'id', e->>'digest', e->>'name', e->>'model'
         FROM jsonb_array_elements($2::jsonb) AS e
         """
     }
@@ -233,7 +240,8 @@ struct PostgresSchema {
         jsonb_build_object('version', version, 'time', (extract(epoch FROM time) * 1000)::bigint, 'action', action,
             'ops', ops)
         || jsonb_strip_nulls(jsonb_build_object(
-            'schema', schema, 'client', client, 'id', action_id, 'digest', digest, 'name', session_name))
+            'schema', schema, 'client', client, 'id', action_id, 'digest', digest, 'name', session_name,
+            'model', model))
         """
     }
 }

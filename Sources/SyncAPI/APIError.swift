@@ -33,6 +33,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tooManyDocuments: self.init(status: 503, code: "too_many_documents", error.message)
         case .corruptData: self.init(status: 500, code: "corrupt_data", error.message)
         case .invalidState: self.init(status: 500, code: "invalid_state", error.message)
+        case .modelMismatch: self.init(status: 409, code: "model_mismatch", error.message)
         }
     }
 

@@ -82,9 +82,10 @@ extension DocumentActor {
         guard ensureStateIsCurrent() else {
             return .failure(ActionRejected(.internalError, "the document's state cannot be decoded"))
         }
-        if Model.acceptsRawPatches, envelope.type == "Patch" {
+        if kind.acceptsRawPatches, envelope.type == "Patch" {
             return applyRawPatch(envelope, source: source, into: &batch)
         }
+        guard kind.acceptsActions else { return .failure(typedActionRefusal(envelope.type)) }
         let decoded: DecodedAction<Model.Action>
         do throws(MessageRejection) {
             decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
@@ -115,6 +116,13 @@ extension DocumentActor {
             let decoded: DecodedAction<Model.Action>
             do throws(MessageRejection) {
                 let envelope = try ClientMessageParser.envelope(.text(entry.action), limits: context.limits)
+                if kind.acceptsRawPatches, envelope.type == "Patch" {
+                    return await applyRawPatch(envelope, from: entry)
+                }
+                guard kind.acceptsActions else {
+                    let refusal = typedActionRefusal(envelope.type)
+                    return await reject(entry, code: refusal.code, message: refusal.message)
+                }
                 decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
             } catch {
                 return await reject(entry, code: error.code, message: error.message)
@@ -142,6 +150,34 @@ extension DocumentActor {
                 continue  // another writer got there first: reduce again on the newer state
             }
         }
+    }
+
+    /// A raw Patch from the store's inbox, in a batch of its own that also claims the entry.
+    func applyRawPatch(_ envelope: ClientEnvelope, from entry: InboxEntry) async {
+        while ensureStateIsCurrent() {
+            var batch = Batch()
+            batch.inboxEntry = entry
+            if case .failure(let error) = applyRawPatch(envelope, source: ActionSource(client: nil, id: nil, digest: nil, name: nil), into: &batch) {
+                return await reject(entry, code: error.code, message: error.message)
+            }
+            switch await commit(&batch) {
+            case .committed:
+                context.metrics.recordInboxApplied()
+                return
+            case .failed, .inboxEntryTaken:
+                return
+            case .superseded:
+                continue
+            }
+        }
+    }
+
+    /// The refusal of a typed action on a document whose model takes raw Patches only.
+    func typedActionRefusal(_ type: String?) -> ActionRejected {
+        ActionRejected(
+            .invalidAction,
+            "\(type.map { "\"\($0)\"" } ?? "the action"): document \"\(name)\" is of type \(kind.modelName), "
+                + "which takes Patch messages only")
     }
 
     func reject(_ entry: InboxEntry, code: SyncErrorCode, message: String) async {

@@ -13,15 +13,21 @@ extension DocumentActor {
                 loaded
                 ?? (
                     StoredDocument(
-                        name: name, version: 0, schema: Model.schemaVersion, state: context.initialState,
+                        name: name, version: 0, schema: kind.schemaVersion, state: kind.initialJSON,
                         oldestVersion: 0, recentEvents: []),
-                    Model.initialState
+                    kind.initialState
                 )
             take(document, state: state)
             availability = .loaded
-            context.logger.debug("Loaded document", metadata: ["document": "\(name)", "version": "\(version)"])
+            context.logger.debug(
+                "Loaded document", metadata: ["document": "\(name)", "model": "\(kind.modelName)", "version": "\(version)"])
+        case .failure(let error) where error.kind == .modelMismatch:
+            context.refusals.logOnce(name, error, logger: context.logger)
+            availability = .failed(error)
         case .failure(let error):
-            context.logger.error("Cannot load the document", metadata: ["document": "\(name)", "error": "\(error)"])
+            context.logger.error(
+                "Cannot load the document",
+                metadata: ["document": "\(name)", "model": "\(kind.modelName)", "error": "\(error)"])
             availability = .failed(
                 SyncEngineError(error.kind, "cannot load document \"\(name)\": \(error.message)"))
         }
@@ -31,7 +37,7 @@ extension DocumentActor {
     /// of it. A document stored at an older schema is migrated first, as start-up does (a store
     /// that loads documents on demand, PostgreSQL, gives it here).
     func readFromStore() async -> Result<(StoredDocument, Model.State)?, SyncEngineError> {
-        let (store, name, logger) = (self.store, self.name, context.logger)
+        let (store, name, logger, kind, builtIn) = (self.store, self.name, context.logger, self.kind, context.builtInModel)
         let read = await store.thread.run { () throws(SyncEngineError) -> StoredDocument? in
             let stored: StoredDocument?
             do throws(StorageError) {
@@ -40,8 +46,9 @@ extension DocumentActor {
                 throw SyncEngineError(error.engineErrorKind, error.description)
             }
             guard var loaded = stored else { return nil }
-            if loaded.schema < Model.schemaVersion {
-                try DocumentMigration<Model>.migrate(&loaded, store: store, logger: logger)
+            try DocumentMigration.checkModel(of: loaded, kind: kind, builtIn: builtIn)
+            if loaded.schema < kind.schemaVersion {
+                try DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
             }
             return loaded
         }
@@ -50,9 +57,9 @@ extension DocumentActor {
             return .success(nil)
         case .success(let loaded?):
             do {
-                return .success((loaded, try JSONValueDecoder().decode(Model.State.self, from: loaded.state)))
+                return .success((loaded, try kind.decode(loaded.state)))
             } catch {
-                return .failure(SyncEngineError(.corruptData, "the state is not a valid \(Model.self): \(error)"))
+                return .failure(SyncEngineError(.corruptData, "the state is not a valid \(kind.modelName): \(error)"))
             }
         case .failure(let error):
             return .failure(error)
@@ -82,7 +89,9 @@ extension DocumentActor {
             switch item {
             case .connect(_, _, let link):
                 _ = link.send(
-                    ServerMessage.error(id: nil, code: .storageUnavailable, message: error.message))
+                    ServerMessage.error(
+                        id: nil, code: error.kind == .modelMismatch ? .modelMismatch : .storageUnavailable,
+                        message: error.message))
                 link.output.close(.tryAgainLater, reason: "document cannot be loaded")
             case .read(let reply): reply(.failure(error))
             case .readVersion(_, let reply): reply(.failure(error))

@@ -32,7 +32,7 @@ extension DocumentActor {
             } catch {
                 throw ActionRejected(error.kind == .testFailed ? .testFailed : .invalidPatch, "\(error)")
             }
-            validated = try Model.validatedState(from: result)
+            validated = try kind.validatedState(result)
         } catch {
             return .failure(error)
         }

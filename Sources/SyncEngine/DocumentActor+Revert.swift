@@ -12,7 +12,7 @@ extension DocumentActor {
         }
         let rebuilt: (state: JSONValue, schema: Int)
         if target == version {
-            rebuilt = (stateJSON, Model.schemaVersion)
+            rebuilt = (stateJSON, kind.schemaVersion)
         } else {
             let (store, name) = (self.store, self.name)
             switch await store.thread.run({ () throws(StorageError) in try store.state(of: name, at: target) }) {
@@ -44,8 +44,12 @@ extension DocumentActor {
         let previousState = state
         do {
             // A state from before a migration is brought to the model's schema first.
-            if schema < Model.schemaVersion { json = try Model.migrate(json, from: schema) }
-            state = try JSONValueDecoder().decode(Model.State.self, from: json)
+            if schema < kind.schemaVersion {
+                json = try kind.migrate(json, from: schema)
+                state = try kind.validatedState(json).state
+            } else {
+                state = try kind.decode(json)
+            }
             newVersion = try stage(
                 after: nil, actionJSON: ["type": "Revert", "version": .integer(Int64(clamping: target))], source: nil,
                 into: &batch)

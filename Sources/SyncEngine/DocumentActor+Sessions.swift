@@ -47,7 +47,7 @@ extension DocumentActor {
 
     func sendFull(to link: EngineSession) {
         do {
-            let full = try fullMessages.message(for: link.role, at: version, state: stateJSON, of: Model.self)
+            let full = try fullMessages.message(for: link.role, at: version, state: stateJSON, of: kind)
             if link.send(full) { context.metrics.recordSent(messages: 1, bytes: full.count) }
         } catch {
             context.logger.error(

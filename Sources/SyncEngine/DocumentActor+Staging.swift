@@ -49,7 +49,8 @@ extension DocumentActor {
         try checkLimits(newSize, grown: grown)
 
         let event = DocumentEvent(
-            version: version + 1, time: WallClock.milliseconds(), schema: Model.schemaVersion, client: source?.client,
+            version: version + 1, time: WallClock.milliseconds(), schema: kind.schemaVersion,
+            model: kind.isDeclared ? kind.modelName : nil, client: source?.client,
             actionID: source?.id, digest: source?.digest, name: source?.name, action: actionJSON, ops: patch)
         let encoded: [UInt8]
         let message: OutboundMessage
@@ -91,7 +92,7 @@ extension DocumentActor {
     /// decoding, as start-up does. Costs a decode of the whole document, but only on failures.
     func resetState(to json: JSONValue) {
         do {
-            state = try JSONValueDecoder().decode(Model.State.self, from: json)
+            state = try kind.decode(json)
             stateIsCurrent = true
         } catch {
             stateIsCurrent = false

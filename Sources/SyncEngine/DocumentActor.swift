@@ -87,6 +87,8 @@ actor DocumentActor<Model: DocumentModel> {
     static var catchUpChunk: Int { 1000 }
 
     nonisolated let name: DocumentName
+    /// The model's rules for this document: the engine's own model or a declared type.
+    let kind: DocumentKind<Model>
     /// The durable version, readable without waiting for the actor.
     nonisolated let publishedVersion: Atomic<UInt64>
     /// When the change at `publishedVersion` was made, for the document list (nil: unknown).
@@ -118,17 +120,18 @@ actor DocumentActor<Model: DocumentModel> {
     var lastActivity = ContinuousClock.now
     var idleCheckScheduled = false
     /// Asks the engine to unload this document; true when it did (see `retireIfIdle`).
-    let unload: @Sendable (DocumentActor<Model>) -> Bool
+    let unload: @Sendable (any DocumentHandle) -> Bool
     var outcomes = ActionOutcomes()
     var roster: PresenceRoster
 
     /// `remotePresence`: the other instances' sessions on the document when it is created; their
     /// changes arrive as `.remotePresence` work afterwards.
     init(
-        name: DocumentName, content: Content, context: DocumentContext, remotePresence: [PresenceEntry],
-        unload: @escaping @Sendable (DocumentActor<Model>) -> Bool
+        name: DocumentName, kind: DocumentKind<Model>, content: Content, context: DocumentContext,
+        remotePresence: [PresenceEntry], unload: @escaping @Sendable (any DocumentHandle) -> Bool
     ) {
         self.name = name
+        self.kind = kind
         self.roster = PresenceRoster(remote: remotePresence)
         self.context = context
         self.store = context.store
@@ -144,8 +147,8 @@ actor DocumentActor<Model: DocumentModel> {
             self.publishedChangeTime = Mutex(loaded.latestChange.time)
         case .stored(let latest):
             // Placeholders until `load()` reads the store.
-            self.state = Model.initialState
-            self.stateJSON = context.initialState
+            self.state = kind.initialState
+            self.stateJSON = kind.initialJSON
             self.version = latest.version
             self.availability = .pending
             self.publishedChangeTime = Mutex(latest.time)

@@ -11,6 +11,8 @@ public struct DocumentEvent: Sendable, Hashable {
     public let time: Int64
     /// The model's schema version of the state after this event.
     public let schema: Int
+    /// The declared type the document is of; nil for the engine's own model (and in earlier logs).
+    public let model: String?
     /// The client that sent the action (`?client=ID`), if it named itself.
     public let client: ClientID?
     /// The action's `id`, when the client gave one: with `client`, it makes the action exactly-once.
@@ -28,21 +30,22 @@ public struct DocumentEvent: Sendable, Hashable {
     public let ops: JSONPatch
 
     public init(
-        version: UInt64, time: Int64, schema: Int = 1, client: ClientID? = nil, actionID: JSONValue? = nil,
-        name: String? = nil, action: JSONValue, ops: JSONPatch
+        version: UInt64, time: Int64, schema: Int = 1, model: String? = nil, client: ClientID? = nil,
+        actionID: JSONValue? = nil, name: String? = nil, action: JSONValue, ops: JSONPatch
     ) {
         self.init(
-            version: version, time: time, schema: schema, client: client, actionID: actionID, digest: nil, name: name,
-            action: action, ops: ops)
+            version: version, time: time, schema: schema, model: model, client: client, actionID: actionID, digest: nil,
+            name: name, action: action, ops: ops)
     }
 
     init(
-        version: UInt64, time: Int64, schema: Int, client: ClientID?, actionID: JSONValue?, digest: ActionDigest?,
-        name: String?, action: JSONValue, ops: JSONPatch
+        version: UInt64, time: Int64, schema: Int, model: String? = nil, client: ClientID?, actionID: JSONValue?,
+        digest: ActionDigest?, name: String?, action: JSONValue, ops: JSONPatch
     ) {
         self.version = version
         self.time = time
         self.schema = schema
+        self.model = model
         self.client = client
         self.actionID = actionID
         self.digest = digest
@@ -65,6 +68,7 @@ public struct DocumentEvent: Sendable, Hashable {
         var object = JSONObject()
         if let format { object["format"] = .integer(Int64(format)) }
         object["schema"] = .integer(Int64(schema))
+        if let model { object["model"] = .string(model) }
         object["version"] = .integer(Int64(clamping: version))
         object["time"] = .integer(time)
         if let client { object["client"] = .string(client.rawValue) }
@@ -89,6 +93,11 @@ public struct DocumentEvent: Sendable, Hashable {
             throw EventFormatError("\"time\" must be an integer")
         }
         let schema = try StoredFormat.schema(in: object)
+        var model: String?
+        if let member = object["model"] {
+            guard let string = member.stringValue else { throw EventFormatError("\"model\" must be a string") }
+            model = string
+        }
         var client: ClientID?
         if let member = object["client"] {
             guard let string = member.stringValue, let id = ClientID(string) else {
@@ -126,7 +135,7 @@ public struct DocumentEvent: Sendable, Hashable {
             throw EventFormatError("\"ops\" is not a JSON Patch: \(error)")
         }
         self.init(
-            version: UInt64(version), time: time, schema: schema, client: client, actionID: actionID, digest: digest,
+            version: UInt64(version), time: time, schema: schema, model: model, client: client, actionID: actionID, digest: digest,
             name: name, action: action, ops: patch)
     }
 }

@@ -18,42 +18,48 @@ struct DocumentFiles: Sendable {
     var snapshotPath: String { directory + "/snapshot.json" }
 
     /// The snapshot file's content for the state at `version`.
-    static func encodeSnapshot(version: UInt64, schema: Int, state: JSONValue) throws(JSONEncodingError) -> [UInt8] {
-        try JSONCodec.encode([
-            "format": .integer(Int64(StoredFormat.current)), "schema": .integer(Int64(schema)),
-            "version": .integer(Int64(clamping: version)), "state": state,
-        ])
+    static func encodeSnapshot(version: UInt64, schema: Int, model: String? = nil, state: JSONValue)
+        throws(JSONEncodingError) -> [UInt8]
+    {
+        var object: JSONObject = ["format": .integer(Int64(StoredFormat.current)), "schema": .integer(Int64(schema))]
+        if let model { object["model"] = .string(model) }
+        object["version"] = .integer(Int64(clamping: version))
+        object["state"] = state
+        return try JSONCodec.encode(.object(object))
     }
 
     /// Reads the snapshot and the log and rebuilds the document.
     ///
-    /// Without a snapshot, the log starts from `initialState(schema)` for the first event's
-    /// schema. Data with a schema above `maximumSchema` (written for a newer model) is refused
-    /// like a newer format.
+    /// Without a snapshot, the log starts from the initial state of the first event's model and
+    /// schema. Data with a schema above its model's current one (written for a newer model) is
+    /// refused like a newer format. Data stored as a declared type not declared now is read
+    /// without that check (the engine refuses to open it as another model).
     ///
     /// A torn last line (no newline, or not parsable) is dropped with a warning, and with
     /// `repairTornTail` also cut off the file. Any other damage throws, naming file and line.
-    func load(
-        initialState: (_ schema: Int) -> JSONValue?, maximumSchema: Int, io: any StorageIO, repairTornTail: Bool,
-        logger: Logger
-    ) throws(StorageError) -> LoadedDocument {
+    func load(schemas: StoreSchemas, io: any StorageIO, repairTornTail: Bool, logger: Logger) throws(StorageError)
+        -> LoadedDocument
+    {
         try rebuild(
-            snapshot: io.readFile(snapshotPath), log: io.readFile(logPath) ?? [], lines: nil,
-            initialState: initialState, maximumSchema: maximumSchema, io: io, repairTornTail: repairTornTail,
-            logger: logger)
+            snapshot: io.readFile(snapshotPath), log: io.readFile(logPath) ?? [], lines: nil, schemas: schemas, io: io,
+            repairTornTail: repairTornTail, logger: logger)
     }
 
     /// `load` on bytes already read: the snapshot file's and the log's, of which only the first
     /// `lines` lines when given (the compactor folds that many into a new snapshot).
     func rebuild(
-        snapshot snapshotBytes: [UInt8]?, log bytes: [UInt8], lines lineLimit: Int?,
-        initialState: (_ schema: Int) -> JSONValue?, maximumSchema: Int, io: any StorageIO, repairTornTail: Bool,
-        logger: Logger
+        snapshot snapshotBytes: [UInt8]?, log bytes: [UInt8], lines lineLimit: Int?, schemas: StoreSchemas,
+        io: any StorageIO, repairTornTail: Bool, logger: Logger
     ) throws(StorageError) -> LoadedDocument {
+        let maximumSchema = schemas.current
         var history: DocumentHistory?
+        var model: String?
         if let snapshotBytes {
             let snapshot = try Self.decodeSnapshot(snapshotBytes, path: snapshotPath)
-            try Self.checkSchema(snapshot.schema, maximum: maximumSchema, path: snapshotPath, line: nil)
+            if let current = schemas.of(model: snapshot.model)?.current {
+                try Self.checkSchema(snapshot.schema, maximum: current, path: snapshotPath, line: nil)
+            }
+            model = snapshot.model
             history = DocumentHistory(baseVersion: snapshot.version, baseSchema: snapshot.schema, baseState: snapshot.state)
         }
         var state = history?.baseState ?? .null
@@ -77,15 +83,19 @@ struct DocumentFiles: Sendable {
                 if repairTornTail { try truncateLog(to: Int64(line.range.lowerBound), io: io) }
                 break
             }
-            try Self.checkSchema(event.schema, maximum: maximumSchema, path: logPath, line: number)
+            if let current = schemas.of(model: event.model)?.current {
+                try Self.checkSchema(event.schema, maximum: current, path: logPath, line: number)
+            }
+            model = event.model
             let base: UInt64
             if let history {
                 base = history.baseVersion
             } else {
                 // No snapshot: the log starts from the initial state of its first event's schema.
-                guard let initial = initialState(event.schema) else {
+                guard let initial = schemas.of(model: event.model)?.initialState(event.schema) else {
                     throw StorageError.corrupt(
-                        logPath, line: number, "no initial state is known for schema \(event.schema)")
+                        logPath, line: number,
+                        "no initial state is known for \(event.model.map { "type \($0) at " } ?? "")schema \(event.schema)")
                 }
                 history = DocumentHistory(baseVersion: 0, baseSchema: event.schema, baseState: initial)
                 state = initial
@@ -107,12 +117,13 @@ struct DocumentFiles: Sendable {
         }
         guard var history else {
             // Nothing stored yet: the document is at version 0.
-            let initial = initialState(maximumSchema) ?? .null
+            let initial = schemas.initialState(maximumSchema) ?? .null
             return LoadedDocument(
-                history: DocumentHistory(baseVersion: 0, baseSchema: maximumSchema, baseState: initial), state: initial)
+                history: DocumentHistory(baseVersion: 0, baseSchema: maximumSchema, baseState: initial), state: initial,
+                model: nil)
         }
         history.append(events)
-        return LoadedDocument(history: history, state: state)
+        return LoadedDocument(history: history, state: state, model: model)
     }
 
     private static func checkSchema(_ schema: Int, maximum: Int, path: String, line: Int?) throws(StorageError) {
@@ -132,7 +143,7 @@ struct DocumentFiles: Sendable {
     }
 
     private static func decodeSnapshot(_ bytes: [UInt8], path: String) throws(StorageError)
-        -> (version: UInt64, schema: Int, state: JSONValue)
+        -> (version: UInt64, schema: Int, model: String?, state: JSONValue)
     {
         let json: JSONValue
         do {
@@ -153,7 +164,12 @@ struct DocumentFiles: Sendable {
         } catch {
             throw StorageError.corrupt(path, line: 1, error.message)
         }
-        return (UInt64(version), schema, state)
+        var model: String?
+        if let member = object["model"] {
+            guard let string = member.stringValue else { throw StorageError.corrupt(path, line: 1, "\"model\" must be a string") }
+            model = string
+        }
+        return (UInt64(version), schema, model, state)
     }
 
     private static func decodeEvent(_ bytes: ArraySlice<UInt8>, path: String, line: Int) throws(StorageError)
@@ -191,4 +207,6 @@ struct LoadedDocument: Sendable {
     var history: DocumentHistory
     /// The state after the last event.
     var state: JSONValue
+    /// The declared type the document was stored as (its newest data says); nil: the engine's own model.
+    var model: String?
 }

@@ -116,6 +116,17 @@ final class DocumentLog: Sendable {
         }
     }
 
+    /// Writes the snapshot of version 0 of a document whose log is still empty, so that the log
+    /// does not depend on the initial state of its schema being known later (a declared type
+    /// keeps only its current `default`).
+    func writeBaseSnapshot(_ snapshot: [UInt8]) throws(StorageError) {
+        try state.withLock { (state: inout OpenState) throws(StorageError) in
+            _ = try openFile(&state)
+            guard state.committedLength == 0 else { return }
+            try io.replaceFile(files.snapshotPath, with: snapshot)
+        }
+    }
+
     func close() {
         state.withLock { state in
             if let file = state.file { io.close(file) }

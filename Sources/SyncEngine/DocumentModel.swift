@@ -24,6 +24,10 @@ public protocol DocumentModel: Sendable {
     /// The member of the `Full` message that holds the state: `{"type":"Full","<stateKey>":{...}}`.
     static var stateKey: String { get }
 
+    /// Names the model in log lines, and in a refusal when a document stored as one model is
+    /// opened as another (a declared type's pattern now matches it). The default is the type's name.
+    static var modelName: String { get }
+
     /// The version of the state's shape, sent in every `Full` as `"schema"` and stored with every
     /// event and snapshot. Starts at 1; raise it by one with each of `migrations`.
     static var schemaVersion: Int { get }
@@ -58,6 +62,8 @@ public protocol DocumentModel: Sendable {
 }
 
 extension DocumentModel {
+    public static var modelName: String { "\(Self.self)" }
+
     public static var acceptsRawPatches: Bool { false }
 
     public static var migrations: [SchemaMigration] { [] }

@@ -65,10 +65,27 @@ public struct StoreSchemas: Sendable {
     public var current: Int
     /// The initial state at a schema, nil if the model does not know it.
     public var initialState: @Sendable (_ schema: Int) -> JSONValue?
+    /// The declared type documents are stored as (their events and rows carry it); nil for the
+    /// engine's own model, whose data carries no model name.
+    public var model: String?
+    /// The schemas of a declared type, by its name (the `model` stored data carries); nil for a
+    /// type not declared now.
+    public var declared: @Sendable (String) -> StoreSchemas?
 
-    public init(current: Int, initialState: @escaping @Sendable (_ schema: Int) -> JSONValue?) {
+    public init(
+        current: Int, model: String? = nil, declared: @escaping @Sendable (String) -> StoreSchemas? = { _ in nil },
+        initialState: @escaping @Sendable (_ schema: Int) -> JSONValue?
+    ) {
         self.current = current
+        self.model = model
+        self.declared = declared
         self.initialState = initialState
+    }
+
+    /// The schemas of data stored as `model` (nil: the engine's own model); nil for a type not declared now.
+    public func of(model: String?) -> StoreSchemas? {
+        guard let model, model != self.model else { return self }
+        return declared(model)
     }
 }
 
@@ -78,6 +95,8 @@ public struct StoredDocument: Sendable {
     public var version: UInt64
     /// The model's schema version the state is written in (older ones are migrated at start-up).
     public var schema: Int
+    /// The declared type the document was written as (its latest event says); nil: the engine's own model.
+    public var model: String?
     /// The state at `version`.
     public var state: JSONValue
     /// The oldest version whose successors the store keeps.
@@ -88,8 +107,9 @@ public struct StoredDocument: Sendable {
 
     public init(
         name: DocumentName, version: UInt64, schema: Int, state: JSONValue, oldestVersion: UInt64,
-        recentEvents: [DocumentEvent]
+        recentEvents: [DocumentEvent], model: String? = nil
     ) {
+        self.model = model
         self.oldestVersion = oldestVersion
         self.name = name
         self.version = version

@@ -33,8 +33,12 @@ struct DocumentContext: Sendable {
     let limits: DocumentLimits
     /// How long a document in the store stays in memory without sessions or requests.
     let idleUnloadDelay: Duration
-    /// The JSON of the model's initial state.
+    /// The JSON of the engine's own model's initial state.
     let initialState: JSONValue
+    /// The engine's own model's name, for refusals of documents stored as it.
+    let builtInModel: String
+    /// Documents refused for being stored as another model, each logged once.
+    let refusals = ModelRefusals()
     let metrics: SyncMetrics
     /// Where local presence changes go to reach other instances; nil without one.
     let presenceBus: (any PresenceBus)?

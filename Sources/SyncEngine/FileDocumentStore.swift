@@ -35,9 +35,9 @@ final class FileDocumentStore: DocumentStore {
         let initialStates = schemas.initialState
         let current = schemas.current
         // The current schema's initial state is the one the engine already encoded.
-        self.schemas.withLock {
-            $0 = StoreSchemas(current: current) { schema in schema == current ? initialState : initialStates(schema) }
-        }
+        var schemas = schemas
+        schemas.initialState = { schema in schema == current ? initialState : initialStates(schema) }
+        self.schemas.withLock { [schemas] in $0 = schemas }
         try io.createDirectory(dataDirectory)
     }
 
@@ -57,13 +57,17 @@ final class FileDocumentStore: DocumentStore {
         log(for: name).setEventsInLog(loaded.history.events.count)
         return StoredDocument(
             name: name, version: version, schema: loaded.history.latestSchema, state: loaded.state,
-            oldestVersion: loaded.history.baseVersion, recentEvents: loaded.history.events)
+            oldestVersion: loaded.history.baseVersion, recentEvents: loaded.history.events, model: loaded.model)
     }
 
     func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
         // Each is a whole log line, newline included.
         let lines = Array(commit.encodedEvents.joined())
-        let duration = try log(for: commit.name).append(lines, events: commit.events.count)
+        let log = log(for: commit.name)
+        if commit.startVersion == 0, let first = commit.events.first, let model = first.model {
+            try writeBaseSnapshot(of: model, schema: first.schema, to: log)
+        }
+        let duration = try log.append(lines, events: commit.events.count)
         return .committed(duration: duration)
     }
 
@@ -71,6 +75,21 @@ final class FileDocumentStore: DocumentStore {
         let history = try loadHistory(name)
         let events = history.events.lazy.filter { $0.version > version }.prefix(max(0, limit))
         return StoredEvents(events: Array(events), oldestVersion: history.baseVersion)
+    }
+
+    /// A declared type's document starts its files with its version 0 (see `DocumentLog.writeBaseSnapshot`).
+    private func writeBaseSnapshot(of model: String, schema: Int, to log: DocumentLog) throws(StorageError) {
+        let schemas = schemas.withLock { $0 }
+        guard let initial = schemas?.of(model: model)?.initialState(schema) else {
+            throw StorageError.corrupt(log.files.snapshotPath, "no initial state is known for type \(model) at schema \(schema)")
+        }
+        let snapshot: [UInt8]
+        do {
+            snapshot = try DocumentFiles.encodeSnapshot(version: 0, schema: schema, model: model, state: initial)
+        } catch {
+            throw StorageError.corrupt(log.files.snapshotPath, "cannot encode the snapshot of version 0: \(error)")
+        }
+        try log.writeBaseSnapshot(snapshot)
     }
 
     func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
@@ -136,14 +155,13 @@ final class FileDocumentStore: DocumentStore {
             }
             let schemas = schemas.withLock { $0 } ?? StoreSchemas(current: 0) { _ in nil }
             let loaded = try files.rebuild(
-                snapshot: io.readFile(files.snapshotPath), log: bytes, lines: folded,
-                initialState: schemas.initialState, maximumSchema: schemas.current, io: io, repairTornTail: false,
-                logger: logger)
+                snapshot: io.readFile(files.snapshotPath), log: bytes, lines: folded, schemas: schemas, io: io,
+                repairTornTail: false, logger: logger)
             let base = loaded.history.latestVersion
             let snapshot: [UInt8]
             do {
                 snapshot = try DocumentFiles.encodeSnapshot(
-                    version: base, schema: loaded.history.latestSchema, state: loaded.state)
+                    version: base, schema: loaded.history.latestSchema, model: loaded.model, state: loaded.state)
             } catch {
                 throw StorageError.corrupt(files.snapshotPath, "cannot encode the snapshot: \(error)")
             }
@@ -181,8 +199,7 @@ final class FileDocumentStore: DocumentStore {
     private func loadFiles(_ name: DocumentName, repairTornTail: Bool) throws(StorageError) -> LoadedDocument {
         let schemas = schemas.withLock { $0 } ?? StoreSchemas(current: 0) { _ in nil }
         return try DocumentFiles(dataDirectory: dataDirectory, name: name).load(
-            initialState: schemas.initialState, maximumSchema: schemas.current, io: io, repairTornTail: repairTornTail,
-            logger: logger)
+            schemas: schemas, io: io, repairTornTail: repairTornTail, logger: logger)
     }
 
     private func log(for name: DocumentName) -> DocumentLog {

@@ -16,7 +16,7 @@ struct FullMessageCache {
     /// The Full for `role` at `version`, whose state is `state`; encoded only on the first call
     /// for this version.
     mutating func message<Model: DocumentModel>(
-        for role: SessionRole, at version: UInt64, state: JSONValue, of model: Model.Type
+        for role: SessionRole, at version: UInt64, state: JSONValue, of kind: DocumentKind<Model>
     ) throws(JSONEncodingError) -> OutboundMessage {
         if self.version != version { self = FullMessageCache(version: version) }
         if let message = messages[role] { return message }
@@ -26,7 +26,8 @@ struct FullMessageCache {
             message = OutboundMessage(prefix: sharedCount, of: encoded, followedBy: tail)
         } else {
             let head = try ServerMessage.Full.head(
-                stateKey: Model.stateKey, state: state, version: version, schema: Model.schemaVersion)
+                stateKey: kind.stateKey, state: state, version: version, schema: kind.schemaVersion,
+                model: kind.isDeclared ? kind.modelName : nil)
             sharedCount = head.count
             message = OutboundMessage(head, tail)
         }

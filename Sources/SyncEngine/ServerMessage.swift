@@ -4,6 +4,7 @@ import JSONPatch
 /// Encodes the messages the server sends. Each returns bytes ready to share between sessions.
 ///
 ///     {"type":"Full","<stateKey>":{...},"version":N,"schema":S,"role":"editor"|"viewer"}
+///     {"type":"Full","state":{...},"version":N,"schema":S,"model":"NAME","role":..}   (a declared type)
 ///     {"type":"Patch","ops":[...],"version":N,"from":F}   (F = N - 1 unless coalesced)
 ///     {"type":"Ack","id":..,"version":N}
 ///     {"type":"Error","id":..,"code":"..","message":".."}   (no "id" when the action had none)
@@ -13,13 +14,14 @@ public enum ServerMessage {
     /// message up to its last member (the role), `tail(for:)` ends it.
     enum Full {
         /// `{"type":"Full","<stateKey>":{...},"version":N,"schema":S` (no closing brace).
-        static func head(stateKey: String, state: JSONValue, version: UInt64, schema: Int)
+        static func head(stateKey: String, state: JSONValue, version: UInt64, schema: Int, model: String? = nil)
             throws(JSONEncodingError) -> [UInt8]
         {
-            let object: JSONObject = [
+            var object: JSONObject = [
                 "type": "Full", stateKey: state, "version": .integer(Int64(clamping: version)),
                 "schema": .integer(Int64(schema)),
             ]
+            if let model { object["model"] = .string(model) }
             var bytes = try JSONCodec.encode(.object(object))
             bytes.removeLast()
             return bytes

@@ -35,6 +35,9 @@ extension SyncEngine {
         /// How instances sharing `store` see each other's sessions in presence; nil: presence is
         /// this instance's sessions only.
         public var presenceBus: (any PresenceBus)?
+        /// Document types declared by JSON Schemas (`--types DIR`): documents whose names their
+        /// patterns match are of that type; every other document is of the engine's `Model`.
+        public var types: DeclaredTypes
 
         public init(
             dataDirectory: String,
@@ -46,8 +49,10 @@ extension SyncEngine {
             maximumDocuments: Int = 100,
             idleUnloadDelay: Duration = .seconds(120),
             storage: any StorageIO = PosixStorageIO(),
-            presenceBus: (any PresenceBus)? = nil
+            presenceBus: (any PresenceBus)? = nil,
+            types: DeclaredTypes = .none
         ) {
+            self.types = types
             self.dataDirectory = dataDirectory
             self.store = store
             self.retainedEvents = max(0, retainedEvents)

@@ -26,7 +26,7 @@ extension SyncEngine {
             for entry in try storage.listDirectory(dataDirectory).sorted() {
                 guard let name = DocumentName(entry) else { continue }
                 let loaded = try DocumentFiles(dataDirectory: dataDirectory, name: name).load(
-                    initialState: initialState(schema:), maximumSchema: Model.schemaVersion, io: storage,
+                    schemas: StoreSchemas(current: Model.schemaVersion, initialState: initialState(schema:)), io: storage,
                     repairTornTail: false, logger: logger)
                 guard loaded.history.latestVersion > 0 else { continue }
                 documents.append(

@@ -11,14 +11,14 @@ import Synchronization
 ///         configuration: .init(dataDirectory: "./data"), logger: logger)
 public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private struct Registry {
-        /// Documents in memory.
-        var documents: [DocumentName: DocumentActor<Model>] = [:]
+        /// Documents in memory, of the engine's model or of a declared type.
+        var documents: [DocumentName: any DocumentHandle] = [:]
         /// Documents in the store that are not in memory, with their latest change.
         var stored: [DocumentName: LatestChange] = [:]
         /// Whether `documents` and `stored` name every document in the store. A shared store lists
         /// them after start-up (`StoreChange.versions`); until then no name is known to be missing.
         var isListed: Bool
-        var sessions: [SessionID: (document: DocumentActor<Model>, link: EngineSession)] = [:]
+        var sessions: [SessionID: (document: any DocumentHandle, link: EngineSession)] = [:]
         var sessionCounts: [DocumentName: Int] = [:]
         /// Other instances' sessions, kept under the same lock as `documents` so that a document
         /// created here starts with them and then receives every later change exactly once.
@@ -31,6 +31,10 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private let store: any DocumentStore
     private let context: DocumentContext
     private let initialState: JSONValue
+    /// The engine's own model's rules, for every document no declared type matches.
+    private let kind: DocumentKind<Model>
+    /// Each declared type's rules, by type name.
+    private let declaredKinds: [String: DocumentKind<DeclaredDocument>]
     private let registry: Mutex<Registry>
     private let presenceBus: (any PresenceBus)?
     private let sessionIDs: SessionIDs
@@ -44,8 +48,17 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     public init(configuration: Configuration, logger: Logger) throws(SyncEngineError) {
         self.configuration = configuration
         self.logger = logger
-        try Model.checkMigrations()
-        initialState = try Self.encodeInitialState()
+        kind = try DocumentKind<Model>()
+        initialState = kind.initialJSON
+        var declaredKinds: [String: DocumentKind<DeclaredDocument>] = [:]
+        for type in configuration.types.types {
+            guard type.name != Model.modelName else {
+                throw SyncEngineError(
+                    .invalidState, "\(type.file): type \(type.name) has the name of the built-in model")
+            }
+            declaredKinds[type.name] = DocumentKind(declared: type)
+        }
+        self.declaredKinds = declaredKinds
         presenceBus = configuration.presenceBus
         do throws(StorageError) {
             sessionIDs = SessionIDs(instance: try presenceBus?.join() ?? 0)
@@ -63,32 +76,46 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         context = DocumentContext(
             store: store, retainedEvents: configuration.retainedEvents,
             retainedEventBytes: configuration.retainedEventBytes, limits: configuration.limits,
-            idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, metrics: metrics,
-            presenceBus: presenceBus, logger: logger)
+            idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, builtInModel: Model.modelName,
+            metrics: metrics, presenceBus: presenceBus, logger: logger)
 
         var registry = Registry(isListed: !store.isShared, remotePresence: remotePresence)
         do {
-            let schemas = StoreSchemas(current: Model.schemaVersion, initialState: Self.initialState(schema:))
+            let types = configuration.types
+            let declaredSchemas = declaredKinds.mapValues(\.storeSchemas)
+            var schemas = StoreSchemas(current: Model.schemaVersion, initialState: Self.initialState(schema:))
+            schemas.declared = { model in declaredSchemas[model] }
             try store.start(initialState: initialState, schemas: schemas) { [weak self] change in self?.handle(change) }
             for var loaded in try store.loadDocuments() {
-                if loaded.schema < Model.schemaVersion {
-                    try DocumentMigration<Model>.migrate(&loaded, store: store, logger: logger)
-                }
-                let state: Model.State
+                let declared = types.type(of: loaded.name).flatMap { declaredKinds[$0.name] }
                 do {
-                    state = try JSONValueDecoder().decode(Model.State.self, from: loaded.state)
+                    if let declared {
+                        try DocumentMigration.checkModel(of: loaded, kind: declared, builtIn: Model.modelName)
+                    } else {
+                        try DocumentMigration.checkModel(of: loaded, kind: kind, builtIn: Model.modelName)
+                    }
                 } catch {
-                    throw StorageError.corrupt(
-                        loaded.name.rawValue,
-                        "the state at version \(loaded.version) is not a valid \(Model.self): \(error)")
+                    // Not opened, and not a reason to stop: every session on it gets the error.
+                    context.refusals.logOnce(loaded.name, error, logger: logger)
+                    registry.stored[loaded.name] = loaded.latestChange
+                    continue
+                }
+                if let declared, loaded.schema < declared.schemaVersion {
+                    try DocumentMigration.migrate(&loaded, kind: declared, store: store, logger: logger)
+                } else if declared == nil, loaded.schema < Model.schemaVersion {
+                    try DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
                 }
                 guard registry.documents.count < configuration.maximumDocuments else {
                     registry.stored[loaded.name] = loaded.latestChange
                     continue
                 }
-                registry.documents[loaded.name] = makeDocument(loaded.name, .loaded(state, loaded), in: registry)
+                registry.documents[loaded.name] = try makeDocument(loaded.name, .loaded(loaded), in: registry)
                 logger.debug(
-                    "Loaded document", metadata: ["document": "\(loaded.name)", "version": "\(loaded.version)"])
+                    "Loaded document",
+                    metadata: [
+                        "document": "\(loaded.name)", "model": "\(declared?.modelName ?? Model.modelName)",
+                        "version": "\(loaded.version)",
+                    ])
             }
         } catch let error as StorageError {
             presenceBus?.shutdown()
@@ -126,7 +153,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     ) -> SessionID {
         let session = sessionIDs.id(nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
         let link = EngineSession(output: output, role: role, client: client)
-        let admitted = registry.withLock { registry -> Result<DocumentActor<Model>, SyncEngineError> in
+        let admitted = registry.withLock { registry -> Result<any DocumentHandle, SyncEngineError> in
             Result { () throws(SyncEngineError) in
                 let document = try loadedDocument(name, in: &registry, creating: true)
                 registry.sessions[session] = (document, link)
@@ -203,7 +230,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private func note(_ versions: [DocumentName: LatestChange], listsAll: Bool) {
         let open = registry.withLock { registry in
             if listsAll { registry.isListed = true }
-            return versions.compactMap { name, latest -> DocumentActor<Model>? in
+            return versions.compactMap { name, latest -> (any DocumentHandle)? in
                 if let document = registry.documents[name] { return document }
                 if latest.version > 0 { registry.stored[name] = latest }
                 return nil
@@ -211,7 +238,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         }
         for document in open {
             let latest = versions[document.name]?.version ?? 0
-            if document.publishedVersion.load(ordering: .acquiring) < latest { document.enqueue(.catchUp(through: latest)) }
+            if document.publishedChange.version < latest { document.enqueue(.catchUp(through: latest)) }
         }
     }
 
@@ -338,7 +365,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         let loaded: LoadedDocument
         do throws(StorageError) {
             loaded = try files.load(
-                initialState: initialState(schema:), maximumSchema: Model.schemaVersion, io: storage,
+                schemas: StoreSchemas(current: Model.schemaVersion, initialState: initialState(schema:)), io: storage,
                 repairTornTail: false, logger: logger)
         } catch {
             throw SyncEngineError(error.engineErrorKind, error.description)
@@ -387,7 +414,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     /// and `maximumDocuments` allows. A shared store may hold a document this instance has not
     /// seen yet (another instance wrote it): a new one is then read from the store before use.
     private func loadedDocument(_ name: DocumentName, in registry: inout Registry, creating: Bool)
-        throws(SyncEngineError) -> DocumentActor<Model>
+        throws(SyncEngineError) -> any DocumentHandle
     {
         if let document = registry.documents[name] { return document }
         let stored = registry.stored[name]
@@ -395,15 +422,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         guard registry.documents.count < configuration.maximumDocuments else {
             throw SyncEngineError(.tooManyDocuments, tooManyDocumentsMessage)
         }
-        let content: DocumentActor<Model>.Content =
+        let opening: Opening =
             if let stored { .stored(stored) } else if store.isShared { .stored(LatestChange(version: 0, time: nil)) } else {
-                .loaded(
-                    Model.initialState,
-                    StoredDocument(
-                        name: name, version: 0, schema: Model.schemaVersion, state: initialState, oldestVersion: 0,
-                        recentEvents: []))
+                .new
             }
-        let document = makeDocument(name, content, in: registry)
+        let document = try makeDocument(name, opening, in: registry)
         registry.stored[name] = nil
         registry.documents[name] = document
         return document
@@ -425,11 +448,51 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         "the server holds its limit of \(configuration.maximumDocuments) documents in memory; try again later"
     }
 
-    private func makeDocument(_ name: DocumentName, _ content: DocumentActor<Model>.Content, in registry: Registry)
-        -> DocumentActor<Model>
+    /// Where a document's content comes from when it is put in memory.
+    private enum Opening {
+        /// Nothing stored: version 0, the initial state of its model.
+        case new
+        /// Read already (at start-up).
+        case loaded(StoredDocument)
+        /// In the store at this version, read on first use.
+        case stored(LatestChange)
+    }
+
+    /// A document of the model its name has: a declared type's, or the engine's own.
+    private func makeDocument(_ name: DocumentName, _ opening: Opening, in registry: Registry)
+        throws(SyncEngineError) -> any DocumentHandle
     {
-        DocumentActor(
-            name: name, content: content, context: context, remotePresence: registry.remotePresence.entries(of: name)
+        if let type = configuration.types.type(of: name), let declared = declaredKinds[type.name] {
+            return try makeDocument(name, kind: declared, opening, in: registry)
+        }
+        return try makeDocument(name, kind: kind, opening, in: registry)
+    }
+
+    private func makeDocument<M: DocumentModel>(
+        _ name: DocumentName, kind: DocumentKind<M>, _ opening: Opening, in registry: Registry
+    ) throws(SyncEngineError) -> DocumentActor<M> {
+        let content: DocumentActor<M>.Content
+        switch opening {
+        case .new:
+            content = .loaded(
+                kind.initialState,
+                StoredDocument(
+                    name: name, version: 0, schema: kind.schemaVersion, state: kind.initialJSON, oldestVersion: 0,
+                    recentEvents: []))
+        case .loaded(let loaded):
+            do {
+                content = .loaded(try kind.decode(loaded.state), loaded)
+            } catch {
+                throw SyncEngineError(
+                    .corruptData,
+                    "\(loaded.name): the state at version \(loaded.version) is not a valid \(kind.modelName): \(error)")
+            }
+        case .stored(let latest):
+            content = .stored(latest)
+        }
+        return DocumentActor(
+            name: name, kind: kind, content: content, context: context,
+            remotePresence: registry.remotePresence.entries(of: name)
         ) { [weak self] document in
             self?.unload(document) ?? false
         }
@@ -437,7 +500,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
 
     /// Takes an idle document out of memory, remembering its version if it is in the store. Refused
     /// while a session is routed to it or work is queued for it.
-    private func unload(_ document: DocumentActor<Model>) -> Bool {
+    private func unload(_ document: any DocumentHandle) -> Bool {
         registry.withLock { registry in
             let name = document.name
             guard registry.documents[name] === document, registry.sessionCounts[name] == nil,

@@ -13,6 +13,9 @@ public struct SyncEngineError: Error, CustomStringConvertible, Sendable, Hashabl
         case tooManyDocuments
         /// The JSON at that version is not a valid state of the model (it changed since), or could not be encoded.
         case invalidState
+        /// The document was stored as another model than the one its name now has (a declared
+        /// type's pattern matches it): it is refused, never reinterpreted.
+        case modelMismatch
     }
 
     public let kind: Kind

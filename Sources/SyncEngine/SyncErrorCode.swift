@@ -35,6 +35,9 @@ public enum SyncErrorCode: String, Sendable, Hashable, CaseIterable {
     /// A raw `Patch` cannot apply, or its result is not a state of the model; the message names
     /// the JSON Pointer and the reason.
     case invalidPatch = "invalid_patch"
+    /// The document was stored as another model than its name now has (a declared type's
+    /// pattern matches it, or no longer does): it is not opened.
+    case modelMismatch = "model_mismatch"
     /// A `test` operation of a raw `Patch` found another value; nothing changed.
     case testFailed = "test_failed"
     /// A raw `Patch` touches what changed after its `base`; the Error carries the current `version`.

@@ -8,6 +8,9 @@ public enum TodoList: DocumentModel {
     /// The original client reads the state from `{"type":"Full","todo":{...}}`.
     public static var stateKey: String { "todo" }
 
+    /// The built-in model: documents no declared type matches.
+    public static var modelName: String { "todo" }
+
     /// `{"name":..,"todos":{"<index>":{"name":..,"completed":..}}}` as the original design had it.
     public static var schemaVersion: Int { 1 }
 

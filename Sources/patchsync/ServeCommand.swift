@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Directory holding the documents' logs and snapshots. (default: ./data)")
     var data: String?
 
+    @Option(help: "A directory of document types: each NAME.json is a JSON Schema (draft 2020-12) whose x-patchsync.documents patterns name its documents. Others are Todo lists. See docs/types.md.")
+    var types: String?
+
     @Option(help: "Keep documents in PostgreSQL instead of --data: a libpq connection string or postgresql:// URL. Instances naming the same database share the documents.")
     var database: String?
 
@@ -131,12 +134,29 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try makeDatabaseStore(environment, logger: logger)
         var engineConfiguration = try makeEngineConfiguration(environment, store: store)
         engineConfiguration.presenceBus = try makePresenceBus(environment, store: store, logger: logger)
+        let typesDirectory = try environment.optionalValue(types, "TYPES")
         try environment.rejectUnknownFileOptions()
         if config != nil, OptionSources.environmentValue("CONFIG") != nil {
             logger.warning("--config on the command line overrides PATCHSYNC_CONFIG")
         }
         for override in environment.overrides {
             logger.warning("\(override)")
+        }
+        if let typesDirectory {
+            do {
+                engineConfiguration.types = try TypesDirectory.load(typesDirectory)
+            } catch {
+                logger.critical("cannot read the document types", metadata: ["error": "\(error)"])
+                throw ExitCode.failure
+            }
+            for type in engineConfiguration.types.types {
+                logger.info(
+                    "Declared document type",
+                    metadata: [
+                        "model": "\(type.name)", "documents": "\(type.patterns.map(\.description).joined(separator: ","))",
+                        "version": "\(type.version)",
+                    ])
+            }
         }
 
         // A peer that vanishes mid-write must not kill the process.
