@@ -4,6 +4,16 @@ import JSONPatch
 public protocol StateValidator: Sendable {
     /// The first place `state` breaks the schema, as `POINTER: message (keyword)`; nil when valid.
     func firstFailure(in state: JSONValue) -> String?
+
+    /// As `firstFailure(in:)` for `state` made by `change` from a state that was valid: a
+    /// validator may check only what the change can have affected. The default checks it all.
+    func firstFailure(in state: JSONValue, changedBy change: JSONPatch) -> String?
+}
+
+extension StateValidator {
+    public func firstFailure(in state: JSONValue, changedBy change: JSONPatch) -> String? {
+        firstFailure(in: state)
+    }
 }
 
 /// A document type declared by a JSON Schema file (`--types DIR`, `DIR/NAME.json`): documents

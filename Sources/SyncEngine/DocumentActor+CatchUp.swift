@@ -24,6 +24,8 @@ extension DocumentActor {
             context.metrics.recordCatchUp()
             var sent = 0
             var bytes = 0
+            // Written by another instance, which may run other types: checked in full next time.
+            stateIsValidated = false
             for event in stored.events {
                 let before = stateJSON
                 guard event.version == version + 1, (try? event.ops.applyInPlace(to: &stateJSON)) != nil,

@@ -76,6 +76,7 @@ extension DocumentActor {
         guard let rollback = batch.rollback else { return }
         stateJSON = rollback.json
         stateJSONIsBuilt = rollback.jsonIsBuilt
+        stateIsValidated = false
         stateSize = rollback.size
         version = rollback.version
         resetState(to: rollback.json)

@@ -72,6 +72,7 @@ extension DocumentActor {
         stateIsCurrent = true
         stateJSON = loaded.state
         stateJSONIsBuilt = false
+        stateIsValidated = false
         stateSize = StateSize(of: loaded.state)
         version = loaded.version
         oldestStoredVersion = loaded.oldestVersion

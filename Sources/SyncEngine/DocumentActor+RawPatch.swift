@@ -32,11 +32,15 @@ extension DocumentActor {
             } catch {
                 throw ActionRejected(error.kind == .testFailed ? .testFailed : .invalidPatch, "\(error)")
             }
-            validated = try kind.validatedState(result)
+            // Whole-document validation until one write has proved the state valid (a state read
+            // from the store may predate a stricter schema); then only what the patch changed.
+            validated =
+                try stateIsValidated ? kind.validatedChange(result, request.patch) : kind.validatedState(result)
         } catch {
             return .failure(error)
         }
         state = validated.state
+        stateIsValidated = true
         do {
             let after = try stage(json: validated.json, actionJSON: request.actionJSON, source: source, into: &batch)
             return .success(Change(version: after, isLogged: after != before))

@@ -58,6 +58,7 @@ extension DocumentActor {
             return .failure(SyncEngineError(.invalidState, "cannot revert to version \(target): \(error)"))
         }
         stateIsCurrent = true
+        stateIsValidated = false
         switch await commit(&batch) {
         case .failed(let error):
             return .failure(SyncEngineError(.storageUnavailable, "cannot save the revert: \(error)"))

@@ -107,6 +107,9 @@ actor DocumentActor<Model: DocumentModel> {
     /// store is equal in value but may differ in member order (or hold members the model
     /// drops); the first change then builds the JSON in full.
     var stateJSONIsBuilt = false
+    /// Whether `stateJSON` is known to pass the model's check (it did after a raw Patch), so that
+    /// the next raw Patch's result may be checked only where the patch changed it.
+    var stateIsValidated = false
     /// The state's size as the limits count it, kept with `stateJSON`.
     var stateSize: StateSize
     var version: UInt64

@@ -22,6 +22,9 @@ struct DocumentKind<Model: DocumentModel>: Sendable {
     let acceptsRawPatches: Bool
     /// `json` as a state and its JSON, or `invalid_patch` saying where and why it is not one.
     let validatedState: @Sendable (JSONValue) throws(ActionRejected) -> (state: Model.State, json: JSONValue)
+    /// As `validatedState`, for `json` made by `change` from a state known to be valid: a
+    /// declared type's validator checks only what the change can have affected.
+    let validatedChange: @Sendable (JSONValue, JSONPatch) throws(ActionRejected) -> (state: Model.State, json: JSONValue)
     /// `json`, already known to be valid, as a state.
     let decode: @Sendable (JSONValue) throws -> Model.State
 
@@ -70,6 +73,7 @@ extension DocumentKind {
             initialState: Model.initialState, initialJSON: initialJSON, migrations: Model.migrations,
             acceptsActions: true, acceptsRawPatches: Model.acceptsRawPatches,
             validatedState: { json throws(ActionRejected) in try Model.validatedState(from: json) },
+            validatedChange: { json, _ throws(ActionRejected) in try Model.validatedState(from: json) },
             decode: { json in try JSONValueDecoder().decode(Model.State.self, from: json) })
     }
 }
@@ -84,6 +88,12 @@ extension DocumentKind where Model == DeclaredDocument {
             migrations: type.schemaMigrations, acceptsActions: false, acceptsRawPatches: true,
             validatedState: { json throws(ActionRejected) in
                 if let failure = validator.firstFailure(in: json) { throw ActionRejected(.invalidPatch, failure) }
+                return (DeclaredState(json), json)
+            },
+            validatedChange: { json, change throws(ActionRejected) in
+                if let failure = validator.firstFailure(in: json, changedBy: change) {
+                    throw ActionRejected(.invalidPatch, failure)
+                }
                 return (DeclaredState(json), json)
             },
             decode: { json in DeclaredState(json) })

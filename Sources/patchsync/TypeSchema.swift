@@ -1,11 +1,27 @@
 import JSONPatch
+import JSONSchema
 import SyncEngine
 
-/// Compiles a declared type's JSON Schema into the validator the engine runs on every write.
-enum TypeSchema {
-    // The JSON Schema validator is written on another branch (`schema`); until it is merged,
-    // this build refuses --types rather than accept writes it cannot check.
-    static func compile(_ schema: JSONValue) throws(SchemaRefusal) -> any StateValidator {
-        throw SchemaRefusal(pointer: "", reason: "this build has no JSON Schema validator yet")
+/// A declared type's JSON Schema as the engine's validator: compiled once at start-up; every
+/// write is checked where its patch changed the document (`JSONSchema`'s incremental check,
+/// equal to a whole validation of a document that was valid before).
+struct TypeSchema: StateValidator {
+    let schema: JSONSchema
+
+    /// Compiles strictly: a keyword the validator does not implement is refused, never ignored.
+    static func compile(_ json: JSONValue) throws(SchemaRefusal) -> any StateValidator {
+        do {
+            return TypeSchema(schema: try JSONSchema(compiling: json))
+        } catch {
+            throw SchemaRefusal(pointer: error.schemaPointer.description, reason: error.reason)
+        }
+    }
+
+    func firstFailure(in state: JSONValue) -> String? {
+        schema.firstFailure(in: state)?.description
+    }
+
+    func firstFailure(in state: JSONValue, changedBy change: JSONPatch) -> String? {
+        schema.firstFailure(in: state, changedPaths: JSONSchema.changedPaths(of: change.operations))?.description
     }
 }
