@@ -72,7 +72,8 @@ fuzz-check: deps
 	scripts/fuzz --check
 
 # Core diff/apply, start-up with 100,000 events, per-action engine cost on large lists, the
-# validation of a declared type after one change (100 and 10,000 entries),
+# validation of a declared type after one change (100 and 10,000 entries), the cost of one
+# action on a declared type beside the Todo list's,
 # fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list,
 # the page on a 10,000-row list in Chromium, the PostgreSQL store beside the file store.
 bench: test-deps
@@ -82,6 +83,7 @@ bench: test-deps
 	.build/release/PatchsyncBench startup
 	.build/release/PatchsyncBench engine
 	.build/release/PatchsyncBench validation
+	.build/release/PatchsyncBench types
 	$(PYTHON) bench/fanout.py --patchsync .build/release/patchsync --runs 3
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync

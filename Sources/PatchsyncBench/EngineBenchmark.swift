@@ -129,7 +129,7 @@ enum EngineBenchmark {
 }
 
 /// The POSIX file system without fsync: what an action costs the CPU when the disk is free.
-private struct UnsynchronizedStorage: StorageIO {
+struct UnsynchronizedStorage: StorageIO {
     private let files = PosixStorageIO()
 
     func createDirectory(_ path: String) throws(StorageError) { try files.createDirectory(path) }
@@ -150,7 +150,7 @@ private struct UnsynchronizedStorage: StorageIO {
 }
 
 /// The benchmark's only session ignores the Patches and Acks it is sent.
-private struct DiscardingOutput: TransportSession {
+struct DiscardingOutput: TransportSession {
     func send(_ message: OutboundMessage) {}
     func close(_ code: CloseCode, reason: String) {}
 }

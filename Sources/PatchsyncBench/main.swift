@@ -1,6 +1,6 @@
 import Glibc
 
-// `PatchsyncBench [core | startup ... | engine | fanout ... | validation]`: which benchmark to run;
+// `PatchsyncBench [core | startup ... | engine | fanout ... | validation | types]`: which benchmark to run;
 // `core` when none is named.
 let arguments = CommandLine.arguments.dropFirst()
 let status: Int32
@@ -15,8 +15,10 @@ case "fanout":
     status = FanoutBenchmark.main(arguments: arguments.dropFirst())
 case "validation":
     status = ValidationBenchmark.main(arguments: arguments.dropFirst())
+case "types":
+    status = await DeclaredTypeBenchmark.main(arguments: arguments.dropFirst())
 case let other?:
-    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ... | validation]")
+    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ... | validation | types]")
     status = 2
 }
 exit(status)
