@@ -84,6 +84,11 @@ def full_of(server, document):
     return asyncio.run(read())
 
 
+def full_changed(server):
+    """The `changed` time the document list gives for line-1 (checked for its shape only)."""
+    return http(server, "GET", "/api/docs")[1]["documents"][0]["changed"]
+
+
 def http(server, method, path, body=None):
     request = urllib.request.Request(
         server.http + path, method=method, data=json.dumps(body).encode() if body is not None else None,
@@ -253,6 +258,8 @@ def test_restart_resume_and_revert_of_a_declared_type(start_server, tmp_path, da
     log = (data_dir / "line-1" / "log.jsonl").read_text().splitlines()
     assert all(json.loads(line)["model"] == "line" for line in log)
     assert json.loads((data_dir / "line-1" / "snapshot.json").read_text())["version"] == 0
+    assert http(server, "GET", "/api/docs")[1]["documents"] == [
+        {"name": "line-1", "version": version, "changed": full_changed(server), "model": "line"}]
 
     async def resume_and_revert():
         peer = await TypedPeer.connect(f"{server.ws}/line-1")

@@ -6,6 +6,7 @@ import SyncEngine
 /// The JSON API over a `SyncEngine`, plus `/metrics`.
 ///
 ///     GET  /api/docs                                 {"documents":[{"name":..,"version":N,"changed":MS},...]}
+///                                                    (a declared type's entries also carry "model":"NAME")
 ///     GET  /api/docs/<name>                          {"version":N,"state":{...}}
 ///     GET  /api/docs/<name>/state?version=V          {"version":V,"state":{...}}  (the state at V)
 ///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[...],"oldest":V,"truncated":false}
@@ -102,10 +103,13 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
     /// does not keep that change's event (a log that starts at a snapshot). Loads no document.
     private func listDocuments() async throws(APIError) -> HTTPResponse {
         let documents = await engine.documents().map { summary -> JSONValue in
-            [
+            var entry: JSONObject = [
                 "name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version)),
                 "changed": summary.changed.map { .integer($0) } ?? .null,
             ]
+            // Only documents of a declared type: the Todo list's entries stay as they were.
+            if let model = summary.model { entry["model"] = .string(model) }
+            return .object(entry)
         }
         return .json(["documents": .array(documents)])
     }

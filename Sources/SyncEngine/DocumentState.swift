@@ -45,10 +45,13 @@ public struct DocumentSummary: Sendable, Hashable {
     public let version: UInt64
     /// The time of the latest change (ms since the epoch), nil when unknown.
     public let changed: Int64?
+    /// The declared type the document's name gives it; nil for the engine's own model.
+    public let model: String?
 
-    public init(name: DocumentName, version: UInt64, changed: Int64?) {
+    public init(name: DocumentName, version: UInt64, changed: Int64?, model: String? = nil) {
         self.name = name
         self.version = version
         self.changed = changed
+        self.model = model
     }
 }

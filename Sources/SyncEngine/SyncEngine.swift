@@ -283,8 +283,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     /// Every document with its current version and the time of its latest change, sorted by
     /// name: those with at least one change, in memory or not. Loads no document.
     public func documents() async -> [DocumentSummary] {
-        latestChanges().map { DocumentSummary(name: $0.key, version: $0.value.version, changed: $0.value.time) }
-            .sorted { $0.name.rawValue < $1.name.rawValue }
+        let types = configuration.types
+        let summaries = latestChanges().map {
+            DocumentSummary(
+                name: $0.key, version: $0.value.version, changed: $0.value.time, model: types.type(of: $0.key)?.name)
+        }
+        return summaries.sorted { $0.name.rawValue < $1.name.rawValue }
     }
 
     /// A document's entry of the list, without loading it.
