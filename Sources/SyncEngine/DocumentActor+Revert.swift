@@ -46,7 +46,7 @@ extension DocumentActor {
             // A state from before a migration is brought to the model's schema first.
             if schema < kind.schemaVersion {
                 json = try kind.migrate(json, from: schema)
-                state = try kind.validatedState(json).state
+                state = try kind.migratedState(json).state
             } else {
                 state = try kind.decode(json)
             }

@@ -25,6 +25,9 @@ struct DocumentKind<Model: DocumentModel>: Sendable {
     /// As `validatedState`, for `json` made by `change` from a state known to be valid: a
     /// declared type's validator checks only what the change can have affected.
     let validatedChange: @Sendable (JSONValue, JSONPatch) throws(ActionRejected) -> (state: Model.State, json: JSONValue)
+    /// A state just migrated from an older schema, and its JSON: a Swift model decodes it and
+    /// builds its JSON again (as it always has); a declared type validates it against its schema.
+    let migratedState: @Sendable (JSONValue) throws -> (state: Model.State, json: JSONValue)
     /// `json`, already known to be valid, as a state.
     let decode: @Sendable (JSONValue) throws -> Model.State
 
@@ -74,6 +77,10 @@ extension DocumentKind {
             acceptsActions: true, acceptsRawPatches: Model.acceptsRawPatches,
             validatedState: { json throws(ActionRejected) in try Model.validatedState(from: json) },
             validatedChange: { json, _ throws(ActionRejected) in try Model.validatedState(from: json) },
+            migratedState: { json in
+                let state = try JSONValueDecoder().decode(Model.State.self, from: json)
+                return (state, try Model.jsonValue(of: state))
+            },
             decode: { json in try JSONValueDecoder().decode(Model.State.self, from: json) })
     }
 }
@@ -94,6 +101,10 @@ extension DocumentKind where Model == DeclaredDocument {
                 if let failure = validator.firstFailure(in: json, changedBy: change) {
                     throw ActionRejected(.invalidPatch, failure)
                 }
+                return (DeclaredState(json), json)
+            },
+            migratedState: { json in
+                if let failure = validator.firstFailure(in: json) { throw ActionRejected(.invalidPatch, failure) }
                 return (DeclaredState(json), json)
             },
             decode: { json in DeclaredState(json) })

@@ -36,7 +36,7 @@ enum DocumentMigration {
         let json: JSONValue
         let ops: JSONPatch
         do {
-            json = try kind.validatedState(migrated).json
+            json = try kind.migratedState(migrated).json
             ops = try JSONPatch.diff(from: loaded.state, to: json)
         } catch {
             throw SyncEngineError(

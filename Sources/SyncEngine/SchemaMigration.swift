@@ -42,18 +42,4 @@ extension DocumentModel {
         if schema == schemaVersion { return try jsonValue(of: initialState) }
         return migrations.first { $0.from == schema }?.initialState
     }
-
-    /// `state`, stored at `schema`, brought to `schemaVersion`.
-    static func migrate(_ state: JSONValue, from schema: Int) throws(SyncEngineError) -> JSONValue {
-        var json = state
-        for step in migrations where step.from >= schema {
-            do {
-                json = try step.migrate(json)
-            } catch {
-                throw SyncEngineError(
-                    .invalidState, "the migration of \(Self.self) from schema \(step.from) failed: \(error)")
-            }
-        }
-        return json
-    }
 }

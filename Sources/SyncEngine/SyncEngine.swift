@@ -533,12 +533,4 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     @Sendable static func initialState(schema: Int) -> JSONValue? {
         try? Model.initialStateJSON(schema: schema)
     }
-
-    static func encodeInitialState() throws(SyncEngineError) -> JSONValue {
-        do {
-            return try Model.jsonValue(of: Model.initialState)
-        } catch {
-            throw SyncEngineError(.invalidState, "the initial state of \(Model.self) cannot be encoded: \(error)")
-        }
-    }
 }
