@@ -116,7 +116,7 @@ enum DeclaredTypeBenchmark {
         let schema: JSONSchema
         func firstFailure(in state: JSONValue) -> String? { schema.firstFailure(in: state)?.description }
         func firstFailure(in state: JSONValue, changedBy change: JSONPatch) -> String? {
-            schema.firstFailure(in: state, changedPaths: JSONSchema.changedPaths(of: change.operations))?.description
+            schema.firstFailure(in: state, after: change.operations)?.description
         }
     }
 

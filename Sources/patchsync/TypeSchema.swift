@@ -22,6 +22,6 @@ struct TypeSchema: StateValidator {
     }
 
     func firstFailure(in state: JSONValue, changedBy change: JSONPatch) -> String? {
-        schema.firstFailure(in: state, changedPaths: JSONSchema.changedPaths(of: change.operations))?.description
+        schema.firstFailure(in: state, after: change.operations)?.description
     }
 }
