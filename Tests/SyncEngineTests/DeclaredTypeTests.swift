@@ -127,6 +127,37 @@ private func patch(_ ops: String, id: String = "p") -> String {
         await engine.shutdown()
     }
 
+    @Test func aCompactedDeclaredDocumentKeepsItsModel() async throws {
+        let directory = TemporaryDirectory()
+        let name = DocumentName("line-3")!
+        do {
+            let engine = try TodoEngine(
+                configuration: .init(
+                    dataDirectory: directory.path, retainedEvents: 2, snapshotInterval: 2, types: try lineType()),
+                logger: testLogger)
+            let session = engine.connect(document: name, since: nil, role: .editor, output: CollectingOutput())
+            for number in 0..<8 {
+                let status = ["run", "stop", "alarm"][number % 3]
+                engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"\#(status)"}]"#), from: session)
+                try await engine.settle(name)
+            }
+            // Compaction runs on a thread of its own: wait for its snapshot (no time is asserted).
+            for _ in 0..<500 where (try? json(directory.read("line-3/snapshot.json") ?? ""))?["version"] == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await engine.shutdown()
+        }
+        let snapshot = try json(directory.read("line-3/snapshot.json") ?? "")
+        #expect(snapshot["model"] == "line")
+        #expect((snapshot["version"]?.integerValue ?? 0) > 0)
+        let engine = try makeTypedEngine(directory, types: try lineType())
+        #expect(try await engine.state(of: name).state == ["machines": ["M1": ["status": "stop"]]])
+        await engine.shutdown()
+        let todo = try makeEngine(directory)
+        await #expect(throws: SyncEngineError.self) { try await todo.state(of: name) }
+        await todo.shutdown()
+    }
+
     @Test func aDocumentStoredAsTheTodoListIsRefusedWhenATypeNowMatchesItsName() async throws {
         let directory = TemporaryDirectory()
         do {
