@@ -21,9 +21,9 @@ extension PostgresDocumentStore {
             do throws(PostgresError) {
                 let inserted = try connection.execute(
                     """
-                    INSERT INTO \(schema.name).documents (name, version, state, state_version)
-                    VALUES ($1, $2, $3::jsonb, $2) ON CONFLICT (name) DO NOTHING
-                    """, [document.name.rawValue, "\(document.version)", state]
+                    INSERT INTO \(schema.name).documents (name, version, state, state_version, model)
+                    VALUES ($1, $2, $3::jsonb, $2, $4) ON CONFLICT (name) DO NOTHING
+                    """, [document.name.rawValue, "\(document.version)", state, document.events.last?.model]
                 ).affected
                 guard inserted == 1 else {
                     try connection.executeScript("ROLLBACK")
