@@ -447,3 +447,18 @@ def test_a_migration_that_breaks_the_schema_stops_start_up_naming_the_document(
     status, stderr = start_failure(patchsync_bin, data_dir, types_dir(tmp_path, **{"line": broken}))
     assert status == 1
     assert "line-5" in stderr and "/alarms/0/code" in stderr and "(pattern)" in stderr, stderr
+
+
+def test_types_from_the_config_file(start_server, tmp_path):
+    config = tmp_path / "patchsync.conf"
+    config.write_text(f"types = {types_dir(tmp_path, 'shift')}\n")
+    server = start_server("--config", str(config))
+    assert full_of(server, "shift-1")["model"] == "shift"
+    assert "todo" in asyncio.run(_first_message(f"{server.ws}/line-1"))
+
+
+async def _first_message(url):
+    ws = await websockets.connect(url)
+    message = json.loads(await ws.recv())
+    await ws.close()
+    return message
