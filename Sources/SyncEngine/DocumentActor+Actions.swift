@@ -187,7 +187,7 @@ extension DocumentActor {
             try store.rejectInboxEntry(entry, code: code, message: message, at: version)
         }
         if case .failure(let error) = result {
-            context.logger.warning(
+            logger.warning(
                 "Cannot record the refusal of an inbox entry; it stays pending",
                 metadata: ["document": "\(name)", "entry": "\(entry.id)", "error": "\(error)"])
         }

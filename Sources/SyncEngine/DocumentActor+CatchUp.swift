@@ -12,7 +12,7 @@ extension DocumentActor {
             }
             guard case .success(let stored) = result else {
                 if case .failure(let error) = result {
-                    context.logger.debug(
+                    logger.debug(
                         "Cannot catch up with the store yet", metadata: ["document": "\(name)", "error": "\(error)"])
                 }
                 return
@@ -32,7 +32,7 @@ extension DocumentActor {
                     let message = try? ServerMessage.patch(event.ops, version: event.version)
                 else {
                     stateJSON = before
-                    context.logger.warning(
+                    logger.warning(
                         "Events from the store do not follow this instance's state; reloading the document",
                         metadata: ["document": "\(name)", "version": "\(version)", "event": "\(event.version)"])
                     await reloadAfterGap()
@@ -68,7 +68,7 @@ extension DocumentActor {
         case .success(nil):
             break
         case .failure(let error):
-            context.logger.error(
+            logger.error(
                 "Cannot reload the document; it catches up again later",
                 metadata: ["document": "\(name)", "error": "\(error)"])
         }

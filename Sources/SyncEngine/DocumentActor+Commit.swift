@@ -59,7 +59,7 @@ extension DocumentActor {
                 batch.messages = pending.messages
                 for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
             case .failure(let error):
-                context.logger.error(
+                logger.error(
                     "Cannot write to the store; the batch is refused and the state rolled back",
                     metadata: [
                         "document": "\(name)", "error": "\(error)", "events": "\(pending.events.count)",

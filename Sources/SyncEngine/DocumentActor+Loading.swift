@@ -19,15 +19,15 @@ extension DocumentActor {
                 )
             take(document, state: state)
             availability = .loaded
-            context.logger.debug(
-                "Loaded document", metadata: ["document": "\(name)", "model": "\(kind.modelName)", "version": "\(version)"])
+            logger.debug(
+                "Loaded document", metadata: ["document": "\(name)", "version": "\(version)"])
         case .failure(let error) where error.kind == .modelMismatch:
-            context.refusals.logOnce(name, error, logger: context.logger)
+            context.refusals.logOnce(name, error, logger: logger)
             availability = .failed(error)
         case .failure(let error):
-            context.logger.error(
+            logger.error(
                 "Cannot load the document",
-                metadata: ["document": "\(name)", "model": "\(kind.modelName)", "error": "\(error)"])
+                metadata: ["document": "\(name)", "error": "\(error)"])
             availability = .failed(
                 SyncEngineError(error.kind, "cannot load document \"\(name)\": \(error.message)"))
         }
@@ -37,7 +37,7 @@ extension DocumentActor {
     /// of it. A document stored at an older schema is migrated first, as start-up does (a store
     /// that loads documents on demand, PostgreSQL, gives it here).
     func readFromStore() async -> Result<(StoredDocument, Model.State)?, SyncEngineError> {
-        let (store, name, logger, kind, builtIn) = (self.store, self.name, context.logger, self.kind, context.builtInModel)
+        let (store, name, logger, kind, builtIn) = (self.store, self.name, self.logger, self.kind, context.builtInModel)
         let read = await store.thread.run { () throws(SyncEngineError) -> StoredDocument? in
             let stored: StoredDocument?
             do throws(StorageError) {
@@ -111,7 +111,7 @@ extension DocumentActor {
         if now || ContinuousClock.now - lastActivity >= delay {
             guard unload(self) else { return false }
             await closeInStore()
-            context.logger.debug("Unloaded document", metadata: ["document": "\(name)"])
+            logger.debug("Unloaded document", metadata: ["document": "\(name)"])
             return true
         }
         if !idleCheckScheduled {

@@ -21,7 +21,7 @@ extension DocumentActor {
         let unknown = keys(of: messages, clients: clients).filter { !outcomes.contains($0) }
         guard !unknown.isEmpty else { return }
         if case .failure(let error) = await recall(unknown) {
-            context.logger.debug(
+            logger.debug(
                 "Cannot ask the store for earlier outcomes", metadata: ["document": "\(name)", "error": "\(error)"])
         }
     }

@@ -50,7 +50,7 @@ extension DocumentActor {
             let full = try fullMessages.message(for: link.role, at: version, state: stateJSON, of: kind)
             if link.send(full) { context.metrics.recordSent(messages: 1, bytes: full.count) }
         } catch {
-            context.logger.error(
+            logger.error(
                 "Cannot encode the state for a new session",
                 metadata: ["document": "\(name)", "error": "\(error)"])
             link.output.close(.tryAgainLater, reason: "state cannot be encoded")
@@ -84,7 +84,7 @@ extension DocumentActor {
             try store.events(of: name, after: since, limit: limit)
         }
         if case .failure(let error) = result {
-            context.logger.warning(
+            logger.warning(
                 "Cannot read past events from the store", metadata: ["document": "\(name)", "error": "\(error)"])
         }
         return result

@@ -100,7 +100,7 @@ extension DocumentActor {
             // does, the next change is diffed against the JSON in full, so that clients and log
             // still agree with the state.
             stateJSONIsBuilt = false
-            context.logger.error(
+            logger.error(
                 "Cannot decode the document's JSON back into its state",
                 metadata: ["document": "\(name)", "error": "\(error)"])
         }

@@ -1,4 +1,5 @@
 import JSONPatch
+import Logging
 import Synchronization
 
 /// One document: its state, sessions and store. Work is queued in a mailbox and drained by a
@@ -89,6 +90,8 @@ actor DocumentActor<Model: DocumentModel> {
     nonisolated let name: DocumentName
     /// The model's rules for this document: the engine's own model or a declared type.
     let kind: DocumentKind<Model>
+    /// The engine's logger with this document's model in every line.
+    let logger: Logger
     /// The durable version, readable without waiting for the actor.
     nonisolated let publishedVersion: Atomic<UInt64>
     /// When the change at `publishedVersion` was made, for the document list (nil: unknown).
@@ -135,6 +138,9 @@ actor DocumentActor<Model: DocumentModel> {
     ) {
         self.name = name
         self.kind = kind
+        var logger = context.logger
+        logger[metadataKey: "model"] = "\(kind.modelName)"
+        self.logger = logger
         self.roster = PresenceRoster(remote: remotePresence)
         self.context = context
         self.store = context.store
