@@ -462,3 +462,21 @@ async def _first_message(url):
     message = json.loads(await ws.recv())
     await ws.close()
     return message
+
+
+def test_presence_and_limits_on_a_declared_type(start_server, tmp_path):
+    server = start_server("--types", str(types_dir(tmp_path, "line")), "--max-document-bytes", "2000")
+
+    async def scenario():
+        peer = await TypedPeer.connect(f"{server.ws}/line-1")
+        await peer.ws.send(json.dumps({"type": "Hello", "name": "Ana"}))
+        presence = await peer.expect("Presence")
+        big = await peer.act({"type": "Patch", "ops": [{"op": "replace", "path": "/name", "value": "x" * 80}] + [
+            {"op": "add", "path": f"/machines/M{n}", "value": {"status": "run", "good": n, "scrap": 0}}
+            for n in range(10, 60)]})
+        await peer.close()
+        return presence, big
+    presence, big = asyncio.run(scenario())
+    assert [entry["name"] for entry in presence["sessions"]] == ["Ana"]
+    assert big["code"] == "document_too_large"
+    assert full_of(server, "line-1")["version"] == 0
