@@ -480,3 +480,37 @@ def test_presence_and_limits_on_a_declared_type(start_server, tmp_path):
     assert [entry["name"] for entry in presence["sessions"]] == ["Ana"]
     assert big["code"] == "document_too_large"
     assert full_of(server, "line-1")["version"] == 0
+
+
+def test_migration_and_revert_to_before_it_in_postgresql(start_server, tmp_path, postgres, database):
+    version1 = copy.deepcopy(LINE_SCHEMA)
+    version1["required"].remove("alarms")
+    del version1["properties"]["alarms"]
+    del version1["default"]["alarms"]
+    version1["x-patchsync"] = {"documents": ["line-*"]}
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "line.json").write_text(json.dumps(version1))
+    server = start_server("--types", str(old), *database)
+
+    async def write():
+        peer = await TypedPeer.connect(f"{server.ws}/line-1")
+        reply = await peer.act({"type": "Patch", "ops": [{"op": "replace", "path": "/name", "value": "Line 1"}]})
+        assert reply["type"] == "Ack"
+        await peer.close()
+    asyncio.run(write())
+    assert server.stop() == 0
+    schema = database[-1]
+    assert postgres.sql(f"SELECT version FROM {schema}.snapshots WHERE document = 'line-1'") == [["0"]]
+
+    server = start_server("--types", str(types_dir(tmp_path, "line")), *database)
+    full = full_of(server, "line-1")
+    assert (full["schema"], full["version"], full["state"]["alarms"]) == (2, 2, [])
+    status, history = http(server, "GET", "/api/docs/line-1/history?since=1")
+    assert history["events"][0]["action"] == {"type": "Migrate", "from": 1, "to": 2}
+    # Version 0 (the old default) is migrated again on the way back.
+    reverted = http(server, "POST", "/api/docs/line-1/revert", body={"version": 0})
+    assert reverted == (200, {"version": 3}), reverted[1]
+    expected = copy.deepcopy(version1["default"])
+    expected["alarms"] = []
+    assert full_of(server, "line-1")["state"] == expected

@@ -205,6 +205,9 @@ public final class PostgresDocumentStore: DocumentStore {
         let name = commit.name.rawValue
         let events = Self.jsonArray(commit.encodedEvents)
         let notice = "\(endVersion):\(name)"
+        // A declared type's first commit keeps its version 0 as a snapshot: the type knows only its
+        // current default, and rebuilding an older version starts there.
+        let baseState = try commit.startVersion == 0 ? declaredBaseState(of: commit) : nil
         let moved =
             commit.startVersion == 0
             ? try connection.execute(
@@ -213,7 +216,8 @@ public final class PostgresDocumentStore: DocumentStore {
                         INSERT INTO \(schema.name).documents (name, version, state, state_version, model)
                         VALUES ($1, $3, coalesce($4::jsonb, 'null'), $3, ($2::jsonb)->0->>'model')
                         ON CONFLICT (name) DO NOTHING
-                        """), [name, events, "\(endVersion)", stateText, schema.eventsChannel, notice])
+                        """, baseState: baseState == nil ? nil : "$7"),
+                [name, events, "\(endVersion)", stateText, schema.eventsChannel, notice] + (baseState.map { [$0] } ?? []))
             : try connection.execute(
                 schema.writeEvents(
                     moving: """
@@ -224,6 +228,21 @@ public final class PostgresDocumentStore: DocumentStore {
                         """),
                 [name, events, "\(endVersion)", stateText, schema.eventsChannel, notice, "\(commit.startVersion)"])
         return !moved.rows.isEmpty
+    }
+
+    /// The JSON text of a declared type's state at version 0, for its first commit; nil for the
+    /// engine's own model.
+    private func declaredBaseState(of commit: StoreCommit) throws(PostgresError) -> String? {
+        guard let first = commit.events.first, let model = first.model else { return nil }
+        guard let initial = state.withLock({ $0.schemas.of(model: model)?.initialState(first.schema) }) else {
+            throw PostgresError(
+                .statement(sqlState: "XX001"), "no initial state is known for type \(model) at schema \(first.schema)")
+        }
+        do {
+            return String(decoding: try JSONCodec.encode(initial), as: UTF8.self)
+        } catch {
+            throw PostgresError(.statement(sqlState: "XX001"), "cannot encode the initial state of \(model): \(error)")
+        }
     }
 
     static func jsonArray(_ elements: [[UInt8]]) -> String {
@@ -278,10 +297,10 @@ public final class PostgresDocumentStore: DocumentStore {
             guard version <= latest else { return .unavailable(oldestVersion: 0, latestVersion: latest) }
             // The newest stored state at or before `version`: `documents.state`, a snapshot kept by
             // an import, or the initial state when the events start at version 1.
-            var base = try initialState(of: name, connection)
+            var stored: JSONValue?
             var baseVersion: UInt64 = 0
             if let document, let stateVersion = document[2].flatMap({ UInt64($0) }), stateVersion <= version {
-                base = try Self.decode(document[1] ?? "null")
+                stored = try Self.decode(document[1] ?? "null")
                 baseVersion = stateVersion
             } else {
                 let snapshots = try connection.execute(
@@ -294,10 +313,12 @@ public final class PostgresDocumentStore: DocumentStore {
                     guard snapshot[2] == "t" else {
                         return .unavailable(oldestVersion: snapshotVersion, latestVersion: latest)
                     }
-                    base = try Self.decode(snapshot[1] ?? "null")
+                    stored = try Self.decode(snapshot[1] ?? "null")
                     baseVersion = snapshotVersion
                 }
             }
+            var base: JSONValue
+            if let stored { base = stored } else { base = try initialState(of: name, connection) }
             for event in try readEvents(name, after: baseVersion, through: version, limit: Int.max, connection) {
                 do {
                     try event.ops.applyInPlace(to: &base)

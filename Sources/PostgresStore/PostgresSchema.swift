@@ -224,13 +224,20 @@ struct PostgresSchema {
     /// One statement that commits a batch (a statement is a transaction of its own): `moving`
     /// inserts or updates the document's row (`$1` name, `$3` new version, `$4` state or null);
     /// only if it did, the events of `$2` are inserted (as `insertEvents`) and `$6` is NOTIFYed
-    /// on channel `$5`. One row if the document moved, none if not.
-    func writeEvents(moving: String) -> String {
-        """
-        WITH moved AS (\(moving) RETURNING 1),
-        logged AS (\(insertEvents) WHERE EXISTS (SELECT FROM moved))
-        SELECT pg_notify($5, $6) FROM moved
-        """
+    /// on channel `$5`. One row if the document moved, none if not. With `baseState`, also the
+    /// snapshot of version 0 from that parameter (`$7`, a declared type's first commit).
+    func writeEvents(moving: String, baseState: String? = nil) -> String {
+        let base = baseState.map { parameter in
+            """
+            based AS (INSERT INTO \(name).snapshots (document, version, state)
+                SELECT $1, 0, \(parameter)::jsonb WHERE EXISTS (SELECT FROM moved)),
+            """
+        }
+        return """
+            WITH moved AS (\(moving) RETURNING 1),
+            \(base ?? "")logged AS (\(insertEvents) WHERE EXISTS (SELECT FROM moved))
+            SELECT pg_notify($5, $6) FROM moved
+            """
     }
 
     /// Each event of `events` as the JSON object `DocumentEvent(json:)` reads; members that are
