@@ -514,3 +514,30 @@ def test_migration_and_revert_to_before_it_in_postgresql(start_server, tmp_path,
     expected = copy.deepcopy(version1["default"])
     expected["alarms"] = []
     assert full_of(server, "line-1")["state"] == expected
+
+
+def test_exactly_once_patches_on_a_declared_type(start_server, tmp_path):
+    server = start_server("--types", str(types_dir(tmp_path, "line")))
+    write = {"type": "Patch", "id": "w-1", "ops": [{"op": "replace", "path": "/machines/M1/good", "value": 5}]}
+
+    async def send_twice():
+        replies = []
+        for _ in range(2):
+            ws = await websockets.connect(f"{server.ws}/line-1?client=tablet-1")
+            await ws.recv()
+            await ws.send(json.dumps(write))
+            while True:
+                message = json.loads(await ws.recv())
+                if message["type"] in ("Ack", "Error"):
+                    replies.append(message)
+                    break
+            await ws.close()
+        return replies
+    assert asyncio.run(send_twice()) == [{"type": "Ack", "id": "w-1", "version": 1}] * 2
+    assert full_of(server, "line-1")["version"] == 1
+
+
+def test_a_type_may_not_take_the_built_in_models_name(patchsync_bin, data_dir, tmp_path):
+    directory = types_dir(tmp_path, todo=LINE_SCHEMA)
+    status, stderr = start_failure(patchsync_bin, data_dir, directory)
+    assert status == 1 and f"{directory}/todo.json: (root): \"todo\" is the built-in model's name" in stderr, stderr

@@ -144,7 +144,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let typesDirectory {
             do {
-                engineConfiguration.types = try TypesDirectory.load(typesDirectory)
+                engineConfiguration.types = try TypesDirectory.load(typesDirectory, reserved: TodoList.modelName)
             } catch {
                 logger.critical("cannot read the document types", metadata: ["error": "\(error)"])
                 throw ExitCode.failure

@@ -7,8 +7,9 @@ enum TypesDirectory {
     /// The types of `directory`, checked: each file read, its schema compiled, its default
     /// validated, and no two types' patterns overlapping. The error names the file, the JSON
     /// Pointer inside it and the reason.
-    static func load(_ directory: String, storage: any StorageIO = PosixStorageIO()) throws(DeclaredTypeError)
-        -> DeclaredTypes
+    /// `reserved`: the built-in model's name, which no type may take.
+    static func load(_ directory: String, reserved: String, storage: any StorageIO = PosixStorageIO())
+        throws(DeclaredTypeError) -> DeclaredTypes
     {
         let entries: [String]
         do {
@@ -25,6 +26,11 @@ enum TypesDirectory {
             } catch {
                 throw DeclaredTypeError(file: path, pointer: "", reason: "cannot read: \(error)")
             }
+            let name = String(entry.dropLast(".json".count))
+            guard name != reserved else {
+                throw DeclaredTypeError(
+                    file: path, pointer: "", reason: "\"\(reserved)\" is the built-in model's name; rename the file")
+            }
             let schema: JSONValue
             do {
                 schema = try JSONCodec.decode(bytes ?? [])
@@ -33,7 +39,7 @@ enum TypesDirectory {
             }
             types.append(
                 try DeclaredType(
-                    name: String(entry.dropLast(".json".count)), file: path, schema: schema,
+                    name: name, file: path, schema: schema,
                     compile: TypeSchema.compile))
         }
         return try DeclaredTypes(types)
