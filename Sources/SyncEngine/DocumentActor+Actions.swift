@@ -157,7 +157,8 @@ extension DocumentActor {
         while ensureStateIsCurrent() {
             var batch = Batch()
             batch.inboxEntry = entry
-            if case .failure(let error) = applyRawPatch(envelope, source: ActionSource(client: nil, id: nil, digest: nil, name: nil), into: &batch) {
+            let source = ActionSource(client: nil, id: nil, digest: nil, name: nil)
+            if case .failure(let error) = applyRawPatch(envelope, source: source, into: &batch) {
                 return await reject(entry, code: error.code, message: error.message)
             }
             switch await commit(&batch) {
