@@ -79,6 +79,37 @@ def test_documents_state_and_history(server):
     assert status == 200 and [event["version"] for event in body["events"]] == [2]
 
 
+def test_history_newest_first(server):
+    asyncio.run(act_all(server.ws, [add(f"row {n}") for n in range(5)]))
+    versions = lambda query: [e["version"] for e in http(server, "GET", f"/api/docs/default/history?{query}")[1]["events"]]  # noqa: E731
+    assert versions("order=desc&limit=2") == [5, 4]
+    assert versions("order=desc") == [5, 4, 3, 2, 1]
+    assert versions("order=desc&limit=10") == [5, 4, 3, 2, 1]
+    # `since` stays the lower bound: the newest events after it.
+    assert versions("order=desc&since=3&limit=10") == [5, 4]
+    assert versions("order=desc&since=5&limit=10") == []
+    assert versions("order=asc&limit=2") == [1, 2]
+    status, body = http(server, "GET", "/api/docs/default/history?order=newest")
+    assert status == 400 and body["error"]["code"] == "invalid_query" and "asc or desc" in body["error"]["message"]
+
+
+def test_documents_are_listed_with_their_title(server):
+    asyncio.run(act_all(server.ws.replace("/ws", "/ws/line-3"), [{"type": "ChangeName", "name": "  Line 3 – shift change "}]))
+    asyncio.run(act_all(server.ws.replace("/ws", "/ws/unnamed"), [add("x")]))
+    titles = lambda: {d["name"]: d["title"] for d in http(server, "GET", "/api/docs")[1]["documents"]}  # noqa: E731
+    assert titles() == {"line-3": "Line 3 – shift change", "unnamed": None}
+    asyncio.run(act_all(server.ws.replace("/ws", "/ws/line-3"), [{"type": "ChangeName", "name": " "}]))
+    assert titles() == {"line-3": None, "unnamed": None}
+
+
+def test_titles_are_listed_after_a_restart(file_server):
+    server = file_server
+    asyncio.run(act_all(server.ws.replace("/ws", "/ws/line-4"), [{"type": "ChangeName", "name": "Line 4"}]))
+    server.stop()
+    server.start()
+    assert [(d["name"], d["title"]) for d in http(server, "GET", "/api/docs")[1]["documents"]] == [("line-4", "Line 4")]
+
+
 def test_history_and_state_errors(server):
     asyncio.run(act_all(server.ws, [add("x")]))
     assert http(server, "GET", "/api/docs/nobody")[0] == 404
@@ -482,6 +513,14 @@ def test_history_revert_and_replay_from_the_command_line(patchsync_bin, file_ser
     assert [event["version"] for event in json.loads(result.stdout)["events"]] == [1, 2, 3]
     result = run(patchsync_bin, "history", server.http, "--doc", "default", "--since", "1", "--limit", "1")
     assert [event["version"] for event in json.loads(result.stdout)["events"]] == [2]
+    # --limit 1 is the oldest event, --latest 1 the latest.
+    result = run(patchsync_bin, "history", server.http, "--doc", "default", "--latest", "1")
+    assert result.returncode == 0, result.stderr
+    assert [event["version"] for event in json.loads(result.stdout)["events"]] == [3]
+    result = run(patchsync_bin, "history", server.http, "--doc", "default", "--latest", "2")
+    assert [event["version"] for event in json.loads(result.stdout)["events"]] == [3, 2]
+    result = run(patchsync_bin, "history", server.http, "--doc", "default", "--latest", "1", "--limit", "1")
+    assert result.returncode != 0 and "not both" in result.stderr
 
     result = run(patchsync_bin, "revert", server.http, "--doc", "default", "--to", "1")
     assert result.returncode == 0, result.stderr

@@ -5,11 +5,12 @@ import SyncEngine
 
 /// The JSON API over a `SyncEngine`, plus `/metrics`.
 ///
-///     GET  /api/docs                                 {"documents":[{"name":..,"version":N,"changed":MS},...]}
+///     GET  /api/docs                                 {"documents":[{"name":..,"version":N,"changed":MS,"title":..},...]}
 ///                                                    (a declared type's entries also carry "model":"NAME")
 ///     GET  /api/docs/<name>                          {"version":N,"state":{...}}
 ///     GET  /api/docs/<name>/state?version=V          {"version":V,"state":{...}}  (the state at V)
 ///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[...],"oldest":V,"truncated":false}
+///          &order=desc: the newest `limit` events after V, newest first (default `asc`: the first ones, oldest first)
 ///     POST /api/docs/<name>/revert   {"version":V}   {"version":N}  (N: the version after the revert)
 ///     GET  /metrics                                  Prometheus text
 ///
@@ -106,6 +107,7 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
             var entry: JSONObject = [
                 "name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version)),
                 "changed": summary.changed.map { .integer($0) } ?? .null,
+                "title": summary.title.map { .string($0) } ?? .null,
             ]
             // Only documents of a declared type: the Todo list's entries stay as they were.
             if let model = summary.model { entry["model"] = .string(model) }
@@ -143,6 +145,12 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
         guard limit <= configuration.maximumHistoryLimit else {
             throw APIError.invalidQuery("limit must be at most \(configuration.maximumHistoryLimit), got \(limit)")
         }
+        let newestFirst: Bool
+        switch request.queryValue("order") {
+        case nil, "asc": newestFirst = false
+        case "desc": newestFirst = true
+        case let other?: throw APIError.invalidQuery("order must be asc or desc, got '\(other)'")
+        }
         let summary: DocumentSummary
         do {
             summary = try engine.summary(of: name)
@@ -154,14 +162,18 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
                 SyncEngineError(
                     .versionNotAvailable, "since=\(since) is newer than the current version \(summary.version)"))
         }
+        // Newest first: the page after the version `limit` before the latest, read oldest first
+        // and turned round. Events that arrive meanwhile are not in it (as with any page).
+        let from = newestFirst ? max(since, summary.version - min(summary.version, UInt64(limit))) : since
         let page: HistoryPage
         do {
-            page = try await engine.historyPage(of: name, since: since, limit: limit)
+            page = try await engine.historyPage(of: name, since: from, limit: limit)
         } catch {
             throw APIError(error)
         }
+        let events = newestFirst ? page.events.reversed() : page.events
         return .json([
-            "events": .array(page.events.map(\.jsonValue)), "oldest": .integer(Int64(clamping: page.oldestVersion)),
+            "events": .array(events.map(\.jsonValue)), "oldest": .integer(Int64(clamping: page.oldestVersion)),
             "truncated": .bool(page.isTruncated),
         ])
     }

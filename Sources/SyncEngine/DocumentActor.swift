@@ -96,6 +96,8 @@ actor DocumentActor<Model: DocumentModel> {
     nonisolated let publishedVersion: Atomic<UInt64>
     /// When the change at `publishedVersion` was made, for the document list (nil: unknown).
     nonisolated let publishedChangeTime: Mutex<Int64?>
+    /// The model's title of the published state, for the document list.
+    nonisolated let publishedTitle: Mutex<String?>
     private nonisolated let mailbox = Mutex(Mailbox())
 
     let context: DocumentContext
@@ -154,6 +156,7 @@ actor DocumentActor<Model: DocumentModel> {
             self.oldestStoredVersion = loaded.oldestVersion
             outcomes.recordLoaded(loaded.recentEvents, latestVersion: loaded.version)
             self.publishedChangeTime = Mutex(loaded.latestChange.time)
+            self.publishedTitle = Mutex(kind.title(loaded.state))
         case .stored(let latest):
             // Placeholders until `load()` reads the store.
             self.state = kind.initialState
@@ -161,6 +164,7 @@ actor DocumentActor<Model: DocumentModel> {
             self.version = latest.version
             self.availability = .pending
             self.publishedChangeTime = Mutex(latest.time)
+            self.publishedTitle = Mutex(latest.title)
         }
         self.stateSize = StateSize(of: stateJSON)
         self.publishedVersion = Atomic(version)
@@ -199,7 +203,9 @@ actor DocumentActor<Model: DocumentModel> {
 
     /// `publishedVersion` with the time of its change.
     nonisolated var publishedChange: LatestChange {
-        LatestChange(version: publishedVersion.load(ordering: .acquiring), time: publishedChangeTime.withLock { $0 })
+        LatestChange(
+            version: publishedVersion.load(ordering: .acquiring), time: publishedChangeTime.withLock { $0 },
+            title: publishedTitle.withLock { $0 })
     }
 
     /// Makes `version` readable without waiting for the actor, with the time of its event
@@ -209,6 +215,8 @@ actor DocumentActor<Model: DocumentModel> {
         publishedChangeTime.withLock { published in
             if let time { published = time } else if moved { published = nil }
         }
+        let title = kind.title(stateJSON)
+        publishedTitle.withLock { $0 = title }
         publishedVersion.store(version, ordering: .releasing)
     }
 

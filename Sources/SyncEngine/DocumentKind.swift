@@ -30,6 +30,10 @@ struct DocumentKind<Model: DocumentModel>: Sendable {
     let migratedState: @Sendable (JSONValue) throws -> (state: Model.State, json: JSONValue)
     /// `json`, already known to be valid, as a state.
     let decode: @Sendable (JSONValue) throws -> Model.State
+    /// What people call a document in state `json` (the document list shows it), nil for none.
+    /// A Swift model's `title(of:)`; none yet for a declared type (its `x-patchsync.title`
+    /// pointer is checked at start-up, not yet read here).
+    var title: @Sendable (JSONValue) -> String? = { _ in nil }
 
     /// The JSON of the initial state at `schema`, where a log written at that schema starts.
     func initialStateJSON(schema: Int) -> JSONValue? {
@@ -81,7 +85,8 @@ extension DocumentKind {
                 let state = try JSONValueDecoder().decode(Model.State.self, from: json)
                 return (state, try Model.jsonValue(of: state))
             },
-            decode: { json in try JSONValueDecoder().decode(Model.State.self, from: json) })
+            decode: { json in try JSONValueDecoder().decode(Model.State.self, from: json) },
+            title: { json in Model.title(of: json) })
     }
 }
 

@@ -59,6 +59,11 @@ public protocol DocumentModel: Sendable {
     /// How stored documents reach `schemaVersion`: one step per older schema, in order, the
     /// first from schema 1. See `SchemaMigration`. The default is none.
     static var migrations: [SchemaMigration] { get }
+
+    /// What people call a document in this state (the document list shows it beside the
+    /// name), or nil when it has none. Runs after every committed batch: read a member or two,
+    /// never walk the state. The default is nil.
+    static func title(of state: JSONValue) -> String?
 }
 
 extension DocumentModel {
@@ -67,6 +72,8 @@ extension DocumentModel {
     public static var acceptsRawPatches: Bool { false }
 
     public static var migrations: [SchemaMigration] { [] }
+
+    public static func title(of state: JSONValue) -> String? { nil }
 
     public static func jsonValue(of state: State) throws -> JSONValue {
         try JSONValueEncoder().encode(state)

@@ -32,10 +32,14 @@ public struct LatestChange: Sendable, Hashable {
     public let version: UInt64
     /// The time of that version's event (ms since the epoch), nil when unknown.
     public let time: Int64?
+    /// The model's title of the document at that version (`DocumentModel.title(of:)`), nil when
+    /// it has none or this process has not read the state (a shared store's listing).
+    public let title: String?
 
-    public init(version: UInt64, time: Int64?) {
+    public init(version: UInt64, time: Int64?, title: String? = nil) {
         self.version = version
         self.time = time
+        self.title = title
     }
 }
 
@@ -47,11 +51,14 @@ public struct DocumentSummary: Sendable, Hashable {
     public let changed: Int64?
     /// The declared type the document's name gives it; nil for the engine's own model.
     public let model: String?
+    /// What people call the document (`DocumentKind.title`), nil when unknown or none.
+    public let title: String?
 
-    public init(name: DocumentName, version: UInt64, changed: Int64?, model: String? = nil) {
+    public init(name: DocumentName, version: UInt64, changed: Int64?, model: String? = nil, title: String? = nil) {
         self.name = name
         self.version = version
         self.changed = changed
         self.model = model
+        self.title = title
     }
 }

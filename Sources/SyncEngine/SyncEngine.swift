@@ -106,7 +106,10 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                     try DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
                 }
                 guard registry.documents.count < configuration.maximumDocuments else {
-                    registry.stored[loaded.name] = loaded.latestChange
+                    let latest = loaded.latestChange
+                    registry.stored[loaded.name] = LatestChange(
+                        version: latest.version, time: latest.time,
+                        title: declared.map { $0.title(loaded.state) } ?? kind.title(loaded.state))
                     continue
                 }
                 registry.documents[loaded.name] = try makeDocument(loaded.name, .loaded(loaded), in: registry)
@@ -232,7 +235,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             if listsAll { registry.isListed = true }
             return versions.compactMap { name, latest -> (any DocumentHandle)? in
                 if let document = registry.documents[name] { return document }
-                if latest.version > 0 { registry.stored[name] = latest }
+                // A title read earlier stays until the document is read again: a stale title
+                // beats none in a list.
+                if latest.version > 0 {
+                    registry.stored[name] = LatestChange(
+                        version: latest.version, time: latest.time, title: latest.title ?? registry.stored[name]?.title)
+                }
                 return nil
             }
         }
@@ -286,7 +294,8 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         let types = configuration.types
         let summaries = latestChanges().map {
             DocumentSummary(
-                name: $0.key, version: $0.value.version, changed: $0.value.time, model: types.type(of: $0.key)?.name)
+                name: $0.key, version: $0.value.version, changed: $0.value.time, model: types.type(of: $0.key)?.name,
+                title: $0.value.title)
         }
         return summaries.sorted { $0.name.rawValue < $1.name.rawValue }
     }
@@ -302,7 +311,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             }
             throw missing(name, in: registry)
         }
-        return DocumentSummary(name: name, version: latest.version, changed: latest.time)
+        return DocumentSummary(name: name, version: latest.version, changed: latest.time, title: latest.title)
     }
 
     /// The current version and state of a document.

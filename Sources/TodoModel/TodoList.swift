@@ -17,6 +17,13 @@ public enum TodoList: DocumentModel {
     /// Programs holding a JSON Patch may send it as is; the engine checks it against `TodoState`.
     public static var acceptsRawPatches: Bool { true }
 
+    /// The list's name, when it has one (more than white space).
+    public static func title(of state: JSONValue) -> String? {
+        guard let name = state["name"]?.stringValue else { return nil }
+        let trimmed = name.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
+        return trimmed.isEmpty ? nil : String(trimmed)
+    }
+
     /// Built by hand (as `TodoState.jsonValue`): several times faster than going through `Encoder`.
     public static func jsonValue(of state: TodoState) -> JSONValue {
         state.jsonValue
