@@ -90,7 +90,8 @@ def test_history_preview_restore_and_undo(browsers, server):
     wait_until(a, lambda w: len(entries(w)) == 10, "the history never listed 10 changes")
     summaries = [e.find_element(By.CSS_SELECTOR, ".history-summary").text for e in entries(a)]
     assert [e.get_attribute("data-version") for e in entries(a)] == [str(v) for v in range(10, 0, -1)]
-    assert summaries == ["removed item 5", "removed 2 completed items", "completed 'jam'", "completed 'bread'",
+    # Every entry names its row as it was called then, removals too.
+    assert summaries == ["removed 'tea'", "removed 2 completed items: 'bread', 'jam'", "completed 'jam'", "completed 'bread'",
                          "added 'tea'", "added 'jam'", "added 'eggs'", "added 'bread'", "added 'milk'",
                          "renamed the list to 'Line 3'"]
     a.save_screenshot(str(ARTIFACTS / "history-panel.png"))
@@ -217,7 +218,7 @@ def test_the_keyboard_path_through_add_rename_complete_remove_and_restore(browse
 
     # Restore the version before the removal (tea named and completed) with the keyboard only.
     a.find_element(By.NAME, "history").send_keys(Keys.ENTER)
-    wait_until(a, lambda w: focused(w).text.startswith("v") and "removed item 2" in focused(w).text,
+    wait_until(a, lambda w: "removed 'tea'" in focused(w).text,
                "the newest entry (the removal) never took focus")
     focused(a).send_keys(Keys.TAB)
     assert "completed 'tea'" in focused(a).text

@@ -63,7 +63,11 @@ describe('names and colours', () => {
     assert.equal(helloName(null, 'Guest 1'), 'Guest 1');
     assert.equal(helloName('é'.repeat(70), 'x'), 'é'.repeat(64));
     assert.equal(initials('ana maria lopez'), 'AM');
-    assert.equal(initials('Guest 311'), 'G3');
+    assert.equal(initials('Guest 311'), 'G');
+    assert.equal(initials('Jean-Luc Picard'), 'JL');
+    assert.equal(initials('élise 2 zoë'), 'ÉZ');
+    assert.equal(initials('  ana  '), 'A');
+    assert.equal(initials('42'), '4');
     assert.equal(initials('  '), '?');
   });
 

@@ -290,6 +290,7 @@ function render(changes) {
 function renderName() {
   const name = store.name;
   setFieldValue(elements.listName, name, fieldKey.listName);
+  if (elements.listName.title !== name) elements.listName.title = name; // the whole name where it is cut
   const title = name.trim() ? `${name.trim()} · patchsync` : 'patchsync';
   if (document.title !== title) document.title = title;
 }
@@ -544,6 +545,17 @@ function showStale(status) {
   }, STALE_AFTER_MS);
 }
 
+// A list that cannot be opened (a bad `?doc=` name): one explanation in place of the list,
+// no skeleton and no connection status, since nothing connects; "Lists" still opens another.
+function showProblem(text) {
+  elements.loading.hidden = true;
+  elements.card.setAttribute('aria-busy', 'false');
+  elements.status.hidden = true;
+  $('button[name=history]').hidden = true;
+  $('#problem-text').textContent = text;
+  $('#problem').hidden = false;
+}
+
 function showStatus(status, { retryAt } = {}) {
   showStale(status);
   elements.status.dataset.status = status;
@@ -671,9 +683,7 @@ document.body.classList.toggle('is-display', display);
 render(new Changes());
 const { problem } = options;
 if (problem) {
-  elements.status.dataset.status = 'offline';
-  elements.statusText.textContent = 'Not connected';
-  elements.loadingText.textContent = problem;
+  showProblem(problem);
 } else {
   connection.start();
 }

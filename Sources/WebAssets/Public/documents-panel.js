@@ -44,14 +44,32 @@ export class DocumentsPanel extends Panel {
     (this.list.querySelector('a') ?? this.field).focus();
   }
 
-  entry({ name, version, changed }) {
+  // The title (what people call the list) leads; the name, which the address uses, is beside it.
+  entry({ name, version, changed, title }) {
     const item = document.createElement('li');
     const link = document.createElement('a');
     link.className = 'document-link';
     link.href = documentHref(location.href, name);
     link.dataset.doc = name;
-    link.textContent = name;
-    if (name === this.current) link.setAttribute('aria-current', 'page');
+    const heading = typeof title === 'string' && title.trim() ? title.trim() : name;
+    const label = document.createElement('span');
+    label.className = 'document-title';
+    label.textContent = heading;
+    link.append(label);
+    if (heading !== name) {
+      const id = document.createElement('span');
+      id.className = 'document-name';
+      id.textContent = name;
+      link.append(' ', id);
+    }
+    link.title = heading === name ? name : `${heading} (${name})`;
+    if (name === this.current) {
+      link.setAttribute('aria-current', 'page');
+      const open = document.createElement('span');
+      open.className = 'document-open';
+      open.textContent = 'open';
+      link.append(' ', open);
+    }
     const detail = document.createElement('span');
     detail.className = 'document-detail';
     const when = typeof changed === 'number'

@@ -66,7 +66,9 @@ export class EditingMarks {
     const hidden = document.createElement('span');
     hidden.className = 'visually-hidden';
     hidden.textContent = editors.length === 1 ? ' is editing' : ' are editing';
-    badge.replaceChildren(editors.map((person) => person.name).join(', '), hidden);
+    const names = editors.map((person) => person.name).join(', ');
+    badge.replaceChildren(names, hidden);
+    badge.title = names; // the whole names where the badge is cut short
     badge.dataset.colour = this.presence.colourOf(editors[0]);
     edge.dataset.colour = badge.dataset.colour;
     return true;

@@ -22,10 +22,15 @@ export function helloName(chosen, fallback) {
   return Array.from(name || fallback).slice(0, NAME_LIMIT).join('');
 }
 
-/** Initials for an avatar: the first letters of the first two words. */
+/**
+ * Initials for an avatar: the first letters of the first two words that start with a letter
+ * (words split at spaces and punctuation), so "Ana María López" is "AM", "Jean-Luc" is "JL"
+ * and "Guest 571" is "G". A name with no such word shows its first character; none, "?".
+ */
 export function initials(name) {
-  const words = name.trim().split(/\s+/).filter(Boolean);
-  return words.slice(0, 2).map((word) => Array.from(word)[0].toUpperCase()).join('') || '?';
+  const words = String(name ?? '').split(/[\s\p{P}]+/u).filter((word) => /^\p{L}/u.test(word));
+  const letters = words.slice(0, 2).map((word) => Array.from(word)[0].toLocaleUpperCase()).join('');
+  return letters || Array.from(String(name ?? '').trim())[0] || '?';
 }
 
 const PALETTE_SIZE = 6;
