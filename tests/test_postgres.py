@@ -17,6 +17,8 @@ from support.protocol import Peer, add, fresh_full
 from test_history_api import metric, parse_exposition
 
 HANG_GUARD = 90
+# Rounds of 0.1 s to wait for something that must happen; a bound on waiting, not a speed.
+WAIT_ROUNDS = 300
 
 
 def run(coroutine):
@@ -113,9 +115,10 @@ def test_three_instances_converge_and_sql_sees_the_same_state(start_server, data
 
 
 def test_documents_state_keeps_within_its_bound_while_actions_continue(start_server, database, postgres):
-    """The state is rewritten beside the commits, yet never 100 versions or 1 s behind (the
-    defaults) while actions go on: first 25 a second, which only the time bound keeps up with,
-    then 200 a second; meanwhile SQL samples how far the state is behind."""
+    """The state is rewritten beside the commits, yet never 100 versions behind (the default)
+    while actions go on: first 25 a second, where only the time bound (1 s) rewrites it before
+    the 50th version, then 200 a second; meanwhile SQL samples how far the state is behind.
+    How many milliseconds it lags is a timing, which a loaded box stretches: no assertion here."""
     server = start_server(*database)
     schema = schema_of(database)
     phases = ((60, 25), (400, 200))
@@ -123,41 +126,55 @@ def test_documents_state_keeps_within_its_bound_while_actions_continue(start_ser
     samples = []
     done = threading.Event()
 
+    def versions():
+        rows = postgres.sql(f"SELECT version, state_version FROM {schema}.documents WHERE name = 'default'")
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
     def sample():
-        # The versions the state lacks, and how long ago the oldest of them happened.
+        # The latest version and the version of the stored state.
         while not done.is_set() and (not samples or samples[-1][0] < total):
-            rows = postgres.sql(f"""
-                SELECT d.version, d.state_version, coalesce(extract(epoch FROM clock_timestamp() - e.time), 0)
-                FROM {schema}.documents AS d
-                LEFT JOIN {schema}.events AS e ON e.document = d.name AND e.version = d.state_version + 1
-                WHERE d.name = 'default'""")
-            if rows:
-                samples.append((int(rows[0][0]), int(rows[0][1]), float(rows[0][2])))
+            latest = versions()
+            if latest:
+                samples.append((*latest, None))
+
+    async def stored_before_the_version_bound():
+        # Written by the time bound: the version bound alone waits for 50 versions (half of 100).
+        for _ in range(WAIT_ROUNDS):
+            latest = await asyncio.to_thread(versions)
+            if latest and 1 < latest[1] < 50:
+                return latest
+            await asyncio.sleep(0.1)
+        return await asyncio.to_thread(versions)
 
     async def scenario():
         writer = await Peer.connect(server.ws)
         # The writer's own Patches, left unread, would pile up.
         draining = asyncio.create_task(follow_until(writer, total))
+        rewritten = None
         for phase, (count, rate) in enumerate(phases):
             start = time.monotonic()
             for number in range(count):
                 await asyncio.sleep(max(0.0, start + number / rate - time.monotonic()))
                 await writer.send(add(f"{phase}-{number}"))
+                if phase == 0 and number == 39:
+                    # 40 actions at 25 a second take 1.6 s or more.
+                    rewritten = await stored_before_the_version_bound()
+                    start = time.monotonic() - (number + 1) / rate
         await draining
         await writer.close()
-        return await fresh_full(server.ws)
+        return await fresh_full(server.ws), rewritten
 
     thread = threading.Thread(target=sample)
     thread.start()
     try:
-        state, version = run(scenario())
+        (state, version), rewritten = run(scenario())
     finally:
         done.set()
         thread.join()
     assert version == total
+    assert rewritten is not None and 1 < rewritten[1] < 50, f"the time bound never rewrote the state: {rewritten}"
     assert len(samples) > 20, "SQL sampled the lag while the actions went on"
     assert max(latest - stored for latest, stored, _ in samples) < 100
-    assert max(age for _, _, age in samples) < 1.25, "the state lags 1 s at most (sampling adds a little)"
     assert len({stored for _, stored, _ in samples}) > 5, "the state was rewritten as the actions went on"
     # The state written beside the commits is the state at its state_version: with the events
     # after it, SQL finds exactly the state the sessions hold.
