@@ -168,17 +168,22 @@ def test_typing_a_list_name_is_one_history_entry(browsers, start_server):
     browser, _ = browsers
     name = "Line 3 – shift change, bay 12!"
     assert len(name) == 30
+    entries = lambda w: w.find_elements(By.CSS_SELECTOR, "[data-history] [data-version]")  # noqa: E731
+    summary = lambda w: entries(w)[0].find_element(By.CSS_SELECTOR, ".history-summary").text if entries(w) else None  # noqa: E731
     try:
         browser.set_window_size(390, 844)
         browser.get(server.url)
         wait_connected(browser)
-        browser.find_element(By.NAME, "list-name").send_keys(name)
-        wait_until(browser, lambda w: w.find_element(By.ID, "unsaved").get_attribute("data-unsaved") == "0"
-                   and w.find_element(By.NAME, "list-name").get_property("value") == name, "the name was never saved")
+        # The panel is open while the person types: the entry grows as the changes arrive.
         browser.find_element(By.NAME, "history").click()
-        entries = lambda w: w.find_elements(By.CSS_SELECTOR, "[data-history] [data-version]")  # noqa: E731
-        wait_until(browser, lambda w: entries(w) and entries(w)[0].find_element(By.CSS_SELECTOR, ".history-summary").text
-                   == f"renamed the list to '{name}'", "the name's entry")
+        wait_until(browser, lambda w: "No changes yet" in w.find_element(By.ID, "history-note").text, "an empty history")
+        browser.find_element(By.NAME, "list-name").send_keys(name)
+        wait_until(browser, lambda w: summary(w) == f"renamed the list to '{name}'", "the name's entry")
+        assert len(entries(browser)) == 1
+        # Opened afresh, the history shows the same one entry.
+        browser.find_element(By.NAME, "close-history").click()
+        browser.find_element(By.NAME, "history").click()
+        wait_until(browser, lambda w: summary(w) == f"renamed the list to '{name}'", "the name's entry, opened again")
         assert len(entries(browser)) == 1
         # The entry is the newest version; its keystrokes are behind the toggle, not [data-version].
         members = browser.find_elements(By.CSS_SELECTOR, "[data-history] [data-member]")
@@ -188,6 +193,7 @@ def test_typing_a_list_name_is_one_history_entry(browsers, start_server):
         wait_until(browser, lambda w: members[-1].is_displayed(), "the versions never showed")
         assert members[-1].find_element(By.CSS_SELECTOR, ".history-summary").text == "renamed the list to 'L'"
         check(browser, "phone: an expanded group")
+        assert browser.execute_script(SMALL_TARGETS) == []
         browser.save_screenshot(str(ARTIFACTS / "layout-phone-history-group.png"))
         assert console_errors(browser) == []
     finally:

@@ -93,19 +93,23 @@ export class HistoryPanel extends Panel {
     this.list.replaceChildren();
     this.reset();
     return this.enqueue(async () => {
-      const { version } = this.current();
-      if (!version) {
+      if (!this.current().version) {
         this.note.textContent = 'No changes yet.';
         return;
       }
-      const { events, oldest } = await this.api(`docs/${this.name}/history?order=desc&limit=${PAGE_SIZE}`);
-      this.retainedFrom = oldest;
-      this.take(events);
-      while (this.entryCount < SCREEN_ENTRIES && this.hasOlder) await this.loadPage();
-      await this.loadBase();
-      this.render();
+      await this.loadNewest();
       this.list.querySelector('[data-version]')?.focus();
     });
+  }
+
+  /** The newest page, then older ones until the list shows a screen of entries. */
+  async loadNewest() {
+    const { events, oldest } = await this.api(`docs/${this.name}/history?order=desc&limit=${PAGE_SIZE}`);
+    this.retainedFrom = oldest;
+    this.take(events);
+    while (this.entryCount < SCREEN_ENTRIES && this.hasOlder) await this.loadPage();
+    await this.loadBase();
+    this.render();
   }
 
   close() {
@@ -133,7 +137,7 @@ export class HistoryPanel extends Panel {
     this.enqueue(async () => {
       const newest = this.newest;
       if (newest === null) {
-        await this.open();
+        await this.loadNewest(); // the first change since the panel opened on an empty list
         return;
       }
       if (version <= newest) return;
