@@ -26,10 +26,22 @@ import Testing
         #expect(
             body == [
                 "documents": [
-                    ["name": "default", "version": 2, "changed": .integer(try #require(lastChange))],
-                    ["name": "shop", "version": 1, "changed": .integer(try #require(shopChange))],
+                    ["name": "default", "version": 2, "changed": .integer(try #require(lastChange)), "title": "b"],
+                    ["name": "shop", "version": 1, "changed": .integer(try #require(shopChange)), "title": "s"],
                 ]
             ])
+        await fixture.shutdown()
+    }
+
+    @Test func aDocumentsTitleIsItsModelsTitleOrNull() async throws {
+        let fixture = try APIFixture()
+        try await fixture.act(#"{"type":"ChangeName","name":"  Line 3  "}"#)
+        let title = { () async throws -> JSONValue? in
+            try await fixture.json(.get, "/api/docs").1["documents"]?.arrayValue?.first?["title"]
+        }
+        #expect(try await title() == "Line 3")
+        try await fixture.act(#"{"type":"ChangeName","name":" "}"#)
+        #expect(try await title() == .null)
         await fixture.shutdown()
     }
 

@@ -41,6 +41,23 @@ import Testing
         await fixture.shutdown()
     }
 
+    @Test func orderDescGivesTheNewestFirst() async throws {
+        let fixture = try await fixtureWithThreeEvents()
+        let versions = { (query: [(String, String)]) async throws -> [JSONValue]? in
+            try await fixture.json(.get, "/api/docs/default/history", query: query).1["events"]?.arrayValue?.map {
+                $0["version"] ?? .null
+            }
+        }
+        #expect(try await versions([("order", "desc"), ("limit", "1")]) == [3])
+        #expect(try await versions([("order", "desc")]) == [3, 2, 1])
+        #expect(try await versions([("order", "desc"), ("since", "1"), ("limit", "5")]) == [3, 2])
+        #expect(try await versions([("order", "asc"), ("limit", "1")]) == [1])
+        let (status, body) = try await fixture.json(.get, "/api/docs/default/history", query: [("order", "up")])
+        #expect(status == 400)
+        #expect(body["error"]?["code"] == "invalid_query")
+        await fixture.shutdown()
+    }
+
     @Test func aWindowOlderThanTheRetainedHistorySaysWhereItStarts() async throws {
         let fixture = try APIFixture(retainedEvents: 2, snapshotInterval: 2)
         for index in 1...5 { try await fixture.act(#"{"type":"ChangeName","name":"v\#(index)"}"#) }

@@ -96,8 +96,8 @@ import Testing
         let changed = try await engine.history(of: shop).last?.time
         engine.disconnect(session)
         #expect(try await loaded(engine, becomes: 0))
-        // Listed with the time of its latest change, without loading it.
-        #expect(await engine.documents() == [DocumentSummary(name: shop, version: 2, changed: changed)])
+        // Listed with the time of its latest change and its title, without loading it.
+        #expect(await engine.documents() == [DocumentSummary(name: shop, version: 2, changed: changed, title: "Shop")])
         #expect(engine.metricsSnapshot().documentsLoaded == 0)
         #expect(engine.metricsSnapshot().documentVersions[shop] == 2)
 

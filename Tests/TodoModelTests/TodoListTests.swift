@@ -19,6 +19,13 @@ import Testing
         }
     }
 
+    @Test func theTitleIsTheListsNameTrimmedOrNil() {
+        #expect(TodoList.title(of: ["name": " Line 3 ", "todos": [:]]) == "Line 3")
+        #expect(TodoList.title(of: ["name": " \n ", "todos": [:]]) == nil)
+        #expect(TodoList.title(of: ["todos": [:]]) == nil)
+        #expect(TodoList.title(of: ["name": 3]) == nil)
+    }
+
     @Test func decodesEveryActionOfTheOriginalProtocol() throws {
         #expect(
             try action(["type": "Add", "row": ["name": "a", "completed": false]])
