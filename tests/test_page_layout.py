@@ -10,7 +10,7 @@ import pytest
 
 from selenium.webdriver.common.by import By
 
-from protocol import Peer, add
+from support.protocol import Peer, add
 from test_browser import (ARTIFACTS, browsers, console_errors, leave, row, wait_connected, wait_rows,  # noqa: F401
                           wait_status, wait_until)
 
