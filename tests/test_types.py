@@ -260,7 +260,8 @@ def test_restart_resume_and_revert_of_a_declared_type(start_server, tmp_path, da
     assert all(json.loads(line)["model"] == "line" for line in log)
     assert json.loads((data_dir / "line-1" / "snapshot.json").read_text())["version"] == 0
     assert http(server, "GET", "/api/docs")[1]["documents"] == [
-        {"name": "line-1", "version": version, "changed": full_changed(server), "model": "line", "title": None}]
+        {"name": "line-1", "version": version, "changed": full_changed(server), "model": "line",
+         "title": state["name"].strip() or None}]
 
     async def resume_and_revert():
         peer = await TypedPeer.connect(f"{server.ws}/line-1")

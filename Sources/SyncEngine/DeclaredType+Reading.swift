@@ -83,10 +83,12 @@ extension DeclaredType {
         } else if version > 1 {
             throw refuse("/x-patchsync/migrations", "version \(version) needs a migration from each older version, from \"1\"")
         }
+        var titlePointer: JSONPointer?
         if let member = annotation["title"] {
-            guard let text = member.stringValue, (try? JSONPointer(parsing: text)) != nil else {
+            guard let text = member.stringValue, let pointer = try? JSONPointer(parsing: text) else {
                 throw refuse("/x-patchsync/title", "must be a JSON Pointer to the value that titles a document")
             }
+            titlePointer = pointer
         }
         guard let initialState = root["default"] else {
             throw refuse("/default", "missing: the root default is the state of a new document")
@@ -102,7 +104,7 @@ extension DeclaredType {
         }
         self.init(
             name: name, patterns: patterns, version: version, initialState: initialState, migrations: migrations,
-            validator: validator, file: file)
+            validator: validator, titlePointer: titlePointer, file: file)
     }
 }
 

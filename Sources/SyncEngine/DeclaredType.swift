@@ -30,12 +30,15 @@ public struct DeclaredType: Sendable {
     /// `x-patchsync.migrations`: the JSON Patch that turns a state of schema `from` into `from + 1`.
     public let migrations: [(from: Int, ops: JSONPatch)]
     public let validator: any StateValidator
+    /// `x-patchsync.title`: where a document's title is (a string there titles it in lists).
+    public let titlePointer: JSONPointer?
     /// The file it was read from, named in errors.
     public let file: String
 
     public init(
         name: String, patterns: [DocumentNamePattern], version: Int, initialState: JSONValue,
-        migrations: [(from: Int, ops: JSONPatch)], validator: any StateValidator, file: String
+        migrations: [(from: Int, ops: JSONPatch)], validator: any StateValidator, titlePointer: JSONPointer? = nil,
+        file: String
     ) {
         self.name = name
         self.patterns = patterns
@@ -43,6 +46,7 @@ public struct DeclaredType: Sendable {
         self.initialState = initialState
         self.migrations = migrations.sorted { $0.from < $1.from }
         self.validator = validator
+        self.titlePointer = titlePointer
         self.file = file
     }
 

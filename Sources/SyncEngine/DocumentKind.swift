@@ -31,8 +31,7 @@ struct DocumentKind<Model: DocumentModel>: Sendable {
     /// `json`, already known to be valid, as a state.
     let decode: @Sendable (JSONValue) throws -> Model.State
     /// What people call a document in state `json` (the document list shows it), nil for none.
-    /// A Swift model's `title(of:)`; none yet for a declared type (its `x-patchsync.title`
-    /// pointer is checked at start-up, not yet read here).
+    /// A Swift model's `title(of:)`; a declared type's string at its `x-patchsync.title`.
     var title: @Sendable (JSONValue) -> String? = { _ in nil }
 
     /// The JSON of the initial state at `schema`, where a log written at that schema starts.
@@ -113,5 +112,7 @@ extension DocumentKind where Model == DeclaredDocument {
                 return (DeclaredState(json), json)
             },
             decode: { json in DeclaredState(json) })
+        let titlePointer = type.titlePointer
+        title = { json in titlePointer.flatMap { DeclaredDocument.title(at: $0, in: json) } }
     }
 }

@@ -75,6 +75,14 @@ extension DocumentModel {
 
     public static func title(of state: JSONValue) -> String? { nil }
 
+    /// The string at `pointer` in `state` as a title: without surrounding white space, nil when
+    /// there is none or nothing is left.
+    public static func title(at pointer: JSONPointer, in state: JSONValue) -> String? {
+        guard let text = (try? state.value(at: pointer))?.stringValue else { return nil }
+        let trimmed = text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
+        return trimmed.isEmpty ? nil : String(trimmed)
+    }
+
     public static func jsonValue(of state: State) throws -> JSONValue {
         try JSONValueEncoder().encode(state)
     }

@@ -19,9 +19,7 @@ public enum TodoList: DocumentModel {
 
     /// The list's name, when it has one (more than white space).
     public static func title(of state: JSONValue) -> String? {
-        guard let name = state["name"]?.stringValue else { return nil }
-        let trimmed = name.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
-        return trimmed.isEmpty ? nil : String(trimmed)
+        title(at: JSONPointer(tokens: ["name"]), in: state)
     }
 
     /// Built by hand (as `TodoState.jsonValue`): several times faster than going through `Encoder`.
