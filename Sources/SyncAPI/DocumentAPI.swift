@@ -11,6 +11,8 @@ import SyncEngine
 ///     GET  /api/docs/<name>/state?version=V          {"version":V,"state":{...}}  (the state at V)
 ///     GET  /api/docs/<name>/history?since=V&limit=N  {"events":[...],"oldest":V,"truncated":false}
 ///          &order=desc: the newest `limit` events after V, newest first (default `asc`: the first ones, oldest first)
+///     GET  /api/docs/<name>/schema                   {"model":"NAME","version":V,"schema":{...}}  (a declared
+///                                                    type's JSON Schema file; the Todo list: {"model":"todo","schema":null})
 ///     POST /api/docs/<name>/revert   {"version":V}   {"version":N}  (N: the version after the revert)
 ///     GET  /metrics                                  Prometheus text
 ///
@@ -86,6 +88,9 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
         case 2 where rest[1] == "history":
             try require(.get, request)
             return try await history(of: name, request)
+        case 2 where rest[1] == "schema":
+            try require(.get, request)
+            return schema(of: name)
         case 2 where rest[1] == "revert":
             try require(.post, request)
             return try await revert(name, request)
@@ -114,6 +119,17 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
             return .object(entry)
         }
         return .json(["documents": .array(documents)])
+    }
+
+    /// The type a document's name gives it, read from the configuration: loads no document, so
+    /// a page can choose its editor before it connects.
+    private func schema(of name: DocumentName) -> HTTPResponse {
+        guard let type = engine.configuration.types.type(of: name) else {
+            return .json(["model": .string(Model.modelName), "schema": .null])
+        }
+        return .json([
+            "model": .string(type.name), "version": .integer(Int64(type.version)), "schema": type.schema ?? .null,
+        ])
     }
 
     private func state(of name: DocumentName, _ request: HTTPRequest) async throws(APIError) -> HTTPResponse {

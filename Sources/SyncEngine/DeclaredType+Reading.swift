@@ -104,7 +104,7 @@ extension DeclaredType {
         }
         self.init(
             name: name, patterns: patterns, version: version, initialState: initialState, migrations: migrations,
-            validator: validator, titlePointer: titlePointer, file: file)
+            validator: validator, titlePointer: titlePointer, file: file, schema: schema)
     }
 }
 

@@ -34,12 +34,16 @@ public struct DeclaredType: Sendable {
     public let titlePointer: JSONPointer?
     /// The file it was read from, named in errors.
     public let file: String
+    /// The schema file's JSON as declared, for clients that build an editor from it
+    /// (`GET /api/docs/<name>/schema`); nil when the type was built without one.
+    public let schema: JSONValue?
 
     public init(
         name: String, patterns: [DocumentNamePattern], version: Int, initialState: JSONValue,
         migrations: [(from: Int, ops: JSONPatch)], validator: any StateValidator, titlePointer: JSONPointer? = nil,
-        file: String
+        file: String, schema: JSONValue? = nil
     ) {
+        self.schema = schema
         self.name = name
         self.patterns = patterns
         self.version = version

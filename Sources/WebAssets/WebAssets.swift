@@ -36,6 +36,11 @@ public enum WebAssets {
             File("panel.js", PackageResources.panel_js),
             File("editing-marks.js", PackageResources.editing_marks_js),
             File("style.css", PackageResources.style_css),
+            File("page.js", PackageResources.page_js),
+            File("schema-form.js", PackageResources.schema_form_js),
+            File("type-form.js", PackageResources.type_form_js),
+            File("type-page.js", PackageResources.type_page_js),
+            File("type-form.css", PackageResources.type_form_css),
             File("favicon.svg", PackageResources.favicon_svg),
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.path, $0) })
