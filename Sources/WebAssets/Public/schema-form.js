@@ -217,6 +217,8 @@ export function describe(schema, value, root = schema, pointer = '', label = 'Do
     case 'string':
       return {
         ...node, kind: 'text', minLength: s.minLength, maxLength: s.maxLength, pattern: browserPattern(s.pattern),
+        // Room for more than a line: a text area (no `pattern` attribute there; the server checks it).
+        multiline: typeof s.maxLength === 'number' && s.maxLength > 200 && s.pattern === undefined && s.format === undefined,
       };
     default:
       return { ...node, kind: 'json' };

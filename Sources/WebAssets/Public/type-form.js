@@ -21,6 +21,16 @@ function make(tag, properties = {}, ...children) {
   return element;
 }
 
+/** What decides which controls exist: every node's pointer and kind, and a select's options. */
+function shapeOf(node) {
+  const own = `${node.name}:${node.kind}:${node.removable ?? ''}:${(node.options ?? []).join(',')}:${(node.absent ?? []).join(',')}`;
+  return node.children ? `${own}[${node.children.map(shapeOf).join(';')}]` : own;
+}
+
+function setValue(control, value) {
+  if (control.value !== value) control.value = value;
+}
+
 export class TypeForm {
   /**
    * @param {object} options
@@ -46,24 +56,64 @@ export class TypeForm {
     });
   }
 
-  /** Shows `state` under `schema`. The control being edited (focused) stays as it is. */
+  /**
+   * Shows `state` under `schema`. When only values changed, the controls are updated where they
+   * are and the one being edited (focused) keeps its text; when entries came or went the form is
+   * built again and the focused control's text and caret move to its namesake.
+   */
   render(schema, state, { editable }) {
     this.schema = schema;
-    this.editable = editable;
-    this.nodes.clear();
     const tree = describe(schema, state, schema, '', schema.title ?? 'Document');
-    const root = this.node(tree, 0);
+    const shape = `${editable}|${shapeOf(tree)}`;
     const active = document.activeElement;
-    if (active && this.form.contains(active) && active.name) {
-      const same = root.querySelector(`[name="${CSS.escape(active.name)}"]`);
-      if (same && same.tagName === active.tagName && same.type === active.type) {
-        same.replaceWith(active);
-        active.disabled = same.disabled;
-        active.readOnly = same.readOnly;
-      }
+    const focused = active && this.form.contains(active) && active.name ? active : null;
+    this.nodes.clear();
+    if (shape === this.shape) {
+      this.update(tree, focused);
+      return;
     }
+    this.shape = shape;
+    this.editable = editable;
+    this.controls = new Map();
+    const root = this.node(tree, 0);
     this.form.replaceChildren(root);
     for (const [pointer, message] of this.errors) this.placeError(pointer, message);
+    const same = focused && this.controls.get(focused.name);
+    if (same && same.tagName === focused.tagName && same.type === focused.type) {
+      if ('value' in focused && focused.type !== 'checkbox' && focused.tagName !== 'SELECT') {
+        same.value = focused.value;
+      }
+      same.focus();
+      if (typeof focused.selectionStart === 'number' && typeof same.setSelectionRange === 'function') {
+        try {
+          same.setSelectionRange(focused.selectionStart, focused.selectionEnd);
+        } catch {
+          // number fields have no selection
+        }
+      }
+    }
+  }
+
+  /** Puts each leaf's value in its control, except the focused one's, and keeps the nodes current. */
+  update(node, focused) {
+    this.nodes.set(node.name, node);
+    for (const child of node.children ?? []) this.update(child, focused);
+    const control = this.controls.get(node.name);
+    if (!control || node.children) return;
+    if (control === focused && node.kind !== 'checkbox' && node.kind !== 'select') return;
+    switch (node.kind) {
+      case 'checkbox':
+        control.checked = node.value === true;
+        break;
+      case 'select':
+        control.value = node.options.includes(node.value) ? node.value : '';
+        break;
+      case 'json':
+        setValue(control, node.value === undefined ? '' : JSON.stringify(node.value, null, 2));
+        break;
+      default:
+        setValue(control, node.value === undefined || node.value === null ? '' : String(node.value));
+    }
   }
 
   /** Shows `message` next to the control that edits `pointer` (or holds it), until it is edited again. */
@@ -190,6 +240,13 @@ export class TypeForm {
         control.step = String(node.step);
         break;
       case 'text':
+        if (node.multiline) {
+          control = make('textarea', {
+            ...common, rows: 2, spellcheck: true, readOnly: !this.editable, value: node.value ?? '',
+          });
+          if (node.maxLength !== undefined) control.maxLength = node.maxLength;
+          break;
+        }
         control = make('input', {
           ...common, type: 'text', autocomplete: 'off', spellcheck: false, readOnly: !this.editable,
           value: node.value ?? '', pattern: node.pattern,
@@ -203,6 +260,7 @@ export class TypeForm {
           value: node.value === undefined ? '' : JSON.stringify(node.value, null, 2),
         });
     }
+    this.controls.set(node.name, control);
     const label = make('label', { class: 'tf-label', htmlFor: id, text: node.label });
     return make('div', { class: `tf-field tf-${node.kind}`, 'data-pointer': node.name },
       label, make('div', { class: 'tf-control' }, control, this.removeButton(node)), this.errorLine(node.name, errorId));

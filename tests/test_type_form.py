@@ -1,0 +1,220 @@
+"""The page edits a declared type (issue 21 item 5): examples/types/line.json through the form
+built from its schema, in headless Chromium, two windows on a real server started with --types.
+Screenshots go to test-artifacts/ (type-form-*.png)."""
+import json
+import pathlib
+import shutil
+import urllib.request
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from test_browser import ARTIFACTS, console_errors, leave, new_browser, wait_status, wait_until
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "types"
+LINE = json.loads((EXAMPLES / "line.json").read_text())
+DOC = "line-3"
+
+
+@pytest.fixture(scope="module")
+def browsers():
+    first, second = new_browser(), new_browser()
+    yield first, second
+    first.quit()
+    second.quit()
+
+
+@pytest.fixture
+def server(start_server, tmp_path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    types = tmp_path / "types"
+    types.mkdir()
+    for name in ("line", "shift"):
+        shutil.copy(EXAMPLES / f"{name}.json", types / f"{name}.json")
+    return start_server("--types", str(types))
+
+
+def api(server, path, body=None):
+    request = urllib.request.Request(
+        f"{server.http}/api/{path}", data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST")
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def control(browser, pointer):
+    return browser.find_element(By.CSS_SELECTOR, f'#type-form [name="{pointer}"]')
+
+
+def wait_form(browser):
+    wait_status(browser, "connected")
+    wait_until(browser, lambda b: b.find_element(By.ID, "type-form").is_displayed(), "the form never showed")
+
+
+def wait_saved(browser):
+    wait_until(browser, lambda b: b.find_element(By.ID, "unsaved").get_attribute("data-unsaved") == "0",
+               "the change was never acknowledged")
+
+
+@pytest.fixture
+def windows(browsers, server):
+    for browser in browsers:
+        browser.set_window_size(1280, 800)
+        browser.get(f"{server.url}?doc={DOC}")
+        wait_form(browser)
+    for browser in browsers:
+        console_errors(browser)
+    yield browsers
+    errors = [console_errors(browser) for browser in browsers]
+    leave(browsers)
+    assert errors == [[], []]
+
+
+def test_schema_endpoint_answers_the_type_and_the_todo_list(server):
+    answer = api(server, f"docs/{DOC}/schema")
+    assert answer["model"] == "line"
+    assert answer["version"] == 2
+    assert answer["schema"] == LINE
+    assert api(server, "docs/groceries/schema") == {"model": "todo", "schema": None}
+
+
+def test_form_is_built_from_the_schema(windows):
+    first, _ = windows
+    status = control(first, "/machines/M1/status")
+    assert status.tag_name == "select"
+    assert [o.get_attribute("value") for o in Select(status).options] == ["run", "stop", "alarm"]
+    label = first.find_element(By.CSS_SELECTOR, f'label[for="{status.get_attribute("id")}"]')
+    assert label.text == "Status"
+    good = control(first, "/machines/M1/good")
+    assert (good.get_attribute("type"), good.get_attribute("min"), good.get_attribute("step")) == ("number", "0", "1")
+    name = control(first, "/name")
+    assert (name.get_attribute("maxlength"), name.get_attribute("minlength")) == ("80", "1")
+    assert first.find_element(By.CSS_SELECTOR, '[data-new-key-for="/machines"]').get_attribute("pattern") == "M[0-9]{1,3}"
+    assert first.title == "New line · patchsync"
+    # The Todo list's editor is not on this page.
+    assert first.find_elements(By.NAME, "list-name") == []
+
+
+def test_status_change_is_acknowledged_and_seen_by_another_session(windows, server):
+    first, second = windows
+    Select(control(first, "/machines/M1/status")).select_by_value("run")
+    wait_saved(first)
+    assert api(server, f"docs/{DOC}")["state"]["machines"]["M1"]["status"] == "run"
+    wait_until(second, lambda b: control(b, "/machines/M1/status").get_property("value") == "run",
+               "the other window never saw the new status")
+    history = api(server, f"docs/{DOC}/history?since=0")["events"]
+    assert history[-1]["ops"] == [{"op": "replace", "path": "/machines/M1/status", "value": "run"}]
+    for browser, (width, height) in zip(windows, ((1280, 800), (390, 844))):
+        browser.set_window_size(width, height)
+        browser.save_screenshot(str(ARTIFACTS / f"type-form-{width}x{height}.png"))
+
+
+def test_invalid_value_shows_invalid_patch_next_to_the_control_and_changes_nothing(windows, server):
+    first, _ = windows
+    before = api(server, f"docs/{DOC}")
+    good = control(first, "/machines/M2/good")
+    good.clear()
+    good.send_keys("-5", Keys.TAB)
+    error = first.find_element(By.CSS_SELECTOR, '[data-error-for="/machines/M2/good"]')
+    wait_until(first, lambda b: error.is_displayed() and "(minimum)" in error.text, "no invalid_patch next to the control")
+    assert error.text.startswith("/machines/M2/good: ")
+    assert good.get_attribute("aria-invalid") == "true"
+    wait_saved(first)
+    assert api(server, f"docs/{DOC}") == before
+    wait_until(first, lambda b: control(b, "/machines/M2/good").get_property("value") == "0",
+               "the control never went back to the server's value")
+    first.set_window_size(390, 844)
+    first.execute_script("arguments[0].scrollIntoView({block: 'center'})", control(first, "/machines/M2/good"))
+    first.save_screenshot(str(ARTIFACTS / "type-form-invalid-390x844.png"))
+    first.set_window_size(1280, 800)
+    # A valid edit of the same control clears the message.
+    good = control(first, "/machines/M2/good")
+    good.clear()
+    good.send_keys("7", Keys.TAB)
+    wait_saved(first)
+    wait_until(first, lambda b: not b.find_element(By.CSS_SELECTOR, '[data-error-for="/machines/M2/good"]').is_displayed(),
+               "the message stayed after a valid edit")
+    assert api(server, f"docs/{DOC}")["state"]["machines"]["M2"]["good"] == 7
+
+
+def test_add_and_remove_a_map_entry(windows, server):
+    first, second = windows
+    key = first.find_element(By.CSS_SELECTOR, '[data-new-key-for="/machines"]')
+    key.send_keys("M3")
+    first.find_element(By.CSS_SELECTOR, 'button[data-add="/machines"]').click()
+    wait_saved(first)
+    assert api(server, f"docs/{DOC}")["state"]["machines"]["M3"] == {"status": "run", "good": 0, "scrap": 0}
+    wait_until(second, lambda b: b.find_elements(By.CSS_SELECTOR, '[name="/machines/M3/status"]'), "M3 never showed")
+    first.save_screenshot(str(ARTIFACTS / "type-form-added-1280x800.png"))
+    first.find_element(By.CSS_SELECTOR, 'button[data-remove="/machines/M3"]').click()
+    wait_saved(first)
+    assert "M3" not in api(server, f"docs/{DOC}")["state"]["machines"]
+    wait_until(second, lambda b: not b.find_elements(By.CSS_SELECTOR, '[name="/machines/M3/status"]'), "M3 never went")
+
+
+def set_name(browser, text):
+    name = control(browser, "/name")
+    name.clear()
+    name.send_keys(text, Keys.TAB)
+    wait_saved(browser)
+
+
+def test_restore_from_history(windows, server):
+    first, second = windows
+    set_name(first, "Press line")
+    set_name(first, "Other")
+    assert api(server, f"docs/{DOC}")["version"] == 2
+    first.find_element(By.CSS_SELECTOR, "button[name=history]").click()
+    wait_until(first, lambda b: b.find_element(By.CSS_SELECTOR, '#history-panel [data-version="1"]').is_displayed(),
+               "the history never listed version 1")
+    first.find_element(By.CSS_SELECTOR, '#history-panel [data-version="1"]').click()
+    restore = first.find_element(By.CSS_SELECTOR, "button[name=restore]")
+    wait_until(first, lambda b: restore.is_displayed(), "no Restore button")
+    restore.click()
+    first.find_element(By.CSS_SELECTOR, "button[name=confirm-restore]").click()
+    wait_until(first, lambda b: control(b, "/name").get_property("value") == "Press line", "the restore never showed")
+    wait_until(second, lambda b: control(b, "/name").get_property("value") == "Press line", "the other window never saw it")
+    assert api(server, f"docs/{DOC}")["state"]["name"] == "Press line"
+    first.save_screenshot(str(ARTIFACTS / "type-form-history-1280x800.png"))
+
+
+def test_display_mode_is_read_only(browsers, server):
+    browser = browsers[0]
+    browser.get(f"{server.url}?doc={DOC}&display")
+    wait_form(browser)
+    assert control(browser, "/machines/M1/status").get_property("disabled")
+    assert control(browser, "/name").get_property("readOnly")
+    assert browser.find_element(By.CSS_SELECTOR, 'button[data-add="/machines"]').is_displayed() is False
+    browser.save_screenshot(str(ARTIFACTS / "type-form-display-1280x800.png"))
+    assert console_errors(browser) == []
+    leave([browser])
+
+
+def test_offline_edit_waits_in_the_outbox_and_is_sent_on_reconnect(browsers, server):
+    browser = browsers[0]
+    browser.set_window_size(1280, 800)
+    browser.get(f"{server.url}?doc={DOC}")
+    wait_form(browser)
+    server.stop()
+    wait_until(browser, lambda b: b.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status") != "connected",
+               "the page never noticed the server went")
+    Select(control(browser, "/machines/M2/status")).select_by_value("alarm")
+    wait_until(browser, lambda b: b.find_element(By.ID, "unsaved").get_attribute("data-unsaved") == "1", "not in the outbox")
+    assert control(browser, "/machines/M2/status").get_property("value") == "alarm"
+    server.start(port=server.port)
+    wait_status(browser, "connected")
+    wait_saved(browser)
+    assert api(server, f"docs/{DOC}")["state"]["machines"]["M2"]["status"] == "alarm"
+    leave([browser])
+
+
+def test_todo_list_page_is_unchanged_beside_declared_types(browsers, server):
+    browser = browsers[0]
+    browser.get(f"{server.url}?doc=groceries")
+    wait_status(browser, "connected")
+    wait_until(browser, lambda b: b.find_element(By.NAME, "list-name").is_displayed(), "the Todo list never showed")
+    assert browser.find_elements(By.ID, "type-form") == []
+    leave([browser])
