@@ -59,6 +59,12 @@ def wait_saved(browser):
                "the change was never acknowledged")
 
 
+def replace_text(field, text):
+    """Types `text` over the field's value and leaves it (one change event; `clear()` would send another)."""
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(text, Keys.TAB)
+
+
 @pytest.fixture
 def windows(browsers, server):
     for browser in browsers:
@@ -115,13 +121,11 @@ def test_status_change_is_acknowledged_and_seen_by_another_session(windows, serv
 def test_invalid_value_shows_invalid_patch_next_to_the_control_and_changes_nothing(windows, server):
     first, _ = windows
     before = api(server, f"docs/{DOC}")
-    good = control(first, "/machines/M2/good")
-    good.clear()
-    good.send_keys("-5", Keys.TAB)
-    error = first.find_element(By.CSS_SELECTOR, '[data-error-for="/machines/M2/good"]')
-    wait_until(first, lambda b: error.is_displayed() and "(minimum)" in error.text, "no invalid_patch next to the control")
-    assert error.text.startswith("/machines/M2/good: ")
-    assert good.get_attribute("aria-invalid") == "true"
+    replace_text(control(first, "/machines/M2/good"), "-5")
+    error = lambda b: b.find_element(By.CSS_SELECTOR, '[data-error-for="/machines/M2/good"]')
+    wait_until(first, lambda b: error(b).is_displayed() and "(minimum)" in error(b).text, "no invalid_patch next to the control")
+    assert error(first).text.startswith("/machines/M2/good: ")
+    assert control(first, "/machines/M2/good").get_attribute("aria-invalid") == "true"
     wait_saved(first)
     assert api(server, f"docs/{DOC}") == before
     wait_until(first, lambda b: control(b, "/machines/M2/good").get_property("value") == "0",
@@ -131,9 +135,7 @@ def test_invalid_value_shows_invalid_patch_next_to_the_control_and_changes_nothi
     first.save_screenshot(str(ARTIFACTS / "type-form-invalid-390x844.png"))
     first.set_window_size(1280, 800)
     # A valid edit of the same control clears the message.
-    good = control(first, "/machines/M2/good")
-    good.clear()
-    good.send_keys("7", Keys.TAB)
+    replace_text(control(first, "/machines/M2/good"), "7")
     wait_saved(first)
     wait_until(first, lambda b: not b.find_element(By.CSS_SELECTOR, '[data-error-for="/machines/M2/good"]').is_displayed(),
                "the message stayed after a valid edit")
@@ -156,9 +158,7 @@ def test_add_and_remove_a_map_entry(windows, server):
 
 
 def set_name(browser, text):
-    name = control(browser, "/name")
-    name.clear()
-    name.send_keys(text, Keys.TAB)
+    replace_text(control(browser, "/name"), text)
     wait_saved(browser)
 
 

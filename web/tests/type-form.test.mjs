@@ -77,8 +77,9 @@ test('anyOf/oneOf follow the branch the current value matches; no match is a JSO
   assert.equal(effectiveSchema({ allOf: [{ type: 'integer' }, { minimum: 2 }] }, 3, {}).minimum, 2);
 });
 
-test('a value of the wrong type, a non-string enum and an untyped value are JSON text areas', () => {
-  assert.equal(describe({ type: 'integer' }, 'seven').kind, 'json');
+test('a container of the wrong type, a non-string enum and an untyped value are JSON text areas', () => {
+  assert.equal(describe({ type: 'object' }, 'seven').kind, 'json');
+  assert.equal(describe({ type: 'integer' }, 'seven').kind, 'number', 'a leaf keeps its control');
   assert.equal(describe({ enum: [1, 2] }, 1).kind, 'json');
   assert.equal(describe({}, { any: 'thing' }).kind, 'group');
   assert.equal(describe(true, null).kind, 'json');

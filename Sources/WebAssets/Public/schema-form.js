@@ -171,7 +171,11 @@ export function describe(schema, value, root = schema, pointer = '', label = 'Do
     if (options.every((option) => typeof option === 'string')) return { ...node, kind: 'select', options };
     return { ...node, kind: 'json' };
   }
-  if (value !== undefined && !isOfType(value, type)) return { ...node, kind: 'json' };
+  // A container of another type cannot be shown by its schema; a leaf keeps its control (a
+  // pending edit the server will refuse may hold anything for a moment).
+  if (value !== undefined && (type === 'object' || type === 'array') && !isOfType(value, type)) {
+    return { ...node, kind: 'json' };
+  }
   switch (type) {
     case 'object': {
       const object = value ?? {};
