@@ -11,7 +11,7 @@ TOKEN      ?=
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-BUILD_DEBS := libwebsockets-dev libjansson-dev zlib1g-dev libcap-dev libpq-dev pkg-config
+BUILD_DEBS := libwebsockets-dev libjansson-dev zlib1g-dev libcap-dev libpq-dev libssl-dev pkg-config
 TEST_DEBS  := nodejs nginx chromium chromium-driver libwebsockets-test-server python3-venv postgresql
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python

@@ -34,6 +34,11 @@ let package = Package(
             providers: [.apt(["libjansson-dev"])]
         ),
 
+        // libcrypto (OpenSSL 3): signature checks of signed access tokens. libwebsockets links it already.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Signed access tokens (JWS): base64url and claims in Swift, signatures through libcrypto.
+        .target(name: "AccessTokens", dependencies: ["COpenSSL", "JSONCodec", "JSONPatch"]),
+
         // zlib, for compressing a large message once for every permessage-deflate session.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -90,7 +95,7 @@ let package = Package(
             name: "SyncServer",
             dependencies: [
                 "CLibWebsockets", "CZlib", "LibWebsocketsSupport", "SystemSupport", "SyncEngine", "SyncAPI",
-                "JSONCodec", "WebAssets",
+                "JSONCodec", "WebAssets", "AccessTokens",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -108,7 +113,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
-                "SystemSupport", "PostgresStore", "CMalloc", "JSONSchema",
+                "SystemSupport", "PostgresStore", "CMalloc", "JSONSchema", "AccessTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -116,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "PatchsyncBench",
             dependencies: [
-                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient", "JSONSchema",
+                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient", "JSONSchema", "AccessTokens",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -132,6 +137,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding"]),
+        .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "SyncAPI"]),
         .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "TodoModel", "JSONCodec"]),
         .testTarget(
             name: "ServerTests",
@@ -161,6 +167,7 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
         ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
         ("FuzzMessageAssembler", ["LibWebsocketsSupport"]),
         ("FuzzJSONSchema", ["JSONSchema", "JSONCodec", "JSONPatch"]),
+        ("FuzzTokenParser", ["AccessTokens", "SyncAPI"]),
         ("FuzzEventLog", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
     ]
     for target in fuzzTargets {

@@ -128,7 +128,7 @@ final class PostgresListener: Sendable {
     private func sweepInbox(_ connection: PostgresConnection) throws(PostgresError) {
         let rows = try connection.execute(
             """
-            SELECT id, document, action::text FROM \(schema.name).inbox
+            SELECT id, document, action::text, author FROM \(schema.name).inbox
             WHERE applied_at IS NULL ORDER BY id LIMIT \(Self.inboxBatch)
             """
         ).rows
@@ -136,7 +136,8 @@ final class PostgresListener: Sendable {
             guard let id = row[0].flatMap({ Int64($0) }), let name = row[1].flatMap({ DocumentName($0) }),
                 let action = row[2]
             else { return nil }
-            return InboxEntry(id: id, document: name, action: Array(action.utf8))
+            let author = row[3].flatMap { $0.isEmpty ? nil : $0 }
+            return InboxEntry(id: id, document: name, action: Array(action.utf8), author: author)
         }
         if !entries.isEmpty { onChange(.inbox(entries)) }
     }

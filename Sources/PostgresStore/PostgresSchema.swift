@@ -206,6 +206,12 @@ struct PostgresSchema {
             ALTER TABLE \(name).events ADD COLUMN model text;
             ALTER TABLE \(name).documents ADD COLUMN model text;
             """,
+            // Who made each change (issue 22): the `sub` of the signed token, null before and for
+            // static tokens. An inbox row may name its author for the event it becomes.
+            """
+            ALTER TABLE \(name).events ADD COLUMN IF NOT EXISTS author text;
+            ALTER TABLE \(name).inbox ADD COLUMN IF NOT EXISTS author text;
+            """,
         ]
     }
 
@@ -214,9 +220,9 @@ struct PostgresSchema {
     var insertEvents: String {
         """
         INSERT INTO \(name).events (
-            document, version, time, action, ops, schema, client, action_id, digest, session_name, model)
+            document, version, time, action, ops, schema, client, action_id, digest, session_name, model, author)
         SELECT $1, (e->>'version')::bigint, to_timestamp((e->>'time')::bigint / 1000.0), e->'action', e->'ops',
-            (e->>'schema')::integer, e->>'client', e->'id', e->>'digest', e->>'name', e->>'model'
+            (e->>'schema')::integer, e->>'client', e->'id', e->>'digest', e->>'name', e->>'model', e->>'author'
         FROM jsonb_array_elements($2::jsonb) AS e
         """
     }
@@ -248,7 +254,7 @@ struct PostgresSchema {
             'ops', ops)
         || jsonb_strip_nulls(jsonb_build_object(
             'schema', schema, 'client', client, 'id', action_id, 'digest', digest, 'name', session_name,
-            'model', model))
+            'model', model, 'author', author))
         """
     }
 }

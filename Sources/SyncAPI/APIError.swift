@@ -51,6 +51,10 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
             "invalid document name '\(name)': use 1 to 64 letters, digits, - or _")
     }
 
+    static func forbidden(_ message: String) -> APIError {
+        APIError(status: 403, code: "forbidden", message)
+    }
+
     static func invalidQuery(_ message: String) -> APIError {
         APIError(status: 400, code: "invalid_query", message)
     }

@@ -16,7 +16,10 @@ import SyncEngine
 ///     POST /api/docs/<name>/revert   {"version":V}   {"version":N}  (N: the version after the revert)
 ///     GET  /metrics                                  Prometheus text
 ///
-/// Errors are `{"error":{"code":..,"message":..}}` with 400 (bad name, query or body),
+/// Each request's `access` decides: the list shows the documents it may read; state, state at a
+/// version and history need `read` on the document; revert and `/metrics` need `admin` (403).
+///
+/// Errors are `{"error":{"code":..,"message":..}}` with 400 (bad name, query or body), 403 (not allowed),
 /// 404 (no such document, path, or version), 405 (wrong method), 503 (storage failing), 500.
 public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
     /// Limits on what one request may ask for.
@@ -64,6 +67,7 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
     private func route(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
         if request.path == "/metrics" {
             try require(.get, request)
+            guard request.access.admin else { throw APIError.forbidden("/metrics needs an admin token") }
             let text = MetricsExposition.render(engine: engine.metricsSnapshot(), transport: transport?.transportMetrics())
             return HTTPResponse(status: 200, contentType: MetricsExposition.contentType, body: Array(text.utf8))
         }
@@ -75,9 +79,14 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
         let rest = Array(segments.dropFirst(2))
         if rest.isEmpty {
             try require(.get, request)
-            return try await listDocuments()
+            return try await listDocuments(request.access)
         }
         guard let name = DocumentName(String(rest[0])) else { throw APIError.invalidName(String(rest[0])) }
+        if rest.count == 2 && rest[1] == "revert" {
+            guard request.access.admin else { throw APIError.forbidden("reverting needs an admin token") }
+        } else if !request.access.mayRead(name) {
+            throw APIError.forbidden("this token may not read document '\(name)'")
+        }
         switch rest.count {
         case 1:
             try require(.get, request)
@@ -107,8 +116,8 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
 
     /// `changed` is the time of the latest change (ms since the epoch), null when the store
     /// does not keep that change's event (a log that starts at a snapshot). Loads no document.
-    private func listDocuments() async throws(APIError) -> HTTPResponse {
-        let documents = await engine.documents().map { summary -> JSONValue in
+    private func listDocuments(_ access: DocumentAccess) async throws(APIError) -> HTTPResponse {
+        let documents = await engine.documents().filter { access.mayRead($0.name) }.map { summary -> JSONValue in
             var entry: JSONObject = [
                 "name": .string(summary.name.rawValue), "version": .integer(Int64(clamping: summary.version)),
                 "changed": summary.changed.map { .integer($0) } ?? .null,
@@ -212,13 +221,16 @@ public struct DocumentAPI<Model: DocumentModel>: HTTPHandler {
         let target = UInt64(integer)
         let newVersion: UInt64
         do {
-            newVersion = try await engine.revert(name, to: target)
+            newVersion = try await engine.revert(name, to: target, author: request.access.author)
         } catch {
             throw APIError(error)
         }
         logger.info(
             "Reverted a document",
-            metadata: ["document": "\(name)", "to": "\(target)", "version": "\(newVersion)"])
+            metadata: [
+                "document": "\(name)", "to": "\(target)", "version": "\(newVersion)",
+                "user": "\(request.access.author ?? "")",
+            ])
         return .json(["version": .integer(Int64(clamping: newVersion))])
     }
 

@@ -17,12 +17,18 @@ public struct HTTPRequest: Sendable, Hashable {
     public var path: String
     public var query: [QueryItem]
     public var body: [UInt8]
+    /// What the request's token allows; the handler checks it against each document touched.
+    public var access: DocumentAccess
 
-    public init(method: HTTPMethod, path: String, query: [QueryItem] = [], body: [UInt8] = []) {
+    public init(
+        method: HTTPMethod, path: String, query: [QueryItem] = [], body: [UInt8] = [],
+        access: DocumentAccess = .everything
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.body = body
+        self.access = access
     }
 
     /// The value of the first query item named `name`.

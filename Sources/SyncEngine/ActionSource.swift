@@ -10,4 +10,6 @@ struct ActionSource {
     let digest: ActionDigest?
     /// The name the session gave in its `Hello`, if any.
     let name: String?
+    /// The `sub` of the session's signed token, if it had one.
+    let author: String?
 }

@@ -46,7 +46,7 @@ extension DocumentActor {
         }
 
         let source = ActionSource(
-            client: link.client, id: envelope.id, digest: digest, name: roster.name(of: session))
+            client: link.client, id: envelope.id, digest: digest, name: roster.name(of: session), author: link.author)
         switch perform(envelope, source: source, link: link, into: &batch) {
         case .success(let change):
             batch.outputs.append(.outcome(session, id: envelope.id, version: change.version))
@@ -135,7 +135,8 @@ extension DocumentActor {
             var batch = Batch()
             batch.inboxEntry = entry
             do {
-                _ = try stage(after: decoded.action, actionJSON: decoded.json, source: nil, into: &batch)
+                let source = entry.author.map { ActionSource(client: nil, id: nil, digest: nil, name: nil, author: $0) }
+                _ = try stage(after: decoded.action, actionJSON: decoded.json, source: source, into: &batch)
             } catch {
                 resetState(to: stateJSON)
                 return await reject(entry, code: error.code, message: error.message)

@@ -97,7 +97,7 @@ extension DocumentActor {
             case .read(let reply): reply(.failure(error))
             case .readVersion(_, let reply): reply(.failure(error))
             case .history(_, _, let reply): reply(.failure(error))
-            case .revert(_, let reply): reply(.failure(error))
+            case .revert(_, _, let reply): reply(.failure(error))
             case .close(let reply): reply()
             case .message, .refusal, .disconnect, .remotePresence, .catchUp, .inbox, .unloadIfIdle: break
             }

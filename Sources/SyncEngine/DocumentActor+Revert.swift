@@ -32,7 +32,7 @@ extension DocumentActor {
         return .success(rebuilt)
     }
 
-    func revert(to target: UInt64) async -> Result<UInt64, SyncEngineError> {
+    func revert(to target: UInt64, author: String?) async -> Result<UInt64, SyncEngineError> {
         var json: JSONValue
         let schema: Int
         switch await rebuild(at: target) {
@@ -51,7 +51,8 @@ extension DocumentActor {
                 state = try kind.decode(json)
             }
             newVersion = try stage(
-                after: nil, actionJSON: ["type": "Revert", "version": .integer(Int64(clamping: target))], source: nil,
+                after: nil, actionJSON: ["type": "Revert", "version": .integer(Int64(clamping: target))],
+                source: author.map { ActionSource(client: nil, id: nil, digest: nil, name: nil, author: $0) },
                 into: &batch)
         } catch {
             state = previousState
@@ -64,7 +65,7 @@ extension DocumentActor {
             return .failure(SyncEngineError(.storageUnavailable, "cannot save the revert: \(error)"))
         case .superseded, .inboxEntryTaken:
             // Another writer got there first: the revert is built again on the newer state.
-            return await revert(to: target)
+            return await revert(to: target, author: author)
         case .committed:
             return .success(newVersion)
         }

@@ -101,7 +101,8 @@ extension DocumentActor {
         switch request {
         case .hello(let name):
             let entry = roster.hello(
-                session, name: name, client: link.client, since: link.since, role: link.role, now: now)
+                session, name: name, client: link.client, user: link.author, since: link.since, role: link.role,
+                now: now)
             batch.outputs.append(.reply(session, ServerMessage.presence(roster.entries)))
             change = .joined(entry)
         case .focus(let focus):

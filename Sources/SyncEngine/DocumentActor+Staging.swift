@@ -51,7 +51,8 @@ extension DocumentActor {
         let event = DocumentEvent(
             version: version + 1, time: WallClock.milliseconds(), schema: kind.schemaVersion,
             model: kind.isDeclared ? kind.modelName : nil, client: source?.client,
-            actionID: source?.id, digest: source?.digest, name: source?.name, action: actionJSON, ops: patch)
+            actionID: source?.id, digest: source?.digest, name: source?.name, author: source?.author,
+            action: actionJSON, ops: patch)
         let encoded: [UInt8]
         let message: OutboundMessage
         do {

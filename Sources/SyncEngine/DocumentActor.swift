@@ -282,9 +282,9 @@ actor DocumentActor<Model: DocumentModel> {
                 case .history(let since, let limit, let reply):
                     await commit(&batch)
                     reply(await history(since: since, limit: limit))
-                case .revert(let target, let reply):
+                case .revert(let target, let author, let reply):
                     await commit(&batch)
-                    reply(await revert(to: target))
+                    reply(await revert(to: target, author: author))
                 case .close(let reply):
                     await commit(&batch)
                     await closeInStore()

@@ -2,8 +2,9 @@ import JSONCodec
 import JSONPatch
 
 /// One change of a document, as kept in its log: one JSON line
-/// `{"format":2,"schema":S,"version":N,"time":MS,"client":..,"id":..,"digest":..,"name":..,"action":{...},"ops":[...]}`
-/// (`client`, `id`, `digest` and `name` only when known; lines of earlier releases have no `format` and `schema`).
+/// `{"format":2,"schema":S,"version":N,"time":MS,"client":..,"id":..,"digest":..,"name":..,"author":..,"action":{...},"ops":[...]}`
+/// (`client`, `id`, `digest`, `name` and `author` only when known; lines of earlier releases have no
+/// `format` and `schema`, nor `author`). The history API always shows `author`, null when unknown.
 public struct DocumentEvent: Sendable, Hashable {
     /// The version the document has after this event; the first event is version 1.
     public let version: UInt64
@@ -22,6 +23,9 @@ public struct DocumentEvent: Sendable, Hashable {
     let digest: ActionDigest?
     /// The name the session gave in its `Hello`, if any.
     public let name: String?
+    /// Who made the change: the `sub` of the signed token the session or API request presented.
+    /// Nil for static tokens, servers without credentials, inbox rows without one and migrations.
+    public let author: String?
     /// The action as the model understood it (decoded and encoded again). Reverts are
     /// `{"type":"Revert","version":V}`, migrations `{"type":"Migrate","from":S,"to":S+1}`. Logs
     /// written before actions were re-encoded hold the client's object as sent; they load unchanged.
@@ -31,17 +35,18 @@ public struct DocumentEvent: Sendable, Hashable {
 
     public init(
         version: UInt64, time: Int64, schema: Int = 1, model: String? = nil, client: ClientID? = nil,
-        actionID: JSONValue? = nil, name: String? = nil, action: JSONValue, ops: JSONPatch
+        actionID: JSONValue? = nil, name: String? = nil, author: String? = nil, action: JSONValue, ops: JSONPatch
     ) {
         self.init(
             version: version, time: time, schema: schema, model: model, client: client, actionID: actionID, digest: nil,
-            name: name, action: action, ops: ops)
+            name: name, author: author, action: action, ops: ops)
     }
 
     init(
         version: UInt64, time: Int64, schema: Int, model: String? = nil, client: ClientID?, actionID: JSONValue?,
-        digest: ActionDigest?, name: String?, action: JSONValue, ops: JSONPatch
+        digest: ActionDigest?, name: String?, author: String? = nil, action: JSONValue, ops: JSONPatch
     ) {
+        self.author = author
         self.version = version
         self.time = time
         self.schema = schema
@@ -75,6 +80,12 @@ public struct DocumentEvent: Sendable, Hashable {
         if let actionID { object["id"] = actionID }
         if let digest { object["digest"] = .string(digest.description) }
         if let name { object["name"] = .string(name) }
+        if let author {
+            object["author"] = .string(author)
+        } else if format == nil {
+            // The API shows every event's author, so that "nobody recorded" is explicit.
+            object["author"] = .null
+        }
         object["action"] = action
         object["ops"] = ops.jsonValue
         return object
@@ -124,6 +135,12 @@ public struct DocumentEvent: Sendable, Hashable {
             guard let string = member.stringValue else { throw EventFormatError("\"name\" must be a string") }
             name = string
         }
+        var author: String?
+        switch object["author"] {
+        case nil, .null?: break
+        case .string(let string)?: author = string
+        default: throw EventFormatError("\"author\" must be a string or null")
+        }
         guard let action = object["action"], case .object = action else {
             throw EventFormatError("\"action\" must be an object")
         }
@@ -135,8 +152,8 @@ public struct DocumentEvent: Sendable, Hashable {
             throw EventFormatError("\"ops\" is not a JSON Patch: \(error)")
         }
         self.init(
-            version: UInt64(version), time: time, schema: schema, model: model, client: client, actionID: actionID, digest: digest,
-            name: name, action: action, ops: patch)
+            version: UInt64(version), time: time, schema: schema, model: model, client: client, actionID: actionID,
+            digest: digest, name: name, author: author, action: action, ops: patch)
     }
 }
 

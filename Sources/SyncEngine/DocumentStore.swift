@@ -175,11 +175,14 @@ public struct InboxEntry: Sendable, Equatable {
     public var document: DocumentName
     /// The action's JSON text.
     public var action: [UInt8]
+    /// The row's `author`, filled in by the writer, recorded with the event; nil if empty.
+    public var author: String?
 
-    public init(id: Int64, document: DocumentName, action: [UInt8]) {
+    public init(id: Int64, document: DocumentName, action: [UInt8], author: String? = nil) {
         self.id = id
         self.document = document
         self.action = action
+        self.author = author
     }
 }
 

@@ -18,7 +18,7 @@ enum DocumentWork: Sendable {
     case read(@Sendable (Result<DocumentState, SyncEngineError>) -> Void)
     case readVersion(UInt64, @Sendable (Result<DocumentState, SyncEngineError>) -> Void)
     case history(since: UInt64, limit: Int, @Sendable (Result<HistoryPage, SyncEngineError>) -> Void)
-    case revert(to: UInt64, @Sendable (Result<UInt64, SyncEngineError>) -> Void)
+    case revert(to: UInt64, author: String?, @Sendable (Result<UInt64, SyncEngineError>) -> Void)
     case close(@Sendable () -> Void)
     /// The idle timer fired: unload the document if nothing happened since.
     case unloadIfIdle

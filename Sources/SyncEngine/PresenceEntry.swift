@@ -1,22 +1,29 @@
 import JSONPatch
 
 /// One session on a document's presence list, as `Presence` and `PresenceJoin` show it:
-/// `{"session":N,"name":..,"client":..,"since":MS,"role":"editor","focus":..}`. Also what
+/// `{"session":N,"name":..,"client":..,"user":..,"since":MS,"role":"editor","focus":..}` (`user`:
+/// the `sub` of the session's signed token, or null). Also what
 /// instances sharing a database tell each other about their sessions.
 public struct PresenceEntry: Sendable, Equatable {
     public let session: SessionID
     public var name: String?
     public let client: ClientID?
+    /// The `sub` of the session's signed token; nil for static tokens.
+    public let user: String?
     /// Milliseconds since the Unix epoch when the session connected.
     public let since: Int64
     public let role: SessionRole
     /// What the session is looking at, e.g. `/todos/3`; never logged.
     public var focus: String?
 
-    public init(session: SessionID, name: String?, client: ClientID?, since: Int64, role: SessionRole, focus: String?) {
+    public init(
+        session: SessionID, name: String?, client: ClientID?, user: String? = nil, since: Int64, role: SessionRole,
+        focus: String?
+    ) {
         self.session = session
         self.name = name
         self.client = client
+        self.user = user
         self.since = since
         self.role = role
         self.focus = focus
@@ -25,7 +32,8 @@ public struct PresenceEntry: Sendable, Equatable {
     var jsonValue: JSONValue {
         [
             "session": .integer(Int64(clamping: session.rawValue)), "name": name.map(JSONValue.string) ?? .null,
-            "client": client.map { .string($0.rawValue) } ?? .null, "since": .integer(since),
+            "client": client.map { .string($0.rawValue) } ?? .null, "user": user.map(JSONValue.string) ?? .null,
+            "since": .integer(since),
             "role": .string(role.protocolName), "focus": focus.map(JSONValue.string) ?? .null,
         ]
     }
@@ -38,12 +46,16 @@ public struct PresenceEntry: Sendable, Equatable {
             let name = Self.optionalString(json["name"]), name.map({ $0.count <= PresenceRoster.maximumNameLength }) ?? true,
             let focus = Self.optionalString(json["focus"]),
             focus.map({ $0.utf8.count <= PresenceRoster.maximumFocusBytes }) ?? true,
-            let client = Self.optionalString(json["client"])
+            let client = Self.optionalString(json["client"]),
+            // Absent in messages of instances from before signed tokens.
+            let user = json["user"] == nil ? .some(nil) : Self.optionalString(json["user"]),
+            user.map({ $0.utf8.count <= 256 }) ?? true
         else { return nil }
         let clientID = client.flatMap(ClientID.init)
         guard client == nil || clientID != nil else { return nil }
         self.init(
-            session: SessionID(rawValue: UInt64(session)), name: name, client: clientID, since: since, role: role,
+            session: SessionID(rawValue: UInt64(session)), name: name, client: clientID, user: user, since: since,
+            role: role,
             focus: focus)
     }
 

@@ -36,13 +36,15 @@ struct PresenceRoster {
 
     /// Adds the session, or renames it if it said Hello before; returns its entry.
     mutating func hello(
-        _ session: SessionID, name: String?, client: ClientID?, since: Int64, role: SessionRole, now: Int64
+        _ session: SessionID, name: String?, client: ClientID?, user: String? = nil, since: Int64, role: SessionRole,
+        now: Int64
     ) -> PresenceEntry {
         if let index = members.firstIndex(where: { $0.entry.session == session }) {
             members[index].entry.name = name
             return members[index].entry
         }
-        let entry = PresenceEntry(session: session, name: name, client: client, since: since, role: role, focus: nil)
+        let entry = PresenceEntry(
+            session: session, name: name, client: client, user: user, since: since, role: role, focus: nil)
         members.append(Member(entry: entry, focusBudget: FocusBudget(now: now)))
         return entry
     }

@@ -8,8 +8,11 @@ public protocol SessionEngine: Sendable {
     /// (a Full, or the patches after `since` when it can resume) through `output`.
     ///
     /// `client` names the client for exactly-once actions (`?client=ID`); nil when it gave none.
+    /// `author` (a signed token's `sub`) is recorded with every change the session makes; nil for
+    /// static tokens and servers without credentials.
     func connect(
-        document: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any TransportSession
+        document: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, author: String?,
+        output: any TransportSession
     ) -> SessionID
 
     /// One complete message from a session. Messages of one session are handled in arrival order.
@@ -41,6 +44,13 @@ extension SessionEngine {
 }
 
 extension SessionEngine {
+    /// Opens a session whose changes have no author.
+    public func connect(
+        document: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any TransportSession
+    ) -> SessionID {
+        connect(document: document, since: since, role: role, client: client, author: nil, output: output)
+    }
+
     /// Opens a session for a client that gave no client ID.
     public func connect(
         document: DocumentName, since: UInt64?, role: SessionRole, output: any TransportSession

@@ -152,10 +152,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     // MARK: SessionEngine
 
     public func connect(
-        document name: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, output: any TransportSession
+        document name: DocumentName, since: UInt64?, role: SessionRole, client: ClientID?, author: String?,
+        output: any TransportSession
     ) -> SessionID {
         let session = sessionIDs.id(nextSessionID.wrappingAdd(1, ordering: .relaxed).oldValue)
-        let link = EngineSession(output: output, role: role, client: client)
+        let link = EngineSession(output: output, role: role, client: client, author: author)
         let admitted = registry.withLock { registry -> Result<any DocumentHandle, SyncEngineError> in
             Result { () throws(SyncEngineError) in
                 let document = try loadedDocument(name, in: &registry, creating: true)
@@ -343,9 +344,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     /// Returns the document to its state at `version` by appending a new event
     /// (action `{"type":"Revert","version":V}`), broadcast like any change. History is kept, so
     /// a revert can itself be reverted. Returns the version after the revert (the current one
-    /// if the state already equals the state at `version`).
-    public func revert(_ name: DocumentName, to version: UInt64) async throws(SyncEngineError) -> UInt64 {
-        try await perform(on: name) { reply in .revert(to: version, reply) }
+    /// if the state already equals the state at `version`). `author` is recorded with the event.
+    public func revert(_ name: DocumentName, to version: UInt64, author: String? = nil) async throws(SyncEngineError)
+        -> UInt64
+    {
+        try await perform(on: name) { reply in .revert(to: version, author: author, reply) }
     }
 
     /// The counters for a metrics endpoint.

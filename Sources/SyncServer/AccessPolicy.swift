@@ -1,19 +1,28 @@
+import AccessTokens
+import SyncAPI
 import SyncEngine
 
-/// Turns the credentials of an upgrade request into a session role, or a refusal.
+/// Turns the token of a request (upgrade or API) into what it may do, or a refusal (HTTP 401).
+///
+/// Static tokens come first: `--token` may do everything, `--read-token` read everything. Any
+/// other token is checked as a signed token when `--jwt-key` is given. A refusal never says why:
+/// a forger must not learn whether the signature, the algorithm or the clock was wrong.
 struct AccessPolicy {
     let credentials: ServerConfiguration.Credentials
 
-    /// `presented` is the token from `Authorization: Bearer` or `?token=`.
-    func role(presented: String?) -> SessionRole? {
-        guard credentials.isRequired else { return .editor }
+    /// `presented` is the token from `Authorization: Bearer` or `?token=`; `now` in seconds.
+    func access(presented: String?, now: Int64) -> DocumentAccess? {
+        guard credentials.isRequired else { return .everything }
         guard let presented else { return nil }
         // Check both secrets every time so the timing does not say which one matched.
         let isEditor = credentials.token.map { constantTimeEquals(presented, $0) } ?? false
         let isWatcher = credentials.readToken.map { constantTimeEquals(presented, $0) } ?? false
-        if isEditor { return .editor }
-        if isWatcher { return .watcher }
-        return nil
+        if isEditor { return .everything }
+        if isWatcher { return .readEverything }
+        guard let verifier = credentials.tokenVerifier,
+            let claims = try? verifier.verify(presented, now: now)
+        else { return nil }
+        return DocumentAccess(claims)
     }
 
     /// The bearer token in an `Authorization` header value.
@@ -22,6 +31,15 @@ struct AccessPolicy {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return String(parts[1]).trimmingSpaces()
+    }
+}
+
+extension DocumentAccess {
+    /// The access a verified token's claims grant.
+    init(_ claims: TokenClaims) {
+        self.init(
+            author: claims.subject, read: claims.read.map(DocumentPattern.init),
+            write: claims.write.map(DocumentPattern.init), admin: claims.admin, expiresAt: claims.expiresAt)
     }
 }
 

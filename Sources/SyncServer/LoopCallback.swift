@@ -41,6 +41,9 @@ func serverLoopCallback(
     case LWS_CALLBACK_SERVER_WRITEABLE:
         guard let session = ServerLoop.session(in: user) else { return 0 }
         return loop.writeSession(session)
+    case LWS_CALLBACK_TIMER:
+        if let session = ServerLoop.session(in: user) { loop.sessionTimer(session) }
+        return 0
     case LWS_CALLBACK_CLOSED:
         if let session = ServerLoop.session(in: user) { loop.closeSession(session) }
         return 0

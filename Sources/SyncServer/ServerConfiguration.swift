@@ -1,3 +1,5 @@
+import AccessTokens
+
 /// Everything that shapes a `PatchsyncServer`: where it listens, how big messages and
 /// queues may grow, who may connect and how often they may act.
 public struct ServerConfiguration: Sendable {
@@ -10,20 +12,24 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Client credentials. A session presenting `token` is an editor, one presenting
-    /// `readToken` a watcher. With neither set, everybody is an editor.
+    /// `readToken` a watcher, one presenting a token `tokenVerifier` accepts gets what its
+    /// claims grant. With none set, everybody is an editor.
     public struct Credentials: Sendable {
         /// Required for editing (and, if `readToken` is nil, for any connection).
         public var token: String?
         /// Grants a watch-only session.
         public var readToken: String?
+        /// Checks signed tokens (`--jwt-key`); its keys may be replaced while the server runs.
+        public var tokenVerifier: TokenVerifier?
 
-        public init(token: String? = nil, readToken: String? = nil) {
+        public init(token: String? = nil, readToken: String? = nil, tokenVerifier: TokenVerifier? = nil) {
             self.token = token
             self.readToken = readToken
+            self.tokenVerifier = tokenVerifier
         }
 
         /// Whether any credential is required at all.
-        public var isRequired: Bool { token != nil || readToken != nil }
+        public var isRequired: Bool { token != nil || readToken != nil || tokenVerifier != nil }
     }
 
     /// Connection and action limits. Zero turns a limit off.

@@ -63,17 +63,18 @@ extension ServerLoop {
         let presented =
             AccessPolicy.bearerToken(fromAuthorization: headers.value(WSI_TOKEN_HTTP_AUTHORIZATION))
             ?? arguments.first(where: { $0.name == "token" })?.value
-        guard let role = accessPolicy.role(presented: presented) else {
+        guard let access = accessPolicy.access(presented: presented, now: WallClock.seconds()) else {
             return respondWithAPIError(wsi, APIError(status: 401, code: "unauthorized", "missing or wrong token"))
         }
-        if role == .watcher && method != .get {
+        if !access.mayWriteAnything && method != .get {
             return respondWithAPIError(
                 wsi, APIError(status: 403, code: SyncErrorCode.forbidden.rawValue, "the read-only token cannot change anything"))
         }
         let request = HTTPRequest(
             method: method, path: path,
             // The token is a credential, not an argument for the handler.
-            query: arguments.filter { $0.name != "token" }.map { HTTPRequest.QueryItem(name: $0.name, value: $0.value) })
+            query: arguments.filter { $0.name != "token" }.map { HTTPRequest.QueryItem(name: $0.name, value: $0.value) },
+            access: access)
         if method == .post {
             // lws 4.1.6 never completes a chunked request body: the request would hang.
             if headers.value(WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {

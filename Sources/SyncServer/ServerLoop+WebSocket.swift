@@ -1,5 +1,6 @@
 import CLibWebsockets
 import LibWebsocketsSupport
+import Logging
 import SyncEngine
 
 /// WebSocket sessions on the service thread: admission, reassembly, writes and closes.
@@ -45,10 +46,16 @@ extension ServerLoop {
         let presented =
             AccessPolicy.bearerToken(fromAuthorization: headers.value(WSI_TOKEN_HTTP_AUTHORIZATION))
             ?? headers.queryArgument("token")
-        guard let role = accessPolicy.role(presented: presented) else {
-            // Never log the presented token.
+        guard let access = accessPolicy.access(presented: presented, now: WallClock.seconds()) else {
+            // Never log the presented token, nor say what was wrong with it.
             logger.notice("refused upgrade: missing or wrong token", metadata: ["client": "\(clientAddress)"])
             return refuse(wsi, status: 401, "missing or wrong token")
+        }
+        guard let role = access.role(on: document) else {
+            logger.notice(
+                "refused upgrade: the token may not read the document",
+                metadata: ["client": "\(clientAddress)", "document": "\(document)", "user": "\(access.author ?? "")"])
+            return refuse(wsi, status: 403, "this token may not read document '\(document)'")
         }
 
         if let refusal = engine.refusal(forConnectingTo: document) {
@@ -57,7 +64,8 @@ extension ServerLoop {
         }
         guard let perSessionData else { return refuse(wsi, status: 500, "no session storage") }
         let ticket = WebSocketSession.Ticket(
-            document: document, since: since, client: client, role: role, clientAddress: clientAddress)
+            document: document, since: since, client: client, role: role, clientAddress: clientAddress,
+            author: access.author, expiresAt: access.expiresAt)
         var machine = SessionStateMachine(configuration: sessionConfiguration)
         if let refusal = connectionLimitRefusal(for: clientAddress) {
             machine = SessionStateMachine(
@@ -148,9 +156,34 @@ extension ServerLoop {
         connectionsPerAddress[ticket.clientAddress, default: 0] += 1
         session.id = engine.connect(
             document: ticket.document, since: ticket.since, role: ticket.role, client: ticket.client,
-            output: session.outbox)
-        logger.info("session opened", metadata: metadata(session, ["role": "\(ticket.role)"]))
+            author: ticket.author, output: session.outbox)
+        var opened: Logger.Metadata = ["role": "\(ticket.role)"]
+        if let author = ticket.author { opened["user"] = "\(author)" }
+        logger.info("session opened", metadata: metadata(session, opened))
+        armExpiry(of: session)
         return 0
+    }
+
+    /// The longest lws timer set at once; a later expiry re-arms when it fires.
+    private static let longestTimerSeconds: Int64 = 3600
+
+    /// Closes the session with 1008 "token expired" once its token's `exp` has passed on this
+    /// server's clock (no skew here: the skew only helps a token that was just issued or renewed).
+    private func armExpiry(of session: WebSocketSession) {
+        guard let expiresAt = session.ticket.expiresAt else { return }
+        let remainingMicroseconds = (expiresAt * 1000 - WallClock.milliseconds()) * 1000
+        lws_set_timer_usecs(session.wsi, max(1, min(remainingMicroseconds, Self.longestTimerSeconds * 1_000_000)))
+    }
+
+    /// The session's timer fired: its token expired, or it is time to re-arm a long expiry.
+    func sessionTimer(_ session: WebSocketSession) {
+        guard let expiresAt = session.ticket.expiresAt else { return }
+        if WallClock.milliseconds() >= expiresAt * 1000 {
+            logger.notice("closing session: its token expired", metadata: metadata(session))
+            session.outbox.close(.policyViolation, reason: "token expired")
+        } else {
+            armExpiry(of: session)
+        }
     }
 
     /// zlib's default memLevel 8 makes each compressing session cost about 90 KiB once

@@ -12,6 +12,10 @@ final class WebSocketSession: FragmentWriter {
         let client: ClientID?
         let role: SessionRole
         let clientAddress: String
+        /// The `sub` of the session's signed token, recorded with its changes.
+        var author: String? = nil
+        /// When the session's signed token expires (seconds since the epoch): it is closed then.
+        var expiresAt: Int64? = nil
     }
 
     let wsi: OpaquePointer
