@@ -1,3 +1,4 @@
+import AccessTokens
 import ArgumentParser
 import Glibc
 import Logging
@@ -90,6 +91,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A token that only watches: sessions get state but every action gets 'forbidden'; the API is read-only.")
     var readToken: String?
 
+    @Option(help: ArgumentHelp(
+        "A key for signed tokens (JWT); repeatable. A PEM public key checks EdDSA (Ed25519) or ES256 (P-256) tokens, any other file is an HS256 secret. A token's 'kid' names the file's base name without extension. Read again on SIGHUP.",
+        valueName: "file"))
+    var jwtKey: [String] = []
+
     @Option(help: "Most WebSocket sessions at once; 0 is unlimited. (default: 4096)")
     var maxConnections: Int?
 
@@ -174,7 +180,8 @@ struct ServeCommand: AsyncParsableCommand {
                 metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
-        guard let signals = TerminationSignals.install() else {
+        let verifier = serverConfiguration.credentials.tokenVerifier
+        guard let signals = TerminationSignals.install(reloading: verifier != nil) else {
             logger.critical("cannot install signal handlers")
             throw ExitCode.failure
         }
@@ -194,10 +201,27 @@ struct ServeCommand: AsyncParsableCommand {
         let line = Array("listening on \(address)\n".utf8)
         _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
 
-        let signal = await TerminationSignals.wait(readEnd: signals)
+        var signal = await TerminationSignals.wait(readEnd: signals)
+        while signal == SIGHUP, let verifier {
+            reloadKeys(verifier, logger: logger)
+            signal = await TerminationSignals.wait(readEnd: signals)
+        }
         logger.info("received signal", metadata: ["signal": "\(signal)"])
         await server.stop()
         await engine.shutdown()
+    }
+
+    /// SIGHUP: reads the key files again. Open sessions stay; a file that cannot be read keeps
+    /// the previous keys, all of them.
+    private func reloadKeys(_ verifier: TokenVerifier, logger: Logger) {
+        let paths = verifier.keyPaths
+        do {
+            let keys = try TokenKeySet(paths: paths)
+            verifier.replaceKeys(with: keys)
+            logger.notice("reloaded the token keys", metadata: ["keys": "\(keys.keys.map(\.id).joined(separator: ", "))"])
+        } catch {
+            logger.error("cannot reload the token keys; keeping the previous ones", metadata: ["error": "\(error)"])
+        }
     }
 
     private func makeEngineConfiguration(_ environment: OptionSources, store: PostgresDocumentStore?) throws
@@ -248,6 +272,14 @@ struct ServeCommand: AsyncParsableCommand {
             readToken: try environment.optionalValue(readToken, "READ_TOKEN"))
         if let token = configuration.credentials.token, token == configuration.credentials.readToken {
             throw ValidationError("--token and --read-token must differ")
+        }
+        let keyPaths = environment.list(jwtKey, "JWT_KEY")
+        if !keyPaths.isEmpty {
+            do {
+                configuration.credentials.tokenVerifier = TokenVerifier(keys: try TokenKeySet(paths: keyPaths))
+            } catch {
+                throw ValidationError("--jwt-key: \(error)")
+            }
         }
 
         var limits = configuration.limits

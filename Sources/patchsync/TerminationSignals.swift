@@ -1,13 +1,14 @@
 import Glibc
 import SystemSupport
 
-/// SIGINT and SIGTERM, turned into something a task can await. The handler only
-/// writes a byte to a pipe (async-signal-safe); a dedicated thread reads it.
+/// SIGINT and SIGTERM (and SIGHUP, when something can be reloaded), turned into something a
+/// task can await. The handler only writes a byte to a pipe (async-signal-safe); a dedicated
+/// thread reads it.
 enum TerminationSignals {
     nonisolated(unsafe) private static var pipeWriteEnd: Int32 = -1
 
     /// Installs the handlers; returns the pipe's read end to pass to `wait`.
-    static func install() -> Int32? {
+    static func install(reloading: Bool = false) -> Int32? {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { return nil }
         pipeWriteEnd = ends[1]
@@ -17,6 +18,7 @@ enum TerminationSignals {
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        if reloading { signal(SIGHUP, handler) }
         return ends[0]
     }
 

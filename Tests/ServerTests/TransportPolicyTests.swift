@@ -1,4 +1,5 @@
 import SyncEngine
+import SyncAPI
 import Testing
 
 @testable import SyncServer
@@ -52,16 +53,16 @@ import Testing
 
 @Suite struct AccessPolicyTests {
     @Test func withoutTokensEveryoneEdits() {
-        #expect(AccessPolicy(credentials: .init()).role(presented: nil) == .editor)
+        #expect(AccessPolicy(credentials: .init()).access(presented: nil, now: 0) == .everything)
     }
 
     @Test func tokensPickTheRole() {
         let policy = AccessPolicy(credentials: .init(token: "edit", readToken: "read"))
-        #expect(policy.role(presented: "edit") == .editor)
-        #expect(policy.role(presented: "read") == .watcher)
-        #expect(policy.role(presented: nil) == nil)
-        #expect(policy.role(presented: "edi") == nil)
-        #expect(policy.role(presented: "edit2") == nil)
+        #expect(policy.access(presented: "edit", now: 0) == .everything)
+        #expect(policy.access(presented: "read", now: 0) == .readEverything)
+        #expect(policy.access(presented: nil, now: 0) == nil)
+        #expect(policy.access(presented: "edi", now: 0) == nil)
+        #expect(policy.access(presented: "edit2", now: 0) == nil)
     }
 
     @Test func bearerHeader() {
@@ -87,8 +88,8 @@ import Testing
         #expect(!constantTimeEquals(secret, secret + padding))
         #expect(!constantTimeEquals(String(repeating: "\0", count: extra), ""))
         let policy = AccessPolicy(credentials: .init(token: secret, readToken: "r3ad"))
-        #expect(policy.role(presented: secret + padding) == nil)
-        #expect(policy.role(presented: "r3ad" + padding) == nil)
+        #expect(policy.access(presented: secret + padding, now: 0) == nil)
+        #expect(policy.access(presented: "r3ad" + padding, now: 0) == nil)
     }
 }
 
