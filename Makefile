@@ -84,6 +84,7 @@ bench: test-deps
 	.build/release/PatchsyncBench engine
 	.build/release/PatchsyncBench validation
 	.build/release/PatchsyncBench types
+	.build/release/PatchsyncBench tokens
 	$(PYTHON) bench/fanout.py --patchsync .build/release/patchsync --runs 3
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync

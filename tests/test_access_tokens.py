@@ -1,6 +1,8 @@
 """Signed access tokens (issue 22): --jwt-key, per-document read/write/admin, author in history,
 1008 when a session's token expires, SIGHUP key rotation. Tokens are made with PyJWT."""
 import asyncio
+import re
+import sys
 import json
 import signal
 import subprocess
@@ -325,3 +327,50 @@ def test_an_unreadable_key_stops_start_up_and_the_config_file_names_keys(patchsy
         assert await refused_status(ws(server, "line-3", "")) == 401
 
     run(scenario())
+
+
+def documented_blocks(language):
+    """The fenced `language` blocks of docs/access.md, in order."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "access.md").read_text()
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_the_documented_example_works_in_chromium(start_server, tmp_path):
+    """docs/access.md's worked example, as written: openssl key pair, the PyJWT script, the page."""
+    from selenium.webdriver.common.by import By
+    from test_browser import new_browser, wait_connected, wait_until
+
+    shell = documented_blocks("sh")
+    for command in shell[0].splitlines():
+        if command.startswith("openssl "):
+            subprocess.run(command, shell=True, cwd=tmp_path, check=True, capture_output=True)
+        else:
+            assert command == "patchsync serve --jwt-key portal.pem"
+    script = tmp_path / "make-token.py"
+    script.write_text(documented_blocks("python")[0])
+    made = subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True, text=True)
+    text = made.stdout.strip()
+    assert jwt.get_unverified_header(text)["kid"] == "portal"
+    server = start_server("--jwt-key", str(tmp_path / "portal.pem"))
+    assert 'xdg-open "http://127.0.0.1:3333/?doc=line-3#token=$(python3 make-token.py)"' in shell[1]
+
+    async def refused():
+        assert await refused_status(ws(server, "office", text)) == 403
+
+    run(refused())
+    browser = new_browser()
+    try:
+        browser.get(f"{server.url}?doc=line-3#token={text}")
+        wait_connected(browser)
+        assert not browser.find_element(By.NAME, "list-name").get_property("readOnly")
+        browser.get(f"{server.url}?doc=line-4#token={text}")
+        wait_connected(browser)
+        # The page learns it may only watch from the first refused edit (as with --read-token).
+        browser.find_element(By.NAME, "list-name").send_keys("!")
+        toast = browser.find_element(By.ID, "toast")
+        wait_until(browser, lambda b: toast.is_displayed() and "not change" in toast.text, "no view-only notice")
+        wait_until(browser, lambda b: b.find_element(By.NAME, "list-name").get_property("readOnly"),
+                   "line-4 is read-only for the line-3 operator")
+        browser.get("about:blank")
+    finally:
+        browser.quit()

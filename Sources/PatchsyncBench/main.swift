@@ -1,6 +1,6 @@
 import Glibc
 
-// `PatchsyncBench [core | startup ... | engine | fanout ... | validation | types]`: which benchmark to run;
+// `PatchsyncBench [core | startup ... | engine | fanout ... | validation | types | tokens ...]`: which benchmark to run;
 // `core` when none is named.
 let arguments = CommandLine.arguments.dropFirst()
 let status: Int32
@@ -17,8 +17,10 @@ case "validation":
     status = ValidationBenchmark.main(arguments: arguments.dropFirst())
 case "types":
     status = await DeclaredTypeBenchmark.main(arguments: arguments.dropFirst())
+case "tokens":
+    status = TokenBenchmark.main(arguments: arguments.dropFirst())
 case let other?:
-    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ... | validation | types]")
+    print("unknown benchmark '\(other)'; usage: PatchsyncBench [core | startup ... | engine | fanout ... | validation | types | tokens ...]")
     status = 2
 }
 exit(status)

@@ -26,6 +26,8 @@ describe('summarize', () => {
   test('names the author only when the event records one', () => {
     assert.equal(author({ name: ' Ana ' }), 'Ana');
     assert.equal(author({}), null);
+    assert.equal(author({ author: 'line-3 operator', name: 'panel' }), 'line-3 operator');
+    assert.equal(author({ author: null, name: 'panel' }), 'panel');
   });
 });
 

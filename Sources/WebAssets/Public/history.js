@@ -81,9 +81,9 @@ export function summarize(event, before = null, after = null) {
   }
 }
 
-/** Who made the change, when the event records it (the name a client gave in its Hello). */
+/** Who made the change, when the event records it: its token's `sub`, else the name a client gave in its Hello. */
 export function author(event) {
-  const name = event?.name;
+  const name = event?.author ?? event?.name;
   return typeof name === 'string' && name.trim() ? name.trim() : null;
 }
 
