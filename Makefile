@@ -88,6 +88,7 @@ bench: test-deps
 	$(PYTHON) bench/fanout.py --patchsync .build/release/patchsync --runs 3
 	$(PYTHON) bench/memory.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/joins.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/tokens.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/page.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/database.py --patchsync .build/release/patchsync
 
