@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "SyncServer", "SyncClient", "SyncEngine", "SyncAPI", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
+                "SyncServer", "SyncClient", "SyncEngine", "SyncAPI", "AccessTokens", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
             ]
         ),
     ]

@@ -1,5 +1,6 @@
-import SyncEngine
+import AccessTokens
 import SyncAPI
+import SyncEngine
 import Testing
 
 @testable import SyncServer
@@ -63,6 +64,27 @@ import Testing
         #expect(policy.access(presented: nil, now: 0) == nil)
         #expect(policy.access(presented: "edi", now: 0) == nil)
         #expect(policy.access(presented: "edit2", now: 0) == nil)
+    }
+
+    @Test func signedTokensComeAfterTheStaticOnesAndGrantWhatTheirClaimsSay() throws {
+        // Claims: sub "line-3 operator", exp 2000000000, nbf 1700000000, read ["line-*"], write ["line-3"].
+        let token =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJsaW5lLTMgb3BlcmF0b3IiLCJleHAiOjIwMDAwMDAwMDAsIm5iZiI6MTcwMDAwMDAwMCwicGF0Y2hzeW5jIjp7InJlYWQiOlsibGluZS0qIl0sIndyaXRlIjpbImxpbmUtMyJdfX0.SG-MJ3Xq6GvKlD_pwABXwdxwbmy84iaOmAZWJPA4p8E"
+        let verifier = TokenVerifier(
+            keys: TokenKeySet(keys: [try VerificationKey(id: "plant", bytes: Array("hs-secret-for-tests".utf8))]))
+        let policy = AccessPolicy(credentials: .init(token: "edit", readToken: "read", tokenVerifier: verifier))
+        let access = try #require(policy.access(presented: token, now: 1_800_000_000))
+        #expect(access.author == "line-3 operator")
+        #expect(access.expiresAt == 2_000_000_000)
+        #expect(access.role(on: DocumentName("line-3")!) == .editor)
+        #expect(access.role(on: DocumentName("line-4")!) == .watcher)
+        #expect(access.role(on: DocumentName("office")!) == nil)
+        #expect(policy.access(presented: token, now: 2_000_000_031) == nil)
+        #expect(policy.access(presented: "edit", now: 0) == .everything)
+        #expect(policy.access(presented: "read", now: 0) == .readEverything)
+        #expect(policy.access(presented: "x.y.z", now: 0) == nil)
+        // Signed tokens alone make credentials required.
+        #expect(AccessPolicy(credentials: .init(tokenVerifier: verifier)).access(presented: nil, now: 0) == nil)
     }
 
     @Test func bearerHeader() {
