@@ -20,13 +20,14 @@ public struct DocumentPattern: Sendable, Hashable, CustomStringConvertible {
         var star: Int? = nil
         var resume = 0
         while n < name.count {
-            if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == name[n] {
-                p += 1
-                n += 1
-            } else if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
+            // `*` first: in a pattern it is never a literal, even against a `*` in the name.
+            if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
                 star = p
                 resume = n
                 p += 1
+            } else if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == name[n] {
+                p += 1
+                n += 1
             } else if let star {
                 p = star + 1
                 resume += 1
