@@ -260,7 +260,7 @@ def test_a_session_is_closed_with_1008_when_its_token_expires(start_server, keys
 
     async def scenario():
         # Accepted thanks to the skew, then closed on the server's clock without it.
-        session = await websockets.connect(ws(server, "line-3", token(signing, write=["*"], lifetime=3)))
+        session = await websockets.connect(ws(server, "line-3", token(signing, write=["*"], lifetime=5)))
         received = []
         with pytest.raises(websockets.ConnectionClosed) as closed:
             while True:
