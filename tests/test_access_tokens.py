@@ -122,6 +122,8 @@ def test_bad_tokens_are_refused_with_401_and_no_hint(start_server, keys):
     run(scenario())
     for text in refused.values():
         assert text not in server.log(), "tokens are never logged"
+    for reason in ("badSignature", "algorithmNotAllowed", "expired", "notYetValid", "invalidClaims", "malformed"):
+        assert f"reason={reason}" in server.log(), "the log says why, the client is not told"
 
 
 def test_read_write_and_outside(start_server, keys):

@@ -19,9 +19,10 @@ public struct TokenKeySet: Sendable {
         self.paths = paths
     }
 
+    /// Keys made in memory (tests, benchmarks): there are no files to read again on SIGHUP.
     public init(keys: [VerificationKey]) {
         self.keys = keys
-        self.paths = keys.map(\.id)
+        self.paths = []
     }
 
     /// The keys a token with header `algorithm` and `keyID` may be checked against: the key

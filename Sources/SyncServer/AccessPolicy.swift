@@ -12,17 +12,30 @@ struct AccessPolicy {
 
     /// `presented` is the token from `Authorization: Bearer` or `?token=`; `now` in seconds.
     func access(presented: String?, now: Int64) -> DocumentAccess? {
-        guard credentials.isRequired else { return .everything }
-        guard let presented else { return nil }
+        try? check(presented: presented, now: now).get()
+    }
+
+    /// As `access`, with why a token was refused, for the server's log only (never the token,
+    /// never anything it says: the reason is one of a few fixed words).
+    func check(presented: String?, now: Int64) -> Result<DocumentAccess, Refusal> {
+        guard credentials.isRequired else { return .success(.everything) }
+        guard let presented else { return .failure(Refusal(reason: "no token")) }
         // Check both secrets every time so the timing does not say which one matched.
         let isEditor = credentials.token.map { constantTimeEquals(presented, $0) } ?? false
         let isWatcher = credentials.readToken.map { constantTimeEquals(presented, $0) } ?? false
-        if isEditor { return .everything }
-        if isWatcher { return .readEverything }
-        guard let verifier = credentials.tokenVerifier,
-            let claims = try? verifier.verify(presented, now: now)
-        else { return nil }
-        return DocumentAccess(claims)
+        if isEditor { return .success(.everything) }
+        if isWatcher { return .success(.readEverything) }
+        guard let verifier = credentials.tokenVerifier else { return .failure(Refusal(reason: "wrong token")) }
+        do {
+            return .success(DocumentAccess(try verifier.verify(presented, now: now)))
+        } catch {
+            return .failure(Refusal(reason: error.reason.rawValue))
+        }
+    }
+
+    struct Refusal: Error {
+        /// `no token`, `wrong token`, or a `TokenRejection.Reason` (`expired`, `badSignature`, ...).
+        let reason: String
     }
 
     /// The bearer token in an `Authorization` header value.

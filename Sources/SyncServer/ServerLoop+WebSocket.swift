@@ -1,6 +1,7 @@
 import CLibWebsockets
 import LibWebsocketsSupport
 import Logging
+import SyncAPI
 import SyncEngine
 
 /// WebSocket sessions on the service thread: admission, reassembly, writes and closes.
@@ -46,9 +47,14 @@ extension ServerLoop {
         let presented =
             AccessPolicy.bearerToken(fromAuthorization: headers.value(WSI_TOKEN_HTTP_AUTHORIZATION))
             ?? headers.queryArgument("token")
-        guard let access = accessPolicy.access(presented: presented, now: WallClock.seconds()) else {
-            // Never log the presented token, nor say what was wrong with it.
-            logger.notice("refused upgrade: missing or wrong token", metadata: ["client": "\(clientAddress)"])
+        let access: DocumentAccess
+        switch accessPolicy.check(presented: presented, now: WallClock.seconds()) {
+        case .success(let granted): access = granted
+        case .failure(let refusal):
+            // Never log the presented token; the client is not told what was wrong with it.
+            logger.notice(
+                "refused upgrade: missing or wrong token",
+                metadata: ["client": "\(clientAddress)", "reason": "\(refusal.reason)"])
             return refuse(wsi, status: 401, "missing or wrong token")
         }
         guard let role = access.role(on: document) else {
