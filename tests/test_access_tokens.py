@@ -1,11 +1,11 @@
 """Signed access tokens (issue 22): --jwt-key, per-document read/write/admin, author in history,
 1008 when a session's token expires, SIGHUP key rotation. Tokens are made with PyJWT."""
 import asyncio
-import re
-import sys
 import json
+import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import websockets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from protocol import Peer, add
+from support.protocol import Peer, add
 from test_history_api import http
 from test_postgres import schema_of
 
