@@ -158,7 +158,7 @@ extension DocumentActor {
         while ensureStateIsCurrent() {
             var batch = Batch()
             batch.inboxEntry = entry
-            let source = ActionSource(client: nil, id: nil, digest: nil, name: nil)
+            let source = ActionSource(client: nil, id: nil, digest: nil, name: nil, author: entry.author)
             if case .failure(let error) = applyRawPatch(envelope, source: source, into: &batch) {
                 return await reject(entry, code: error.code, message: error.message)
             }
