@@ -175,7 +175,10 @@ def test_revert_errors_change_nothing(server):
 
 
 def raw_request(server, method, path, headers=(), body=b"", abandon=False):
-    """(status, body) of a hand-made request; with `abandon`, closes (RST) right after sending."""
+    """(status, body) of a hand-made request; with `abandon`, closes (RST) right after sending.
+    A POST says its body is JSON, as every state-changing request must."""
+    if method == "POST":
+        headers = ["Content-Type: application/json", *headers]
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers)
         connection.sendall(head.encode() + b"\r\n" + body)

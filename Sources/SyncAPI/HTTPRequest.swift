@@ -47,6 +47,7 @@ public struct HTTPMethod: RawRepresentable, Sendable, Hashable, CustomStringConv
 
     public static let get = HTTPMethod(rawValue: "GET")
     public static let post = HTTPMethod(rawValue: "POST")
+    public static let head = HTTPMethod(rawValue: "HEAD")
 
     public var description: String { rawValue }
 }

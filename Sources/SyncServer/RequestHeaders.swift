@@ -17,27 +17,33 @@ struct RequestHeaders {
 
     /// The URL arguments (`?a=1&b=2`), URL-decoded by lws.
     func queryArguments() -> [(name: String, value: String)] {
+        queryFragments().map { fragment in
+            guard let equals = fragment.firstIndex(of: "=") else { return (fragment, "") }
+            return (String(fragment[..<equals]), String(fragment[fragment.index(after: equals)...]))
+        }
+    }
+
+    /// The query's pieces as lws split them (at `&` and `;`), URL-decoded: `name=value` each.
+    func queryFragments() -> [String] {
         let total = Int(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS))
         guard total > 0 else { return [] }
-        var arguments: [(name: String, value: String)] = []
+        var fragments: [String] = []
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: total + 1) { buffer in
             var index: Int32 = 0
             while true {
                 let copied = lws_hdr_copy_fragment(
                     wsi, buffer.baseAddress, Int32(total + 1), WSI_TOKEN_HTTP_URI_ARGS, index)
                 guard copied >= 0 else { break }
-                let fragment = Self.string(buffer.baseAddress, count: Int(copied))
-                if let equals = fragment.firstIndex(of: "=") {
-                    let name = String(fragment[..<equals])
-                    let value = String(fragment[fragment.index(after: equals)...])
-                    arguments.append((name, value))
-                } else {
-                    arguments.append((fragment, ""))
-                }
+                fragments.append(Self.string(buffer.baseAddress, count: Int(copied)))
                 index += 1
             }
         }
-        return arguments
+        return fragments
+    }
+
+    /// Nil when the request line is well formed and the query unambiguous; see `RequestTarget`.
+    func targetRefusal() -> RequestTarget.Refusal? {
+        RequestTarget.check(httpVersion: value(WSI_TOKEN_HTTP), queryFragments: queryFragments())
     }
 
     func queryArgument(_ name: String) -> String? {

@@ -15,6 +15,12 @@ extension ServerLoop {
             return respond(wsi, status: 503, contentType: Self.plainText, body: Array("shutting down\n".utf8))
         }
         let method = Self.method(of: wsi)
+        if let refusal = RequestHeaders(wsi: wsi).targetRefusal() {
+            if Self.isHandlerPath(path) {
+                return respondWithAPIError(wsi, APIError(status: 400, code: "invalid_request", refusal.description))
+            }
+            return respond(wsi, status: 400, contentType: Self.plainText, body: Array("\(refusal)\n".utf8))
+        }
         if httpHandler != nil, Self.isHandlerPath(path) {
             return startHandlerRequest(wsi, method: method, path: path)
         }
@@ -56,9 +62,23 @@ extension ServerLoop {
 
     // MARK: Requests for the HTTP handler
 
-    /// Checks credentials, then waits for the body (POST) or hands the request over at once.
+    /// Checks the origin and credentials, then waits for the body (POST) or hands the request
+    /// over at once.
     private func startHandlerRequest(_ wsi: OpaquePointer, method: HTTPMethod, path: String) -> Int32 {
         let headers = RequestHeaders(wsi: wsi)
+        let changesState = method != .get && method != .head
+        // A page on another origin can send a POST without asking (no-cors); it cannot read the
+        // answer, but the change would be made. Same rule as the WebSocket upgrade.
+        if changesState {
+            let origin = headers.value(WSI_TOKEN_ORIGIN)
+            guard originPolicy.allows(origin: origin, host: headers.value(WSI_TOKEN_HOST)) else {
+                logger.notice(
+                    "refused request: origin not allowed",
+                    metadata: ["method": "\(method)", "path": "\(path)", "origin": "\(origin ?? "")"])
+                return respondWithAPIError(
+                    wsi, APIError(status: 403, code: "origin_not_allowed", "requests from origin \(origin ?? "") are not allowed"))
+            }
+        }
         let arguments = headers.queryArguments()
         let presented =
             AccessPolicy.bearerToken(fromAuthorization: headers.value(WSI_TOKEN_HTTP_AUTHORIZATION))
@@ -75,6 +95,13 @@ extension ServerLoop {
             // The token is a credential, not an argument for the handler.
             query: arguments.filter { $0.name != "token" }.map { HTTPRequest.QueryItem(name: $0.name, value: $0.value) },
             access: access)
+        if changesState, !JSONMediaType.matches(headers.value(WSI_TOKEN_HTTP_CONTENT_TYPE)) {
+            return respondWithAPIError(
+                wsi,
+                APIError(
+                    status: 415, code: "unsupported_media_type",
+                    "send the body as JSON with Content-Type: application/json"))
+        }
         if method == .post {
             // lws 4.1.6 never completes a chunked request body: the request would hang.
             if headers.value(WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {

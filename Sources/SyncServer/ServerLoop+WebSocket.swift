@@ -13,6 +13,9 @@ extension ServerLoop {
         if stopping {
             return refuse(wsi, status: 503, "server shutting down")
         }
+        if let refusal = headers.targetRefusal() {
+            return refuse(wsi, status: 400, refusal.description)
+        }
         let document: DocumentName
         switch WebSocketRoute.document(forPath: path) {
         case .success(let name): document = name

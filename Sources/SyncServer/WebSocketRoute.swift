@@ -9,9 +9,12 @@ enum WebSocketRoute {
         case invalidClient(String)
     }
 
-    /// One trailing slash is allowed, as on the API's paths: `/ws/` and `/ws/<name>/`.
+    /// One trailing slash is allowed after a name, as on the API's paths: `/ws/<name>/`.
+    ///
+    /// `/ws/` is refused: lws resolves `/ws/.`, `/ws/%00`, `/ws//` and `/ws/x/..` to it before the
+    /// server sees the path, and none of those names `default`.
     static func document(forPath path: String) -> Result<DocumentName, Failure> {
-        if path == "/ws" || path == "/ws/" { return .success(.default) }
+        if path == "/ws" { return .success(.default) }
         guard path.hasPrefix("/ws/") else { return .failure(.notAWebSocketPath) }
         var rest = path.dropFirst(4)
         if rest.hasSuffix("/") { rest = rest.dropLast() }

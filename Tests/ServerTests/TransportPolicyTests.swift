@@ -135,3 +135,64 @@ import Testing
         #expect(resolve("127.0.0.1", trusted: true, "127.0.0.1, 10.0.0.2") == "127.0.0.1")
     }
 }
+
+@Suite struct StateChangingRequestTests {
+    @Test func onlyJSONCountsAsJSON() {
+        #expect(JSONMediaType.matches("application/json"))
+        #expect(JSONMediaType.matches("Application/JSON; charset=utf-8"))
+        #expect(JSONMediaType.matches(" application/json ;charset=UTF-8"))
+        #expect(!JSONMediaType.matches(nil))
+        #expect(!JSONMediaType.matches(""))
+        #expect(!JSONMediaType.matches("text/plain"))
+        #expect(!JSONMediaType.matches("text/plain; a=application/json"))
+        #expect(!JSONMediaType.matches("application/jsonp"))
+        #expect(!JSONMediaType.matches("application/json-seq"))
+        #expect(!JSONMediaType.matches("multipart/form-data; boundary=x"))
+    }
+
+    @Test func emptyWsIsNoLongerTheDefaultDocument() {
+        // lws resolves /ws/., /ws/%00 and /ws// to /ws/ before the server sees them.
+        #expect(WebSocketRoute.document(forPath: "/ws/") == .failure(.invalidDocumentName("")))
+        #expect(WebSocketRoute.document(forPath: "/ws") == .success(.default))
+    }
+
+    @Test func whatLwsCutsIsRefusedWhole() {
+        #expect(RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: []) == nil)
+        #expect(RequestTarget.check(httpVersion: "HTTP/1.0", queryFragments: ["client=a", "since=3"]) == nil)
+        #expect(RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: ["token=a=b"]) == nil)
+        // `?client=a b`: the rest of the target is glued to the version.
+        #expect(
+            RequestTarget.check(httpVersion: "b HTTP/1.1", queryFragments: ["client=a"])
+                == .malformedRequestLine(version: "b HTTP/1.1"))
+        #expect(RequestTarget.check(httpVersion: nil, queryFragments: []) == .malformedRequestLine(version: ""))
+        // `?client=a;b`: lws splits at the semicolon.
+        #expect(
+            RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: ["client=a", "b"])
+                == .argumentWithoutValue("b"))
+        #expect(
+            RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: ["client=a", "client=b"])
+                == .repeatedArgument("client"))
+    }
+
+    /// Whatever the pieces, a verdict and a one-line description of bounded size.
+    @Test func randomFragmentsGetABoundedVerdict() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("a=;&%\0\n b\u{7f}é".unicodeScalars)
+        for _ in 0..<2000 {
+            let fragments = (0..<Int.random(in: 0...4, using: &generator)).map { _ in
+                String(String.UnicodeScalarView((0..<Int.random(in: 0...200, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator)!
+                }))
+            }
+            let verdict = RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: fragments)
+            let expectedValid =
+                fragments.allSatisfy { $0.contains("=") }
+                && Set(fragments.map { $0.split(separator: "=", omittingEmptySubsequences: false)[0] }).count
+                    == fragments.count
+            #expect((verdict == nil) == expectedValid)
+            if let verdict {
+                #expect(!verdict.description.contains("\n") && verdict.description.count < 200)
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+"""Issue 19, hardening round two: each finding replayed against a real server (and, for the
+cross-origin revert, from a page on another origin in headless Chromium)."""
+import asyncio
+import http.server
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from protocol import Peer, add
+
+REVERT = "/api/docs/default/revert"
+
+
+def request(server, method, path, body=None, headers=None):
+    """(status, JSON body) of one request with exactly the headers given; errors are returned."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    outgoing = urllib.request.Request(server.http + path, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(outgoing, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def version_and_rows(server):
+    status, body = request(server, "GET", "/api/docs/default")
+    assert status == 200
+    return body["version"], len(body["state"]["todos"])
+
+
+async def act_all(url, actions):
+    peer = await Peer.connect(url)
+    for action in actions:
+        assert (await peer.act(action))["type"] == "Ack"
+    await peer.close()
+
+
+def three_rows(server):
+    asyncio.run(act_all(server.ws, [add("milk"), add("bread"), add("eggs")]))
+    assert version_and_rows(server) == (3, 3)
+
+
+# MARK: 1. state-changing requests: the origin rule and JSON only
+
+
+class OtherOrigin:
+    """A page served from another port of 127.0.0.1: another origin."""
+
+    def __init__(self, page):
+        body = page.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def test_a_page_on_another_origin_cannot_revert(server):
+    from test_browser import new_browser
+
+    three_rows(server)
+    attacker = OtherOrigin("<!doctype html><title>elsewhere</title>")
+    browser = new_browser()
+    try:
+        browser.get(attacker.url)
+        # The attack of issue 19, as a script on the other origin runs it.
+        outcome = browser.execute_async_script(
+            """const done = arguments[arguments.length - 1];
+            fetch(arguments[0], {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"},
+                                 body: '{"version":1}'})
+              .then(r => done("sent " + r.type), e => done("failed " + e));""",
+            server.http + REVERT)
+        assert outcome == "sent opaque"  # the request went out; only its answer is hidden
+        # And the same with the JSON type, which needs a preflight the server never grants.
+        outcome = browser.execute_async_script(
+            """const done = arguments[arguments.length - 1];
+            fetch(arguments[0], {method: "POST", headers: {"Content-Type": "application/json"},
+                                 body: '{"version":1}'})
+              .then(r => done("answered " + r.status), e => done("failed"));""",
+            server.http + REVERT)
+        assert outcome == "failed"
+    finally:
+        browser.quit()
+        attacker.close()
+    assert version_and_rows(server) == (3, 3)
+    assert "refused request: origin not allowed" in server.log()
+
+
+def test_the_page_itself_still_restores(server):
+    """The page's own call (same origin, JSON) goes through: the history panel's restore."""
+    from test_browser import new_browser
+
+    three_rows(server)
+    browser = new_browser()
+    try:
+        browser.get(server.url)
+        answer = browser.execute_async_script(
+            """const done = arguments[arguments.length - 1];
+            import("./history-panel.js").then(m => m.callAPI(location.href, null, "docs/default/revert",
+                {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({version: 1})}))
+              .then(body => done(body), e => done("failed " + e));""")
+        assert answer == {"version": 4}
+    finally:
+        browser.quit()
+    assert version_and_rows(server) == (4, 1)
+
+
+@pytest.mark.parametrize("headers, status, code", [
+    ({"Origin": "http://evil.example", "Content-Type": "application/json"}, 403, "origin_not_allowed"),
+    ({"Origin": "null", "Content-Type": "application/json"}, 403, "origin_not_allowed"),
+    ({"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+    ({"Content-Type": "application/jsonp"}, 415, "unsupported_media_type"),
+    ({}, 415, "unsupported_media_type"),
+])
+def test_a_revert_from_a_foreign_origin_or_without_json_is_refused(server, headers, status, code):
+    three_rows(server)
+    answer = request(server, "POST", REVERT, {"version": 1}, headers)
+    assert answer[0] == status and answer[1]["error"]["code"] == code, answer
+    assert version_and_rows(server) == (3, 3)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Content-Type": "application/json"},
+    {"Content-Type": "Application/JSON; charset=utf-8"},
+    {"Content-Type": "application/json", "Origin": "ORIGIN"},
+])
+def test_a_revert_from_the_same_origin_or_a_program_works(server, headers):
+    three_rows(server)
+    headers = {name: value.replace("ORIGIN", server.http) for name, value in headers.items()}
+    assert request(server, "POST", REVERT, {"version": 1}, headers) == (200, {"version": 4})
+
+
+def test_an_allowed_origin_may_revert(start_server):
+    server = start_server("--allow-origin", "https://panel.example")
+    three_rows(server)
+    json_type = {"Content-Type": "application/json"}
+    assert request(server, "POST", REVERT, {"version": 1}, {**json_type, "Origin": server.http})[0] == 403
+    assert request(server, "POST", REVERT, {"version": 1}, {**json_type, "Origin": "https://panel.example"}) == (
+        200, {"version": 4})
+
+
+def test_reads_need_no_json_type(server):
+    three_rows(server)
+    assert request(server, "GET", "/api/docs/default/history?limit=1", headers={"Origin": "http://evil.example"})[0] == 200
+
+
+# MARK: 7. names and query arguments refused whole
+
+
+def upgrade_status(server, target):
+    """The status line's code for an upgrade of `target` (sent byte for byte); None when the
+    server closed the connection without an answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(
+            b"GET " + target.encode("latin-1") + b" HTTP/1.1\r\nHost: 127.0.0.1:" + str(server.port).encode()
+            + b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        line = connection.makefile("rb").readline().decode()
+    return int(line.split(" ")[1]) if line else None
+
+
+@pytest.mark.parametrize("target", [
+    "/ws/%00", "/ws/.", "/ws/%2e", "/ws/", "/ws//", "/ws/%0a", "/ws/a%2fb", "/ws/%ff", "/ws/a%20b",
+    "/ws?client=a;b", "/ws?client=a b", "/ws?client=a%20b", "/ws?client=a+b", "/ws?client=a%3bb",
+    "/ws?client=a&client=b", "/ws?client=" + "x" * 65, "/ws?client=", "/ws?since=1;x", "/ws?since=1&b",
+])
+def test_bad_names_and_arguments_are_http_400(server, target):
+    assert upgrade_status(server, target) == 400
+    assert upgrade_status(server, "/ws?client=a-b_9") == 101
+
+
+@pytest.mark.parametrize("target", ["/ws/..", "/ws/a%00b", "/ws?client=a%00"])
+def test_names_lws_resolves_or_drops_open_nothing(server, target):
+    """lws resolves `/ws/..` to `/` (404) and drops a decoded NUL itself: no session either way."""
+    assert upgrade_status(server, target) in (404, None)
+    assert "session opened" not in server.log()
+
+
+@pytest.mark.parametrize("target", ["/api/docs?limit=1;x", "/api/docs/default/history?since=1&since=2",
+                                    "/api/docs/default/history?limit=1 x"])
+def test_api_routes_refuse_ambiguous_arguments(server, target):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        reply = connection.makefile("rb")
+        status = int(reply.readline().split()[1])
+    assert status == 400
