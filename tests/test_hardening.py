@@ -201,3 +201,121 @@ def test_api_routes_refuse_ambiguous_arguments(server, target):
         reply = connection.makefile("rb")
         status = int(reply.readline().split()[1])
     assert status == 400
+
+
+# MARK: 2, 3, 5, 6, 8: the engine's findings, replayed over WebSocket
+
+
+async def open_peer(url):
+    return await Peer.connect(url)
+
+
+async def reply_to(peer, message):
+    """Sends `message` as is and returns the first Ack or Error after it."""
+    await peer.send(message)
+    while True:
+        answer = await peer.receive()
+        if answer["type"] in ("Ack", "Error"):
+            return answer
+
+
+def test_a_presence_name_of_one_character_and_60_kb_is_refused(server):
+    async def scenario():
+        watcher = await open_peer(server.ws)
+        await watcher.send({"type": "Hello", "name": "watcher"})
+        await watcher.expect("Presence")
+        peer = await open_peer(server.ws)
+        answer = await reply_to(peer, {"type": "Hello", "name": "e" + "\u0301" * 30_000, "id": "h"})
+        assert answer["type"] == "Error" and answer["code"] == "invalid_action" and "bytes" in answer["message"]
+        # 256 bytes pass; 257 do not.
+        assert (await reply_to(peer, {"type": "Hello", "name": "😀" * 64, "id": "ok"})).get("code") is None
+        join = await watcher.expect("PresenceJoin")
+        assert join["session"]["name"] == "😀" * 64
+        answer = await reply_to(peer, {"type": "Hello", "name": "😀" * 64 + "x", "id": "h2"})
+        assert answer["code"] == "invalid_action"
+        for p in (watcher, peer):
+            await p.close()
+
+    asyncio.run(scenario())
+    assert "\u0301" not in server.log()
+
+
+def test_an_action_id_over_128_bytes_is_refused_and_not_remembered(server):
+    async def scenario():
+        peer = await open_peer(server.ws + "?client=tab-1")
+        answer = await reply_to(peer, {**add("x"), "id": "i" * 60_000})
+        assert answer["type"] == "Error" and answer["code"] == "invalid_action" and "id" not in answer
+        assert "at most 128" in answer["message"]
+        assert (await reply_to(peer, {**add("y"), "id": "i" * 128}))["type"] == "Ack"
+        await peer.close()
+
+    asyncio.run(scenario())
+    assert version_and_rows(server) == (1, 1)
+
+
+def test_metrics_show_the_outcome_memory(server):
+    async def scenario():
+        peer = await open_peer(server.ws + "?client=tab-1")
+        for index in range(3):
+            assert (await reply_to(peer, {**add(f"r{index}"), "id": f"id-{index}"}))["type"] == "Ack"
+        with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        await peer.close()
+        return text
+
+    text = asyncio.run(scenario())
+    samples = dict(line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert samples["patchsync_action_outcomes"] == "3"
+    assert int(samples["patchsync_action_outcome_bytes"]) > 0
+
+
+@pytest.mark.parametrize("index", ["4294967296", "9223372036854775807"])
+def test_raw_patches_cannot_write_rows_above_u32(server, index):
+    async def scenario():
+        peer = await open_peer(server.ws)
+        op = {"op": "add", "path": f"/todos/{index}", "value": {"name": "x", "completed": False}}
+        answer = await reply_to(peer, {"type": "Patch", "ops": [op], "id": 1})
+        assert answer["type"] == "Error" and answer["code"] == "invalid_patch", answer
+        assert answer["message"].startswith(f"/todos/{index}:")
+        await peer.close()
+
+    asyncio.run(scenario())
+    assert request(server, "GET", "/api/docs/default")[0] == 404  # never written
+
+
+def test_a_viewer_cannot_occupy_an_editors_client_and_id(start_server):
+    server = start_server("--token", "edit-secret", "--read-token", "view-secret")
+
+    async def scenario():
+        viewer = await Peer.connect(server.ws + "?client=X&token=view-secret")
+        answer = await reply_to(viewer, {"type": "ChangeName", "name": "n", "id": "1"})
+        assert answer["code"] == "forbidden"
+        editor = await Peer.connect(server.ws + "?client=X&token=edit-secret")
+        answer = await reply_to(editor, {"type": "ChangeName", "name": "n", "id": "1"})
+        assert answer["type"] == "Ack" and answer["version"] == 1
+        for p in (viewer, editor):
+            await p.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_conflict_on_the_root_names_it_readably(server):
+    async def scenario():
+        peer = await open_peer(server.ws)
+        for name in ("a", "b"):
+            assert (await peer.act({"type": "ChangeName", "name": name}))["type"] == "Ack"
+        answer = await reply_to(peer, {"type": "Patch", "base": 1, "id": "r",
+                                       "ops": [{"op": "replace", "path": "", "value": {"name": "c", "todos": {}}}]})
+        assert answer["code"] == "conflict"
+        assert answer["message"] == '"" (the whole document) changed after version 1'
+        await peer.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_resume_ahead_of_a_never_written_document_is_http_400(server):
+    assert upgrade_status(server, "/ws/fresh?since=5") == 400
+    assert upgrade_status(server, "/ws/fresh?since=0") == 101
+    asyncio.run(act_all(server.ws, [add("x")]))
+    # Ahead of a written document: a Full, as before (PROTOCOL.md's resume rule).
+    assert upgrade_status(server, "/ws?since=5") == 101

@@ -81,6 +81,15 @@ public enum MetricsExposition {
         out.family("patchsync_documents_loaded", "gauge", help: "Documents in memory now.")
         out.sample("patchsync_documents_loaded", engine.documentsLoaded)
 
+        out.family(
+            "patchsync_action_outcomes", "gauge",
+            help: "Outcomes remembered for exactly-once actions, over the loaded documents.")
+        out.sample("patchsync_action_outcomes", engine.actionOutcomes)
+        out.family(
+            "patchsync_action_outcome_bytes", "gauge",
+            help: "Bytes of the outcomes remembered for exactly-once actions, as their bound counts them.")
+        out.sample("patchsync_action_outcome_bytes", engine.actionOutcomeBytes)
+
         out.family("patchsync_document_version", "gauge", help: "Current version of each document.")
         for (name, version) in engine.documentVersions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             out.sample("patchsync_document_version", labels: ["document": name.rawValue], version)

@@ -32,6 +32,10 @@ struct MessageRejection: Error {
 /// id, depth, string lengths, U+0000 in strings (`envelope`); then, after the engine has checked
 /// the role, `type` and the model's own decoding (`action`).
 enum ClientMessageParser {
+    /// The longest string `id`, in UTF-8 bytes. Ids are echoed in every reply and remembered for
+    /// exactly-once; a UUID is 36 bytes. A number id is bounded by being a number.
+    static let maximumIDBytes = 128
+
     static func envelope(_ message: IncomingMessage, limits: DocumentLimits) throws(MessageRejection) -> ClientEnvelope {
         let bytes: [UInt8]
         switch message {
@@ -61,6 +65,11 @@ enum ClientMessageParser {
         let id: JSONValue?
         switch object["id"] {
         case nil, .null?: id = nil
+        case .string(let text)? where text.utf8.count > maximumIDBytes:
+            // Not echoed: the reply and the memory of outcomes stay small whatever was sent.
+            throw MessageRejection(
+                id: nil, code: .invalidAction,
+                message: "id: \(text.utf8.count) bytes of UTF-8; at most \(maximumIDBytes) (use a UUID)")
         case .string?, .integer?, .real?: id = object["id"]
         case let other?:
             throw MessageRejection(
@@ -138,6 +147,7 @@ enum ClientMessageParser {
             return nil
         }
         switch object["id"] {
+        case .string(let text)? where text.utf8.count > maximumIDBytes: return nil
         case .string?, .integer?, .real?: return object["id"]
         default: return nil
         }

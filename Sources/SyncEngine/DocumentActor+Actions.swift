@@ -21,7 +21,12 @@ extension DocumentActor {
             reject(session, id: envelope.id, error, into: &batch)
             return
         }
-        let key = link.client.flatMap { client in envelope.id.map { ActionKey(client: client, id: $0) } }
+        // A viewer's actions never reach the outcome memory: each is refused for the session's
+        // role, not for what it asks, so remembering it would let a viewer with an editor's
+        // client id occupy that editor's `(client, id)` with `forbidden`.
+        let key =
+            link.role == .editor
+            ? link.client.flatMap { client in envelope.id.map { ActionKey(client: client, id: $0) } } : nil
         let digest = key.map { _ in ActionDigest(envelope.body) }
         if let key, let digest {
             switch outcomes.lookup(key, digest: digest) {

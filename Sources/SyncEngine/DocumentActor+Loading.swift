@@ -110,6 +110,7 @@ extension DocumentActor {
         let delay = context.idleUnloadDelay
         if now || ContinuousClock.now - lastActivity >= delay {
             guard unload(self) else { return false }
+            reportOutcomeMemory(unloaded: true)
             await closeInStore()
             logger.debug("Unloaded document", metadata: ["document": "\(name)"])
             return true

@@ -23,7 +23,8 @@ extension DocumentActor {
                             + "\(recent.oldestVersion); read the state again", version: version)
                 }
                 if let path = request.firstConflict(with: changes, in: stateJSON) {
-                    throw ActionRejected(.conflict, "\(path) changed after version \(base)", version: version)
+                    let place = path.tokens.isEmpty ? "\"\" (the whole document)" : "\(path)"
+                    throw ActionRejected(.conflict, "\(place) changed after version \(base)", version: version)
                 }
             }
             let result: JSONValue
@@ -36,6 +37,7 @@ extension DocumentActor {
             // from the store may predate a stricter schema); then only what the patch changed.
             validated =
                 try stateIsValidated ? kind.validatedChange(result, request.patch) : kind.validatedState(result)
+            try Model.checkPatched(validated.state, previous: state)
         } catch {
             return .failure(error)
         }

@@ -130,6 +130,8 @@ actor DocumentActor<Model: DocumentModel> {
     /// Asks the engine to unload this document; true when it did (see `retireIfIdle`).
     let unload: @Sendable (any DocumentHandle) -> Bool
     var outcomes = ActionOutcomes()
+    /// The outcome memory's size as last added to the metrics.
+    var reportedOutcomes = (count: 0, bytes: 0)
     var roster: PresenceRoster
 
     /// `remotePresence`: the other instances' sessions on the document when it is created; their
@@ -294,8 +296,18 @@ actor DocumentActor<Model: DocumentModel> {
                 }
             }
             await commit(&batch)
+            reportOutcomeMemory()
             // A document nobody changed has nothing in the store to come back from: unload it at once.
             if sessions.isEmpty, await unloadIfIdle(now: version == 0) { return }
         }
+    }
+
+    /// Brings the metrics' outcome gauges up to date with this document's memory (to zero once
+    /// it is unloaded).
+    func reportOutcomeMemory(unloaded: Bool = false) {
+        let now = unloaded ? (count: 0, bytes: 0) : (count: outcomes.count, bytes: outcomes.bytes)
+        guard now != reportedOutcomes else { return }
+        context.metrics.recordActionOutcomes(now.count - reportedOutcomes.count, bytes: now.bytes - reportedOutcomes.bytes)
+        reportedOutcomes = now
     }
 }

@@ -56,6 +56,12 @@ public protocol DocumentModel: Sendable {
     /// result must decode as `State` and encode back to the same JSON. The default is false.
     static var acceptsRawPatches: Bool { get }
 
+    /// Checks a state a raw patch led to, beyond decoding, against `previous`: the bounds the
+    /// actions keep that decoding does not (stored data written before a bound existed must still
+    /// load, so decoding cannot refuse it). Throws `invalid_patch`, naming the JSON Pointer. The
+    /// default accepts every state that decodes.
+    static func checkPatched(_ state: State, previous: State) throws(ActionRejected)
+
     /// How stored documents reach `schemaVersion`: one step per older schema, in order, the
     /// first from schema 1. See `SchemaMigration`. The default is none.
     static var migrations: [SchemaMigration] { get }
@@ -82,6 +88,8 @@ extension DocumentModel {
         let trimmed = text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
         return trimmed.isEmpty ? nil : String(trimmed)
     }
+
+    public static func checkPatched(_ state: State, previous: State) throws(ActionRejected) {}
 
     public static func jsonValue(of state: State) throws -> JSONValue {
         try JSONValueEncoder().encode(state)

@@ -43,7 +43,7 @@ public struct PresenceEntry: Sendable, Equatable {
     init?(json: JSONValue) {
         guard case .integer(let session)? = json["session"], session > 0, case .integer(let since)? = json["since"],
             case .string(let roleName)? = json["role"], let role = SessionRole(protocolName: roleName),
-            let name = Self.optionalString(json["name"]), name.map({ $0.count <= PresenceRoster.maximumNameLength }) ?? true,
+            let name = Self.optionalString(json["name"]), name.map({ PresenceName.refusal(of: $0) == nil }) ?? true,
             let focus = Self.optionalString(json["focus"]),
             focus.map({ $0.utf8.count <= PresenceRoster.maximumFocusBytes }) ?? true,
             let client = Self.optionalString(json["client"]),

@@ -14,9 +14,8 @@ enum PresenceRequest {
             case nil, .null?:
                 self = .hello(name: nil)
             case .string(let name)?:
-                guard name.count <= PresenceRoster.maximumNameLength else {
-                    throw ActionRejected(
-                        .invalidAction, "name: at most \(PresenceRoster.maximumNameLength) characters")
+                if let refusal = PresenceName.refusal(of: name) {
+                    throw ActionRejected(.invalidAction, refusal)
                 }
                 self = .hello(name: name)
             case let other?:

@@ -10,8 +10,6 @@ struct PresenceRoster {
         var focusBudget: FocusBudget
     }
 
-    /// At most this many characters in a Hello's `name`.
-    static let maximumNameLength = 64
     /// At most this many UTF-8 bytes in a `focus`.
     static let maximumFocusBytes = 256
 

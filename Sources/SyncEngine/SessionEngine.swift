@@ -30,6 +30,10 @@ public protocol SessionEngine: Sendable {
     /// `too_many_documents`), so that the transport can refuse the connection itself.
     func refusal(forConnectingTo document: DocumentName) -> SessionRefusal?
 
+    /// Why a resume after `since` cannot be right for `document` (it is ahead of a document that
+    /// has no version yet), so that the transport refuses it as a bad request (HTTP 400).
+    func resumeRefusal(forResuming document: DocumentName, since: UInt64) -> String?
+
     /// Why changes cannot be saved right now (a database out of reach), or nil when they can:
     /// `/healthz` answers 503 with it.
     var unavailableReason: String? { get }
@@ -38,6 +42,9 @@ public protocol SessionEngine: Sendable {
 extension SessionEngine {
     /// A service that never refuses a session up front.
     public func refusal(forConnectingTo document: DocumentName) -> SessionRefusal? { nil }
+
+    /// A service that resumes from any version, or sends a Full.
+    public func resumeRefusal(forResuming document: DocumentName, since: UInt64) -> String? { nil }
 
     /// An engine whose changes can always be saved.
     public var unavailableReason: String? { nil }

@@ -186,6 +186,20 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         }
     }
 
+    /// PROTOCOL.md: `?since=V` beyond the version of a document never written is a bad request.
+    /// (Ahead of a written document the session gets a Full, as before.) Only when certain: not
+    /// while the store is unavailable, when the list of documents may be incomplete.
+    public func resumeRefusal(forResuming name: DocumentName, since: UInt64) -> String? {
+        guard since > 0, unavailableReason == nil else { return nil }
+        do {
+            _ = try summary(of: name)
+            return nil
+        } catch {
+            guard error.kind == .documentNotFound else { return nil }
+            return "since=\(since) is ahead of document '\(name)', which has no versions yet; connect without since"
+        }
+    }
+
     public func receive(_ message: IncomingMessage, from session: SessionID) {
         let route = registry.withLock { $0.sessions[session] }
         route?.document.enqueue(.message(session, message))

@@ -28,6 +28,10 @@ public final class SyncMetrics: Sendable {
         public var documentVersions: [DocumentName: UInt64] = [:]
         /// Documents in memory now (see `SyncEngine.Configuration.maximumDocuments`).
         public var documentsLoaded: Int = 0
+        /// Outcomes remembered for exactly-once, over every loaded document: how many, and their
+        /// bytes as the bound counts them (`ActionOutcomes.estimatedBytes`).
+        public var actionOutcomes: Int = 0
+        public var actionOutcomeBytes: Int = 0
     }
 
     /// What a shared store (PostgreSQL) adds.
@@ -85,6 +89,14 @@ public final class SyncMetrics: Sendable {
 
     func recordInboxApplied() {
         database.withLock { $0.inboxActionsApplied += 1 }
+    }
+
+    /// A document's outcome memory changed by these many entries and bytes.
+    func recordActionOutcomes(_ delta: Int, bytes: Int) {
+        counters.withLock {
+            $0.actionOutcomes += delta
+            $0.actionOutcomeBytes += bytes
+        }
     }
 
     func recordSessions(_ delta: Int) {

@@ -67,6 +67,9 @@ extension ServerLoop {
             return refuse(wsi, status: 403, "this token may not read document '\(document)'")
         }
 
+        if let since, let refusal = engine.resumeRefusal(forResuming: document, since: since) {
+            return refuse(wsi, status: 400, refusal)
+        }
         if let refusal = engine.refusal(forConnectingTo: document) {
             logger.warning("refused upgrade", metadata: ["client": "\(clientAddress)", "reason": "\(refusal)"])
             return refuse(wsi, status: 503, refusal.description)

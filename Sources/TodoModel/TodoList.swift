@@ -75,6 +75,15 @@ public enum TodoList: DocumentModel {
         return edited ? .object(root) : state.jsonValue
     }
 
+    /// A raw patch may not write a row at an index an action could not reach (above
+    /// `TodoIndex.max`), as `Update` refuses it; rows stored there earlier stay as they are.
+    public static func checkPatched(_ state: TodoState, previous: TodoState) throws(ActionRejected) {
+        for (index, row) in state.todos where index > Int(TodoIndex.max) && previous.todos[index] != row {
+            throw ActionRejected(
+                .invalidPatch, "/todos/\(index): a row index above \(TodoIndex.max), the largest an action can reach")
+        }
+    }
+
     public static func reduce(_ state: inout TodoState, _ action: TodoAction) throws(ActionRejected) {
         switch action {
         case .add(let row):

@@ -92,7 +92,7 @@ import Testing
 
     @Test func messagesRoundTripAndSplitBelowTheLimit() throws {
         let focus = String(repeating: "\u{1}", count: PresenceRoster.maximumFocusBytes)
-        let name = String(repeating: "\"", count: PresenceRoster.maximumNameLength)
+        let name = String(repeating: "\"", count: PresenceName.maximumCharacters)
         let notices: [PresenceNotice] =
             [.alive(timeout: .seconds(20)), .rosterBegins]
             + (1...40).map { .change(document, .joined(entry(UInt64($0) << 32 | 5, name, focus: focus))) }
