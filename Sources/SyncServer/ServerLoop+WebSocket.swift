@@ -305,7 +305,7 @@ extension ServerLoop {
     func closeSession(_ session: WebSocketSession) {
         guard sessions.removeValue(forKey: ObjectIdentifier(session.outbox)) != nil else { return }
         fragmentSchedule.remove(session)
-        if stopping && sessions.isEmpty {
+        if stopping && sessions.isEmpty && !destroyingContext {
             // The last session of a shutdown: lws_service would otherwise sleep in poll until its
             // next timer (up to 30 s after a close timeout) before the loop sees it may finish.
             lws_cancel_service(lws_get_context(session.wsi))

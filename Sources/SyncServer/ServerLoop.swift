@@ -29,6 +29,10 @@ final class ServerLoop {
     var connectionsPerAddress: [String: Int] = [:]
     var admittedConnections = 0
     var stopping = false
+    /// When a shutdown stops waiting for sessions to close: `closeTimeoutSeconds` after it began.
+    var shutdownDeadline: ContinuousClock.Instant?
+    /// Set just before `lws_context_destroy`, which closes what is left: no cancel after that.
+    var destroyingContext = false
     /// Copies of payloads that lws must not read in place: HTTP bodies and the fragments of
     /// large WebSocket messages.
     var writeBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
@@ -88,7 +92,7 @@ final class ServerLoop {
         }
         reportStart(.success(listening))
 
-        while !(stopping && sessions.isEmpty) {
+        while !(stopping && (sessions.isEmpty || isPastShutdownDeadline)) {
             for session in fragmentSchedule.beginRound() {
                 lws_callback_on_writable(session.wsi)
             }
@@ -97,7 +101,13 @@ final class ServerLoop {
                 break
             }
         }
+        if !sessions.isEmpty {
+            logger.notice(
+                "dropping sessions that did not close within the close timeout",
+                metadata: ["sessions": "\(sessions.count)"])
+        }
         wakeup.detach()
+        destroyingContext = true
         lws_context_destroy(context)
         logger.info("server stopped")
     }
@@ -160,6 +170,22 @@ final class ServerLoop {
         for session in sessions.values {
             perform(session.outbox.withMachine { $0.shutdown() }, for: session)
         }
+        // lws keeps a session whose close frame went out for 5 s waiting for the peer's answer
+        // (PENDING_TIMEOUT_CLOSE_ACK, fixed in 4.1.6), whatever `lws_set_timeout` said before: a
+        // peer that stopped reading would hold the shutdown that long. So the loop stops waiting
+        // at the close timeout, woken then in case nothing else happens, and the context's
+        // destruction drops what is left.
+        let timeout = Duration.seconds(max(configuration.closeTimeoutSeconds, 1))
+        shutdownDeadline = .now + timeout
+        let wakeup = self.wakeup
+        Task.detached {
+            try? await Task.sleep(for: timeout + .milliseconds(50))
+            wakeup.requestStop()  // a wakeup only; refused once the context is gone
+        }
+    }
+
+    private var isPastShutdownDeadline: Bool {
+        shutdownDeadline.map { ContinuousClock.now >= $0 } ?? false
     }
 
     // MARK: Logging
