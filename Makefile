@@ -94,9 +94,16 @@ bench: test-deps
 
 # 200 clients on 5 documents for SOAK_SECONDS (default 10 minutes), the server killed with
 # SIGKILL and restarted every minute; prints its figures and fails on any violation.
+# SOAK_VARIANT=hardening runs issue 19's storms instead (presence churn with long names, long
+# action ids; the SQL inbox storm joins them there) and reports RSS over time.
 SOAK_SECONDS ?= 600
+SOAK_VARIANT ?= default
 soak: test-deps build
+ifeq ($(SOAK_VARIANT),hardening)
+	$(PYTHON) tests/soak_hardening.py --seconds $(SOAK_SECONDS)
+else
 	$(PYTHON) tests/soak.py --seconds $(SOAK_SECONDS)
+endif
 
 deps:
 	@scripts/ensure-swift $(SWIFT)

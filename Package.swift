@@ -169,6 +169,7 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
         ("FuzzJSONSchema", ["JSONSchema", "JSONCodec", "JSONPatch"]),
         ("FuzzTokenParser", ["AccessTokens", "SyncAPI"]),
         ("FuzzEventLog", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzIdentifiers", ["SyncEngine", "SyncServer", "JSONPatch", "JSONCodec"]),
     ]
     for target in fuzzTargets {
         package.targets.append(
