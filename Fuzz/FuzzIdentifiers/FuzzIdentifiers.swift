@@ -56,8 +56,9 @@ private func requestTarget(_ input: inout FuzzInput) {
     let verdict = RequestTarget.check(httpVersion: input.bool() ? version : nil, queryFragments: fragments)
     if verdict == nil {
         expect(version == "HTTP/1.1" || version == "HTTP/1.0", "version '\(version)' accepted")
-        let names = fragments.map { $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0] }
-        expect(fragments.allSatisfy { $0.contains("=") } && Set(names).count == names.count, "\(fragments) accepted")
+        let pieces = fragments.filter { !$0.isEmpty }
+        let names = pieces.map { $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0] }
+        expect(pieces.allSatisfy { $0.contains("=") } && Set(names).count == names.count, "\(fragments) accepted")
     } else {
         expect(!(verdict?.description.contains("\n") ?? true), "a refusal on two lines")
     }

@@ -100,9 +100,16 @@ extension DocumentActor {
         let change: PresenceChange
         switch request {
         case .hello(let name):
-            let entry = roster.hello(
-                session, name: name, client: link.client, user: link.author, since: link.since, role: link.role,
-                now: now)
+            guard
+                let entry = roster.hello(
+                    session, name: name, client: link.client, user: link.author, since: link.since, role: link.role,
+                    now: now)
+            else {
+                let rejection = ActionRejected(
+                    .rateLimited, "more than \(PresenceBudget.perSecond) renames and Focus messages per second; this Hello is dropped")
+                reject(session, id: id, rejection, into: &batch)
+                return
+            }
             batch.outputs.append(.reply(session, ServerMessage.presence(roster.entries)))
             change = .joined(entry)
         case .focus(let focus):
@@ -114,7 +121,7 @@ extension DocumentActor {
                 return
             case .tooFast:
                 let rejection = ActionRejected(
-                    .rateLimited, "more than \(FocusBudget.perSecond) Focus messages per second; this one is dropped")
+                    .rateLimited, "more than \(PresenceBudget.perSecond) Focus messages and renames per second; this one is dropped")
                 reject(session, id: id, rejection, into: &batch)
                 return
             }

@@ -7,7 +7,7 @@ import JSONPatch
 struct PresenceRoster {
     struct Member {
         var entry: PresenceEntry
-        var focusBudget: FocusBudget
+        var presenceBudget: PresenceBudget
     }
 
     /// At most this many UTF-8 bytes in a `focus`.
@@ -32,18 +32,20 @@ struct PresenceRoster {
         members.first { $0.entry.session == session }?.entry.name
     }
 
-    /// Adds the session, or renames it if it said Hello before; returns its entry.
+    /// Adds the session, or renames it if it said Hello before; returns its entry, or nil when
+    /// a rename comes too fast (each one sends the whole list back and tells everyone).
     mutating func hello(
         _ session: SessionID, name: String?, client: ClientID?, user: String? = nil, since: Int64, role: SessionRole,
         now: Int64
-    ) -> PresenceEntry {
+    ) -> PresenceEntry? {
         if let index = members.firstIndex(where: { $0.entry.session == session }) {
+            guard members[index].presenceBudget.spend(now: now) else { return nil }
             members[index].entry.name = name
             return members[index].entry
         }
         let entry = PresenceEntry(
             session: session, name: name, client: client, user: user, since: since, role: role, focus: nil)
-        members.append(Member(entry: entry, focusBudget: FocusBudget(now: now)))
+        members.append(Member(entry: entry, presenceBudget: PresenceBudget(now: now)))
         return entry
     }
 
@@ -62,7 +64,7 @@ struct PresenceRoster {
 
     mutating func focus(_ session: SessionID, on focus: String?, now: Int64) -> FocusResult {
         guard let index = members.firstIndex(where: { $0.entry.session == session }) else { return .notPresent }
-        guard members[index].focusBudget.spend(now: now) else { return .tooFast }
+        guard members[index].presenceBudget.spend(now: now) else { return .tooFast }
         members[index].entry.focus = focus
         return .changed
     }
@@ -74,9 +76,10 @@ struct PresenceRoster {
     }
 }
 
-/// A token bucket for `Focus` messages: `burst` at once, `perSecond` on average. A cursor moving
-/// through a list sends many; others need only the latest few.
-struct FocusBudget {
+/// A token bucket for `Focus` messages and renames (a repeated `Hello`): `burst` at once,
+/// `perSecond` on average. A cursor moving through a list sends many; others need only the
+/// latest few. Each costs a message to every session on the list, so none may come unbounded.
+struct PresenceBudget {
     static let perSecond: Int64 = 10
     static let burst: Int64 = 10
 

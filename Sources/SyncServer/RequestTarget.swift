@@ -3,7 +3,7 @@
 /// lws 4.1.6 ends the target at the first space (`?client=a b` arrives as `client=a`, with `b`
 /// glued to the HTTP version) and splits the query at `;` as at `&` (`?client=a;b` arrives as
 /// `client=a` and `b`). The raw line is not kept, so the traces are checked instead: a version
-/// that is not exactly `HTTP/1.x`, an argument without `=`, a name given twice. Each is refused
+/// that is not exactly `HTTP/1.x`, a non-empty argument without `=`, a name given twice. Each is refused
 /// whole (HTTP 400) rather than read as the shorter value.
 enum RequestTarget {
     enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -35,7 +35,8 @@ enum RequestTarget {
             return .malformedRequestLine(version: httpVersion ?? "")
         }
         var seen: Set<Substring> = []
-        for fragment in fragments {
+        // An empty piece (`?`, `?a=1&`) is nothing cut off: ignored.
+        for fragment in fragments where !fragment.isEmpty {
             guard let equals = fragment.firstIndex(of: "=") else { return .argumentWithoutValue(fragment) }
             let name = fragment[..<equals]
             guard seen.insert(name).inserted else { return .repeatedArgument(String(name)) }

@@ -160,6 +160,7 @@ import Testing
         #expect(RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: []) == nil)
         #expect(RequestTarget.check(httpVersion: "HTTP/1.0", queryFragments: ["client=a", "since=3"]) == nil)
         #expect(RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: ["token=a=b"]) == nil)
+        #expect(RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: ["doc=a", ""]) == nil)
         // `?client=a b`: the rest of the target is glued to the version.
         #expect(
             RequestTarget.check(httpVersion: "b HTTP/1.1", queryFragments: ["client=a"])
@@ -185,10 +186,11 @@ import Testing
                 }))
             }
             let verdict = RequestTarget.check(httpVersion: "HTTP/1.1", queryFragments: fragments)
+            let pieces = fragments.filter { !$0.isEmpty }
             let expectedValid =
-                fragments.allSatisfy { $0.contains("=") }
-                && Set(fragments.map { $0.split(separator: "=", omittingEmptySubsequences: false)[0] }).count
-                    == fragments.count
+                pieces.allSatisfy { $0.contains("=") }
+                && Set(pieces.map { $0.split(separator: "=", omittingEmptySubsequences: false)[0] }).count
+                    == pieces.count
             #expect((verdict == nil) == expectedValid)
             if let verdict {
                 #expect(!verdict.description.contains("\n") && verdict.description.count < 200)

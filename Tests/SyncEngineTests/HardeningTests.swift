@@ -240,3 +240,26 @@ import Testing
         await engine.shutdown()
     }
 }
+
+@Suite struct PresenceRenameTests {
+    /// Each Hello sends the whole list back and tells every session: renames share Focus's budget.
+    @Test func renamesAreRateLimitedLikeFocus() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeEngine(directory)
+        let other = CollectingOutput()
+        let watching = engine.connect(document: .default, since: nil, role: .editor, output: other)
+        engine.send(#"{"type":"Hello","name":"W"}"#, from: watching)
+        let output = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
+        let renames = Int(PresenceBudget.burst) + 5
+        for index in 0...renames {
+            engine.send(#"{"type":"Hello","name":"n\#(index)","id":\#(index)}"#, from: session)
+        }
+        try await engine.settle()
+        let limited = output.messages.filter { $0["code"] == "rate_limited" }.count
+        #expect(limited >= 4, "the first Hello and a burst of renames pass, the rest are refused")
+        let joins = other.messages.filter { $0["type"] == "PresenceJoin" }.count
+        #expect(joins + limited == renames + 1)
+        await engine.shutdown()
+    }
+}

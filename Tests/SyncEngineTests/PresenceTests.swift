@@ -86,7 +86,7 @@ import Testing
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Hello","name":"Ana"}"#, from: session)
         engine.send(#"{"type":"Focus","focus":"\#(String(repeating: "x", count: 257))"}"#, from: session)
-        for row in 0..<Int(FocusBudget.burst + 1) {
+        for row in 0..<Int(PresenceBudget.burst + 1) {
             engine.send(#"{"type":"Focus","focus":"/todos/secret-\#(row)"}"#, from: session)
         }
         engine.send(#"{"type":"Add","row":{"name":"milk","completed":false}}"#, from: session)
@@ -99,12 +99,12 @@ import Testing
         #expect(log.contains(#""name":"Ana""#), "the event records the Hello name")
     }
 
-    @Test func theFocusBudgetRefillsOverTime() {
-        var budget = FocusBudget(now: 0)
+    @Test func thePresenceBudgetRefillsOverTime() {
+        var budget = PresenceBudget(now: 0)
         var granted: [Bool] = []
-        for _ in 0...FocusBudget.burst { granted.append(budget.spend(now: 0)) }
-        granted.append(budget.spend(now: 1000 / FocusBudget.perSecond))
-        granted.append(budget.spend(now: 1000 / FocusBudget.perSecond))
-        #expect(granted == Array(repeating: true, count: Int(FocusBudget.burst)) + [false, true, false])
+        for _ in 0...PresenceBudget.burst { granted.append(budget.spend(now: 0)) }
+        granted.append(budget.spend(now: 1000 / PresenceBudget.perSecond))
+        granted.append(budget.spend(now: 1000 / PresenceBudget.perSecond))
+        #expect(granted == Array(repeating: true, count: Int(PresenceBudget.burst)) + [false, true, false])
     }
 }
