@@ -319,3 +319,26 @@ def test_a_resume_ahead_of_a_never_written_document_is_http_400(server):
     asyncio.run(act_all(server.ws, [add("x")]))
     # Ahead of a written document: a Full, as before (PROTOCOL.md's resume rule).
     assert upgrade_status(server, "/ws?since=5") == 101
+
+
+@pytest.mark.parametrize("outer_headers", ["Origin: http://evil.example\r\nContent-Type: application/json",
+                                           "Content-Type: text/plain"])
+def test_a_refused_body_is_never_read_as_the_next_request(server, outer_headers):
+    """The refusal comes before the body is read: a body holding a whole JSON request, without
+    an Origin, must not run as a second request on the same connection."""
+    three_rows(server)
+    inner = (b"POST " + REVERT.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 13\r\n\r\n{\"version\":1}")
+    outer = (f"POST {REVERT} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{outer_headers}\r\n"
+             f"Content-Length: {len(inner)}\r\n\r\n").encode() + inner
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(outer)
+        reply = connection.makefile("rb")
+        assert int(reply.readline().split()[1]) in (403, 415)
+        connection.settimeout(2)
+        try:
+            rest = reply.read()
+        except (socket.timeout, TimeoutError):
+            rest = b""
+    assert b"HTTP/1.1 200" not in rest
+    assert version_and_rows(server) == (3, 3)
