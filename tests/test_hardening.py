@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from protocol import Peer, add
+from support.protocol import Peer, add
 
 REVERT = "/api/docs/default/revert"
 

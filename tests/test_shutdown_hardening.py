@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from large_documents import write_document
+from support.large_documents import write_document
 
 CLOSE_TIMEOUT = 2
 # An upper bound on waiting, never a speed assertion (the box is loaded).
