@@ -91,6 +91,8 @@ bench: test-deps
 	$(PYTHON) bench/tokens.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/page.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/database.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/hotdocument.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/rows.py --patchsync .build/release/patchsync
 
 # 200 clients on 5 documents for SOAK_SECONDS (default 10 minutes), the server killed with
 # SIGKILL and restarted every minute; prints its figures and fails on any violation.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fan-out benchmark: the same load against patchsync and its anchors, side by side in one run.
 
-    .venv/bin/python bench/fanout.py --patchsync .build/release/patchsync [--runs 3]
+    .venv/bin/python bench/fanout.py --patchsync .build/release/patchsync [--runs 3] [--baseline OTHER] [--only latency]
 
 Starts every server through bench/servers.py (patchsync with and without --no-coalesce, the
 Python port of the original design, and libwebsockets-test-server's lws-mirror-protocol, which
@@ -67,9 +67,12 @@ def run_load(bench, server, watchers, actions, timeout, rate=None):
     return figures
 
 
-def starters(patchsync):
+def starters(patchsync, baseline=None):
     found = [("patchsync", lambda: servers.patchsync(patchsync)),
              ("patchsync --no-coalesce", lambda: servers.patchsync(patchsync, args=["--no-coalesce"]))]
+    if baseline:
+        found += [("baseline", lambda: servers.patchsync(baseline)),
+                  ("baseline --no-coalesce", lambda: servers.patchsync(baseline, args=["--no-coalesce"]))]
     return found + [(start.__name__.replace("_", " "), start) for start in servers.anchors()]
 
 
@@ -105,6 +108,8 @@ def main():
     parser.add_argument("--bench", help="the PatchsyncBench executable (default: beside --patchsync)")
     parser.add_argument("--runs", type=int, default=3, help="runs per server; the median is reported")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per run")
+    parser.add_argument("--baseline", help="another patchsync executable (e.g. the previous release), in the same runs")
+    parser.add_argument("--only", choices=("saturated", "latency"), help="run one part of the benchmark")
     args = parser.parse_args()
     args.bench = args.bench or os.path.join(os.path.dirname(os.path.abspath(args.patchsync)), "PatchsyncBench")
     for executable in (args.patchsync, args.bench):
@@ -115,8 +120,8 @@ def main():
 
     failed = False
     # The Python anchor takes about 20 ms per action at 500 watchers: fewer actions keep that row short.
-    for watchers, actions in ((50, 3000), (500, 600)):
-        results = interleaved(args.bench, starters(args.patchsync), args.runs,
+    for watchers, actions in ((50, 3000), (500, 600)) if args.only != "latency" else ():
+        results = interleaved(args.bench, starters(args.patchsync, args.baseline), args.runs,
                               watchers=watchers, actions=actions, timeout=args.timeout)
         print(f"\nsaturated fan-out: 1 writer (64 actions in flight), {watchers} watchers, {actions} actions, "
               f"median of {args.runs} interleaved runs")
@@ -129,9 +134,13 @@ def main():
             print(f"{label:<26}{figures['rate']:>10.0f}{figures['rate'] * watchers:>11.0f}"
                   f"{figures['us_per_change']:>11.2f}{figures['server']:>12.0%}{figures['generator']:>15.0%}")
 
-    results = interleaved(args.bench, [s for s in starters(args.patchsync) if "--no-coalesce" not in s[0]],
+    if args.only == "saturated":
+        return 1 if failed else 0
+    load = os.getloadavg()[0]
+    results = interleaved(args.bench, [s for s in starters(args.patchsync, args.baseline) if "--no-coalesce" not in s[0]],
                           args.runs, watchers=100, actions=5000, rate=1000, timeout=args.timeout)
-    print(f"\nlatency: 1,000 actions/s to 100 watchers, 5,000 actions, send to receipt, median of {args.runs} runs")
+    print(f"\nlatency: 1,000 actions/s to 100 watchers, 5,000 actions, send to receipt, median of {args.runs} runs; "
+          f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'server':<26}{'p50 ms':>9}{'p99 ms':>9}{'server CPU':>12}{'generator CPU':>15}")
     for label, figures in results.items():
         if isinstance(figures, str):
