@@ -200,6 +200,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Straight to the descriptor: stdout is a pipe in tests and scripts, and must not wait in a buffer.
         let line = Array("listening on \(address)\n".utf8)
         _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        // Serving needs a fraction of what starting up touched: give the rest back.
+        StartupPages.release()
 
         var signal = await TerminationSignals.wait(readEnd: signals)
         while signal == SIGHUP, let verifier {
