@@ -5,14 +5,13 @@ import Glibc
 /// Start-up touches far more of the executable and its libraries than serving does: the
 /// dynamic linker reads each library's relocation tables (libcrypto's alone fault in about
 /// 0.8 MiB), argument parsing, migrations and the store's loading run once, and the kernel maps
-/// every fault in 64 KiB runs. Those pages are clean copies of files: `MADV_PAGEOUT` takes them
-/// out of the process, and one that is needed again is mapped back from the page cache by a
-/// minor fault. Measured: a fresh server at 12.7 MiB resident drops to 7.8 MiB. Writable and
-/// dirty mappings (heap, stacks, relocated data) are left alone: paging them out would mean swap.
+/// every fault in 64 KiB runs. Those pages are clean copies of files: `MADV_DONTNEED` unmaps
+/// them from the process and leaves them in the page cache, so one that is needed again comes
+/// back by a minor fault, without reading the disk (`MADV_PAGEOUT` would evict them from the
+/// cache: an SD card read later). Measured: a fresh server at 12.7–13.5 MiB drops to 9.1–9.9.
+/// Only mappings that cannot be written and hold no private dirty page qualify: for any other,
+/// `MADV_DONTNEED` would discard data (relocated pointers, heap, stacks).
 enum StartupPages {
-    /// `MADV_PAGEOUT` (Linux 5.4); older kernels refuse it with EINVAL, which is harmless.
-    private static let pageOut: Int32 = 21
-
     /// Advises every clean, read-only, file-backed mapping; returns how many were advised.
     @discardableResult
     static func release() -> Int {
@@ -20,7 +19,7 @@ enum StartupPages {
         var advised = 0
         for range in cleanFileMappings(smaps) {
             guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
-            if madvise(start, Int(range.upperBound - range.lowerBound), pageOut) == 0 { advised += 1 }
+            if madvise(start, Int(range.upperBound - range.lowerBound), MADV_DONTNEED) == 0 { advised += 1 }
         }
         return advised
     }
