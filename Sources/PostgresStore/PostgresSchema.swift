@@ -212,6 +212,10 @@ struct PostgresSchema {
             ALTER TABLE \(name).events ADD COLUMN IF NOT EXISTS author text;
             ALTER TABLE \(name).inbox ADD COLUMN IF NOT EXISTS author text;
             """,
+            // apply_patch as RFC 6902 says: the first one did nothing when adding to a top-level
+            // array (jsonb_set on the empty path returns the document unchanged), and took a
+            // missing member or a bad index for a no-op instead of an error.
+            rfc6902Functions,
         ]
     }
 
