@@ -45,9 +45,22 @@ final class PostgresConnection: @unchecked Sendable {
     var isBroken: Bool { patchsync_PQstatus(connection) != CONNECTION_OK }
 
     /// Whether the connection still works, without a round trip: reads what the server sent
-    /// meanwhile, so a server that restarted or ended the session (it says so before closing)
-    /// is noticed before the next statement instead of failing it.
-    var isAlive: Bool { !isBroken && patchsync_PQconsumeInput(connection) == 1 && !isBroken }
+    /// meanwhile, so a server that restarted or ended the session is noticed before the next
+    /// statement instead of failing it. Reads until the socket has nothing more: a server that
+    /// shuts down sends its FATAL message and then closes, and libpq stops reading after the
+    /// message, still "OK", until it is asked again and meets the end of the stream.
+    var isAlive: Bool {
+        for _ in 0..<Self.maximumReadsPerCheck {
+            guard !isBroken else { return false }
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return true }
+            guard patchsync_PQconsumeInput(connection) == 1 else { return false }
+        }
+        return !isBroken
+    }
+
+    /// Bounds `isAlive` on a connection that keeps receiving (a flood of notifications).
+    private static var maximumReadsPerCheck: Int { 16 }
 
     /// The socket to poll for notifications.
     var socket: Int32 { patchsync_PQsocket(connection) }

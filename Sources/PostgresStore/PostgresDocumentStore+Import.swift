@@ -16,7 +16,8 @@ extension PostgresDocumentStore {
         let events = try document.events.map { event throws(StorageError) in Array(try encode(event.jsonValue).utf8) }
         let baseState = try encode(document.baseState)
         let state = try encode(document.state)
-        let imported = try withConnection { connection throws(PostgresError) -> Bool in
+        // Never run again: a COMMIT whose answer was lost would be refused as "already exists".
+        let imported = try withConnection(.never) { connection throws(PostgresError) -> Bool in
             try connection.executeScript("BEGIN")
             do throws(PostgresError) {
                 let inserted = try connection.execute(

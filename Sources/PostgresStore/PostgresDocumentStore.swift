@@ -14,9 +14,10 @@ import SyncEngine
 /// Threading: libpq blocks, so every call of the writer connection runs on `thread` (the engine
 /// calls store methods there); the listener and the state writer have a thread and connection of
 /// their own. None ever runs on the libwebsockets service thread or the Swift cooperative pool.
+/// Each of the three is a `PostgresConnectionWorker`: a connection found dead is replaced
+/// before a statement is sent, and a read runs again on the new connection.
 public final class PostgresDocumentStore: DocumentStore {
     private struct State {
-        var connection: PostgresConnection?
         var initialState: JSONValue = .null
         /// The model's schema version: events written at a newer one are refused.
         var schema = 1
@@ -26,18 +27,18 @@ public final class PostgresDocumentStore: DocumentStore {
         var outage: String?
         /// Whether this outage has been logged (by the writer; the listener only reports it).
         var outageLogged = false
-        /// Whether the migrations have run since start-up (on the first connection that reached the database).
-        var migrated = false
         var listener: PostgresListener?
     }
 
-    public let thread = StorageThread()
+    public var thread: StorageThread { writer.thread }
     public let isShared = true
     public let configuration: PostgresStoreConfiguration
     let schema: PostgresSchema
     private let logger: Logger
     private let state = Mutex(State())
     private let stateWriter: PostgresStateWriter
+    /// The connection of `thread`: every store method's statements.
+    private let writer: PostgresConnectionWorker
 
     /// Checks the configuration; connects in `start`.
     public init(configuration: PostgresStoreConfiguration, logger: Logger) throws(PostgresError) {
@@ -49,6 +50,11 @@ public final class PostgresDocumentStore: DocumentStore {
         self.configuration = configuration
         self.schema = PostgresSchema(name: configuration.schema)
         self.logger = logger
+        let prepare = PreparedOnce(schema: schema)
+        self.prepared = prepare
+        self.writer = PostgresConnectionWorker(
+            role: "store", url: configuration.url, logger: logger,
+            setUp: { connection throws(PostgresError) in try prepare.run(connection) })
         self.stateWriter = PostgresStateWriter(
             url: configuration.url, schema: schema, lagVersions: configuration.stateLagVersions,
             lagTime: configuration.stateLagTime, logger: logger)
@@ -70,7 +76,9 @@ public final class PostgresDocumentStore: DocumentStore {
         }
         do throws(PostgresError) {
             // The list before start-up ends, so that no existing document is reported missing.
-            onChange(.versions(try schema.latestChanges(try connect())))
+            onChange(.versions(try writer.withConnection(.rerunnable) { connection throws(PostgresError) in
+                try schema.latestChanges(connection)
+            }))
         } catch where error.kind == .connection {
             failed(error)
         } catch {
@@ -79,7 +87,7 @@ public final class PostgresDocumentStore: DocumentStore {
         let listener = PostgresListener(
             url: configuration.url, schema: schema, checkInterval: configuration.checkInterval,
             stateLagTime: configuration.stateLagTime, logger: logger,
-            prepare: { [weak self] connection throws(PostgresError) in try self?.prepare(connection) },
+            prepare: { [prepared] connection throws(PostgresError) in try prepared.run(connection) },
             onChange: onChange,
             onStatus: { [weak self] error in
                 if let error { self?.listenerFailed(error) } else { self?.recovered() }
@@ -90,7 +98,7 @@ public final class PostgresDocumentStore: DocumentStore {
 
     /// Creates or upgrades the schema (done by the first connection after `start` too).
     public func migrate() throws(StorageError) {
-        try withConnection { connection throws(PostgresError) in try schema.migrate(connection) }
+        try withConnection(.rerunnable) { connection throws(PostgresError) in try schema.migrate(connection) }
     }
 
     /// None: documents load on demand. Reading every state at start-up would cost time and memory
@@ -99,7 +107,7 @@ public final class PostgresDocumentStore: DocumentStore {
     public func loadDocuments() -> [StoredDocument] { [] }
 
     public func load(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
-        try withConnection { connection throws(PostgresError) in try load(name, connection) }
+        try withConnection(.rerunnable) { connection throws(PostgresError) in try load(name, connection) }
     }
 
     public func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
@@ -112,7 +120,8 @@ public final class PostgresDocumentStore: DocumentStore {
             throw StorageError(kind: .database, path: commit.name.rawValue, message: "cannot encode the state: \(error)")
         }
         let start = ContinuousClock.now
-        return try withConnection { connection throws(PostgresError) -> AppendResult in
+        // Never run again blindly: a commit whose answer was lost is checked (`verifyCommit`).
+        return try withConnection(.never) { connection throws(PostgresError) -> AppendResult in
             let refusal: AppendResult?
             do throws(PostgresError) {
                 refusal =
@@ -138,7 +147,8 @@ public final class PostgresDocumentStore: DocumentStore {
     public func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
         throws(StorageError)
     {
-        try withConnection { connection throws(PostgresError) in
+        // A second run finds the entry applied and changes nothing.
+        try withConnection(.rerunnable) { connection throws(PostgresError) in
             try connection.execute(
                 """
                 UPDATE \(schema.name).inbox SET applied_at = now(), error_code = $2, error_message = $3
@@ -256,7 +266,7 @@ public final class PostgresDocumentStore: DocumentStore {
 
     public func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents
     {
-        try withConnection { connection throws(PostgresError) in
+        try withConnection(.rerunnable) { connection throws(PostgresError) in
             let oldest = try connection.execute(
                 "SELECT coalesce(min(version) - 1, 0) FROM \(schema.name).events WHERE document = $1", [name.rawValue]
             ).rows.first?[0].flatMap { UInt64($0) } ?? 0
@@ -274,7 +284,7 @@ public final class PostgresDocumentStore: DocumentStore {
         } catch {
             throw StorageError(kind: .database, path: name.rawValue, message: "cannot encode action ids: \(error)")
         }
-        return try withConnection { connection throws(PostgresError) in
+        return try withConnection(.rerunnable) { connection throws(PostgresError) in
             try decodeEvents(
                 of: name,
                 connection.execute(
@@ -288,7 +298,7 @@ public final class PostgresDocumentStore: DocumentStore {
     }
 
     public func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
-        try withConnection { connection throws(PostgresError) -> StoredState in
+        try withConnection(.rerunnable) { connection throws(PostgresError) -> StoredState in
             let document = try connection.execute(
                 "SELECT version, state::text, state_version FROM \(schema.name).documents WHERE name = $1",
                 [name.rawValue]
@@ -346,9 +356,9 @@ public final class PostgresDocumentStore: DocumentStore {
             return state.listener
         }
         listener?.stop()
-        thread.stop()
+        writer.thread.stop()
+        writer.disconnect()
         stateWriter.stop()
-        state.withLock { $0.connection = nil }
     }
 
     // MARK: Helpers
@@ -454,29 +464,9 @@ public final class PostgresDocumentStore: DocumentStore {
     private func verifyCommit(of commit: StoreCommit, endVersion: UInt64, after error: PostgresError)
         throws(PostgresError) -> AppendResult
     {
-        state.withLock { $0.connection = nil }
-        let connection = try connect()
-        let landed: String?
-        if let last = commit.events.last {
-            landed = try connection.execute(
-                """
-                SELECT time = to_timestamp($3::bigint / 1000.0) AND action = $4::jsonb
-                FROM \(schema.name).events WHERE document = $1 AND version = $2
-                """,
-                [
-                    commit.name.rawValue, "\(last.version)", "\(last.time)",
-                    String(decoding: (try? JSONCodec.encode(last.action)) ?? [], as: UTF8.self),
-                ]
-            ).rows.first?[0]
-        } else if let entry = commit.inboxEntry {
-            landed = try connection.execute(
-                """
-                SELECT version IS NOT DISTINCT FROM $2::bigint FROM \(schema.name).inbox
-                WHERE id = $1 AND applied_at IS NOT NULL
-                """, ["\(entry.id)", "\(endVersion)"]
-            ).rows.first?[0]
-        } else {
-            landed = nil
+        // On a new connection (this one broke); a read, which may run again.
+        let landed = try writer.withConnection(.rerunnable) { connection throws(PostgresError) -> String? in
+            try landedValue(of: commit, endVersion: endVersion, connection)
         }
         switch landed {
         case "t"?:
@@ -487,17 +477,41 @@ public final class PostgresDocumentStore: DocumentStore {
         }
     }
 
-    /// Runs `body` with the writer connection, connecting first when there is none or it broke.
+    /// "t" if the batch's last event (or its inbox entry's outcome) is in the table as this batch
+    /// wrote it, "f" if another one is, nil if neither.
+    private func landedValue(of commit: StoreCommit, endVersion: UInt64, _ connection: PostgresConnection)
+        throws(PostgresError) -> String?
+    {
+        if let last = commit.events.last {
+            return try connection.execute(
+                """
+                SELECT time = to_timestamp($3::bigint / 1000.0) AND action = $4::jsonb
+                FROM \(schema.name).events WHERE document = $1 AND version = $2
+                """,
+                [
+                    commit.name.rawValue, "\(last.version)", "\(last.time)",
+                    String(decoding: (try? JSONCodec.encode(last.action)) ?? [], as: UTF8.self),
+                ]
+            ).rows.first?[0]
+        } else if let entry = commit.inboxEntry {
+            return try connection.execute(
+                """
+                SELECT version IS NOT DISTINCT FROM $2::bigint FROM \(schema.name).inbox
+                WHERE id = $1 AND applied_at IS NOT NULL
+                """, ["\(entry.id)", "\(endVersion)"]
+            ).rows.first?[0]
+        }
+        return nil
+    }
+
+    /// Runs `body` with the writer connection (`PostgresConnectionWorker.withConnection`).
     /// A connection failure marks the store unavailable (logged once) until a call succeeds.
-    func withConnection<T>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(StorageError) -> T {
+    @discardableResult
+    func withConnection<T>(
+        _ rerun: PostgresConnectionWorker.Rerun, _ body: (PostgresConnection) throws(PostgresError) -> T
+    ) throws(StorageError) -> T {
         do throws(PostgresError) {
-            let connection: PostgresConnection
-            if let open = state.withLock({ $0.connection }), open.isAlive {
-                connection = open
-            } else {
-                connection = try connect()
-            }
-            let result = try body(connection)
+            let result = try writer.withConnection(rerun, body)
             recovered()
             return result
         } catch {
@@ -512,19 +526,21 @@ public final class PostgresDocumentStore: DocumentStore {
             message: error.description)
     }
 
-    private func connect() throws(PostgresError) -> PostgresConnection {
-        let connection = try PostgresConnection(url: configuration.url)
-        try prepare(connection)
-        state.withLock { $0.connection = connection }
-        return connection
-    }
+    private let prepared: PreparedOnce
 
     /// Runs the migrations on the first connection that reaches the database (writer or
     /// listener; the advisory lock makes a concurrent second run wait and find them applied).
-    private func prepare(_ connection: PostgresConnection) throws(PostgresError) {
-        guard !state.withLock({ $0.migrated }) else { return }
-        try schema.migrate(connection)
-        state.withLock { $0.migrated = true }
+    private final class PreparedOnce: Sendable {
+        let schema: PostgresSchema
+        let migrated = Atomic<Bool>(false)
+
+        init(schema: PostgresSchema) { self.schema = schema }
+
+        func run(_ connection: PostgresConnection) throws(PostgresError) {
+            guard !migrated.load(ordering: .acquiring) else { return }
+            try schema.migrate(connection)
+            migrated.store(true, ordering: .releasing)
+        }
     }
 
     /// A write or read could not reach the database: logged once per outage.
@@ -533,7 +549,6 @@ public final class PostgresDocumentStore: DocumentStore {
             defer {
                 state.outage = error.message
                 state.outageLogged = true
-                state.connection = nil
             }
             return !state.outageLogged
         }

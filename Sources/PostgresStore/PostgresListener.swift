@@ -11,16 +11,14 @@ import SyncEngine
 /// reads every document's version, so that open documents behind it catch up from the table, and
 /// it does so again every `checkInterval`.
 final class PostgresListener: Sendable {
-    private let url: String
     private let schema: PostgresSchema
     private let checkInterval: Duration
     private let stateLagTime: Duration
     private let logger: Logger
-    /// Runs on every new connection before it LISTENs (the store's migrations, until they ran).
-    private let prepare: @Sendable (PostgresConnection) throws(PostgresError) -> Void
     private let onChange: @Sendable (StoreChange) -> Void
     private let onStatus: @Sendable (PostgresError?) -> Void
-    private let thread = StorageThread()
+    /// Its connection runs the store's migrations (until they ran), then LISTENs.
+    private let worker: PostgresConnectionWorker
     private let stopping = Atomic<Bool>(false)
     /// Wakes `poll()` for `stop()`.
     private let wakeup = WakeupPipe()
@@ -30,48 +28,45 @@ final class PostgresListener: Sendable {
         prepare: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> Void,
         onChange: @escaping @Sendable (StoreChange) -> Void, onStatus: @escaping @Sendable (PostgresError?) -> Void
     ) {
-        self.url = url
+        self.worker = PostgresConnectionWorker(
+            role: "listener", url: url, logger: logger,
+            setUp: { connection throws(PostgresError) in
+                try prepare(connection)
+                try connection.execute("LISTEN \(schema.eventsChannel)")
+                try connection.execute("LISTEN \(schema.inboxChannel)")
+            })
         self.schema = schema
         self.checkInterval = checkInterval
         self.stateLagTime = stateLagTime
         self.logger = logger
-        self.prepare = prepare
         self.onChange = onChange
         self.onStatus = onStatus
     }
 
     func start() {
-        Task.detached { [self] in await thread.perform { self.run() } }
+        worker.thread.submit { [self] in run() }
     }
 
     /// Ends the loop and waits for its thread.
     func stop() {
         stopping.store(true, ordering: .releasing)
         wakeup.signal()
-        thread.stop()
+        worker.thread.stop()
+        worker.disconnect()
     }
 
+    /// LISTENs first (the worker's set-up), then reads the versions: nothing committed in between is missed.
     private func run() {
-        var backoff = Duration.milliseconds(100)
-        while !stopping.load(ordering: .acquiring) {
-            do throws(PostgresError) {
-                let connection = try PostgresConnection(url: url)
-                try prepare(connection)
-                try connection.execute("LISTEN \(schema.eventsChannel)")
-                try connection.execute("LISTEN \(schema.inboxChannel)")
-                backoff = .milliseconds(100)
+        worker.run(
+            isStopping: { stopping.load(ordering: .acquiring) }, wait: { wakeup.wait($0) },
+            onFailure: { onStatus($0) },
+            serve: { connection throws(PostgresError) in
                 // Up once the documents are listed: none is reported missing meanwhile.
                 try checkVersions(connection)
                 onStatus(nil)
                 try sweepInbox(connection)
                 try listen(on: connection)
-            } catch {
-                onStatus(error)
-                logger.debug("PostgreSQL listener reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
-                wakeup.wait(backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
+            })
     }
 
     /// Delivers notifications until the connection breaks (throws) or `stop()`.

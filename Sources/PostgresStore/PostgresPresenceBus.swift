@@ -15,7 +15,6 @@ public final class PostgresPresenceBus: PresenceBus {
     private struct State {
         /// The connection `join` opened, until the thread takes it.
         var connection: PostgresConnection?
-        var instance: UInt32 = 0
         /// Notices waiting for the thread to send them.
         var outbox: [PresenceNotice] = []
         /// This instance's sessions as published: what a roster request gets.
@@ -28,7 +27,10 @@ public final class PostgresPresenceBus: PresenceBus {
     private let schema: PostgresSchema
     private let logger: Logger
     private let state = Mutex(State())
-    private let thread = StorageThread()
+    /// This instance's number: set by `join`, claimed again by every new connection.
+    private let instance = InstanceNumber()
+    /// Its connection holds this instance's number (claimed again on every new connection).
+    private let worker: PostgresConnectionWorker
     private let stopping = Atomic<Bool>(false)
     private let wakeup = WakeupPipe()
 
@@ -39,14 +41,26 @@ public final class PostgresPresenceBus: PresenceBus {
     /// (the others use it as this instance announces it). At least 1 s.
     public init(configuration: PostgresStoreConfiguration, timeout: Duration, logger: Logger) {
         self.url = configuration.url
-        self.schema = PostgresSchema(name: configuration.schema)
+        let schema = PostgresSchema(name: configuration.schema)
+        self.schema = schema
         self.timeout = max(timeout, .seconds(1))
         self.logger = logger
+        let claimed = self.instance
+        self.worker = PostgresConnectionWorker(
+            role: "presence bus", url: configuration.url, logger: logger,
+            setUp: { connection throws(PostgresError) in
+                let instance = claimed.value.load(ordering: .acquiring)
+                if try Self.claimInstanceNumber(on: connection, schema: schema, preferring: instance) != instance {
+                    logger.warning(
+                        "Another instance holds this instance's number; session ids may repeat across instances until a restart",
+                        metadata: ["instance": "\(instance)"])
+                }
+            })
     }
 
     /// Claims an instance number. With the database unreachable the instance still starts (the
     /// store reports the outage): it takes a random number now, which the bus claims, preferred,
-    /// once it connects (`reconnect`, which warns if another instance holds it meanwhile).
+    /// once it connects (its worker's set-up, which warns if another instance holds it meanwhile).
     public func join() throws(StorageError) -> UInt32 {
         do throws(PostgresError) {
             let connection: PostgresConnection
@@ -54,15 +68,15 @@ public final class PostgresPresenceBus: PresenceBus {
                 connection = try PostgresConnection(url: url)
             } catch where error.kind == .connection {
                 let instance = UInt32.random(in: 1..<SessionIDs.instanceLimit)
-                state.withLock { $0.instance = instance }
+                self.instance.value.store(instance, ordering: .releasing)
                 return instance
             }
-            guard let instance = try claimInstanceNumber(on: connection, preferring: nil) else {
+            guard let instance = try Self.claimInstanceNumber(on: connection, schema: schema, preferring: nil) else {
                 throw PostgresError(.connection, "every instance number tried is held by another instance")
             }
+            self.instance.value.store(instance, ordering: .releasing)
             state.withLock { state in
                 state.connection = connection
-                state.instance = instance
             }
             return instance
         } catch {
@@ -71,7 +85,7 @@ public final class PostgresPresenceBus: PresenceBus {
     }
 
     public func start(onEvent: @escaping @Sendable (PresenceBusEvent) -> Void) {
-        Task.detached { [self] in await thread.perform { self.run(onEvent) } }
+        worker.thread.submit { [self] in run(onEvent) }
     }
 
     public func publish(_ change: PresenceChange, on document: DocumentName) {
@@ -93,7 +107,8 @@ public final class PostgresPresenceBus: PresenceBus {
     public func shutdown() {
         stopping.store(true, ordering: .releasing)
         wakeup.signal()
-        thread.stop()
+        worker.thread.stop()
+        worker.disconnect()
     }
 
     // MARK: The bus thread
@@ -101,57 +116,34 @@ public final class PostgresPresenceBus: PresenceBus {
     private var channel: String { schema.name + "_presence" }
 
     private func run(_ onEvent: @escaping @Sendable (PresenceBusEvent) -> Void) {
-        var connection = state.withLock { state in
+        let opened = state.withLock { state in
             defer { state.connection = nil }
             return state.connection
         }
-        var backoff = Duration.milliseconds(100)
-        while !stopping.load(ordering: .acquiring) {
-            do throws(PostgresError) {
-                let live: PostgresConnection
-                if let opened = connection {
-                    live = opened
-                    connection = nil
-                } else {
-                    live = try reconnect()
-                }
+        worker.run(
+            initialConnection: opened, isStopping: { stopping.load(ordering: .acquiring) },
+            wait: { wakeup.wait($0) },
+            onFailure: { _ in
+                state.withLock { $0.metrics.up = false }
+                // Cut off, this instance hears nobody: the others' sessions expire meanwhile.
+                onEvent(.tick)
+            },
+            serve: { live throws(PostgresError) in
                 try live.execute("LISTEN \(channel)")
-                backoff = .milliseconds(100)
                 state.withLock { state in
                     state.metrics.up = true
                     state.outbox = [.alive(timeout: timeout)] + Self.rosterNotices(state.roster)
                         + [.rosterRequest(to: nil)]
                 }
                 try serve(on: live, onEvent)
-                return
-            } catch {
-                state.withLock { $0.metrics.up = false }
-                logger.debug("PostgreSQL presence bus reconnects", metadata: ["error": "\(error)", "after": "\(backoff)"])
-                // Cut off, this instance hears nobody: the others' sessions expire meanwhile.
-                onEvent(.tick)
-                wakeup.wait(backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
-    }
-
-    /// A new connection after the old one broke, holding this instance's number again.
-    private func reconnect() throws(PostgresError) -> PostgresConnection {
-        let connection = try PostgresConnection(url: url)
-        let instance = state.withLock { $0.instance }
-        if try claimInstanceNumber(on: connection, preferring: instance) != instance {
-            logger.warning(
-                "Another instance holds this instance's number; session ids may repeat across instances until a restart",
-                metadata: ["instance": "\(instance)"])
-        }
-        return connection
+            })
     }
 
     /// Sends, receives and ticks until `shutdown` (then says `gone`) or the connection breaks (throws).
     private func serve(on connection: PostgresConnection, _ onEvent: @Sendable (PresenceBusEvent) -> Void)
         throws(PostgresError)
     {
-        let instance = state.withLock { $0.instance }
+        let instance = self.instance.value.load(ordering: .acquiring)
         let tickInterval = min(.seconds(1), timeout / 4)
         var nextAlive = ContinuousClock.now + timeout / 4
         var nextTick = ContinuousClock.now + tickInterval
@@ -210,8 +202,9 @@ public final class PostgresPresenceBus: PresenceBus {
 
     /// Takes `preferred` (after a reconnect), else a random free number; nil when every one
     /// tried is taken. The lock is the connection's until it closes.
-    private func claimInstanceNumber(on connection: PostgresConnection, preferring preferred: UInt32?)
-        throws(PostgresError) -> UInt32?
+    private static func claimInstanceNumber(
+        on connection: PostgresConnection, schema: PostgresSchema, preferring preferred: UInt32?
+    ) throws(PostgresError) -> UInt32?
     {
         let candidates = (preferred.map { [$0] } ?? []) + (0..<16).map { _ in UInt32.random(in: 1..<SessionIDs.instanceLimit) }
         for candidate in candidates {
@@ -228,4 +221,9 @@ public final class PostgresPresenceBus: PresenceBus {
             + roster.flatMap { document, entries in entries.map { PresenceNotice.change(document, .joined($0)) } }
             + [.rosterEnds]
     }
+}
+
+/// The presence bus's instance number, shared with its connection's set-up.
+private final class InstanceNumber: Sendable {
+    let value = Atomic<UInt32>(0)
 }

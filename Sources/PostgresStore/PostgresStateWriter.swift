@@ -36,19 +36,23 @@ final class PostgresStateWriter: Sendable {
         var pending: [DocumentName: PendingState] = [:]
         var isDraining = false
         var isStopping = false
-        var connection: PostgresConnection?
     }
 
-    private let url: String
     private let schema: PostgresSchema
     private let lagVersions: UInt64
     private let lagTime: Duration
     private let logger: Logger
-    private let thread = StorageThread()
+    /// The commits waiting for the row wait until this transaction ends: it ends without waiting
+    /// for its WAL to reach the disk. A crash may lose the rewrite, and then every commit after it
+    /// too (the WAL is flushed in order), so the state never claims a version it does not hold.
+    private let worker: PostgresConnectionWorker
+    private var thread: StorageThread { worker.thread }
     private let queue = Mutex(Queue())
 
     init(url: String, schema: PostgresSchema, lagVersions: UInt64, lagTime: Duration, logger: Logger) {
-        self.url = url
+        self.worker = PostgresConnectionWorker(
+            role: "state writer", url: url, logger: logger,
+            setUp: { connection throws(PostgresError) in try connection.execute("SET synchronous_commit = off") })
         self.schema = schema
         self.lagVersions = lagVersions
         self.lagTime = lagTime
@@ -102,7 +106,7 @@ final class PostgresStateWriter: Sendable {
     func stop() {
         queue.withLock { $0.isStopping = true }
         thread.stop()
-        queue.withLock { $0.connection = nil }
+        worker.disconnect()
     }
 
     private func isBehind(_ progress: Progress, at version: UInt64, by versions: UInt64, or time: Duration) -> Bool {
@@ -132,31 +136,22 @@ final class PostgresStateWriter: Sendable {
         }
     }
 
-    /// The commits waiting for the row wait until this transaction ends: it ends without waiting
-    /// for its WAL to reach the disk. A crash may lose the rewrite, and then every commit after it
-    /// too (the WAL is flushed in order), so the state never claims a version it does not hold.
-    private func connect() throws(PostgresError) -> PostgresConnection {
-        let connection = try PostgresConnection(url: url)
-        try connection.execute("SET synchronous_commit = off")
-        queue.withLock { $0.connection = connection }
-        return connection
-    }
-
     /// One statement; a state older than the one in the table (written meanwhile by a commit,
     /// another instance or the listener) changes nothing. False if it could not be stored: a
     /// later commit hands over a newer state.
     private func store(_ state: JSONValue, of name: DocumentName, at version: UInt64) -> Bool {
         do {
             let text = String(decoding: try JSONCodec.encode(state), as: UTF8.self)
-            let connection = try queue.withLock({ $0.connection }).flatMap { $0.isAlive ? $0 : nil } ?? connect()
-            try connection.execute(
-                """
-                UPDATE \(schema.name).documents SET state = $2::jsonb, state_version = $3
-                WHERE name = $1 AND state_version < $3
-                """, [name.rawValue, text, "\(version)"])
+            // A second run finds the state stored and changes nothing.
+            try worker.withConnection(.rerunnable) { connection throws(PostgresError) in
+                try connection.execute(
+                    """
+                    UPDATE \(schema.name).documents SET state = $2::jsonb, state_version = $3
+                    WHERE name = $1 AND state_version < $3
+                    """, [name.rawValue, text, "\(version)"])
+            }
             return true
         } catch {
-            queue.withLock { $0.connection = nil }
             logger.debug(
                 "Cannot store the document's state yet; a later commit hands over a newer one",
                 metadata: ["document": "\(name)", "version": "\(version)", "error": "\(error)"])
