@@ -13,12 +13,13 @@ final class PostgresConnection: @unchecked Sendable {
     /// unreachable host, forever for one that accepts and stays silent), holding the thread.
     static var defaultConnectTimeoutSeconds: Int { 10 }
 
-    /// Connects to `url` (a libpq connection string or `postgresql://` URL).
-    init(url: String) throws(PostgresError) {
+    /// Connects to `url` (a libpq connection string or `postgresql://` URL). `role` names the
+    /// connection in `pg_stat_activity.application_name` ("patchsync listener"), unless the URL sets one.
+    init(url: String, role: String) throws(PostgresError) {
         try Self.loadLibrary()
         // Later keywords override earlier ones, and `dbname` expands into the URL's settings:
         // the default timeout comes first so that the URL's own wins.
-        var settings = [("dbname", url)]
+        var settings = [("application_name", "patchsync \(role)"), ("dbname", url)]
         if getenv("PGCONNECT_TIMEOUT") == nil {
             settings.insert(("connect_timeout", "\(Self.defaultConnectTimeoutSeconds)"), at: 0)
         }

@@ -145,7 +145,7 @@ final class PostgresConnectionWorker: Sendable {
 
     private func connect() throws(PostgresError) -> PostgresConnection {
         do throws(PostgresError) {
-            let connection = try PostgresConnection(url: url)
+            let connection = try PostgresConnection(url: url, role: role)
             try setUp(connection)
             adopt(connection)
             return connection

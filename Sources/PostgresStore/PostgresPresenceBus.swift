@@ -65,7 +65,7 @@ public final class PostgresPresenceBus: PresenceBus {
         do throws(PostgresError) {
             let connection: PostgresConnection
             do throws(PostgresError) {
-                connection = try PostgresConnection(url: url)
+                connection = try PostgresConnection(url: url, role: "presence bus")
             } catch where error.kind == .connection {
                 let instance = UInt32.random(in: 1..<SessionIDs.instanceLimit)
                 self.instance.value.store(instance, ordering: .releasing)
