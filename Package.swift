@@ -138,6 +138,12 @@ let package = Package(
         ),
         .testTarget(name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "SyncAPI"]),
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: [
+                "PostgresStore", "SyncEngine", "JSONPatch", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "TodoModel", "JSONCodec"]),
         .testTarget(
             name: "ServerTests",
