@@ -111,6 +111,7 @@ public final class PostgresDocumentStore: DocumentStore {
     }
 
     public func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
+        defer { if let entry = commit.inboxEntry { inboxEntryFinished(entry.id) } }
         let endVersion = commit.events.last?.version ?? commit.startVersion
         let writeState = !commit.events.isEmpty && stateWriter.isOverdue(commit.name, at: endVersion)
         let stateText: String?
@@ -147,6 +148,7 @@ public final class PostgresDocumentStore: DocumentStore {
     public func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
         throws(StorageError)
     {
+        defer { inboxEntryFinished(entry.id) }
         // A second run finds the entry applied and changes nothing.
         try withConnection(.rerunnable) { connection throws(PostgresError) in
             try connection.execute(
@@ -329,7 +331,9 @@ public final class PostgresDocumentStore: DocumentStore {
             }
             var base: JSONValue
             if let stored { base = stored } else { base = try initialState(of: name, connection) }
-            for event in try readEvents(name, after: baseVersion, through: version, limit: Int.max, connection) {
+            let events = try readEvents(name, after: baseVersion, through: version, limit: Int.max, connection)
+            try Self.checkConsecutive(events, of: name, after: baseVersion, through: version)
+            for event in events {
                 do {
                     try event.ops.applyInPlace(to: &base)
                 } catch {
@@ -342,6 +346,11 @@ public final class PostgresDocumentStore: DocumentStore {
     }
 
     public var unavailableReason: String? { state.withLock { $0.outage } }
+
+    /// The engine is done with an inbox entry the listener handed over: the next sweep may come.
+    private func inboxEntryFinished(_ id: Int64) {
+        state.withLock { $0.listener }?.inbox.finished(id)
+    }
 
     /// Events are kept for good (the table refuses DELETE): nothing to do.
     public func maintain(_ name: DocumentName) -> UInt64? { nil }
@@ -379,6 +388,9 @@ public final class PostgresDocumentStore: DocumentStore {
         var current = try Self.decode(row[0] ?? "null")
         let seedFrom = min(stateVersion, latestVersion > Self.seededEvents ? latestVersion - Self.seededEvents : 0)
         let events = try readEvents(name, after: seedFrom, through: nil, limit: Int.max, connection)
+        // Those before the state are only remembered (exactly-once): an import may start them anywhere.
+        try Self.checkConsecutive(
+            events.filter { $0.version > stateVersion }, of: name, after: stateVersion, through: latestVersion)
         for event in events where event.version > stateVersion {
             do {
                 try event.ops.applyInPlace(to: &current)
@@ -416,6 +428,26 @@ public final class PostgresDocumentStore: DocumentStore {
                 "document \(name) starts at schema \(schema) of type \(model), whose initial state is not known now")
         }
         return initial
+    }
+
+    /// Events to replay must follow `version` one by one up to `last`: a gap or a repeat would
+    /// build a state no instance ever had, so it is refused, naming the document and versions.
+    static func checkConsecutive(_ events: [DocumentEvent], of name: DocumentName, after version: UInt64, through last: UInt64)
+        throws(PostgresError)
+    {
+        var previous = version
+        for event in events {
+            guard event.version == previous + 1 else {
+                throw PostgresError(
+                    .statement(sqlState: "XX001"),
+                    "the events of \(name) are not consecutive: version \(event.version) follows \(previous)")
+            }
+            previous = event.version
+        }
+        guard previous >= last else {
+            throw PostgresError(
+                .statement(sqlState: "XX001"), "the events of \(name) end at version \(previous), before version \(last)")
+        }
     }
 
     /// The model's schema version of the state at `version` (the current one at version 0).

@@ -20,14 +20,18 @@ final class PostgresListener: Sendable {
     /// Its connection runs the store's migrations (until they ran), then LISTENs.
     private let worker: PostgresConnectionWorker
     private let stopping = Atomic<Bool>(false)
-    /// Wakes `poll()` for `stop()`.
+    /// Wakes `poll()` for `stop()`, and for a sweep when the inbox entries handed over are done.
     private let wakeup = WakeupPipe()
+    /// The inbox entries handed to the engine and not finished: the pace of the sweeps.
+    let inbox: InboxFlow
 
     init(
         url: String, schema: PostgresSchema, checkInterval: Duration, stateLagTime: Duration, logger: Logger,
         prepare: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> Void,
         onChange: @escaping @Sendable (StoreChange) -> Void, onStatus: @escaping @Sendable (PostgresError?) -> Void
     ) {
+        let wakeup = self.wakeup
+        self.inbox = InboxFlow(onSweepWanted: { wakeup.signal() })
         self.worker = PostgresConnectionWorker(
             role: "listener", url: url, logger: logger,
             setUp: { connection throws(PostgresError) in
@@ -90,16 +94,20 @@ final class PostgresListener: Sendable {
                 pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0),
             ]
             _ = poll(&descriptors, 2, WakeupPipe.milliseconds(min(nextCheck, nextFlush) - now))
-            guard descriptors[0].revents != 0 else { continue }
-            var inboxChanged = false
-            for notification in try connection.notifications() {
-                if notification.channel == schema.inboxChannel {
-                    inboxChanged = true
-                } else {
-                    handle(notification)
+            if descriptors[1].revents != 0 { wakeup.drain() }
+            // Every notification read so far at once: a bulk INSERT's (one per document and
+            // statement) and a flood of commits cost one sweep, not one each.
+            var inboxChanged = inbox.isSweepWanted
+            if descriptors[0].revents != 0 {
+                for notification in try connection.notifications() {
+                    if notification.channel == schema.inboxChannel {
+                        inboxChanged = true
+                    } else {
+                        handle(notification)
+                    }
                 }
             }
-            if inboxChanged { try sweepInbox(connection) }
+            if inboxChanged, !stopping.load(ordering: .acquiring) { try sweepInbox(connection) }
         }
     }
 
@@ -118,14 +126,24 @@ final class PostgresListener: Sendable {
         onChange(.versions(try schema.latestChanges(connection)))
     }
 
-    /// Hands every pending inbox entry to the engine. Every instance sees them; the claim in the
-    /// applying transaction (`FOR UPDATE SKIP LOCKED`) lets exactly one apply each.
+    /// Claims the oldest pending inbox entries no instance holds (a lease of `inbox.lease`) and
+    /// hands them to the engine, at most `inbox.batch` at a time and none already out (`InboxFlow`).
+    /// The claim comes before any document's state is touched; the applying transaction's own
+    /// claim (`FOR UPDATE SKIP LOCKED`, `applied_at IS NULL`) still lets exactly one apply each.
     private func sweepInbox(_ connection: PostgresConnection) throws(PostgresError) {
+        let room = inbox.room()
+        guard room > 0 else { return }
         let rows = try connection.execute(
             """
-            SELECT id, document, action::text, author FROM \(schema.name).inbox
-            WHERE applied_at IS NULL ORDER BY id LIMIT \(Self.inboxBatch)
-            """
+            WITH next AS (
+                SELECT id FROM \(schema.name).inbox
+                WHERE applied_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+            )
+            UPDATE \(schema.name).inbox AS entry SET claimed_by = $1, claimed_until = now() + $3::interval
+            FROM next WHERE entry.id = next.id
+            RETURNING entry.id, entry.document, entry.action::text, entry.author
+            """, ["\(inbox.claimant)", "\(room)", "\(WakeupPipe.milliseconds(inbox.lease)) milliseconds"]
         ).rows
         let entries = rows.compactMap { row -> InboxEntry? in
             guard let id = row[0].flatMap({ Int64($0) }), let name = row[1].flatMap({ DocumentName($0) }),
@@ -133,8 +151,9 @@ final class PostgresListener: Sendable {
             else { return nil }
             let author = row[3].flatMap { $0.isEmpty ? nil : $0 }
             return InboxEntry(id: id, document: name, action: Array(action.utf8), author: author)
-        }
-        if !entries.isEmpty { onChange(.inbox(entries)) }
+        }.sorted { $0.id < $1.id }
+        let handed = inbox.handOver(entries)
+        if !handed.isEmpty { onChange(.inbox(handed)) }
     }
 
     /// Brings `documents.state` up to the latest version for documents whose writers stopped
@@ -152,7 +171,4 @@ final class PostgresListener: Sendable {
             FROM lagging WHERE d.name = lagging.name AND d.version = lagging.version
             """, ["\(WakeupPipe.milliseconds(stateLagTime)) milliseconds"])
     }
-
-    /// Inbox entries handed over per sweep; more wait for the next notification or sweep.
-    private static var inboxBatch: Int { 100 }
 }

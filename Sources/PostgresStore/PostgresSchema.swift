@@ -216,6 +216,24 @@ struct PostgresSchema {
             // array (jsonb_set on the empty path returns the document unchanged), and took a
             // missing member or a bad index for a no-op instead of an error.
             rfc6902Functions,
+            // The inbox under a bulk INSERT (issue 19): one notification per document and
+            // statement instead of one per row, and a lease (`claimed_by` until `claimed_until`)
+            // that a sweep takes before handing rows over, so that each row is worked on by one
+            // instance while others skip it. The applying transaction still claims the row
+            // (`FOR UPDATE SKIP LOCKED`, `applied_at IS NULL`): a lease that ran out costs work,
+            // never a second application.
+            """
+            ALTER TABLE \(name).inbox ADD COLUMN claimed_by bigint, ADD COLUMN claimed_until timestamptz;
+            DROP TRIGGER inbox_row_announced ON \(name).inbox;
+            DROP FUNCTION \(name).announce_inbox_row();
+            CREATE FUNCTION \(name).announce_inbox_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('\(inboxChannel)', document) FROM (SELECT DISTINCT document FROM new_rows) AS added;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER inbox_rows_announced AFTER INSERT ON \(name).inbox
+                REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION \(name).announce_inbox_rows();
+            """,
         ]
     }
 

@@ -222,6 +222,30 @@ actor DocumentActor<Model: DocumentModel> {
         publishedVersion.store(version, ordering: .releasing)
     }
 
+    /// Sessions do not wait behind the inbox: when work arrived since this round began, the
+    /// round's other inbox entries (`entry` and those in `rest`) go after it, the rest of the
+    /// round before it. Inbox entries have no order with sessions' work, only among themselves.
+    private nonisolated func deferInbox(_ entry: DocumentWork, _ rest: ArraySlice<DocumentWork>) -> Bool {
+        mailbox.withLock { mailbox in
+            guard !mailbox.items.isEmpty else { return false }
+            var inbox = [entry]
+            var others: [DocumentWork] = []
+            for work in rest {
+                if case .inbox = work { inbox.append(work) } else { others.append(work) }
+            }
+            mailbox.items = others + mailbox.items + inbox
+            return true
+        }
+    }
+
+    /// Whether a `.close` is queued, in this round (`rest`) or after it.
+    private nonisolated func isClosing(_ rest: ArraySlice<DocumentWork>) -> Bool {
+        let isClose = { (work: DocumentWork) -> Bool in
+            if case .close = work { return true } else { return false }
+        }
+        return rest.contains(where: isClose) || mailbox.withLock { $0.items.contains(where: isClose) }
+    }
+
     func drain() async {
         if case .pending = availability { await load() }
         while true {
@@ -240,7 +264,21 @@ actor DocumentActor<Model: DocumentModel> {
             }
             await recallOutcomes(before: items)
             var batch = Batch()
-            for item in items {
+            var remaining = items[...]
+            var appliedInbox = false
+            while let item = remaining.popFirst() {
+                // One inbox entry per round at least, so that a busy document still drains its inbox.
+                switch item {
+                case .inbox, .catchUp:
+                    // Closing (shutdown): an inbox entry stays pending for another instance or
+                    // the next start, and nothing needs catching up; SIGTERM does not wait for them.
+                    if isClosing(remaining) { continue }
+                default: break
+                }
+                if case .inbox = item {
+                    if appliedInbox, deferInbox(item, remaining) { break }
+                    appliedInbox = true
+                }
                 switch item {
                 case .catchUp, .unloadIfIdle, .remotePresence: break
                 default: lastActivity = .now
