@@ -126,7 +126,8 @@ final class PostgresListener: Sendable {
         onChange(.versions(try schema.latestChanges(connection)))
     }
 
-    /// Claims the oldest pending inbox entries no instance holds (a lease of `inbox.lease`) and
+    /// Claims the oldest pending inbox entries no instance holds, of documents whose entries no
+    /// other instance holds either (a lease of `inbox.lease`), and
     /// hands them to the engine, at most `inbox.batch` at a time and none already out (`InboxFlow`).
     /// The claim comes before any document's state is touched; the applying transaction's own
     /// claim (`FOR UPDATE SKIP LOCKED`, `applied_at IS NULL`) still lets exactly one apply each.
@@ -138,6 +139,10 @@ final class PostgresListener: Sendable {
             WITH next AS (
                 SELECT id FROM \(schema.name).inbox
                 WHERE applied_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                  AND NOT EXISTS (
+                    SELECT FROM \(schema.name).inbox AS held
+                    WHERE held.document = inbox.document AND held.applied_at IS NULL
+                      AND held.claimed_until >= now() AND held.claimed_by <> $1)
                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
             )
             UPDATE \(schema.name).inbox AS entry SET claimed_by = $1, claimed_until = now() + $3::interval

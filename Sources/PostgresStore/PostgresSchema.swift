@@ -219,11 +219,14 @@ struct PostgresSchema {
             // The inbox under a bulk INSERT (issue 19): one notification per document and
             // statement instead of one per row, and a lease (`claimed_by` until `claimed_until`)
             // that a sweep takes before handing rows over, so that each row is worked on by one
-            // instance while others skip it. The applying transaction still claims the row
+            // instance while others skip it, and a document's rows by one instance at a time
+            // (two interleaving on one document would each decode its state again for every
+            // row, after the other's commit). The applying transaction still claims the row
             // (`FOR UPDATE SKIP LOCKED`, `applied_at IS NULL`): a lease that ran out costs work,
             // never a second application.
             """
             ALTER TABLE \(name).inbox ADD COLUMN claimed_by bigint, ADD COLUMN claimed_until timestamptz;
+            CREATE INDEX inbox_claims ON \(name).inbox (document, claimed_until) WHERE applied_at IS NULL;
             DROP TRIGGER inbox_row_announced ON \(name).inbox;
             DROP FUNCTION \(name).announce_inbox_row();
             CREATE FUNCTION \(name).announce_inbox_rows() RETURNS trigger LANGUAGE plpgsql AS $$
