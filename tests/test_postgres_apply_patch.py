@@ -1,4 +1,4 @@
-"""SQL `apply_patch` (migration 6) against RFC 6902: every case of the json-patch-tests suite
+"""SQL `apply_patch` (migration 7) against RFC 6902: every case of the json-patch-tests suite
 (Tests/JSONPatchTests/Fixtures, with its licence) and 400 random `patchsync diff` outputs, applied
 by PostgreSQL and compared with what the Swift applier gives. The invalid cases must raise an error.
 """

@@ -1,5 +1,5 @@
 extension PostgresSchema {
-    /// RFC 6902 in PL/pgSQL (migration 6), replacing the first version's functions under the same
+    /// RFC 6902 in PL/pgSQL (migration 7), replacing the first version's functions under the same
     /// names: `apply_patch(doc, ops)` applies every operation or raises an error (SQLSTATE 22023)
     /// naming the operation and the pointer; it never returns a half-applied or NULL document.
     /// `current_state` uses it unchanged.
