@@ -25,8 +25,8 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from inbox_storm import insert_storm, pending, seed_large_document  # noqa: E402
-from postgres import PostgresCluster  # noqa: E402
+from support.inbox_storm import insert_storm, pending, seed_large_document  # noqa: E402
+from support.postgres import PostgresCluster  # noqa: E402
 
 
 def start_instance(binary, data, extra):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from postgres import SqlError
+from support.postgres import SqlError
 from test_cli import FIXTURES, random_pairs, write_json
 from test_postgres import schema_of
 

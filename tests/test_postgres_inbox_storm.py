@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 
-from inbox_storm import insert_storm, pending, seed_large_document, wait_until_applied
+from support.inbox_storm import insert_storm, pending, seed_large_document, wait_until_applied
 from test_postgres import run, schema_of
 
 # 3,000 and 10,000 rows run in bench/inbox_storm.py; the debug build the tests use applies a few

@@ -10,8 +10,8 @@ import time
 import pytest
 import websockets
 
-from postgres_proxy import PostgresProxy
-from protocol import Peer, add
+from support.postgres_proxy import PostgresProxy
+from support.protocol import Peer, add
 from test_history_api import metric
 from test_postgres import follow_until, healthz, metrics, run, schema_of
 
@@ -133,4 +133,6 @@ def test_one_second_after_the_database_is_back_every_instance_acks_and_serves_fu
     for server in servers:
         log = server.log()
         assert "lost the connection" not in log, log
-        assert log.count("PostgreSQL is unavailable") <= 1
+        # Each outage logged is logged as over. (Under load through a restart the store may log two:
+        # one while the server shuts down and one while it starts, with a success in between.)
+        assert log.count("PostgreSQL is unavailable") == log.count("PostgreSQL is available again") <= 2

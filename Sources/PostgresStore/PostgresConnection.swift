@@ -92,6 +92,12 @@ final class PostgresConnection: @unchecked Sendable {
             if isBroken { throw brokenOrFailed(message) }
             let sqlState = patchsync_PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let constraint = patchsync_PQresultErrorField(result, Int32(UInt8(ascii: "n"))).map { String(cString: $0) }
+            // The server ending the session (57P01 admin_shutdown during `pg_ctl restart`, 57P02,
+            // 57P03) or a connection exception (class 08) is the connection breaking, not the
+            // statement failing: it is replaced, and the outage is not taken for over.
+            if let sqlState, sqlState.hasPrefix("57P") || sqlState.hasPrefix("08") {
+                throw PostgresError(.connection, "lost the connection to PostgreSQL: \(message)")
+            }
             throw PostgresError(.statement(sqlState: sqlState ?? "?????"), message, constraint: constraint)
         }
     }
