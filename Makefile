@@ -12,7 +12,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 
 BUILD_DEBS := libwebsockets-dev libjansson-dev zlib1g-dev libcap-dev libpq-dev libssl-dev pkg-config
-TEST_DEBS  := nodejs nginx chromium chromium-driver libwebsockets-test-server python3-venv postgresql
+TEST_DEBS  := nodejs node-ws nginx chromium chromium-driver libwebsockets-test-server python3-venv postgresql
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 
@@ -55,10 +55,12 @@ example: deps
 	cd examples/embedding && $(SWIFT) build --scratch-path $(CURDIR)/.build/embedding
 
 web-test: test-deps
-	node --test web/tests/
+	node --test web/tests/ clients/js/tests/core.test.mjs
 
+# tests/ includes the three clients' scenario runners (tests/client_scenarios.md);
+# clients/python/tests holds the Python client's unit tests.
 py-test: test-deps build
-	$(PYTHON) -m pytest -q tests/
+	$(PYTHON) -m pytest -q tests/ clients/python/tests/
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer, build in .build-fuzz): each target of
 # Fuzz/ for FUZZ_SECONDS (default 60). A crash fails the run and leaves the input in
@@ -114,7 +116,7 @@ deps:
 test-deps: deps $(VENV)/.installed
 	@scripts/ensure-debs $(TEST_DEBS)
 
-$(VENV)/.installed: tests/requirements.txt
+$(VENV)/.installed: tests/requirements.txt clients/python/pyproject.toml
 	@scripts/ensure-debs python3-venv
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
