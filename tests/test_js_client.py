@@ -3,6 +3,7 @@
 terminating TLS in front of a server for the wss:// scenario."""
 import os
 import shutil
+import urllib.error
 import subprocess
 
 from conftest import ROOT
@@ -24,3 +25,21 @@ def test_js_client_scenarios(patchsync_bin, tls_proxy, certificates):  # noqa: F
     assert result.returncode == 0, result.stdout + result.stderr
     # Every scenario ran; none was skipped.
     assert "skipped 0" in result.stdout, result.stdout
+
+
+def test_the_page_imports_the_client_module_the_server_embeds(file_server):
+    """One source file: the server serves clients/js/patchsync.js itself (Sources/WebAssets/Public
+    holds a symlink to it), and the page imports it."""
+    import urllib.request
+    with urllib.request.urlopen(file_server.url + "patchsync.js", timeout=10) as response:
+        served = response.read()
+        assert response.headers["Content-Type"].startswith("text/javascript")
+    assert served == (ROOT / "clients/js/patchsync.js").read_bytes()
+    with urllib.request.urlopen(file_server.url + "app.js", timeout=10) as response:
+        assert b"from './patchsync.js'" in response.read()
+    for gone in ("jsonpatch.js", "outbox.js"):
+        try:
+            urllib.request.urlopen(file_server.url + gone, timeout=10)
+            raise AssertionError(f"{gone} is still served")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404

@@ -1,7 +1,8 @@
 // The WebSocket endpoint next to the page, backoff, and resuming from a version.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { socketURL, pageOptions, backoffDelay, Connection } from '../../Sources/WebAssets/Public/connection.js';
+import { socketURL, pageOptions } from '../../Sources/WebAssets/Public/connection.js';
+import { backoffDelay, Connection } from '../../clients/js/patchsync.js';
 
 describe('socketURL', () => {
   test('is "ws" relative to the page, under any path prefix', () => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   applyPatch, applyPatchInPlace, JsonPatchError, parsePointer, escapeToken, jsonEqual, getByPointer,
-} from '../../Sources/WebAssets/Public/jsonpatch.js';
+} from '../../clients/js/patchsync.js';
 
 const fixtures = new URL('../../Tests/JSONPatchTests/Fixtures/', import.meta.url);
 

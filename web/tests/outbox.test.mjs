@@ -1,7 +1,7 @@
 // The outbox: own actions until answered, kept over a reload of the tab.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Outbox, randomId } from '../../Sources/WebAssets/Public/outbox.js';
+import { Outbox, randomId } from '../../clients/js/patchsync.js';
 
 // sessionStorage as a browser gives it: strings in, strings out.
 class MemoryStorage {

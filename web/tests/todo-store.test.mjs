@@ -187,21 +187,12 @@ describe('TodoStore', () => {
     const store = loadedStore({ name: 'a', todos: {} }, 3);
     const action = store.changeName('ab');
     assert.equal(store.changeName('abc'), null);
-    assert.equal(store.connectionLost().any, false);
     store.receive({ type: 'Full', todo: { name: 'z', todos: {} }, version: 9 });
     assert.equal(store.view().name, 'abc', 'the field keeps what was typed');
     assert.equal(store.resumeVersion, 9);
     serverEcho(store, 10, [{ op: 'replace', path: '/name', value: 'ab' }], action.id);
     assert.equal(store.queuedCount, 0);
     assert.equal(store.view().name, 'abc');
-  });
-
-  test('the original protocol forgets edits in flight when the connection is lost', () => {
-    const store = new TodoStore();
-    store.receive({ type: 'Full', todo: { name: 'a', todos: {} } });
-    store.changeName('ab');
-    assert.equal(store.connectionLost().name, true);
-    assert.equal(store.view().name, 'a');
   });
 
   test('pending actions and the edits queued behind them are taken up again after a reload', () => {
@@ -225,21 +216,6 @@ describe('TodoStore', () => {
     assert.deepEqual(updated.send, [{ type: 'Update', index: 1, row: { name: 'a!', completed: true }, id: 'next' }]);
     after.receive({ type: 'Error', id: actions[2].id, code: 'invalid_index', message: 'no row 2' });
     assert.deepEqual(after.view().rows.map((row) => row.index), [1, 2], 'a refused removal shows the row again');
-  });
-
-  test('with the original protocol (no versions, no Acks) an edit settles when the server holds it', () => {
-    const store = new TodoStore();
-    store.receive({ type: 'Full', todo: { name: '', todos: {} } });
-    assert.equal(store.resumeVersion, null);
-    store.changeName('h');
-    store.changeName('hi');
-    store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'h' }] });
-    assert.equal(store.view().name, 'hi');
-    store.receive({ type: 'Patch', ops: [{ op: 'replace', path: '/name', value: 'hi' }] });
-    assert.equal(store.isPending(fieldKey.listName), false);
-    store.addRow();
-    const result = store.receive({ type: 'Patch', ops: [{ op: 'add', path: '/todos/1', value: { name: '', completed: false } }] });
-    assert.deepEqual(result.addedByMe, [1]);
   });
 
   test('a Patch reports the rows and fields it changed, and the order follows rows coming and going', () => {

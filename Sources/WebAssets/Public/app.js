@@ -2,10 +2,10 @@
 // and the person's input -> store -> outbox -> actions on the WebSocket.
 
 import { Changes, TodoStore, fieldKey } from './todo-store.js';
-import { Connection, pageOptions, socketURL } from './connection.js';
+import { pageOptions, socketURL } from './connection.js';
+import { Connection, Outbox, randomId } from './patchsync.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
-import { Outbox, randomId } from './outbox.js';
 import { tabClient } from './tab-client.js';
 import { FocusSender, NAME_POINTER, Presence, helloName, rowPointer } from './presence.js';
 import { PeoplePanel } from './people-panel.js';
@@ -64,8 +64,8 @@ let connected = false;
 let watchOnly = false;
 /** The shop-floor view (`&display`): large type, read-only, says when it is stale. */
 const display = options.display;
-// Offline edits wait in the outbox; the original protocol has no Acks, so there they need a connection.
-const isEditable = () => (connected || !store.legacy) && !watchOnly && !display;
+// Offline edits wait in the outbox.
+const isEditable = () => !watchOnly && !display;
 /** True while an input method composes text; rewriting the field then would break the composition. */
 let composing = false;
 /** The element that had focus when the person asked for a new row; the row takes focus from it. */
@@ -88,7 +88,6 @@ const connection = new Connection({
   onStatus: showStatus,
   onLost: () => {
     ready = false;
-    render(store.connectionLost());
     showPresence(presence.clear());
     showUnsaved();
   },
@@ -106,7 +105,7 @@ function ownName() {
   storageOf(() => browserStorage.setItem(NAME_KEY, name));
   return name;
 }
-const takesPart = () => ready && !store.legacy && !display;
+const takesPart = () => ready && !display;
 const focusSender = new FocusSender({
   send: (focus) => takesPart() && connection.send({ type: 'Focus', focus }),
 });
@@ -141,7 +140,6 @@ function focusedPointer() {
 function connectionReady() {
   if (ready || !connected || !store.loaded) return;
   ready = true;
-  if (store.legacy) return;
   outbox.takeRetries(); // the whole outbox goes out now
   for (const action of outbox.actions) connection.send(action);
   if (!display) {
@@ -249,14 +247,10 @@ function perform(action, changes = new Changes()) {
 }
 
 // Into the outbox, and out at once when the connection is ready; otherwise it goes
-// when the page reconnects. The original protocol has no Acks to empty an outbox.
+// when the page reconnects.
 function send(action) {
-  if (!store.legacy) outbox.add(action);
-  if (ready && connection.send(action)) return;
-  if (store.legacy) {
-    render(store.connectionLost());
-    showToast('You are offline; that change was not saved.');
-  }
+  outbox.add(action);
+  if (ready) connection.send(action);
 }
 
 // ---- rendering ----

@@ -2,7 +2,7 @@
 // name rows by their names at the time, runs of edits grouped into the intention they made,
 // the HTTP API next to the page (under any proxy prefix), and what a restore would change.
 
-import { applyPatchInPlace, cloneJSON, parsePointer } from './jsonpatch.js';
+import { applyPatchInPlace, cloneJSON, parsePointer } from './patchsync.js';
 
 const quoted = (text) => `'${String(text ?? '').trim() || 'untitled item'}'`;
 

@@ -10,14 +10,13 @@
 //
 // Own actions survive a lost connection: they stay pending until the server answers
 // them, since the page resends them with their ids after reconnecting (the server
-// answers a repeat with its original Ack or Error). Only the original protocol, which
-// has no Acks, forgets them.
+// answers a repeat with its original Ack or Error).
 //
 // A change costs what it changes, whatever the list's size: Patches are applied in
 // place, the rows' order is kept sorted as rows come and go, and every message and
 // edit reports which fields it changed (`Changes`) so the page updates only those.
 
-import { applyPatchInPlace, parsePointer } from './jsonpatch.js';
+import { applyPatchInPlace, parsePointer } from './patchsync.js';
 
 const EMPTY_DOCUMENT = Object.freeze({ name: '', todos: {} });
 
@@ -106,10 +105,8 @@ export class TodoStore {
   constructor({ makeId = countingIds() } = {}) {
     /** The document as the server last described it, or null before the first Full. */
     this.document = null;
-    /** Version of `document`; null when the server does not send versions. */
+    /** Version of `document`; null before the first Full (or after `forgetVersion`). */
     this.version = null;
-    /** True when the server speaks the original protocol (no versions, no Acks). */
-    this.legacy = false;
     this.makeId = makeId;
     /** field key -> { value, ids: Set } for edits not yet confirmed. */
     this.pendingFields = new Map();
@@ -133,7 +130,7 @@ export class TodoStore {
 
   /** Version to resume from after a reconnect, or null to ask for a Full. */
   get resumeVersion() {
-    return this.legacy ? null : this.version;
+    return this.version;
   }
 
   /**
@@ -170,25 +167,23 @@ export class TodoStore {
 
   receiveFull(message) {
     if (!isRecord(message.todo)) return { changes: new Changes(), resync: 'Full without a todo object' };
+    if (typeof message.version !== 'number') return { changes: new Changes(), resync: 'Full without a version' };
     const before = new Set(this.order);
     this.document = message.todo;
-    this.legacy = typeof message.version !== 'number';
-    this.version = this.legacy ? null : message.version;
+    this.version = message.version;
     if ('role' in message) this.role = message.role === 'viewer' ? 'viewer' : 'editor';
     this.order = this.rowKeys().map(Number).sort((a, b) => a - b);
-    const changes = new Changes({ all: true }).add(this.dropConfirmedLegacyEdits());
-    return { changes, ...this.rowsAppeared(this.order.filter((index) => !before.has(index))) };
+    return { changes: new Changes({ all: true }), ...this.rowsAppeared(this.order.filter((index) => !before.has(index))) };
   }
 
-  // A Patch applies to `from` (the version before it; older servers send only `version`).
+  // A Patch applies to `from` (the version before it unless coalesced).
   receivePatch(message) {
-    if (!this.loaded) return { changes: new Changes(), resync: 'Patch before the first Full' };
-    if (typeof message.version === 'number' && this.version !== null) {
-      if (message.version <= this.version) return { changes: new Changes() };
-      const from = typeof message.from === 'number' ? message.from : message.version - 1;
-      if (from > this.version) return { changes: new Changes(), resync: `missed versions ${this.version + 1}..${from}` };
-      if (from < this.version) return { changes: new Changes(), resync: `a Patch from version ${from} overlaps version ${this.version}` };
-    }
+    if (!this.loaded || this.version === null) return { changes: new Changes(), resync: 'Patch before the first Full' };
+    if (typeof message.version !== 'number') return { changes: new Changes(), resync: 'Patch without a version' };
+    if (message.version <= this.version) return { changes: new Changes() };
+    const from = typeof message.from === 'number' ? message.from : message.version - 1;
+    if (from > this.version) return { changes: new Changes(), resync: `missed versions ${this.version + 1}..${from}` };
+    if (from < this.version) return { changes: new Changes(), resync: `a Patch from version ${from} overlaps version ${this.version}` };
     let changes;
     try {
       changes = Changes.of(message.ops);
@@ -197,9 +192,9 @@ export class TodoStore {
       const from = this.version;
       this.document = applyPatchInPlace(this.document, message.ops);
       for (const index of changes.rows) this.placeRow(index);
-      if (typeof message.version === 'number') this.version = message.version;
+      this.version = message.version;
       const newRows = [...changes.rows].filter((index) => this.hasRow(index) && !existed.includes(index));
-      return { changes: changes.add(this.dropConfirmedLegacyEdits()), ...this.rowsAppeared(newRows, from) };
+      return { changes, ...this.rowsAppeared(newRows, from) };
     } catch (error) {
       return { changes: new Changes(), resync: `patch did not apply: ${error.message}` };
     }
@@ -214,37 +209,14 @@ export class TodoStore {
     else if (!exists && listed) this.order.splice(at, 1);
   }
 
-  // With versions, the Ack of an own Add names the version that added its row;
-  // without them, the oldest own Add claims the newest row.
+  // The Ack of an own Add names the version that added its row.
   rowsAppeared(newRows, from = this.version - 1) {
-    if (!this.legacy) {
-      // A coalesced Patch spans several versions: the Ack of an own Add may name any of them.
-      for (let version = Math.max(from + 1, this.version - 63); version <= this.version; version++) {
-        this.rowsAddedAt.set(version, newRows);
-      }
-      while (this.rowsAddedAt.size > 64) this.rowsAddedAt.delete(this.rowsAddedAt.keys().next().value);
-      return { newRows, addedByMe: [] };
+    // A coalesced Patch spans several versions: the Ack of an own Add may name any of them.
+    for (let version = Math.max(from + 1, this.version - 63); version <= this.version; version++) {
+      this.rowsAddedAt.set(version, newRows);
     }
-    const addedByMe = [];
-    if (newRows.length > 0 && this.pendingAdds.length > 0) {
-      this.pendingAdds.shift();
-      addedByMe.push(Math.max(...newRows));
-    }
-    return { newRows, addedByMe };
-  }
-
-  // The original protocol has no Acks: an edit is confirmed once the server holds its value.
-  dropConfirmedLegacyEdits() {
-    const changes = new Changes();
-    if (!this.legacy) return changes;
-    for (const [key, pending] of this.pendingFields) {
-      const current = this.serverValue(key);
-      if (current === undefined || current === pending.value) {
-        this.pendingFields.delete(key);
-        changes.mark(key.split('/'));
-      }
-    }
-    return changes;
+    while (this.rowsAddedAt.size > 64) this.rowsAddedAt.delete(this.rowsAddedAt.keys().next().value);
+    return { newRows, addedByMe: [] };
   }
 
   /**
@@ -273,23 +245,6 @@ export class TodoStore {
     const add = this.pendingAdds.indexOf(id);
     if (add >= 0) this.pendingAdds.splice(add, 1);
     return { changes, send };
-  }
-
-  /**
-   * After a disconnect: own actions stay pending, to be resent; with the original
-   * protocol they are forgotten, as they will never be answered.
-   * @returns {Changes} the fields that show the server's value again
-   */
-  connectionLost() {
-    if (!this.legacy) return new Changes();
-    const changes = new Changes({ rows: this.pendingRemovals.values() });
-    for (const key of this.pendingFields.keys()) changes.mark(key.split('/'));
-    this.pendingFields.clear();
-    this.targets.clear();
-    this.pendingRemovals.clear();
-    this.pendingAdds = [];
-    this.rowsAddedAt.clear();
-    return changes;
   }
 
   /** Forgets the version so the next connection asks for a Full. */
@@ -456,7 +411,7 @@ export class TodoStore {
     for (const [key, pending] of this.pendingFields) {
       if (targetOf(key) === target) pending.ids.add(action.id);
     }
-    if (!this.legacy) this.targets.set(target, { inFlight: action.id, queued: false });
+    this.targets.set(target, { inFlight: action.id, queued: false });
     return action;
   }
 
@@ -490,7 +445,7 @@ export class TodoStore {
 
   removeRow(index) {
     const id = this.makeId();
-    if (!this.legacy) this.pendingRemovals.set(id, index);
+    this.pendingRemovals.set(id, index);
     this.forgetTarget(rowTarget(index));
     return { type: 'Remove', index, id };
   }
