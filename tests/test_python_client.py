@@ -258,3 +258,30 @@ def test_watch_command_prints_the_state_then_changes(file_server):
 def test_a_bad_url_is_a_clear_error():
     with pytest.raises(ValueError, match="ws:// or wss://"):
         patchsync.connect("http://127.0.0.1:1/ws")
+
+
+def test_a_session_closed_for_an_expired_token_raises_instead_of_reconnecting():
+    """A stand-in server (signed tokens are not in this server yet): Full, then close 1008
+    "token expired". The client must stop, and a waiting send must raise the refusal."""
+    from websockets.asyncio.server import serve
+
+    connections = []
+
+    async def handler(socket):
+        connections.append(socket)
+        await socket.send(json.dumps({"type": "Full", "todo": {"name": "", "todos": {}}, "version": 0}))
+        await socket.recv()  # the action; never answered
+        await socket.close(1008, "token expired")
+
+    async def scenario():
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with patchsync.connect(f"ws://127.0.0.1:{port}/ws") as doc:
+                with pytest.raises(patchsync.RefusedError) as caught:
+                    await doc.send(add("late"))
+                assert caught.value.code == "token_expired"
+                with pytest.raises(patchsync.RefusedError):
+                    await doc.send(add("later"))
+                await asyncio.sleep(0.5)
+            assert len(connections) == 1, "it reconnected after the refusal"
+    run(scenario())

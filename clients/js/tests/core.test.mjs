@@ -100,3 +100,73 @@ describe('connect', () => {
     await assert.rejects(connect('ws://127.0.0.1:1/ws', { client: 'a b', WebSocket: class {} }), /client id/);
   });
 });
+
+// A WebSocket stand-in that plays a server's part: opens, sends a Full, then closes as told.
+function fakeSocket(script) {
+  const sockets = [];
+  class FakeWebSocket {
+    static OPEN = 1;
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      sockets.push(this);
+      setTimeout(() => {
+        this.readyState = 1;
+        this.onopen?.();
+        script(this);
+      }, 0);
+    }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close() { this.readyState = 3; }
+    message(value) { this.onmessage?.({ data: JSON.stringify(value) }); }
+    end(code, reason) { this.readyState = 3; this.onclose?.({ code, reason }); }
+  }
+  return { FakeWebSocket, sockets };
+}
+
+describe('refusals a retry cannot fix', () => {
+  it('a session closed with 1008 "token expired" rejects the waiting send and does not reconnect', async () => {
+    const { FakeWebSocket, sockets } = fakeSocket((socket) => socket.message({ type: 'Full', todo: { name: '', todos: {} }, version: 0 }));
+    const doc = await connect('ws://127.0.0.1:1/ws', { WebSocket: FakeWebSocket, logger: { warn() {} }, backoff: { initial: 1, max: 1 } });
+    const sending = doc.send({ type: 'RemoveCompleted' });
+    sockets[0].end(1008, 'token expired');
+    await assert.rejects(sending, (error) => error.code === 'token_expired');
+    await assert.rejects(doc.send({ type: 'RemoveCompleted' }), (error) => error.code === 'token_expired');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(sockets.length, 1);
+  });
+
+  it('a refused upgrade (HTTP 403, as Node\'s ws reports it) rejects connect', async () => {
+    const { FakeWebSocket } = fakeSocket(() => {});
+    class Refused extends FakeWebSocket {
+      constructor(url) {
+        super(url);
+        setTimeout(() => {
+          this.onerror?.({ message: 'Unexpected server response: 403' });
+          this.end(1006, '');
+        }, 0);
+      }
+    }
+    await assert.rejects(connect('ws://127.0.0.1:1/ws', { WebSocket: Refused, logger: { warn() {} } }), (error) => error.code === 'http_403');
+  });
+
+  it('any other lost connection is retried and resumed from the version held', async () => {
+    let opened = 0;
+    const { FakeWebSocket, sockets } = fakeSocket((socket) => {
+      opened += 1;
+      if (opened === 1) {
+        socket.message({ type: 'Full', todo: { name: '', todos: {} }, version: 4 });
+      }
+    });
+    const doc = await connect('ws://127.0.0.1:1/ws', { WebSocket: FakeWebSocket, logger: { warn() {} }, backoff: { initial: 1, max: 1 } });
+    const sending = doc.send({ type: 'RemoveCompleted', id: 'r1' });
+    sockets[0].end(1001, 'shutdown');
+    while (sockets.length < 2 || sockets[1].readyState !== 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.match(sockets[1].url, /since=4/);
+    assert.deepEqual(sockets[1].sent, [{ type: 'RemoveCompleted', id: 'r1' }]);
+    sockets[1].message({ type: 'Ack', id: 'r1', version: 4 });
+    assert.equal(await sending, 4);
+    await doc.close();
+  });
+});
