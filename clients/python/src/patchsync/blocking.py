@@ -49,10 +49,12 @@ class Document:
         return self._document.pending
 
     def send(self, action: Dict[str, Any]) -> int:
-        return self._call(self._document.send(action))
+        version: int = self._call(self._document.send(action))
+        return version
 
     def patch(self, ops: List[Any], base: Optional[int] = None) -> int:
-        return self._call(self._document.patch(ops, base))
+        version: int = self._call(self._document.patch(ops, base))
+        return version
 
     def hello(self, name: Optional[str] = None) -> None:
         self._call(self._document.hello(name))

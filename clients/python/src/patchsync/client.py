@@ -29,7 +29,7 @@ def backoff_delay(attempt: int, first: float = _BACKOFF_FIRST, longest: float = 
                   random_fraction: Callable[[], float] = random.random) -> float:
     """Seconds before reconnect attempt `attempt` (0-based): doubles from `first` up to
     `longest`, then scaled into [half, all] so that many clients do not return at once."""
-    ceiling = min(longest, first * 2 ** min(attempt, 20))
+    ceiling = min(longest, first * 2.0 ** min(attempt, 20))
     return ceiling * (0.5 + random_fraction() / 2)
 
 
@@ -165,7 +165,11 @@ class Document:
                     return self._core.state
                 self._changed.clear()
                 await self._changed.wait()
-        return await asyncio.wait_for(until(), timeout)
+        try:
+            return await asyncio.wait_for(until(), timeout)
+        except asyncio.TimeoutError:
+            # One exception on every Python version (before 3.11 asyncio had its own).
+            raise TimeoutError(f"the state did not satisfy the predicate within {timeout} s") from None
 
     # ---- life cycle ----
 

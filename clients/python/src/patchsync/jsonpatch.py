@@ -4,7 +4,7 @@ float, bool, None).
 `apply_patch` never changes its input: it copies only the containers on the path of each
 operation, so the state before a Patch stays valid (each `Change.state` is its own value) and a
 failing patch leaves nothing half-applied."""
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 __all__ = ["JsonPatchError", "apply_patch", "parse_pointer", "json_equal"]
 
@@ -164,7 +164,7 @@ def _replace(doc: Any, pointer: str, value: Any) -> Any:
 _MISSING = object()
 
 
-def _member(op: dict, name: str, index: int) -> Any:
+def _member(op: Dict[str, Any], name: str, index: int) -> Any:
     value = op.get(name, _MISSING)
     if value is _MISSING:
         raise JsonPatchError("invalid_operation", f'"{op.get("op")}" needs "{name}"', index)

@@ -7,7 +7,7 @@ import json
 import os
 import secrets
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["Outbox", "random_id"]
 
@@ -35,7 +35,7 @@ class Outbox:
         self._save()
 
     @staticmethod
-    def _load(path: str):
+    def _load(path: str) -> Tuple[str, List[Dict[str, Any]]]:
         try:
             with open(path, encoding="utf-8") as file:
                 saved = json.load(file)
