@@ -3,7 +3,7 @@ version is `drop_version` (only once), so a client meets a `from` gap as it woul
 message, and must resume. Everything else, both ways, passes unchanged; the path and query go
 upstream as they came. Runs on a thread of its own (`DroppingRelay(upstream).start()`), or as a
 program for the JS runner: `python tests/dropping_relay.py ws://127.0.0.1:PORT VERSION` prints
-its port."""
+its port, then "dropped" when it dropped the Patch."""
 import asyncio
 import json
 import sys
@@ -15,8 +15,9 @@ from websockets.asyncio.server import serve
 
 
 class DroppingRelay:
-    def __init__(self, upstream, drop_version):
+    def __init__(self, upstream, drop_version, on_drop=lambda: None):
         self.upstream = upstream.rstrip("/")
+        self.on_drop = on_drop
         self.drop_version = drop_version
         self.dropped = False
         self.connections = 0
@@ -37,6 +38,7 @@ class DroppingRelay:
                     if (not self.dropped and message.get("type") == "Patch"
                             and message.get("version") == self.drop_version):
                         self.dropped = True
+                        self.on_drop()
                         continue
                     await client.send(text)
 
@@ -77,6 +79,6 @@ class DroppingRelay:
 
 
 if __name__ == "__main__":
-    relay = DroppingRelay(sys.argv[1], int(sys.argv[2])).start()
+    relay = DroppingRelay(sys.argv[1], int(sys.argv[2]), on_drop=lambda: print("dropped", flush=True)).start()
     print(relay.port, flush=True)
     threading.Event().wait()

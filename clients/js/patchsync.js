@@ -856,6 +856,8 @@ export class PatchsyncDocument {
     this.closed = false;
     this.retryDelay = RETRY_FIRST_MS;
     this.retryTimer = null;
+    /** resyncs since the last change applied */
+    this.resyncs = 0;
     this.loaded = new Promise((resolve, reject) => {
       this.markLoaded = resolve;
       this.failLoad = reject;
@@ -1006,6 +1008,7 @@ export class PatchsyncDocument {
     const events = this.core.receive(message);
     for (const event of events) {
       if (event.change) {
+        this.resyncs = 0;
         for (const subscriber of [...this.subscribers]) {
           try {
             subscriber(event.change);
@@ -1027,7 +1030,15 @@ export class PatchsyncDocument {
         this.scheduleRetry();
       } else if (event.resync) {
         this.logger?.warn?.(`patchsync: ${event.resync}; reconnecting`);
-        this.connection.reconnectNow();
+        // At once the first time; a second resync in a row (a server that keeps sending what
+        // this copy cannot follow) waits like any other retry, so it never spins.
+        this.resyncs += 1;
+        if (this.resyncs === 1) {
+          this.connection.reconnectNow();
+        } else {
+          this.connection.drop();
+          this.connection.scheduleRetry();
+        }
         return;
       } else if (event.problem) {
         this.logger?.warn?.(`patchsync: the server says ${event.problem.message}`);

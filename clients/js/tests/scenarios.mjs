@@ -133,17 +133,29 @@ test('from_gap_resume', () => withServer([], async (server) => {
   const relay = spawn(PYTHON, [join(ROOT, 'tests/dropping_relay.py'), `ws://127.0.0.1:${server.port}`, '2'],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const port = await new Promise((resolve, reject) => {
-      relay.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim())));
-      relay.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
+    // The relay prints its port, then "dropped" once it dropped the Patch.
+    const lines = [];
+    let heard = () => {};
+    relay.stdout.on('data', (chunk) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      heard();
     });
+    const line = (predicate) => new Promise((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(predicate);
+        if (found !== undefined) resolve(found);
+      };
+      heard = check;
+      relay.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
+      check();
+    });
+    const port = Number(await line((text) => /^\d+$/.test(text)));
     const doc = await connect(`ws://127.0.0.1:${port}/ws`, { WebSocket, logger: quiet });
     const writer = await connect(server.ws, { WebSocket, logger: quiet });
     await writer.send(add('one'));
     await doc.waitFor((s) => Object.keys(s.todos).length === 1, { timeout: 20_000 });
     await writer.send(add('two'));
-    // Until the client resumed, the relay dropped version 2 and nothing else came.
-    await sleep(300);
+    await line((text) => text === 'dropped');
     await writer.send(add('three'));
     const state = await doc.waitFor((s) => Object.keys(s.todos).length === 3, { timeout: 30_000 });
     assert.deepEqual(names(state), ['one', 'three', 'two']);

@@ -224,6 +224,9 @@ class Document:
 
     async def _run(self) -> None:
         attempt = 0
+        # A resync reconnects at once; a second one in a row (a server that keeps sending what
+        # this copy cannot follow) waits like any other retry, so it never spins.
+        resyncs = 0
         while not self._closing:
             url = self._core.url(self.url)
             headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -254,7 +257,12 @@ class Document:
                 if received:
                     attempt = 0
                 if received == "resync":
-                    continue
+                    resyncs += 1
+                    if resyncs == 1:
+                        continue
+                    attempt = resyncs - 1
+                else:
+                    resyncs = 0
             await asyncio.sleep(backoff_delay(attempt))
             attempt += 1
 
