@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from protocol import Peer, fresh_full
+from support.protocol import Peer, fresh_full
 
 LANGUAGES = {
     "python": (ROOT / "clients/python/README.md", "```python", [sys.executable, "-c"]),

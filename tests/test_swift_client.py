@@ -7,8 +7,8 @@ import queue
 import subprocess
 import threading
 
-from dropping_relay import DroppingRelay
-from protocol import Peer, add
+from support.dropping_relay import DroppingRelay
+from support.protocol import Peer, add
 from test_tls import certificates, tls_proxy  # noqa: F401  (fixtures)
 
 

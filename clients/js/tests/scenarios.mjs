@@ -28,7 +28,7 @@ const WebSocket = (() => {
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BINARY = process.env.PATCHSYNC_BIN ?? join(ROOT, '.build/debug/patchsync');
-// The relay is Python (tests/dropping_relay.py, needs `websockets`): the test venv's.
+// The relay is Python (tests/support/dropping_relay.py, needs `websockets`): the test venv's.
 const PYTHON = process.env.PYTHON ?? (existsSync(join(ROOT, '.venv/bin/python')) ? join(ROOT, '.venv/bin/python') : 'python3');
 const quiet = { warn() {}, error() {} };
 const add = (name) => ({ type: 'Add', row: { name, completed: false } });
@@ -130,7 +130,7 @@ test('own writes reach subscribers in version order', () => withServer([], async
 
 test('from_gap_resume', () => withServer([], async (server) => {
   // The relay drops the Patch of version 2 once; the client must notice `from` and resume.
-  const relay = spawn(PYTHON, [join(ROOT, 'tests/dropping_relay.py'), `ws://127.0.0.1:${server.port}`, '2'],
+  const relay = spawn(PYTHON, [join(ROOT, 'tests/support/dropping_relay.py'), `ws://127.0.0.1:${server.port}`, '2'],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     // The relay prints its port, then "dropped" once it dropped the Patch.

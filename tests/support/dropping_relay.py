@@ -2,7 +2,7 @@
 version is `drop_version` (only once), so a client meets a `from` gap as it would after a lost
 message, and must resume. Everything else, both ways, passes unchanged; the path and query go
 upstream as they came. Runs on a thread of its own (`DroppingRelay(upstream).start()`), or as a
-program for the JS runner: `python tests/dropping_relay.py ws://127.0.0.1:PORT VERSION` prints
+program for the JS runner: `python tests/support/dropping_relay.py ws://127.0.0.1:PORT VERSION` prints
 its port, then "dropped" when it dropped the Patch."""
 import asyncio
 import json
