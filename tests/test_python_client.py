@@ -285,3 +285,24 @@ def test_a_session_closed_for_an_expired_token_raises_instead_of_reconnecting():
                 await asyncio.sleep(0.5)
             assert len(connections) == 1, "it reconnected after the refusal"
     run(scenario())
+
+
+def test_a_declared_type_keeps_its_state_under_state(start_server):
+    """A document of a declared type (`--types`): the Full's `state` member, raw Patch writes,
+    and the schema's refusal as an ActionError naming the pointer."""
+    from conftest import ROOT
+    server = start_server("--types", str(ROOT / "examples" / "types"))
+
+    async def scenario():
+        async with patchsync.connect(server.ws + "/line-7") as doc:
+            assert doc.state["machines"]["M1"] == {"status": "stop", "good": 0, "scrap": 0}
+            assert await doc.patch([{"op": "replace", "path": "/machines/M1/status", "value": "run"}]) == 1
+            assert doc.state["machines"]["M1"]["status"] == "run"
+            with pytest.raises(patchsync.ActionError) as caught:
+                await doc.patch([{"op": "replace", "path": "/machines/M1/status", "value": "jammed"}])
+            assert caught.value.code == "invalid_patch" and caught.value.message.startswith("/machines/M1/status")
+            with pytest.raises(patchsync.ActionError) as caught:
+                await doc.send(add("a row"))
+            assert caught.value.code == "invalid_action"
+            assert doc.version == 1
+    run(scenario())

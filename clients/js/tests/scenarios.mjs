@@ -251,3 +251,13 @@ test('the outbox file keeps unanswered actions and the client across a restart o
     rmSync(scratch, { recursive: true, force: true });
   }
 }));
+
+test('a declared type keeps its state under state', () => withServer(['--types', join(ROOT, 'examples/types')], async (server) => {
+  const doc = await connect(`${server.ws}/line-7`, { WebSocket, logger: quiet });
+  assert.deepEqual(doc.state.machines.M1, { status: 'stop', good: 0, scrap: 0 });
+  assert.equal(await doc.patch([{ op: 'replace', path: '/machines/M1/status', value: 'run' }]), 1);
+  assert.equal(doc.state.machines.M1.status, 'run');
+  await assert.rejects(doc.patch([{ op: 'replace', path: '/machines/M1/status', value: 'jammed' }]),
+    (error) => error.code === 'invalid_patch' && error.message.includes('/machines/M1/status'));
+  await doc.close();
+}));
