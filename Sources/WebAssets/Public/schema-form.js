@@ -2,7 +2,7 @@
 // which control edits which value (its JSON Pointer), with what bounds, and the Patch an edit
 // sends. type-form.js puts the description on the page; the node tests read it directly.
 
-import { escapeToken } from './jsonpatch.js';
+import { escapeToken } from './patchsync.js';
 
 /** The pointer of `token` inside the value at `pointer`. */
 export const childPointer = (pointer, token) => `${pointer}/${escapeToken(String(token))}`;

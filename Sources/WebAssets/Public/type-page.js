@@ -2,11 +2,10 @@
 // the type's schema, raw Patches guarded by `test` through the same outbox, connection,
 // presence, people and history as the Todo list.
 
-import { Connection, socketURL } from './connection.js';
+import { socketURL } from './connection.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
-import { applyPatch } from './jsonpatch.js';
-import { Outbox, randomId } from './outbox.js';
+import { Connection, Outbox, applyPatch, randomId } from './patchsync.js';
 import { PeoplePanel } from './people-panel.js';
 import { FocusSender, Presence, helloName } from './presence.js';
 import { failurePointer } from './schema-form.js';
