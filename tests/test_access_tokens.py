@@ -373,12 +373,47 @@ def test_the_documented_example_works_in_chromium(start_server, tmp_path):
         assert not browser.find_element(By.NAME, "list-name").get_property("readOnly")
         browser.get(f"{server.url}?doc=line-4#token={text}")
         wait_connected(browser)
-        # The page learns it may only watch from the first refused edit (as with --read-token).
-        browser.find_element(By.NAME, "list-name").send_keys("!")
-        toast = browser.find_element(By.ID, "toast")
-        wait_until(browser, lambda b: toast.is_displayed() and "not change" in toast.text, "no view-only notice")
+        # The Full says "viewer": the page is read-only before any edit is tried.
         wait_until(browser, lambda b: b.find_element(By.NAME, "list-name").get_property("readOnly"),
                    "line-4 is read-only for the line-3 operator")
+        assert "view only" in browser.find_element(By.CSS_SELECTOR, "[data-status]").text
+        browser.get("about:blank")
+    finally:
+        browser.quit()
+
+
+def test_the_page_says_when_its_token_expired_and_takes_a_new_one(start_server, keys):
+    """Closed with 1008 "token expired", the page stops retrying and says so, with the portal's
+    link from #renew=; a new #token= reloads it, and an edit made meanwhile is saved then."""
+    from selenium.webdriver.common.by import By
+    from test_browser import new_browser, wait_connected, wait_until
+
+    signing, paths = keys
+    server = start_server(*key_args(paths))
+    portal = "http://portal.example/patchsync"
+    browser = new_browser()
+    try:
+        short = token(signing, write=["line-*"], lifetime=4)
+        browser.get(f"{server.url}?doc=line-3#token={short}&renew={portal}")
+        wait_connected(browser)
+        problem = browser.find_element(By.ID, "problem")
+        wait_until(browser, lambda b: problem.is_displayed(), "the page never said its token expired")
+        assert "expired" in problem.text
+        assert problem.find_element(By.LINK_TEXT, "Sign in again").get_attribute("href") == portal
+        assert browser.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status") == "offline"
+        browser.find_element(By.NAME, "list-name").send_keys("Line 3")
+
+        fresh = token(signing, write=["line-*"])
+        browser.execute_script("location.hash = arguments[0]", f"token={fresh}")
+        wait_connected(browser)
+        wait_until(browser, lambda b: not b.find_element(By.ID, "problem").is_displayed(), "the notice stayed")
+
+        async def saved_name():
+            peer = await Peer.connect(ws(server, "line-3", fresh))
+            await peer.close()
+            return peer.state["name"]
+
+        wait_until(browser, lambda b: run(saved_name()) == "Line 3", "the edit made while expired was lost")
         browser.get("about:blank")
     finally:
         browser.quit()

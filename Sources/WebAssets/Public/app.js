@@ -3,6 +3,7 @@
 
 import { Changes, TodoStore, fieldKey } from './todo-store.js';
 import { pageOptions, socketURL } from './connection.js';
+import { isTokenExpiry, showTokenExpired } from './token-expiry.js';
 import { Connection, Outbox, randomId } from './patchsync.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
@@ -90,6 +91,11 @@ const connection = new Connection({
     ready = false;
     showPresence(presence.clear());
     showUnsaved();
+  },
+  onRefused: (event) => {
+    if (!isTokenExpiry(event)) return false;
+    showTokenExpired();
+    return true;
   },
 });
 
@@ -220,6 +226,12 @@ function receive(message) {
   if (answered) {
     outbox.setQueued(store.queuedValues());
     showUnsaved();
+  }
+  if (message.type === 'Full' && store.role === 'viewer' && !watchOnly) {
+    // A read-only token: say so before the first edit is refused.
+    watchOnly = true;
+    elements.statusText.textContent = 'Live · view only';
+    if (store.loaded) applyEditable();
   }
   if (result.error?.code === 'forbidden') {
     watchOnly = true;

@@ -40,3 +40,4 @@ export function socketURL(pageHref, since = null, client = null) {
   if (token) url.searchParams.set('token', token);
   return url.href;
 }
+

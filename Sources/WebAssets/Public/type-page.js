@@ -3,6 +3,7 @@
 // presence, people and history as the Todo list.
 
 import { socketURL } from './connection.js';
+import { isTokenExpiry, showTokenExpired } from './token-expiry.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
 import { Connection, Outbox, applyPatch, randomId } from './patchsync.js';
@@ -150,6 +151,11 @@ export async function startTypePage({ documentName, model, schema, options }) {
       ready = false;
       showPresence(presence.clear());
       showUnsaved();
+    },
+    onRefused: (event) => {
+      if (!isTokenExpiry(event)) return false;
+      showTokenExpired();
+      return true;
     },
   });
 
