@@ -35,7 +35,7 @@ public enum WebAssets {
             File("people-panel.js", PackageResources.people_panel_js),
             File("panel.js", PackageResources.panel_js),
             File("editing-marks.js", PackageResources.editing_marks_js),
-            File("token-expiry.js", PackageResources.token_expiry_js),
+            File("refusals.js", PackageResources.refusals_js),
             File("style.css", PackageResources.style_css),
             File("page.js", PackageResources.page_js),
             File("schema-form.js", PackageResources.schema_form_js),

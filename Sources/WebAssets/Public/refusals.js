@@ -1,5 +1,6 @@
-// A session's signed token expired (close 1008 "token expired"): the page stops retrying, says
-// so, and reloads once its URL carries a new token.
+// Connections a retry alone cannot mend: a session whose signed token expired (close 1008
+// "token expired") and a resume from a version the server no longer has (HTTP 400, which a
+// browser cannot see).
 
 import { pageOptions } from './connection.js';
 
@@ -51,3 +52,16 @@ export function showTokenExpired() {
   $('#problem').hidden = false;
 }
 
+/**
+ * Whether the server's document is behind `since` (its data was replaced or wiped): a resume
+ * from there is refused, so the page must ask for a Full. False when the server cannot say.
+ */
+export async function isAheadOfServer(api, name, since) {
+  try {
+    const { documents } = await api('docs');
+    const listed = documents.find((entry) => entry.name === name);
+    return (listed?.version ?? 0) < since;
+  } catch {
+    return false;
+  }
+}
