@@ -203,6 +203,16 @@ def test_api_routes_refuse_ambiguous_arguments(server, target):
     assert status == 400
 
 
+@pytest.mark.parametrize("target", ["/?doc=line-3&display", "/?display", "/app.js?v"])
+def test_the_page_keeps_its_own_query(server, target):
+    """The page reads its query itself (`&display` has no value): only the API's arguments must be pairs."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        reply = connection.makefile("rb")
+        status = int(reply.readline().split()[1])
+    assert status == 200
+
+
 # MARK: 2, 3, 5, 6, 8: the engine's findings, replayed over WebSocket
 
 

@@ -19,7 +19,10 @@ extension ServerLoop {
             if Self.isHandlerPath(path) {
                 return respondWithAPIError(wsi, APIError(status: 400, code: "invalid_request", refusal.description))
             }
-            return respond(wsi, status: 400, contentType: Self.plainText, body: Array("\(refusal)\n".utf8))
+            // The page reads its own query (`?doc=line-3&display`): only its request line must be whole.
+            if case .malformedRequestLine = refusal {
+                return respond(wsi, status: 400, contentType: Self.plainText, body: Array("\(refusal)\n".utf8))
+            }
         }
         if httpHandler != nil, Self.isHandlerPath(path) {
             return startHandlerRequest(wsi, method: method, path: path)
