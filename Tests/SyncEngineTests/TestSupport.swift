@@ -110,8 +110,9 @@ final class TemporaryDirectory {
     }
 }
 
-/// A log handler that keeps warnings so tests can check them.
-final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+/// A log handler that keeps warnings so tests can check them. A value, as swift-log expects:
+/// each copy of a `Logger` (every document's, with its own metadata) has its own.
+struct RecordingLogHandler: LogHandler {
     static let records = Mutex<[String]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .debug
