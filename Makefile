@@ -138,6 +138,7 @@ install-files:
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/patchsync/README.md
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/patchsync/docs docs/*.md
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/patchsync/docs/decisions docs/decisions/*.md
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/patchsync/docs/images docs/images/*.png
 	install -D -m 0644 clients/python/README.md $(DESTDIR)$(PREFIX)/share/doc/patchsync/clients/python/README.md
 	install -D -m 0644 clients/js/README.md $(DESTDIR)$(PREFIX)/share/doc/patchsync/clients/js/README.md
 	install -D -m 0644 tests/client_scenarios.md $(DESTDIR)$(PREFIX)/share/doc/patchsync/tests/client_scenarios.md
