@@ -196,21 +196,20 @@ def test_names_lws_resolves_or_drops_open_nothing(server, target):
 @pytest.mark.parametrize("target", ["/api/docs?limit=1;x", "/api/docs/default/history?since=1&since=2",
                                     "/api/docs/default/history?limit=1 x"])
 def test_api_routes_refuse_ambiguous_arguments(server, target):
+    assert raw_get_status(server, target) == 400
+
+
+def raw_get_status(server, target):
+    """The status of a GET of `target` sent as it is, unquoted, on its own connection."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        reply = connection.makefile("rb")
-        status = int(reply.readline().split()[1])
-    assert status == 400
+        return int(connection.makefile("rb").readline().split()[1])
 
 
 @pytest.mark.parametrize("target", ["/?doc=line-3&display", "/?display", "/app.js?v"])
 def test_the_page_keeps_its_own_query(server, target):
     """The page reads its query itself (`&display` has no value): only the API's arguments must be pairs."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
-        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        reply = connection.makefile("rb")
-        status = int(reply.readline().split()[1])
-    assert status == 200
+    assert raw_get_status(server, target) == 200
 
 
 # MARK: 2, 3, 5, 6, 8: the engine's findings, replayed over WebSocket
