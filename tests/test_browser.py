@@ -59,9 +59,8 @@ def server(start_server):
 
 
 def logged_while_away(line) -> bool:
-    """What Chromium logs while the server is away: the refused WebSocket connections, and the
-    page's question whether it is ahead of the server (refusals.js)."""
-    return "WebSocket connection to" in line or ("/api/docs - " in line and "ERR_CONNECTION_REFUSED" in line)
+    """What Chromium logs while the server is away: the refused WebSocket connections."""
+    return "WebSocket connection to" in line
 
 
 def console_errors(browser) -> list:

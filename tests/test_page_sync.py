@@ -6,10 +6,8 @@ Screenshots go to test-artifacts/.
 
 import asyncio
 import json
-import shutil
 import signal
 import urllib.request
-from pathlib import Path
 
 from selenium.webdriver.common.by import By
 
@@ -77,7 +75,7 @@ def restart(server, *args):
 
 def expect_no_console_errors(windows):
     # While the server is away or refuses the page's token, Chromium logs what it logs while away
-    # and the page's refused API questions (its document's type, whether it is ahead); nothing else.
+    # and the page's refused question for its document's type (page.js); nothing else.
     for window in windows:
         other = [line for line in console_errors(window)
                  if not logged_while_away(line) and not ("/api/docs" in line and " 401 " in line)]
@@ -226,30 +224,6 @@ def test_a_reload_while_offline_keeps_the_pending_changes_and_sends_them(browser
         wait_until(a, lambda w: shown_state(w) == state, "the reloaded window differs from a fresh Full")
         wait_until(b, lambda w: shown_state(w) == state, "the second window differs from a fresh Full")
         expect_no_console_errors(browsers)
-    finally:
-        leave(browsers)
-
-
-def test_a_page_ahead_of_a_wiped_server_starts_over_from_its_full(browsers, start_server):
-    """The server's data was wiped while the page was away: its resume (`?since=`) is refused with
-    HTTP 400, which a browser cannot see. The page asks the API, finds itself ahead, and reconnects
-    for a Full."""
-    server = start_server()
-    a, _ = browsers
-    try:
-        a.set_window_size(1024, 800)
-        a.get(server.url)
-        wait_connected(a)
-        a.find_element(By.NAME, "list-name").send_keys("Before the wipe")
-        wait_until(a, lambda w: unsaved(w) == 0, "the name was never saved")
-        server.stop()
-        wait_status(a, "offline")
-        shutil.rmtree(server.data_dir)
-        Path(server.data_dir).mkdir()
-        server.start(port=server.port)
-        wait_connected(a)
-        wait_until(a, lambda w: w.find_element(By.NAME, "list-name").get_property("value") == "",
-                   "the page kept the wiped list instead of the server's")
     finally:
         leave(browsers)
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { awaitNewToken, isAheadOfServer, isTokenExpiry } from '../../Sources/WebAssets/Public/refusals.js';
+import { awaitNewToken, isTokenExpiry } from '../../Sources/WebAssets/Public/refusals.js';
 
 function fakeWindow(href) {
   const listeners = [];
@@ -34,12 +34,4 @@ test('renew must be an http(s) address', () => {
   assert.equal(awaitNewToken(fakeWindow('http://box/#token=a&renew=javascript:alert(1)')), null);
   assert.equal(awaitNewToken(fakeWindow('http://box/#token=a&renew=not a url')), null);
   assert.equal(awaitNewToken(fakeWindow('http://box/#token=a')), null);
-});
-
-test('a resume is ahead of the server when the document is behind it or not there', async () => {
-  const api = async () => ({ documents: [{ name: 'line-3', version: 7 }] });
-  assert.equal(await isAheadOfServer(api, 'line-3', 9), true);
-  assert.equal(await isAheadOfServer(api, 'line-3', 7), false);
-  assert.equal(await isAheadOfServer(api, 'line-4', 1), true);
-  assert.equal(await isAheadOfServer(async () => { throw new TypeError('offline'); }, 'line-3', 9), false);
 });

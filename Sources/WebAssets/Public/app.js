@@ -3,7 +3,7 @@
 
 import { Changes, TodoStore, fieldKey } from './todo-store.js';
 import { pageOptions, socketURL } from './connection.js';
-import { isAheadOfServer, isTokenExpiry, showTokenExpired } from './refusals.js';
+import { isTokenExpiry, showTokenExpired } from './refusals.js';
 import { Connection, Outbox, randomId } from './patchsync.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
@@ -93,17 +93,9 @@ const connection = new Connection({
     showUnsaved();
   },
   onRefused: (event) => {
-    if (isTokenExpiry(event)) {
-      showTokenExpired();
-      return true;
-    }
-    const since = store.resumeVersion;
-    if (since !== null) {
-      isAheadOfServer(api, documentName, since).then((ahead) => {
-        if (ahead && store.resumeVersion === since) store.forgetVersion();
-      });
-    }
-    return false;
+    if (!isTokenExpiry(event)) return false;
+    showTokenExpired();
+    return true;
   },
 });
 

@@ -1,6 +1,5 @@
-// Connections a retry alone cannot mend: a session whose signed token expired (close 1008
-// "token expired") and a resume from a version the server no longer has (HTTP 400, which a
-// browser cannot see).
+// A session whose signed token expired (close 1008 "token expired"): a retry with the same
+// token cannot help, so the page stops, says so, and reloads once its URL carries a new token.
 
 import { pageOptions } from './connection.js';
 
@@ -50,18 +49,4 @@ export function showTokenExpired() {
     hint.textContent = 'Open this page again from where you got it, to sign in again.';
   }
   $('#problem').hidden = false;
-}
-
-/**
- * Whether the server's document is behind `since` (its data was replaced or wiped): a resume
- * from there is refused, so the page must ask for a Full. False when the server cannot say.
- */
-export async function isAheadOfServer(api, name, since) {
-  try {
-    const { documents } = await api('docs');
-    const listed = documents.find((entry) => entry.name === name);
-    return (listed?.version ?? 0) < since;
-  } catch {
-    return false;
-  }
 }

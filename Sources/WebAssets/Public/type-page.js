@@ -3,7 +3,7 @@
 // presence, people and history as the Todo list.
 
 import { socketURL } from './connection.js';
-import { isAheadOfServer, isTokenExpiry, showTokenExpired } from './refusals.js';
+import { isTokenExpiry, showTokenExpired } from './refusals.js';
 import { DocumentsPanel } from './documents-panel.js';
 import { HistoryPanel, callAPI } from './history-panel.js';
 import { Connection, Outbox, applyPatch, randomId } from './patchsync.js';
@@ -153,17 +153,9 @@ export async function startTypePage({ documentName, model, schema, options }) {
       showUnsaved();
     },
     onRefused: (event) => {
-      if (isTokenExpiry(event)) {
-        showTokenExpired();
-        return true;
-      }
-      const since = version;
-      if (since !== null) {
-        isAheadOfServer(api, documentName, since).then((ahead) => {
-          if (ahead && version === since) version = null;
-        });
-      }
-      return false;
+      if (!isTokenExpiry(event)) return false;
+      showTokenExpired();
+      return true;
     },
   });
 
