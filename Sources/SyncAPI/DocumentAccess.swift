@@ -44,7 +44,7 @@ public struct DocumentAccess: Sendable, Hashable {
     /// The role of a session on `document`, or nil when it may not even read it.
     public func role(on document: DocumentName) -> SessionRole? {
         if mayWrite(document) { return .editor }
-        if mayRead(document) { return .watcher }
+        if mayRead(document) { return .viewer }
         return nil
     }
 }

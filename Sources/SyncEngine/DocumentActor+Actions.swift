@@ -82,7 +82,7 @@ extension DocumentActor {
         -> Result<Change, ActionRejected>
     {
         guard link.role == .editor else {
-            return .failure(ActionRejected(.forbidden, "this session is a watcher and may not send actions"))
+            return .failure(ActionRejected(.forbidden, "this session is a viewer and may not send actions"))
         }
         guard ensureStateIsCurrent() else {
             return .failure(ActionRejected(.internalError, "the document's state cannot be decoded"))

@@ -100,7 +100,7 @@ extension SessionRole {
     init?(protocolName: String) {
         switch protocolName {
         case "editor": self = .editor
-        case "viewer": self = .watcher
+        case "viewer": self = .viewer
         default: return nil
         }
     }

@@ -191,13 +191,13 @@ public enum SessionRole: Sendable {
     /// Receives state and may send actions.
     case editor
     /// Receives state; every action is refused with `forbidden`. A read-token session.
-    case watcher
+    case viewer
 
     /// The name the `Full` message gives the role: `"editor"` or `"viewer"`.
     public var protocolName: String {
         switch self {
         case .editor: "editor"
-        case .watcher: "viewer"
+        case .viewer: "viewer"
         }
     }
 }

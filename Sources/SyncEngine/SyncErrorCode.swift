@@ -14,7 +14,7 @@ public enum SyncErrorCode: String, Sendable, Hashable, CaseIterable {
     case tooDeep = "too_deep"
     /// A binary frame arrived; the protocol is text only.
     case binaryNotSupported = "binary_not_supported"
-    /// The session is a watcher and may not send actions.
+    /// The session is a viewer and may not send actions.
     case forbidden = "forbidden"
     /// The change could not be written to disk; nothing changed. Retrying later may succeed.
     case storageUnavailable = "storage_unavailable"

@@ -22,9 +22,9 @@ struct AccessPolicy {
         guard let presented else { return .failure(Refusal(reason: "no token")) }
         // Check both secrets every time so the timing does not say which one matched.
         let isEditor = credentials.token.map { constantTimeEquals(presented, $0) } ?? false
-        let isWatcher = credentials.readToken.map { constantTimeEquals(presented, $0) } ?? false
+        let isViewer = credentials.readToken.map { constantTimeEquals(presented, $0) } ?? false
         if isEditor { return .success(.everything) }
-        if isWatcher { return .success(.readEverything) }
+        if isViewer { return .success(.readEverything) }
         guard let verifier = credentials.tokenVerifier else { return .failure(Refusal(reason: "wrong token")) }
         do {
             return .success(DocumentAccess(try verifier.verify(presented, now: now)))

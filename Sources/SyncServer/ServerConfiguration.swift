@@ -12,7 +12,7 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Client credentials. A session presenting `token` is an editor, one presenting
-    /// `readToken` a watcher, one presenting a token `tokenVerifier` accepts gets what its
+    /// `readToken` a viewer, one presenting a token `tokenVerifier` accepts gets what its
     /// claims grant. With none set, everybody is an editor.
     public struct Credentials: Sendable {
         /// Required for editing (and, if `readToken` is nil, for any connection).

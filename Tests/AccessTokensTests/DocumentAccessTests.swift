@@ -27,12 +27,12 @@ struct DocumentAccessTests {
         let line4 = DocumentName("line-4")!
         let other = DocumentName("office")!
         #expect(operator3.role(on: line3) == .editor)
-        #expect(operator3.role(on: line4) == .watcher)
+        #expect(operator3.role(on: line4) == .viewer)
         #expect(operator3.role(on: other) == nil)
         #expect(DocumentAccess(write: [DocumentPattern("office")]).mayRead(other))
         let admin = DocumentAccess(admin: true)
         #expect(admin.role(on: other) == .editor)
-        #expect(DocumentAccess.readEverything.role(on: other) == .watcher)
+        #expect(DocumentAccess.readEverything.role(on: other) == .viewer)
         #expect(!DocumentAccess.readEverything.mayWriteAnything)
         #expect(DocumentAccess.everything.role(on: other) == .editor)
     }

@@ -3,7 +3,7 @@ import SyncClient
 import SyncServer
 import Testing
 
-/// The client's bearer token, the watcher role, and the client's own message-size limit.
+/// The client's bearer token, the viewer role, and the client's own message-size limit.
 @Suite struct ClientAccessTests {
     static let credentials = ServerConfiguration.Credentials(token: "edit-secret", readToken: "read-secret")
 
@@ -28,15 +28,15 @@ import Testing
         }
     }
 
-    @Test func aWatcherFollowsChangesButItsActionsAreForbidden() async throws {
+    @Test func aViewerFollowsChangesButItsActionsAreForbidden() async throws {
         try await withServer(ServerConfiguration(credentials: Self.credentials)) { server in
-            let watcher = try await server.connectedClient(token: "read-secret")
+            let viewer = try await server.connectedClient(token: "read-secret")
             let editor = try await server.connectedClient(token: "edit-secret")
-            let refused = try await watcher.send(action: ["type": "ChangeName", "name": "Mine"])
+            let refused = try await viewer.send(action: ["type": "ChangeName", "name": "Mine"])
             #expect(refused.outcome.errorCode == "forbidden")
             #expect(try await editor.send(action: ["type": "Add", "row": row("milk")]).outcome == .ack(version: 1))
-            #expect(try await watcher.waitForVersion(1) == ["name": "", "todos": ["1": row("milk")]])
-            await watcher.close()
+            #expect(try await viewer.waitForVersion(1) == ["name": "", "todos": ["1": row("milk")]])
+            await viewer.close()
             await editor.close()
         }
     }

@@ -136,7 +136,7 @@ import Testing
     func watchPrintsEachMessageUntilTheServerStops() async throws {
         let fixture = try await ServerFixture()
         let watch = try Command(["watch", fixture.url] + Self.patience)
-        // The first line is the Full: from then on the watcher sees every change.
+        // The first line is the Full: from then on the viewer sees every change.
         let connected = await watch.output.waitForFirstLine()
         #expect(connected)
         let writer = try await fixture.connectedClient()

@@ -69,18 +69,18 @@ import Testing
 
     @Test("scenario other_change_seen") func otherChangeSeen() async throws {
         try await withServerProcess { server in
-            let watcher = try await server.client()
-            let messages = watcher.messages()
+            let viewer = try await server.client()
+            let messages = viewer.messages()
             let writer = try await server.client()
             _ = try await writer.send(action: ["type": "Add", "row": row("from the writer")])
-            #expect(try await watcher.waitForVersion(1) == ["name": "", "todos": ["1": row("from the writer")]])
+            #expect(try await viewer.waitForVersion(1) == ["name": "", "todos": ["1": row("from the writer")]])
             var patch: JSONValue?
             for await message in messages where message["type"] == "Patch" {
                 patch = message
                 break
             }
             #expect(patch?["version"] == 1)
-            await watcher.close()
+            await viewer.close()
             await writer.close()
         }
     }

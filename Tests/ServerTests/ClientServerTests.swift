@@ -114,9 +114,9 @@ import Testing
         }
     }
 
-    @Test func aWatchersMirrorEqualsAFreshClientsFull() async throws {
+    @Test func aViewersMirrorEqualsAFreshClientsFull() async throws {
         try await withServer { server in
-            let watcher = try await server.connectedClient()
+            let viewer = try await server.connectedClient()
             let writer = try await server.connectedClient()
             var lastVersion: UInt64 = 0
             for item in 0..<25 {
@@ -129,20 +129,20 @@ import Testing
                     }
                 if case .ack(let version?) = try await writer.send(action: action).outcome { lastVersion = version }
             }
-            let mirrored = try await watcher.waitForVersion(lastVersion)
+            let mirrored = try await viewer.waitForVersion(lastVersion)
             let fresh = try await server.connectedClient()
             #expect(fresh.version == lastVersion)
             #expect(mirrored == fresh.state)
-            #expect(watcher.version == fresh.version)
-            for client in [watcher, writer, fresh] { await client.close() }
+            #expect(viewer.version == fresh.version)
+            for client in [viewer, writer, fresh] { await client.close() }
         }
     }
 
     @Test func theMessageStreamShowsTheFullThenOnePatchPerChange() async throws {
         try await withServer { server in
-            let watcher = try SyncClient(configuration: .init(url: server.url), logger: server.logger)
-            let messages = watcher.messages()
-            try await watcher.connect()
+            let viewer = try SyncClient(configuration: .init(url: server.url), logger: server.logger)
+            let messages = viewer.messages()
+            try await viewer.connect()
             let writer = try await server.connectedClient()
             _ = try await writer.send(action: ["type": "Add", "row": row("milk")])
             _ = try await writer.send(action: ["type": "ChangeName", "name": "Shop"])
@@ -153,10 +153,10 @@ import Testing
             }
             #expect(received.map { $0["type"] } == ["Full", "Patch", "Patch"])
             #expect(received.map { $0["version"] } == [0, 1, 2])
-            // Watchers that sent nothing get no Acks.
+            // Viewers that sent nothing get no Acks.
             #expect(received.allSatisfy { $0["id"] == nil })
             await writer.close()
-            await watcher.close()
+            await viewer.close()
         }
     }
 

@@ -77,7 +77,7 @@ import Testing
         #expect(access.author == "line-3 operator")
         #expect(access.expiresAt == 2_000_000_000)
         #expect(access.role(on: DocumentName("line-3")!) == .editor)
-        #expect(access.role(on: DocumentName("line-4")!) == .watcher)
+        #expect(access.role(on: DocumentName("line-4")!) == .viewer)
         #expect(access.role(on: DocumentName("office")!) == nil)
         #expect(policy.access(presented: token, now: 2_000_000_031) == nil)
         #expect(policy.access(presented: "edit", now: 0) == .everything)

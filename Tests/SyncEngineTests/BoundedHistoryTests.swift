@@ -44,7 +44,7 @@ import Testing
         #expect(history.map(\.version) == Array(1...30))
 
         let resumed = CollectingOutput()
-        _ = engine.connect(document: .default, since: 2, role: .watcher, output: resumed)
+        _ = engine.connect(document: .default, since: 2, role: .viewer, output: resumed)
         try await engine.settle()
         #expect(resumed.messages == Array(writer.messages[3...30]))
 

@@ -45,7 +45,7 @@ import Testing
             if index % 7 == 0 {
                 let output = CollectingOutput()
                 late.append(output)
-                _ = engine.connect(document: .default, since: nil, role: .watcher, output: output)
+                _ = engine.connect(document: .default, since: nil, role: .viewer, output: output)
             }
         }
         let server = try await engine.state(of: .default)
@@ -165,7 +165,7 @@ private final class ReentrantOutput: TransportSession {
             if let session = selfSession.withLock({ $0 }) { engine.disconnect(session) }
         }
         let joining = ReentrantOutput {
-            _ = engine.connect(document: .default, since: nil, role: .watcher, output: joiner)
+            _ = engine.connect(document: .default, since: nil, role: .viewer, output: joiner)
         }
         let leavingSession = engine.connect(document: .default, since: nil, role: .editor, output: leaving)
         selfSession.withLock { $0 = leavingSession }

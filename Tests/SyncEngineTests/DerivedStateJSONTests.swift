@@ -47,8 +47,8 @@ import Testing
         let directory = TemporaryDirectory()
         var expected = TodoList.initialState
         var engine = try makeEngine(directory)
-        var watcher = CollectingOutput()
-        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        var viewer = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         var editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
 
         // Row 2 comes back below the highest index: the log replays its `add` after row 4.
@@ -61,7 +61,7 @@ import Testing
         try await expectFullBuild(engine, of: expected, "after the first actions")
         let versionBeforeRestart = try await engine.state(of: .default).version
         var mirror = Mirror()
-        try mirror.apply(watcher.messages)
+        try mirror.apply(viewer.messages)
         #expect(mirror.state == TodoList.jsonValue(of: expected))
         await engine.shutdown()
 
@@ -70,8 +70,8 @@ import Testing
         #expect(restored.version == versionBeforeRestart)
         #expect(restored.state == TodoList.jsonValue(of: expected))
         #expect(Array(restored.state["todos"]?.objectValue?.keys ?? []) == ["1", "3", "4", "2", "5"])
-        watcher = CollectingOutput()
-        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        viewer = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         send([update(1, "a2", true), add("f"), remove(4)], to: engine, from: editor, state: &expected)
         try await expectFullBuild(engine, of: expected, "after a restart")
@@ -85,7 +85,7 @@ import Testing
         try await expectFullBuild(engine, of: expected, "after actions following a revert")
 
         mirror = Mirror()
-        try mirror.apply(watcher.messages)
+        try mirror.apply(viewer.messages)
         #expect(mirror.state == TodoList.jsonValue(of: expected))
         #expect(mirror.version == versionBeforeRestart + 7)
         await engine.shutdown()

@@ -95,13 +95,13 @@ import Testing
         let storage = FailingStorage()
         let engine = try makeEngine(directory, storage: storage)
         let sender = CollectingOutput()
-        let watcher = CollectingOutput()
+        let viewer = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: sender)
-        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         engine.send(#"{"type":"ChangeName","id":1,"name":"saved"}"#, from: session)
         let saved = try await engine.state(of: .default)
         _ = sender.drain()
-        _ = watcher.drain()
+        _ = viewer.drain()
 
         storage.failWrites.store(true, ordering: .relaxed)
         engine.send(#"{"type":"Add","id":2,"row":{"name":"lost","completed":false}}"#, from: session)
@@ -110,7 +110,7 @@ import Testing
         let refused = sender.drain()
         #expect(refused.map { $0["code"] } == ["storage_unavailable", "storage_unavailable"])
         #expect(refused.map { $0["id"] } == [2, nil])
-        #expect(watcher.drain().isEmpty)
+        #expect(viewer.drain().isEmpty)
 
         storage.failWrites.store(false, ordering: .relaxed)
         engine.send(#"{"type":"ChangeName","id":3,"name":"back"}"#, from: session)
@@ -120,7 +120,7 @@ import Testing
                 try json(#"{"type":"Patch","ops":[{"op":"replace","path":"/name","value":"back"}],"version":2,"from":1}"#),
                 try json(#"{"type":"Ack","id":3,"version":2}"#),
             ])
-        #expect(types(watcher.drain()) == ["Patch"])
+        #expect(types(viewer.drain()) == ["Patch"])
         await engine.shutdown()
 
         // The half-written lines were cut off: the log reloads cleanly, without a torn line.

@@ -75,7 +75,7 @@ final class SharedMessageOutput: TransportSession {
     }
 
     /// Either role may join first: the second one's Full is made from the first one's bytes.
-    @Test(arguments: [[SessionRole.editor, .watcher], [.watcher, .editor]])
+    @Test(arguments: [[SessionRole.editor, .viewer], [.viewer, .editor]])
     func eachSessionGetsItsOwnRole(order: [SessionRole]) async throws {
         let directory = TemporaryDirectory()
         let (engine, _) = try await engineWithRows(5, directory)
@@ -88,7 +88,7 @@ final class SharedMessageOutput: TransportSession {
             fulls[role] = full
         }
 
-        for (role, name) in [(SessionRole.editor, "editor"), (.watcher, "viewer")] {
+        for (role, name) in [(SessionRole.editor, "editor"), (.viewer, "viewer")] {
             #expect(
                 fulls[role] == ["type": "Full", "todo": state.state, "version": 5, "schema": 1, "role": .string(name)])
         }
@@ -98,16 +98,16 @@ final class SharedMessageOutput: TransportSession {
     @Test func resumeSendsTheRetainedPatchesAsBroadcast() async throws {
         let directory = TemporaryDirectory()
         let engine = try makeEngine(directory)
-        let watcher = try await join(engine, role: .watcher)
+        let viewer = try await join(engine, role: .viewer)
         let writer = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 1...4 {
             engine.send(#"{"type":"Add","row":{"name":"row \#(index)","completed":true}}"#, from: writer)
         }
         try await engine.settle()
-        let broadcast = Array(watcher.messages.dropFirst())
+        let broadcast = Array(viewer.messages.dropFirst())
         #expect(broadcast.count == 4)
 
-        let resumed = try await join(engine, role: .watcher, since: 1)
+        let resumed = try await join(engine, role: .viewer, since: 1)
         #expect(resumed.messages.count == 3)
         for (sent, retained) in zip(resumed.messages, broadcast.dropFirst()) {
             #expect(sent === retained)
@@ -122,7 +122,7 @@ final class SharedMessageOutput: TransportSession {
         await engine.shutdown()
 
         let restarted = try makeEngine(directory)
-        let first = try await join(restarted, role: .watcher, since: 0)
+        let first = try await join(restarted, role: .viewer, since: 0)
         let second = try await join(restarted, since: 2)
         #expect(try first.decoded() == broadcast)
         #expect(second.messages.count == 2)

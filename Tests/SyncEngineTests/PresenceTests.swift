@@ -25,7 +25,7 @@ import Testing
         #expect(roster.first?["since"]?.integerValue ?? 0 > 0)
 
         let wall = CollectingOutput()
-        let wallSession = engine.connect(document: .default, since: nil, role: .watcher, output: wall)
+        let wallSession = engine.connect(document: .default, since: nil, role: .viewer, output: wall)
         engine.send(#"{"type":"Hello"}"#, from: wallSession)
         engine.send(#"{"type":"Focus","focus":"/todos/3"}"#, from: anaSession)
         try await engine.settle()

@@ -190,17 +190,17 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
         await engine.shutdown()
     }
 
-    @Test func watchersMayNotAct() async throws {
+    @Test func viewersMayNotAct() async throws {
         let directory = TemporaryDirectory()
         let engine = try makeEngine(directory)
-        let watcher = CollectingOutput()
+        let viewer = CollectingOutput()
         let editor = CollectingOutput()
-        let watching = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        let watching = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         let editing = engine.connect(document: .default, since: nil, role: .editor, output: editor)
         engine.send(#"{"type":"ChangeName","id":"w","name":"mine"}"#, from: watching)
         engine.send(#"{"type":"ChangeName","name":"ours"}"#, from: editing)
         try await engine.settle()
-        let messages = watcher.messages
+        let messages = viewer.messages
         #expect(types(messages) == ["Full", "Error", "Patch"])
         #expect(messages[1]["code"] == "forbidden")
         #expect(messages[1]["id"] == "w")

@@ -26,8 +26,8 @@ private func patch(_ ops: String, base: Int? = nil) -> String {
     @Test func aValidPatchAppliesAndTheDiffOfWhatChangedIsBroadcast() async throws {
         let (engine, session, output, directory) = try await twoRows()
         _ = directory
-        let watcher = CollectingOutput()
-        _ = engine.connect(document: .default, since: 2, role: .watcher, output: watcher)
+        let viewer = CollectingOutput()
+        _ = engine.connect(document: .default, since: 2, role: .viewer, output: viewer)
         // Replaces the whole row, but only `completed` differs.
         engine.send(
             patch(#"[{"op":"replace","path":"/todos/1","value":{"name":"milk","completed":true},"note":"x"}]"#),
@@ -38,7 +38,7 @@ private func patch(_ ops: String, base: Int? = nil) -> String {
                 try json(#"{"type":"Patch","ops":[{"op":"replace","path":"/todos/1/completed","value":true}],"version":3,"from":2}"#),
                 try json(#"{"type":"Ack","id":"p","version":3}"#),
             ])
-        #expect(types(watcher.messages) == ["Patch"])
+        #expect(types(viewer.messages) == ["Patch"])
         let history = try await engine.history(of: .default, since: 2)
         #expect(history.first?.ops.jsonValue == (try json(#"[{"op":"replace","path":"/todos/1/completed","value":true}]"#)))
         #expect(
@@ -152,15 +152,15 @@ private func patch(_ ops: String, base: Int? = nil) -> String {
         await engine.shutdown()
     }
 
-    @Test func watchersAreForbiddenAndLongPatchesRefused() async throws {
+    @Test func viewersAreForbiddenAndLongPatchesRefused() async throws {
         let (engine, session, output, _) = try await twoRows()
-        let watcherOutput = CollectingOutput()
-        let watcher = engine.connect(document: .default, since: 2, role: .watcher, output: watcherOutput)
-        engine.send(patch(#"[{"op":"replace","path":"/name","value":"x"}]"#), from: watcher)
+        let viewerOutput = CollectingOutput()
+        let viewer = engine.connect(document: .default, since: 2, role: .viewer, output: viewerOutput)
+        engine.send(patch(#"[{"op":"replace","path":"/name","value":"x"}]"#), from: viewer)
         let ops = "[" + Array(repeating: #"{"op":"test","path":"/name","value":""}"#, count: 1001).joined(separator: ",") + "]"
         engine.send(patch(ops), from: session)
         try await engine.settle()
-        #expect(watcherOutput.messages.first?["code"] == "forbidden")
+        #expect(viewerOutput.messages.first?["code"] == "forbidden")
         #expect(output.drain().first?["code"] == "invalid_patch")
         await engine.shutdown()
     }

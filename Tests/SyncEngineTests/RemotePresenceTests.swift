@@ -157,7 +157,7 @@ final class MemoryPresenceBus: PresenceBus {
         let engine = try TodoEngine(
             configuration: .init(dataDirectory: directory.path, presenceBus: bus), logger: Logger(label: "test"))
         let bo = PresenceEntry(
-            session: SessionID(rawValue: 9 << 32 | 1), name: "Bo", client: nil, since: 1, role: .watcher, focus: "/name")
+            session: SessionID(rawValue: 9 << 32 | 1), name: "Bo", client: nil, since: 1, role: .viewer, focus: "/name")
         // Known before the document is open here: the document starts with it.
         bus.deliver(PresenceMessage(instance: 9, notices: [.rosterBegins, .change(.default, .joined(bo)), .rosterEnds]))
 

@@ -153,14 +153,14 @@ final class SharedMemoryStore: DocumentStore {
     @Test func aNotificationBroadcastsTheOtherWritersEventsWithTheirVersions() async throws {
         let store = SharedMemoryStore()
         let engine = try engine(store)
-        let watcher = CollectingOutput()
-        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        let viewer = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         try await engine.settle()
         store.commitElsewhere(try renameOp("one"), announce: false)
         store.commitElsewhere(try renameOp("two"), announce: true)
         try await engine.settle()
-        #expect(types(watcher.messages) == ["Full", "Patch", "Patch"])
-        #expect(watcher.messages.map { $0["version"] } == [0, 1, 2])
+        #expect(types(viewer.messages) == ["Full", "Patch", "Patch"])
+        #expect(viewer.messages.map { $0["version"] } == [0, 1, 2])
         #expect(try await engine.state(of: .default).state["name"] == "two")
         let snapshot = engine.metricsSnapshot().database
         #expect(snapshot?.notifications == 1 && snapshot?.catchUps == 1)
@@ -170,8 +170,8 @@ final class SharedMemoryStore: DocumentStore {
     @Test func theAnnouncementOfItsOwnCommitsSendsNoCatchUpToTheStore() async throws {
         let store = SharedMemoryStore(announcesOwnCommits: true)
         let engine = try engine(store)
-        let watcher = CollectingOutput()
-        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        let viewer = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         let writer = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for number in 1...20 {
             engine.send(#"{"type":"Add","id":\#(number),"row":{"name":"r\#(number)","completed":false}}"#, from: writer)
@@ -179,7 +179,7 @@ final class SharedMemoryStore: DocumentStore {
         }
         #expect(store.versions == Array(1...20))
         #expect(store.eventReads == 0)
-        #expect(watcher.messages.dropFirst().map { $0["version"] } == (1...20).map { JSONValue.integer(Int64($0)) })
+        #expect(viewer.messages.dropFirst().map { $0["version"] } == (1...20).map { JSONValue.integer(Int64($0)) })
         #expect(engine.metricsSnapshot().database?.notifications == 20)
         // Another writer's commit is still read.
         store.commitElsewhere(try renameOp("elsewhere"), announce: true)
@@ -205,10 +205,10 @@ final class SharedMemoryStore: DocumentStore {
 
         store.commitElsewhere(try renameOp("from elsewhere"), announce: true)
         #expect(await engine.documents().map(\.version) == [2])
-        let watcher = CollectingOutput()
-        _ = engine.connect(document: .default, since: nil, role: .watcher, output: watcher)
+        let viewer = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         try await engine.settle()
-        let full = try #require(watcher.messages.first)
+        let full = try #require(viewer.messages.first)
         #expect(full["type"] == "Full" && full["version"] == 2)
         #expect(full["todo"]?["name"] == "from elsewhere")
         #expect(full["todo"]?["todos"]?.objectValue?.count == 1)
