@@ -186,6 +186,22 @@ def test_restore_from_history(windows, server):
     first.save_screenshot(str(ARTIFACTS / "type-form-history-1280x800.png"))
 
 
+def test_history_says_what_changed_in_the_schemas_words(windows, server):
+    first, _ = windows
+    Select(control(first, "/machines/M1/status")).select_by_value("run")
+    wait_saved(first)
+    set_name(first, "Press line")
+    first.find_element(By.CSS_SELECTOR, "button[name=history]").click()
+    summaries = lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, "[data-history] [data-version] .history-summary")]
+    wait_until(first, lambda b: len(summaries(b)) == 2, "the history never showed both changes")
+    assert summaries(first) == ["set Line to 'Press line'", "set Machines › M1 › Status to 'run'"]
+    first.save_screenshot(str(ARTIFACTS / "type-form-history-summaries-1280x800.png"))
+    first.set_window_size(390, 844)
+    wait_until(first, lambda b: b.execute_script("return window.innerWidth") <= 390, "window never narrowed")
+    first.save_screenshot(str(ARTIFACTS / "type-form-history-summaries-390x844.png"))
+    first.set_window_size(1280, 800)
+
+
 def test_display_mode_is_read_only(browsers, server):
     browser = browsers[0]
     browser.get(f"{server.url}?doc={DOC}&display")

@@ -37,10 +37,12 @@ export class HistoryPanel extends Panel {
    * @param {() => { version: number | null, document: object | null }} options.current
    * @param {() => boolean} options.canRestore
    * @param {(text: string) => void} options.notify
+   * @param {(event: object, before: object | null, after: object | null) => string} [options.summarize]
+   *   an event's one-line summary (default: the Todo list's)
    */
-  constructor({ name, api, current, canRestore, notify }) {
+  constructor({ name, api, current, canRestore, notify, summarize }) {
     super('history');
-    Object.assign(this, { name, api, current, canRestore, notify });
+    Object.assign(this, { name, api, current, canRestore, notify, summarize });
     this.list = $('[data-history]');
     this.note = $('#history-note');
     this.older = $('button[name=older]');
@@ -172,7 +174,7 @@ export class HistoryPanel extends Panel {
       this.events.set(event.version, event);
       this.oldest = this.oldest === null ? event.version : Math.min(this.oldest, event.version);
     }
-    this.entryCount = groupHistory([...this.events.values()]).length;
+    this.entryCount = groupHistory([...this.events.values()], null, this.summarize).length;
   }
 
   /** The state just before the oldest event loaded; rows in summaries are named from it. */
@@ -189,7 +191,7 @@ export class HistoryPanel extends Panel {
   render() {
     const focused = document.activeElement;
     const focusKey = this.list.contains(focused) ? keyOf(focused) : null;
-    const groups = groupHistory([...this.events.values()], this.base?.state ?? null);
+    const groups = groupHistory([...this.events.values()], this.base?.state ?? null, this.summarize);
     this.entryCount = groups.length;
     this.list.replaceChildren(...groups.map((group) => this.entry(group)));
     this.older.hidden = !this.hasOlder;

@@ -93,7 +93,8 @@ export function author(event) {
  * `path + "/name"` that follow continue it (a new row, then its name typed).
  */
 export function editedField(event) {
-  const ops = Array.isArray(event?.ops) ? event.ops : [];
+  // A `test` op only guards the edit (a declared type's form sends one before each change).
+  const ops = (Array.isArray(event?.ops) ? event.ops : []).filter((op) => op?.op !== 'test');
   if (ops.length !== 1) return null;
   const [op] = ops;
   if (op.op !== 'replace' && op.op !== 'add') return null;
@@ -112,26 +113,27 @@ function continues(group, event, field) {
   return field.path === group.field.path || (group.field.created && field.path === `${group.field.path}/name`);
 }
 
-function groupSummary(group) {
+function groupSummary(group, describe) {
   const first = group.events[0];
   const newest = group.events.at(-1);
   if (group.events.length === 1) return group.members[0].summary;
-  if (group.before !== null && group.after !== null) return summarize(first, group.before, group.after);
+  if (group.before !== null && group.after !== null) return describe(first, group.before, group.after);
   // Without the states, the newest edit says what the field became.
-  if (group.field.created) return `added ${quoted(newest.ops[0]?.value)}`;
-  return summarize(newest);
+  if (group.field.created && describe === summarize) return `added ${quoted(newest.ops[0]?.value)}`;
+  return describe(newest);
 }
 
 /**
  * Events (any order, distinct versions) as the entries the panel shows, newest first: runs of
  * consecutive edits of the same field by the same client, each at most GROUP_GAP_MS after the
  * one before, are one entry. `base`: the state before the oldest event, or null when unknown;
- * with it every summary names rows as they were.
+ * with it every summary names rows as they were. `describe`: an event's summary (`summarize`,
+ * the Todo list's, unless the document is of a declared type).
  * @returns {{ version: number, time: number, summary: string, author: string | null,
  *   members: { version: number, time: number, summary: string }[] }[]} `version`: the newest
  *   member's; `members`: every event of the entry, newest first (one for a single change)
  */
-export function groupHistory(events, base = null) {
+export function groupHistory(events, base = null, describe = summarize) {
   const ordered = [...events].sort((a, b) => a.version - b.version);
   // `state` is edited in place; each event keeps a copy of the state after it (the next one's before).
   let state = base === null ? null : cloneJSON(base);
@@ -148,7 +150,7 @@ export function groupHistory(events, base = null) {
     }
     after = state === null ? null : cloneJSON(state);
     const field = editedField(event);
-    const member = { version: event.version, time: event.time, summary: summarize(event, before, after) };
+    const member = { version: event.version, time: event.time, summary: describe(event, before, after) };
     const group = groups.at(-1);
     if (group && continues(group, event, field)) {
       group.events.push(event);
@@ -163,7 +165,7 @@ export function groupHistory(events, base = null) {
     return {
       version: newest.version,
       time: newest.time,
-      summary: groupSummary(group),
+      summary: groupSummary(group, describe),
       author: author(newest),
       members: group.members.reverse(),
     };
