@@ -8,6 +8,7 @@ Screenshots go to test-artifacts/.
 import asyncio
 import json
 import pathlib
+import shutil
 import time
 import urllib.request
 
@@ -238,6 +239,44 @@ def test_reconnects_after_a_server_restart(windows, server):
     wait_until(b, lambda w: row_indices(w) == row_indices(a), "rows differ after the restart")
 
     # While the server was down Chromium logged what it logs while away; nothing else.
+    for window in windows:
+        other = [line for line in console_errors(window) if not logged_while_away(line)]
+        assert other == []
+
+
+def test_recovers_from_a_wiped_server_and_sends_its_queued_edit(windows, server):
+    """A server whose data was wiped refuses the pages' `?since=N` (HTTP 400, which a browser
+    cannot see): the pages ask for a Full instead, show the new state, and the edit typed while
+    the server was away reaches it."""
+    a, b = windows
+    a.find_element(By.NAME, "list-name").send_keys("Before the wipe")
+    add_row(a, ["1"])
+    add_row(a, ["1", "2"])
+    wait_rows(b, ["1", "2"])
+    wait_value(b, list_name, "Before the wipe", "list name in the second window")
+
+    server.stop()
+    wait_status(a, "offline")
+    wait_status(b, "offline")
+    # Typed while the server is away: it waits in the outbox.
+    name = a.find_element(By.NAME, "list-name")
+    name.send_keys(Keys.CONTROL, "a")
+    name.send_keys("Typed while away")
+    for entry in pathlib.Path(server.data_dir).iterdir():
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    server.start(port=server.port)
+
+    wait_status(a, "connected")
+    wait_status(b, "connected")
+    # Both show the server's new state: no rows, and the name typed while away.
+    wait_rows(a, [])
+    wait_rows(b, [])
+    wait_value(b, list_name, "Typed while away", "the queued edit in the second window")
+    assert "replaced" in a.find_element(By.ID, "toast").get_attribute("textContent")
+    # They follow the new versions: an edit in one shows in the other.
+    add_row(b, ["1"])
+    wait_rows(a, ["1"])
+
     for window in windows:
         other = [line for line in console_errors(window) if not logged_while_away(line)]
         assert other == []

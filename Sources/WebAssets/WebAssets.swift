@@ -41,6 +41,8 @@ public enum WebAssets {
             File("schema-form.js", PackageResources.schema_form_js),
             File("type-form.js", PackageResources.type_form_js),
             File("type-page.js", PackageResources.type_page_js),
+            File("type-history.js", PackageResources.type_history_js),
+            File("page-controller.js", PackageResources.page_controller_js),
             File("type-form.css", PackageResources.type_form_css),
             File("favicon.svg", PackageResources.favicon_svg),
         ]

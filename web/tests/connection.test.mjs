@@ -1,7 +1,7 @@
 // The WebSocket endpoint next to the page, backoff, and resuming from a version.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { socketURL, pageOptions } from '../../Sources/WebAssets/Public/connection.js';
+import { socketURL, pageOptions, ResumeChoice } from '../../Sources/WebAssets/Public/connection.js';
 import { backoffDelay, Connection } from '../../clients/js/patchsync.js';
 
 describe('socketURL', () => {
@@ -147,5 +147,49 @@ describe('pageOptions', () => {
     assert.equal(pageOptions('http://h/').problem, null);
     assert.match(pageOptions('http://h/?doc=../etc').problem, /not a list name/);
     assert.match(pageOptions(`http://h/?doc=${'x'.repeat(65)}`).problem, /not a list name/);
+  });
+});
+
+describe('ResumeChoice (a wiped server refuses a resume; the browser sees only a failed connection)', () => {
+  test('resumes while connections open, and a Full then says nothing', () => {
+    const resume = new ResumeChoice();
+    assert.equal(resume.since(7), 7);
+    resume.attempting(7);
+    resume.open();
+    resume.closed(); // an open connection that ends later says nothing about the resume
+    assert.equal(resume.since(7), 7);
+    assert.equal(resume.full(9), null);
+  });
+
+  test('after a resume that never opened, the next attempt asks for a Full until one arrives', () => {
+    const resume = new ResumeChoice();
+    resume.attempting(12);
+    resume.closed();
+    assert.equal(resume.since(12), null);
+    resume.attempting(null);
+    resume.closed(); // the server is still away: still no `since`
+    assert.equal(resume.since(12), null);
+    resume.attempting(null);
+    resume.open();
+    assert.equal(resume.full(3), 12, 'the server went back from 12 to 3: its data was replaced');
+    assert.equal(resume.since(3), 3, 'resuming again after the Full');
+  });
+
+  test('a server that was merely away sends a Full at or past the held version: nothing was replaced', () => {
+    const resume = new ResumeChoice();
+    resume.attempting(5);
+    resume.closed();
+    resume.attempting(null);
+    resume.open();
+    assert.equal(resume.full(5), null);
+    assert.equal(resume.full(4), null, 'only the first Full after the refusal is compared');
+  });
+
+  test('a first connection without a version never counts as a refused resume', () => {
+    const resume = new ResumeChoice();
+    resume.attempting(null);
+    resume.closed();
+    assert.equal(resume.since(null), null);
+    assert.equal(resume.full(1), null);
   });
 });

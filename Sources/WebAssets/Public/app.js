@@ -1,15 +1,10 @@
-// Wires the shared Todo list to the page: server messages -> store -> DOM,
-// and the person's input -> store -> outbox -> actions on the WebSocket.
+// The Todo list's page: the list's rendering and its edits. Connection, outbox, presence, panels
+// and status are the page controller's (page-controller.js), shared with the declared types' form.
 
 import { Changes, TodoStore, fieldKey } from './todo-store.js';
-import { pageOptions, socketURL } from './connection.js';
-import { isTokenExpiry, showTokenExpired } from './refusals.js';
-import { Connection, Outbox, randomId } from './patchsync.js';
-import { DocumentsPanel } from './documents-panel.js';
-import { HistoryPanel, callAPI } from './history-panel.js';
-import { tabClient } from './tab-client.js';
-import { FocusSender, NAME_POINTER, Presence, helloName, rowPointer } from './presence.js';
-import { PeoplePanel } from './people-panel.js';
+import { randomId } from './patchsync.js';
+import { PageController } from './page-controller.js';
+import { NAME_POINTER, rowPointer } from './presence.js';
 import { EditingMarks } from './editing-marks.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -17,7 +12,6 @@ const $ = (selector) => document.querySelector(selector);
 const elements = {
   card: $('.card'),
   loading: $('#loading'),
-  loadingText: $('.loading-text'),
   list: $('#list'),
   listName: $('input[name=list-name]'),
   summary: $('#summary'),
@@ -26,108 +20,26 @@ const elements = {
   add: $('button[name=add]'),
   removeCompleted: $('button[name=remove-completed]'),
   status: $('[data-status]'),
-  statusText: $('.status-text'),
-  statusRetry: $('.status-retry'),
-  unsaved: $('#unsaved'),
-  toast: $('#toast'),
-  stale: $('#stale'),
   rowTemplate: $('#row-template'),
 };
 
-/** The tab's sessionStorage and the browser's localStorage; null where the browser refuses them. */
-const storageOf = (get) => {
-  try {
-    return get();
-  } catch {
-    return null;
-  }
-};
-const tabStorage = storageOf(() => sessionStorage);
-const browserStorage = storageOf(() => localStorage);
-
-const options = pageOptions(location.href);
-const documentName = options.document ?? 'default';
-const { id: clientId, duplicated } = await tabClient({ storage: tabStorage, makeId: randomId, page: window });
-const outbox = new Outbox({ storage: tabStorage, key: `patchsync:outbox:${documentName}` });
-// A duplicated tab's copied outbox belongs to the tab it was copied from, which sends it.
-if (duplicated) outbox.clear();
+const page = await PageController.open({ noun: 'list' });
+const { options, outbox } = page;
 const store = new TodoStore({ makeId: randomId });
 store.restorePending(outbox.actions, outbox.queued);
-/** True once this connection has resent the outbox and said Hello; until then new actions wait in the outbox. */
-let ready = false;
 
 /** row index -> { element, check, name, remove, completed } for every row on the page */
 const rowElements = new Map();
 /** Rows on the page shown as done, for the summary. */
 let doneShown = 0;
-let connected = false;
-/** Set when the server refuses edits from this session (a watch-only token). */
-let watchOnly = false;
-/** The shop-floor view (`&display`): large type, read-only, says when it is stale. */
-const display = options.display;
-// Offline edits wait in the outbox.
-const isEditable = () => !watchOnly && !display;
 /** True while an input method composes text; rewriting the field then would break the composition. */
 let composing = false;
 /** The element that had focus when the person asked for a new row; the row takes focus from it. */
 let focusBeforeAdd = null;
 
-const api = (path, init) => callAPI(location.href, options.token, path, init);
-const historyPanel = new HistoryPanel({
-  name: documentName,
-  api,
-  current: () => ({ version: store.version, document: store.document }),
-  canRestore: () => store.role === 'editor' && !watchOnly && !display,
-  notify: (text) => showToast(text),
-});
-new DocumentsPanel({ current: documentName, api });
-
-const connection = new Connection({
-  url: (since) => socketURL(location.href, since, clientId),
-  resumeVersion: () => store.resumeVersion,
-  onMessage: receive,
-  onStatus: showStatus,
-  onLost: () => {
-    ready = false;
-    showPresence(presence.clear());
-    showUnsaved();
-  },
-  onRefused: (event) => {
-    if (!isTokenExpiry(event)) return false;
-    showTokenExpired();
-    return true;
-  },
-});
-
-// ---- presence: who is here, and which row they edit ----
-
-const NAME_KEY = 'patchsync:name';
-const presence = new Presence({ client: clientId });
-// Without a chosen name, a "Guest" number kept for this browser.
-function ownName() {
-  const saved = storageOf(() => browserStorage.getItem(NAME_KEY));
-  if (saved) return helloName(saved, 'Guest');
-  const name = `Guest ${100 + Math.floor(Math.random() * 900)}`;
-  storageOf(() => browserStorage.setItem(NAME_KEY, name));
-  return name;
-}
-const takesPart = () => ready && !display;
-const focusSender = new FocusSender({
-  send: (focus) => takesPart() && connection.send({ type: 'Focus', focus }),
-});
-const marks = new EditingMarks({ presence, listName: elements.listName, rowParts: (index) => rowElements.get(index) });
-const people = new PeoplePanel({
-  presence,
-  ownName,
-  rename: (name) => {
-    const chosen = helloName(name, ownName());
-    storageOf(() => browserStorage.setItem(NAME_KEY, chosen));
-    if (takesPart()) connection.send({ type: 'Hello', name: chosen });
-  },
-});
+const marks = new EditingMarks({ presence: page.presence, listName: elements.listName, rowParts: (index) => rowElements.get(index) });
 
 function showPresence(changed) {
-  if (changed.people) people.render();
   marks.show(changed);
 }
 
@@ -139,130 +51,27 @@ function focusedPointer() {
   return index === null ? null : rowPointer(index);
 }
 
-// ---- the outbox: own actions until the server answers them ----
-
-// Once per connection, when the page holds the state: the outbox goes out again, in
-// order and with the original ids (the server applies each at most once), then Hello.
-function connectionReady() {
-  if (ready || !connected || !store.loaded) return;
-  ready = true;
-  outbox.takeRetries(); // the whole outbox goes out now
-  for (const action of outbox.actions) connection.send(action);
-  if (!display) {
-    connection.send({ type: 'Hello', name: ownName() });
-    people.enable();
-    focusSender.reconnected();
-  }
-  showUnsaved();
-}
-
-// Shown at once while offline; while connected only once an answer is slow in coming,
-// so that fast typing does not make it flicker.
-const UNSAVED_AFTER_MS = 1500;
-let unsavedSince = null;
-let unsavedTimer = null;
-// Runs on every keystroke and answer: it touches the DOM and the timer only when they change.
-let unsavedTimerFor = null;
-function showUnsaved() {
-  const count = outbox.size + store.queuedCount;
-  unsavedSince = count === 0 ? null : unsavedSince ?? Date.now();
-  const overdue = unsavedSince !== null && Date.now() - unsavedSince >= UNSAVED_AFTER_MS;
-  const hidden = count === 0 || (connected && !overdue);
-  const text = count === 1 ? '1 change not saved yet' : `${count} changes not saved yet`;
-  if (elements.unsaved.textContent !== text) {
-    elements.unsaved.dataset.unsaved = String(count);
-    elements.unsaved.textContent = text;
-  }
-  if (elements.unsaved.hidden !== hidden) elements.unsaved.hidden = hidden;
-  // A timer still due at the same moment stays; it shows the count if the answers are late.
-  const due = hidden && count > 0 ? unsavedSince + UNSAVED_AFTER_MS : null;
-  if (due === unsavedTimerFor) return;
-  clearTimeout(unsavedTimer);
-  unsavedTimerFor = due;
-  unsavedTimer = due === null ? null : setTimeout(() => {
-    unsavedTimerFor = null;
-    showUnsaved();
-  }, due - Date.now());
-}
-
-// Refusals a retry may cure leave the action in the outbox, unanswered; it goes out again
-// with its id after a pause that doubles while they last.
-const RETRY_FIRST_MS = 500;
-const RETRY_LONGEST_MS = 8000;
-let retryDelay = RETRY_FIRST_MS;
-let retryTimer = null;
-function scheduleRetry() {
-  if (retryTimer !== null) return;
-  if (retryDelay === RETRY_FIRST_MS) showToast('Not saved yet: the server cannot take changes right now. Trying again.');
-  retryTimer = setTimeout(() => {
-    retryTimer = null;
-    if (ready) for (const action of outbox.takeRetries()) connection.send(action);
-  }, retryDelay);
-  retryDelay = Math.min(retryDelay * 2, RETRY_LONGEST_MS);
-}
-
+// The store's answer to a server message: its follow-up actions go out, the rows it changed
+// are drawn again.
 function receive(message) {
-  const changed = presence.receive(message);
-  if (changed) {
-    showPresence(changed);
-    return;
-  }
-  if (message.type === 'Error' && outbox.retryLater(message)) {
-    scheduleRetry();
-    showUnsaved();
-    return;
-  }
-  if (message.type === 'Ack') retryDelay = RETRY_FIRST_MS;
   const result = store.receive(message);
-  if (result.resync) {
-    // Wrong data is worse than a reload: start over from a fresh Full.
-    store.forgetVersion();
-    connection.reconnectNow();
-    return;
-  }
+  if (result.resync) return { resync: true };
   const answered = message.type === 'Ack' || message.type === 'Error';
-  if (answered) outbox.settle(message.id);
-  for (const action of result.send) send(action);
-  if (answered) {
-    outbox.setQueued(store.queuedValues());
-    showUnsaved();
-  }
-  if (message.type === 'Full' && store.role === 'viewer' && !watchOnly) {
-    // A read-only token: say so before the first edit is refused.
-    watchOnly = true;
-    elements.statusText.textContent = 'Live · view only';
-    if (store.loaded) applyEditable();
-  }
-  if (result.error?.code === 'forbidden') {
-    watchOnly = true;
-    elements.statusText.textContent = 'Live · view only';
-    showToast('You can follow this list but not change it.');
-  } else if (result.error) {
-    showToast(result.error.message);
-  }
+  for (const action of result.send) page.send(action);
+  if (answered) outbox.setQueued(store.queuedValues());
+  if (result.error && result.error.code !== 'forbidden') page.toast(result.error.message);
   render(result.changes);
   for (const index of result.addedByMe ?? []) focusNewRow(index);
-  if (message.type === 'Full') connectionReady();
-  if (message.type === 'Full' || result.error?.code === 'forbidden') historyPanel.refreshRole();
-  if (message.type === 'Patch' && typeof message.version === 'number' && store.version === message.version) {
-    historyPanel.changed(typeof message.from === 'number' ? message.from : message.version - 1, message.version);
-  }
+  return {};
 }
 
 // `action` is null when the edit waits behind one in flight; it goes out with the next.
 // `changes` is what the edit shows at once (before the server answers).
 function perform(action, changes = new Changes()) {
-  if (action) send(action);
+  if (action) page.send(action);
   outbox.setQueued(store.queuedValues());
-  showUnsaved();
+  page.showUnsaved();
   render(changes);
-}
-
-// Into the outbox, and out at once when the connection is ready; otherwise it goes
-// when the page reconnects.
-function send(action) {
-  outbox.add(action);
-  if (ready) connection.send(action);
 }
 
 // ---- rendering ----
@@ -290,7 +99,7 @@ function render(changes) {
   elements.rows.hidden = rowElements.size === 0;
   const summary = summaryText(rowElements.size, doneShown);
   if (elements.summary.textContent !== summary) elements.summary.textContent = summary;
-  applyEditable();
+  page.showEditable();
 }
 
 function renderName() {
@@ -460,7 +269,7 @@ function createRow(index) {
   element.dataset.index = String(index);
   const [check, name, remove] = element.children;
   const parts = { element, check, name, remove, completed: false };
-  setRowEditable(parts, isEditable());
+  setRowEditable(parts, page.editable);
   rowElements.set(index, parts);
   marks.markRow(parts, index);
   return parts;
@@ -499,12 +308,8 @@ function setFieldValue(input, value, key) {
   input.setSelectionRange(Math.min(selectionStart, value.length), Math.min(selectionEnd, value.length));
 }
 
-// Visits every row, so only when editability flips (connecting, a watch-only answer).
-let editableShown = null;
-function applyEditable() {
-  const editable = isEditable();
-  if (editable === editableShown) return;
-  editableShown = editable;
+// Visits every row, so only when editability flips (connecting, a view-only answer).
+function showEditable(editable) {
   elements.listName.readOnly = !editable;
   elements.add.disabled = !editable;
   elements.removeCompleted.disabled = !editable;
@@ -525,31 +330,7 @@ function focusNewRow(index) {
   if (parts && untouched) parts.name.focus();
 }
 
-// ---- connection status and messages ----
-
-let countdown = null;
-// After this long without a connection the display says its list may be out of date.
-const STALE_AFTER_MS = 5000;
-let staleTimer = null;
-let lastLive = null;
-
-function showStale(status) {
-  if (status === 'connected') {
-    clearTimeout(staleTimer);
-    staleTimer = null;
-    elements.stale.hidden = true;
-    document.body.classList.remove('is-stale');
-    return;
-  }
-  if (staleTimer !== null || !store.loaded) return;
-  lastLive = new Date();
-  staleTimer = setTimeout(() => {
-    const time = lastLive.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    elements.stale.textContent = `Not live since ${time}: the list may be out of date. Reconnecting…`;
-    elements.stale.hidden = false;
-    document.body.classList.add('is-stale');
-  }, STALE_AFTER_MS);
-}
+// ---- a list that cannot be opened ----
 
 // A list that cannot be opened (a bad `?doc=` name): one explanation in place of the list,
 // no skeleton and no connection status, since nothing connects; "Lists" still opens another.
@@ -560,45 +341,6 @@ function showProblem(text) {
   $('button[name=history]').hidden = true;
   $('#problem-text').textContent = text;
   $('#problem').hidden = false;
-}
-
-function showStatus(status, { retryAt } = {}) {
-  showStale(status);
-  elements.status.dataset.status = status;
-  clearInterval(countdown);
-  countdown = null;
-  elements.statusRetry.textContent = '';
-  connected = status === 'connected';
-  connectionReady();
-  if (status === 'connecting') {
-    elements.statusText.textContent = store.loaded ? 'Reconnecting…' : 'Connecting…';
-  } else if (status === 'connected') {
-    elements.statusText.textContent = watchOnly ? 'Live · view only' : 'Live';
-  } else {
-    elements.statusText.textContent = 'Offline';
-    // The countdown is for the eye only; screen readers hear "Offline" once.
-    const tick = () => {
-      const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
-      elements.statusRetry.textContent = ` · retrying in ${seconds}s`;
-    };
-    tick();
-    countdown = setInterval(tick, 1000);
-  }
-  elements.loadingText.textContent = status === 'offline' ? 'Waiting for the server…' : 'Loading your list…';
-  document.body.classList.toggle('is-offline', status !== 'connected' && store.loaded);
-  if (store.loaded) applyEditable();
-  showUnsaved();
-}
-
-let toastTimer = null;
-
-function showToast(text) {
-  elements.toast.textContent = text;
-  elements.toast.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => {
-    elements.toast.hidden = true;
-  }, 4000);
 }
 
 // ---- input ----
@@ -666,30 +408,23 @@ elements.rows.addEventListener('keydown', (event) => {
   addRow();
 });
 
-// Focus moves synchronously between fields; the pointer is read once the move is over.
-const followFocus = () => queueMicrotask(() => focusSender.set(focusedPointer()));
-document.addEventListener('focusin', followFocus);
-document.addEventListener('focusout', followFocus);
-
 document.addEventListener('compositionstart', () => {
   composing = true;
 });
 document.addEventListener('compositionend', () => {
   composing = false;
 });
-window.addEventListener('online', () => connection.retrySoon());
-// A page left for another keeps no session (others would see it as still here);
-// one restored from the back/forward cache connects again and resumes.
-window.addEventListener('pagehide', () => connection.stop());
-window.addEventListener('pageshow', (event) => {
-  if (event.persisted && !options.problem) connection.start();
-});
 
-document.body.classList.toggle('is-display', display);
 render(new Changes());
-const { problem } = options;
-if (problem) {
-  showProblem(problem);
-} else {
-  connection.start();
-}
+if (options.problem) showProblem(options.problem);
+page.run({
+  loaded: () => store.loaded,
+  version: () => store.resumeVersion,
+  forgetVersion: () => store.forgetVersion(),
+  state: () => store.document,
+  receive,
+  showPresence,
+  focusedPointer,
+  showEditable,
+  queuedCount: () => store.queuedCount,
+});

@@ -41,3 +41,52 @@ export function socketURL(pageHref, since = null, client = null) {
   return url.href;
 }
 
+
+/**
+ * Whether the next connection resumes (`?since=V`) or asks for a Full. A server whose data was
+ * wiped (or restored from an older copy) refuses a `since` beyond its version with HTTP 400,
+ * which a browser never sees: a refused upgrade looks like a server that is away. So after an
+ * attempt with `since` that never opened, the next one asks for a Full, as a reload would, and
+ * so until a Full arrives; that Full then says whether the server went back in time. A server
+ * that was merely away costs one Full instead of the missed Patches.
+ */
+export class ResumeChoice {
+  constructor() {
+    /** The version the last attempt resumed from (null: it asked for a Full), and whether it opened. */
+    this.tried = null;
+    this.opened = false;
+    /** The version a refused resume asked for; null while resuming is fine. */
+    this.refusedFrom = null;
+  }
+
+  /** The `since` for the next attempt, given the version the page holds (null: none). */
+  since(held) {
+    return this.refusedFrom === null ? held : null;
+  }
+
+  /** An attempt starts with `since` (null: without). */
+  attempting(since) {
+    this.tried = since ?? null;
+    this.opened = false;
+  }
+
+  /** The attempt's connection opened. */
+  open() {
+    this.opened = true;
+  }
+
+  /** The attempt's connection closed, or never opened. */
+  closed() {
+    if (!this.opened && this.tried !== null) this.refusedFrom = this.tried;
+  }
+
+  /**
+   * A Full at `version` arrived. Returns the version the page held when the server turned out to
+   * be behind it (its data was replaced), else null.
+   */
+  full(version) {
+    const held = this.refusedFrom;
+    this.refusedFrom = null;
+    return held !== null && Number.isInteger(version) && version < held ? held : null;
+  }
+}
