@@ -202,6 +202,16 @@ def test_history_says_what_changed_in_the_schemas_words(windows, server):
     first.set_window_size(1280, 800)
 
 
+def test_people_panel_says_which_field_another_person_edits(windows):
+    first, second = windows
+    control(second, "/machines/M1/good").click()
+    first.find_element(By.CSS_SELECTOR, "button[name=people]").click()
+    details = lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, "[data-people] [data-session] .person-detail")]
+    wait_until(first, lambda b: any("editing Machines › M1 › Good parts" in text for text in details(b)),
+               "the People panel never said what the other window edits")
+    first.find_element(By.CSS_SELECTOR, "button[name=close-people]").click()
+
+
 def test_display_mode_is_read_only(browsers, server):
     browser = browsers[0]
     browser.get(f"{server.url}?doc={DOC}&display")

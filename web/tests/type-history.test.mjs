@@ -92,3 +92,12 @@ describe('groupHistory with a declared type', () => {
     assert.equal(groups[0].members.length, 4);
   });
 });
+
+describe('focusLabel', () => {
+  test("names what another person's control edits, for the People panel", async () => {
+    const { focusLabel } = await import('../../Sources/WebAssets/Public/type-history.js');
+    assert.equal(focusLabel(line, '/machines/M1/status', state), 'Machines › M1 › Status');
+    assert.equal(focusLabel(crew, '/people/0/station', { shift: '', people: [{ name: 'Ana', station: 1 }] }), "Crew › 'Ana' › Station");
+    assert.equal(focusLabel(line, null, state), null);
+  });
+});

@@ -51,6 +51,8 @@ const STALE_AFTER_MS = 5000;
  * @property {() => number} [queuedCount] edits waiting behind one in flight (not in the outbox yet)
  * @property {(event: object, before: object | null, after: object | null) => string} [summarize]
  *   a history event's one-line summary (default: the Todo list's)
+ * @property {(focus: string | null) => string | null} [describeFocus] what another person's Focus
+ *   pointer is, in words, for the People panel (default: the Todo list's)
  */
 
 export class PageController {
@@ -143,6 +145,7 @@ export class PageController {
         storageOf(() => this.browserStorage.setItem(NAME_KEY, chosen));
         if (this.takesPart) this.connection.send({ type: 'Hello', name: chosen });
       },
+      describeFocus: hooks.describeFocus,
     });
 
     this.connection = new Connection({

@@ -28,10 +28,12 @@ export class PeoplePanel extends Panel {
    * @param {import('./presence.js').Presence} options.presence
    * @param {() => string} options.ownName
    * @param {(name: string) => void} options.rename called with the name the person saved
+   * @param {(focus: string | null) => string | null} [options.describeFocus] what a Focus pointer
+   *   is, in words ("item 3"); default: the Todo list's
    */
-  constructor({ presence, ownName, rename }) {
+  constructor({ presence, ownName, rename, describeFocus = focusText }) {
     super('people');
-    Object.assign(this, { presence, ownName, rename });
+    Object.assign(this, { presence, ownName, rename, describeFocus });
     this.avatars = $('[data-avatars]');
     this.label = $('.people-label');
     this.list = $('[data-people]');
@@ -87,7 +89,7 @@ export class PeoplePanel extends Panel {
     const parts = [];
     if (own) parts.push('you');
     if (person.role === 'viewer') parts.push('viewing only');
-    const editing = focusText(person.focus);
+    const editing = this.describeFocus(person.focus);
     if (editing) parts.push(`editing ${editing}`);
     detail.textContent = parts.join(' · ');
     item.append(avatar(person, this.presence.colourOf(person)), name, detail);

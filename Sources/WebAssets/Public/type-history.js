@@ -87,6 +87,12 @@ export function labelsOf(schema, tokens, state) {
 
 const label = (schema, tokens, state) => (tokens.length === 0 ? 'the whole document' : labelsOf(schema, tokens, state).join(SEPARATOR));
 
+/** What the control at the Focus pointer `focus` edits, in words, for the People panel; null for none. */
+export function focusLabel(schema, focus, state) {
+  const tokens = tokensOf(focus);
+  return tokens === null || tokens.length === 0 ? null : labelsOf(schema, tokens, state).join(SEPARATOR);
+}
+
 function describeOp(schema, op, before, after) {
   const tokens = tokensOf(op?.path);
   if (tokens === null) return 'changed a value';

@@ -6,7 +6,7 @@ import { applyPatch, randomId } from './patchsync.js';
 import { PageController } from './page-controller.js';
 import { failurePointer } from './schema-form.js';
 import { TypeForm } from './type-form.js';
-import { summarizeTyped, titleOf } from './type-history.js';
+import { focusLabel, summarizeTyped, titleOf } from './type-history.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -154,5 +154,6 @@ export async function startTypePage({ documentName, model, schema, options }) {
     },
     showEditable: () => render(),
     summarize: (event, before, after) => summarizeTyped(schema, event, before, after),
+    describeFocus: (focus) => focusLabel(schema, focus, confirmed),
   });
 }
