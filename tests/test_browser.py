@@ -254,6 +254,8 @@ def test_recovers_from_a_wiped_server_and_sends_its_queued_edit(windows, server)
     add_row(a, ["1", "2"])
     wait_rows(b, ["1", "2"])
     wait_value(b, list_name, "Before the wipe", "list name in the second window")
+    b.find_element(By.CSS_SELECTOR, "button[name=history]").click()
+    wait_until(b, lambda w: history_versions(w), "the history never opened")
 
     server.stop()
     wait_status(a, "offline")
@@ -278,6 +280,11 @@ def test_recovers_from_a_wiped_server_and_sends_its_queued_edit(windows, server)
     a.set_window_size(390, 844)
     a.save_screenshot(str(ARTIFACTS / "browser-wiped-server-390x844.png"))
     a.set_window_size(1024, 800)
+    # The open history starts over: only the new server's versions.
+    wait_until(b, lambda w: max(history_versions(w) or [0]) == current_version(server),
+               "the history never showed the new server's versions")
+    assert len(history_versions(b)) <= current_version(server)
+    b.find_element(By.CSS_SELECTOR, "button[name=close-history]").click()
     # They follow the new versions: an edit in one shows in the other.
     add_row(b, ["1"])
     wait_rows(a, ["1"])
@@ -285,6 +292,10 @@ def test_recovers_from_a_wiped_server_and_sends_its_queued_edit(windows, server)
     for window in windows:
         other = [line for line in console_errors(window) if not logged_while_away(line)]
         assert other == []
+
+
+def history_versions(browser) -> list:
+    return [int(e.get_attribute("data-version")) for e in browser.find_elements(By.CSS_SELECTOR, "[data-history] [data-version]")]
 
 
 def test_looks_right_on_desktop_and_phone(windows):

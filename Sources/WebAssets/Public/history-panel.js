@@ -104,6 +104,18 @@ export class HistoryPanel extends Panel {
     });
   }
 
+  /**
+   * The history starts over (the server's data was replaced): what is shown goes; the next
+   * `changed` loads the new history (a document never written has none to ask for).
+   */
+  startOver() {
+    this.preview.hidden = true;
+    this.selected = null;
+    this.list.replaceChildren();
+    this.reset();
+    this.note.textContent = 'No changes yet.';
+  }
+
   /** The newest page, then older ones until the list shows a screen of entries. */
   async loadNewest() {
     const { events, oldest } = await this.api(`docs/${this.name}/history?order=desc&limit=${PAGE_SIZE}`);

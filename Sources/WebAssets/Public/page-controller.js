@@ -277,12 +277,14 @@ export class PageController {
     if (heldVersion !== null) {
       // The server lost what this page saw (its data was wiped or restored from a backup):
       // its state is the truth now; the page's own unanswered edits go to it again.
-      this.history.reset();
-      if (this.history.isOpen) this.history.open();
+      this.history.startOver();
       const pending = this.outbox.size;
       const resent = pending === 0 ? '' : ` Your ${pending === 1 ? 'unsaved change was' : `${pending} unsaved changes were`} sent again.`;
       this.toast(`The server's copy of this ${this.noun} was replaced (version ${heldVersion} → ${message.version}).${resent}`);
     }
+    // A Full in place of Patches (a resync, a server that was away or replaced): the open history
+    // takes the versions it has not shown.
+    if (this.hooks.loaded() && Number.isInteger(message.version) && message.version > 0) this.history.changed(0, message.version);
   }
 
   showPresence(changed) {
