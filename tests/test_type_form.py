@@ -209,6 +209,10 @@ def test_people_panel_says_which_field_another_person_edits(windows):
     details = lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, "[data-people] [data-session] .person-detail")]
     wait_until(first, lambda b: any("editing Machines › M1 › Good parts" in text for text in details(b)),
                "the People panel never said what the other window edits")
+    for width, height in ((1280, 800), (390, 844)):
+        first.set_window_size(width, height)
+        first.save_screenshot(str(ARTIFACTS / f"type-form-people-{width}x{height}.png"))
+    first.set_window_size(1280, 800)
     first.find_element(By.CSS_SELECTOR, "button[name=close-people]").click()
 
 

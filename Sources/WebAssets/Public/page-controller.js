@@ -133,6 +133,7 @@ export class PageController {
       summarize: hooks.summarize,
     });
     new DocumentsPanel({ current: this.documentName, api: (path, init) => this.api(path, init) });
+    $('#people-title').textContent = `On this ${this.noun}`;
 
     this.focusSender = new FocusSender({
       send: (focus) => this.takesPart && this.connection.send({ type: 'Focus', focus }),
