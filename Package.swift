@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "patchsync", targets: ["patchsync"]),
         .library(name: "JSONPatch", targets: ["JSONPatch"]),
         .library(name: "SyncEngine", targets: ["SyncEngine"]),
+        .library(name: "FileStore", targets: ["FileStore"]),
         .library(name: "SyncClient", targets: ["SyncClient"]),
         // Serving a model of one's own (examples/embedding): the HTTP API and the server.
         .library(name: "SyncAPI", targets: ["SyncAPI"]),
@@ -64,13 +65,22 @@ let package = Package(
         ),
         // Codable values <-> JSONValue, without Foundation.
         .target(name: "JSONValueCoding", dependencies: ["JSONPatch"]),
-        // Generic documents: reducer, actor, protocol messages, fan-out, event log.
+        // Generic documents: reducer, actor, protocol messages, fan-out, and the store API
+        // (`DocumentStore`) that the stores implement; it depends on no store.
         .target(
             name: "SyncEngine",
             dependencies: [
                 "JSONPatch", "JSONCodec", "JSONValueCoding", "SystemSupport",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The file store: one directory per document, an fsynced event log and snapshots, on a
+        // thread of its own.
+        .target(
+            name: "FileStore",
+            dependencies: [
+                "SyncEngine", "JSONPatch", "JSONCodec", "SystemSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The PostgreSQL store and bus: libpq on threads of its own.
@@ -113,7 +123,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
-                "SystemSupport", "PostgresStore", "CMalloc", "JSONSchema", "AccessTokens",
+                "SystemSupport", "FileStore", "PostgresStore", "CMalloc", "JSONSchema", "AccessTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -121,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "PatchsyncBench",
             dependencies: [
-                "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncClient", "JSONSchema", "AccessTokens",
+                "JSONPatch", "JSONCodec", "SyncEngine", "FileStore", "TodoModel", "SyncClient", "JSONSchema", "AccessTokens",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -132,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "SyncEngineTests",
             dependencies: [
-                "SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
+                "SyncEngine", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -144,11 +154,11 @@ let package = Package(
                 "PostgresStore", "SyncEngine", "JSONPatch", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "TodoModel", "JSONCodec"]),
+        .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "FileStore", "TodoModel", "JSONCodec"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "SyncServer", "SyncClient", "SyncEngine", "SyncAPI", "AccessTokens", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
+                "SyncServer", "SyncClient", "SyncEngine", "FileStore", "SyncAPI", "AccessTokens", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
             ]
         ),
     ]
@@ -162,7 +172,7 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
     package.targets.append(
         .target(
             name: "FuzzSupport",
-            dependencies: ["JSONPatch", "SyncEngine", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JSONPatch", "SyncEngine", "FileStore", .product(name: "Logging", package: "swift-log")],
             path: "Fuzz/FuzzSupport"))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzJSONCodec", ["JSONCodec", "JSONPatch"]),
@@ -170,11 +180,11 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
         ("FuzzPatchApply", ["JSONPatch"]),
         ("FuzzDiff", ["JSONPatch"]),
         ("FuzzClientMessage", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec"]),
-        ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "FileStore", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
         ("FuzzMessageAssembler", ["LibWebsocketsSupport"]),
         ("FuzzJSONSchema", ["JSONSchema", "JSONCodec", "JSONPatch"]),
         ("FuzzTokenParser", ["AccessTokens", "SyncAPI"]),
-        ("FuzzEventLog", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzEventLog", ["SyncEngine", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
         ("FuzzIdentifiers", ["SyncEngine", "SyncServer", "JSONPatch", "JSONCodec"]),
     ]
     for target in fuzzTargets {

@@ -1,3 +1,4 @@
+@testable import FileStore
 import FuzzSupport
 import JSONCodec
 import JSONPatch

@@ -1,3 +1,4 @@
+import FileStore
 import FuzzSupport
 import JSONCodec
 import JSONPatch
@@ -16,8 +17,8 @@ struct DiscardingOutput: TransportSession {
 /// One engine, in memory, for every input: `default` has three versions to read and revert to.
 let api: DocumentAPI<TodoList> = {
     let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
-    let engine = try! SyncEngine<TodoList>(
-        configuration: .init(dataDirectory: "/fuzz", storage: MemoryStorage()), logger: logger)
+    let store = FileDocumentStore(configuration: .init(dataDirectory: "/fuzz", storage: MemoryStorage()), logger: logger)
+    let engine = waitFor { try! await SyncEngine<TodoList>(configuration: .init(store: store), logger: logger) }
     let session = engine.connect(document: .default, since: nil, role: .editor, output: DiscardingOutput())
     for action in [#"{"type":"ChangeName","name":"list"}"#, #"{"type":"Add","row":{"name":"a","completed":true}}"#,
         #"{"type":"Add","row":{"name":"b","completed":false}}"#]

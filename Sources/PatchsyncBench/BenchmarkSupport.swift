@@ -1,4 +1,5 @@
 import Glibc
+import FileStore
 import Logging
 import SyncEngine
 

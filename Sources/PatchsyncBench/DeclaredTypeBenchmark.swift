@@ -1,6 +1,7 @@
 import JSONCodec
 import JSONPatch
 import JSONSchema
+import FileStore
 import Logging
 import SyncEngine
 import TodoModel
@@ -77,10 +78,9 @@ enum DeclaredTypeBenchmark {
         }
         try storage.createDirectory(temporary.path + "/" + name.rawValue)
         try storage.replaceFile(temporary.path + "/\(name)/snapshot.json", with: JSONCodec.encode(.object(snapshot)))
-        let engine = try SyncEngine<TodoList>(
-            configuration: .init(
-                dataDirectory: temporary.path, snapshotInterval: 1_000_000, storage: storage, types: types),
-            logger: logger)
+        let store = FileDocumentStore(
+            configuration: .init(dataDirectory: temporary.path, snapshotInterval: 1_000_000, storage: storage), logger: logger)
+        let engine = try await SyncEngine<TodoList>(configuration: .init(store: store, types: types), logger: logger)
         let session = engine.connect(document: name, since: nil, role: .editor, output: DiscardingOutput())
         var samples: [Double] = []
         let start = monotonicSeconds()

@@ -1,6 +1,7 @@
 import Glibc
 import JSONCodec
 import JSONPatch
+import FileStore
 import Logging
 import SyncEngine
 import TodoModel
@@ -76,10 +77,10 @@ enum EngineBenchmark {
             documentDirectory + "/snapshot.json",
             with: JSONCodec.encode(["version": 1, "state": TodoList.jsonValue(of: expected)]))
 
-        let engine = try SyncEngine<TodoList>(
-            // No compaction while timing: it would rewrite the whole list within one sample.
-            configuration: .init(dataDirectory: directory, snapshotInterval: 1_000_000, storage: storage),
-            logger: logger)
+        // No compaction while timing: it would rewrite the whole list within one sample.
+        let store = FileDocumentStore(
+            configuration: .init(dataDirectory: directory, snapshotInterval: 1_000_000, storage: storage), logger: logger)
+        let engine = try await SyncEngine<TodoList>(configuration: .init(store: store), logger: logger)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: DiscardingOutput())
         var samples: [Double] = []
         // Untimed: the first action after start-up builds the JSON in full.

@@ -1,4 +1,5 @@
 import Glibc
+import FileStore
 import Logging
 import SyncEngine
 import Synchronization
@@ -53,7 +54,7 @@ enum StartupBenchmark {
             return 2
         }
         let logger = benchmarkLogger("startup")
-        let defaults = SyncEngine<TodoList>.Configuration(dataDirectory: "")
+        let defaults = FileStoreConfiguration(dataDirectory: "")
         let layouts = [
             Layout(
                 title: "snapshot + log (default policy)", retainedEvents: defaults.retainedEvents,
@@ -84,14 +85,14 @@ enum StartupBenchmark {
         let temporary = try TemporaryDataDirectory(prefix: "patchsync-bench")
         defer { temporary.remove() }
         let directory = temporary.path
-        let configuration = SyncEngine<TodoList>.Configuration(
+        let configuration = FileStoreConfiguration(
             dataDirectory: directory, retainedEvents: layout.retainedEvents, snapshotInterval: layout.snapshotInterval)
         try await fill(configuration, options: options, logger: logger)
 
         var samples: [Double] = []
         for _ in 0..<options.restarts {
             let start = monotonicSeconds()
-            let engine = try SyncEngine<TodoList>(configuration: configuration, logger: logger)
+            let engine = try await makeEngine(configuration, logger: logger)
             samples.append((monotonicSeconds() - start) * 1000)
             let restored = try await engine.state(of: .default).version
             await engine.shutdown()
@@ -108,11 +109,18 @@ enum StartupBenchmark {
             + padded(formatted(samples[samples.count / 2]), 11) + padded(formatted(samples[0]), 9) + padded(formatted(samples[samples.count - 1]), 9)
     }
 
+    /// An engine on a file store of its own (a store is not used again after its engine shuts down).
+    private static func makeEngine(_ files: FileStoreConfiguration, logger: Logger) async throws -> SyncEngine<TodoList> {
+        let store = FileDocumentStore(configuration: files, logger: logger)
+        return try await SyncEngine<TodoList>(
+            configuration: .init(store: store, retainedEvents: files.retainedEvents), logger: logger)
+    }
+
     /// Sends `options.events` actions from one editor session and waits until they are all on disk.
     private static func fill(
-        _ configuration: SyncEngine<TodoList>.Configuration, options: Options, logger: Logger
+        _ configuration: FileStoreConfiguration, options: Options, logger: Logger
     ) async throws {
-        let engine = try SyncEngine<TodoList>(configuration: configuration, logger: logger)
+        let engine = try await makeEngine(configuration, logger: logger)
         let output = RefusalWatch()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for number in 0..<options.events {

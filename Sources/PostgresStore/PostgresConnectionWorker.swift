@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import SyncEngine
+import SystemSupport
 
 /// One thread with one libpq connection, kept up by `ReconnectStateMachine`: the one way the
 /// store, the listener, the state writer and the presence bus connect, notice a dead

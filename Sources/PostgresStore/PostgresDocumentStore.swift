@@ -3,6 +3,7 @@ import JSONPatch
 import Logging
 import Synchronization
 import SyncEngine
+import SystemSupport
 
 /// Documents in PostgreSQL, shared by every instance that names the same database and schema.
 ///
@@ -11,12 +12,12 @@ import SyncEngine
 /// that finds another one got there first rolls back and reports `.conflict`. NOTIFY (sent in
 /// that transaction, so only after COMMIT) tells the other instances; `PostgresListener` hears it.
 ///
-/// Threading: libpq blocks, so every call of the writer connection runs on `thread` (the engine
-/// calls store methods there); the listener and the state writer have a thread and connection of
+/// Threading: libpq blocks, so every call of the writer connection runs on `thread` (the async
+/// `DocumentStore` methods hand their work to it); the listener and the state writer have a thread and connection of
 /// their own. None ever runs on the libwebsockets service thread or the Swift cooperative pool.
 /// Each of the three is a `PostgresConnectionWorker`: a connection found dead is replaced
 /// before a statement is sent, and a read runs again on the new connection.
-public final class PostgresDocumentStore: DocumentStore {
+public final class PostgresDocumentStore: Sendable {
     private struct State {
         var initialState: JSONValue = .null
         /// The model's schema version: events written at a newer one are refused.
@@ -30,8 +31,8 @@ public final class PostgresDocumentStore: DocumentStore {
         var listener: PostgresListener?
     }
 
-    public var thread: StorageThread { writer.thread }
-    public let isShared = true
+    /// The writer connection's thread: every store method runs there.
+    var thread: StorageThread { writer.thread }
     public let configuration: PostgresStoreConfiguration
     let schema: PostgresSchema
     private let logger: Logger
@@ -60,13 +61,13 @@ public final class PostgresDocumentStore: DocumentStore {
             lagTime: configuration.stateLagTime, logger: logger)
     }
 
-    // MARK: DocumentStore
+    // MARK: DocumentStore, on `thread` (PostgresDocumentStore+DocumentStore.swift)
 
     /// Connects, runs the migrations and lists the documents (`onChange(.versions)`). An
     /// unreachable database does not stop start-up: the store reports it (`unavailableReason`,
     /// logged once), the listener reconnects with backoff, and the first connection that reaches
     /// the database runs the migrations and lists the documents.
-    public func start(
+    func startNow(
         initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void
     ) throws(StorageError) {
         state.withLock {
@@ -101,16 +102,11 @@ public final class PostgresDocumentStore: DocumentStore {
         try withConnection(.rerunnable) { connection throws(PostgresError) in try schema.migrate(connection) }
     }
 
-    /// None: documents load on demand. Reading every state at start-up would cost time and memory
-    /// in proportion to the whole database, and needs the database up. The listener lists the
-    /// documents and their versions as soon as it connects.
-    public func loadDocuments() -> [StoredDocument] { [] }
-
-    public func load(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
+    func loadNow(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
         try withConnection(.rerunnable) { connection throws(PostgresError) in try load(name, connection) }
     }
 
-    public func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
+    func appendNow(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
         defer { if let entry = commit.inboxEntry { inboxEntryFinished(entry.id) } }
         let endVersion = commit.events.last?.version ?? commit.startVersion
         let writeState = !commit.events.isEmpty && stateWriter.isOverdue(commit.name, at: endVersion)
@@ -145,7 +141,7 @@ public final class PostgresDocumentStore: DocumentStore {
         }
     }
 
-    public func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
+    func rejectInboxEntryNow(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
         throws(StorageError)
     {
         defer { inboxEntryFinished(entry.id) }
@@ -266,8 +262,7 @@ public final class PostgresDocumentStore: DocumentStore {
         return text + "]"
     }
 
-    public func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents
-    {
+    func eventsNow(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents {
         try withConnection(.rerunnable) { connection throws(PostgresError) in
             let oldest = try connection.execute(
                 "SELECT coalesce(min(version) - 1, 0) FROM \(schema.name).events WHERE document = $1", [name.rawValue]
@@ -278,7 +273,7 @@ public final class PostgresDocumentStore: DocumentStore {
     }
 
     /// One indexed lookup (the unique index on `(document, client, action_id)`).
-    public func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
+    func loggedActionsNow(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
         let keyList: JSONValue = .array(keys.map { ["client": .string($0.client.rawValue), "id": $0.id] })
         let keyText: String
         do {
@@ -299,7 +294,7 @@ public final class PostgresDocumentStore: DocumentStore {
         }
     }
 
-    public func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
+    func stateNow(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
         try withConnection(.rerunnable) { connection throws(PostgresError) -> StoredState in
             let document = try connection.execute(
                 "SELECT version, state::text, state_version FROM \(schema.name).documents WHERE name = $1",
@@ -332,15 +327,7 @@ public final class PostgresDocumentStore: DocumentStore {
             var base: JSONValue
             if let stored { base = stored } else { base = try initialState(of: name, connection) }
             let events = try readEvents(name, after: baseVersion, through: version, limit: Int.max, connection)
-            try Self.checkConsecutive(events, of: name, after: baseVersion, through: version)
-            for event in events {
-                do {
-                    try event.ops.applyInPlace(to: &base)
-                } catch {
-                    throw PostgresError(
-                        .statement(sqlState: "XX001"), "event \(event.version) of \(name) does not apply: \(error)")
-                }
-            }
+            try Self.replay(events, of: name, onto: &base, after: baseVersion, through: version)
             return .available(base, schema: try schemaOfState(name, at: version, connection))
         }
     }
@@ -352,10 +339,7 @@ public final class PostgresDocumentStore: DocumentStore {
         state.withLock { $0.listener }?.inbox.finished(id)
     }
 
-    /// Events are kept for good (the table refuses DELETE): nothing to do.
-    public func maintain(_ name: DocumentName) -> UInt64? { nil }
-
-    public func close(_ name: DocumentName) {
+    func closeNow(_ name: DocumentName) {
         stateWriter.closed(name)
     }
 
@@ -389,16 +373,9 @@ public final class PostgresDocumentStore: DocumentStore {
         let seedFrom = min(stateVersion, latestVersion > Self.seededEvents ? latestVersion - Self.seededEvents : 0)
         let events = try readEvents(name, after: seedFrom, through: nil, limit: Int.max, connection)
         // Those before the state are only remembered (exactly-once): an import may start them anywhere.
-        try Self.checkConsecutive(
-            events.filter { $0.version > stateVersion }, of: name, after: stateVersion, through: latestVersion)
-        for event in events where event.version > stateVersion {
-            do {
-                try event.ops.applyInPlace(to: &current)
-            } catch {
-                throw PostgresError(
-                    .statement(sqlState: "XX001"), "event \(event.version) of \(name) does not apply: \(error)")
-            }
-        }
+        try Self.replay(
+            events.lazy.filter { $0.version > stateVersion }, of: name, onto: &current, after: stateVersion,
+            through: latestVersion)
         stateWriter.loaded(name, stateVersion: stateVersion)
         let model = events.last?.model
         let modelSchema = state.withLock { $0.schemas.of(model: model)?.current } ?? Int.max
@@ -430,23 +407,15 @@ public final class PostgresDocumentStore: DocumentStore {
         return initial
     }
 
-    /// Events to replay must follow `version` one by one up to `last`: a gap or a repeat would
-    /// build a state no instance ever had, so it is refused, naming the document and versions.
-    static func checkConsecutive(_ events: [DocumentEvent], of name: DocumentName, after version: UInt64, through last: UInt64)
-        throws(PostgresError)
-    {
-        var previous = version
-        for event in events {
-            guard event.version == previous + 1 else {
-                throw PostgresError(
-                    .statement(sqlState: "XX001"),
-                    "the events of \(name) are not consecutive: version \(event.version) follows \(previous)")
-            }
-            previous = event.version
-        }
-        guard previous >= last else {
-            throw PostgresError(
-                .statement(sqlState: "XX001"), "the events of \(name) end at version \(previous), before version \(last)")
+    /// `DocumentHistory.replay`, its refusal (a gap, a repeat, ops that do not apply) named as
+    /// damaged data of this document.
+    static func replay<Events: Sequence<DocumentEvent>>(
+        _ events: Events, of name: DocumentName, onto state: inout JSONValue, after version: UInt64, through last: UInt64
+    ) throws(PostgresError) {
+        do {
+            try DocumentHistory.replay(events, onto: &state, after: version, through: last)
+        } catch {
+            throw PostgresError(.statement(sqlState: "XX001"), "the events of \(name) cannot be replayed: \(error)")
         }
     }
 

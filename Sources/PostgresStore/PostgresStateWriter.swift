@@ -3,6 +3,7 @@ import JSONPatch
 import Logging
 import Synchronization
 import SyncEngine
+import SystemSupport
 
 /// Keeps `documents.state` within its bound of the latest version (`stateLagVersions`,
 /// `stateLagTime`) without rewriting it inside the actions' commits.

@@ -190,9 +190,9 @@ extension DocumentActor {
     func reject(_ entry: InboxEntry, code: SyncErrorCode, message: String) async {
         context.metrics.recordRejected(code)
         let (store, version) = (self.store, self.version)
-        let result = await store.thread.run { () throws(StorageError) in
-            try store.rejectInboxEntry(entry, code: code, message: message, at: version)
-        }
+        let result = await Result(awaiting: { () async throws(StorageError) in
+            try await store.rejectInboxEntry(entry, code: code, message: message, at: version)
+        })
         if case .failure(let error) = result {
             logger.warning(
                 "Cannot record the refusal of an inbox entry; it stays pending",

@@ -7,9 +7,9 @@ extension DocumentActor {
         let (store, name) = (self.store, self.name)
         while true {
             let after = version
-            let result = await store.thread.run { () throws(StorageError) in
-                try store.events(of: name, after: after, limit: Self.catchUpChunk)
-            }
+            let result = await Result(awaiting: { () async throws(StorageError) in
+                try await store.events(of: name, after: after, limit: Self.catchUpChunk)
+            })
             guard case .success(let stored) = result else {
                 if case .failure(let error) = result {
                     logger.debug(
@@ -28,7 +28,7 @@ extension DocumentActor {
             stateIsValidated = false
             for event in stored.events {
                 let before = stateJSON
-                guard event.version == version + 1, (try? event.ops.applyInPlace(to: &stateJSON)) != nil,
+                guard (try? DocumentHistory.replay(CollectionOfOne(event), onto: &stateJSON, after: version)) != nil,
                     let message = try? ServerMessage.patch(event.ops, version: event.version)
                 else {
                     stateJSON = before

@@ -23,7 +23,7 @@ extension DocumentActor {
             let commit = StoreCommit(
                 name: name, startVersion: pending.rollback?.version ?? version, events: pending.events,
                 encodedEvents: pending.encodedEvents, state: stateJSON, inboxEntry: pending.inboxEntry)
-            switch await store.thread.run({ () throws(StorageError) in try store.append(commit) }) {
+            switch await Result(awaiting: { () async throws(StorageError) in try await store.append(commit) }) {
             case .success(.committed(let duration)):
                 context.metrics.recordSync(duration: duration)
                 for index in pending.events.indices {
@@ -35,7 +35,7 @@ extension DocumentActor {
                 publish(changedAt: pending.events.last?.time)
                 send(pending.outputs, writeFailed: false)
                 let name = self.name
-                if case .success(let oldest?) = await store.thread.run({ () -> UInt64? in store.maintain(name) }) {
+                if let oldest = await store.maintain(name) {
                     oldestStoredVersion = oldest
                 }
                 return .committed

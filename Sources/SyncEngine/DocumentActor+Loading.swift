@@ -38,20 +38,20 @@ extension DocumentActor {
     /// that loads documents on demand, PostgreSQL, gives it here).
     func readFromStore() async -> Result<(StoredDocument, Model.State)?, SyncEngineError> {
         let (store, name, logger, kind, builtIn) = (self.store, self.name, self.logger, self.kind, context.builtInModel)
-        let read = await store.thread.run { () throws(SyncEngineError) -> StoredDocument? in
+        let read = await Result(awaiting: { () async throws(SyncEngineError) -> StoredDocument? in
             let stored: StoredDocument?
             do throws(StorageError) {
-                stored = try store.load(name)
+                stored = try await store.load(name)
             } catch {
                 throw SyncEngineError(error.engineErrorKind, error.description)
             }
             guard var loaded = stored else { return nil }
             try DocumentMigration.checkModel(of: loaded, kind: kind, builtIn: builtIn)
             if loaded.schema < kind.schemaVersion {
-                try DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
+                try await DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
             }
             return loaded
-        }
+        })
         switch read {
         case .success(nil):
             return .success(nil)
@@ -128,6 +128,6 @@ extension DocumentActor {
 
     func closeInStore() async {
         let (store, name) = (self.store, self.name)
-        await store.thread.perform { store.close(name) }
+        await store.close(name)
     }
 }

@@ -7,7 +7,7 @@ extension DocumentActor {
     /// cannot answer, the messages apply anyway: their commit fails then, or the store's unique
     /// `(client, id)` refuses a repeat (`.repeatedAction`).
     func recallOutcomes(before work: [DocumentWork]) async {
-        guard store.isShared, outcomes.completeAfter > oldestStoredVersion else { return }
+        guard store.capabilities.contains(.otherWriters), outcomes.completeAfter > oldestStoredVersion else { return }
         // Sessions that connect in this same round are not attached yet.
         var clients = sessions.compactMapValues(\.client)
         var messages: [(SessionID, IncomingMessage)] = []
@@ -64,7 +64,7 @@ extension DocumentActor {
     private func recall(_ keys: [ActionKey]) async -> Result<Void, StorageError> {
         guard !keys.isEmpty else { return .success(()) }
         let (store, name) = (self.store, self.name)
-        switch await store.thread.run({ () throws(StorageError) in try store.loggedActions(of: name, keys) }) {
+        switch await Result(awaiting: { () async throws(StorageError) in try await store.loggedActions(of: name, keys) }) {
         case .success(let events):
             if events.contains(where: { $0.version > version }) { await catchUp() }
             outcomes.recordLogged(events)

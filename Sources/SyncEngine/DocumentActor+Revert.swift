@@ -15,7 +15,7 @@ extension DocumentActor {
             rebuilt = (stateJSON, kind.schemaVersion)
         } else {
             let (store, name) = (self.store, self.name)
-            switch await store.thread.run({ () throws(StorageError) in try store.state(of: name, at: target) }) {
+            switch await Result(awaiting: { () async throws(StorageError) in try await store.state(of: name, at: target) }) {
             case .success(.available(let state, let schema)):
                 rebuilt = (state, schema)
             case .success(.unavailable(let oldest, _)):

@@ -80,9 +80,9 @@ extension DocumentActor {
 
     func storedEvents(after since: UInt64, limit: Int) async -> Result<StoredEvents, StorageError> {
         let (store, name) = (self.store, self.name)
-        let result = await store.thread.run { () throws(StorageError) in
-            try store.events(of: name, after: since, limit: limit)
-        }
+        let result = await Result(awaiting: { () async throws(StorageError) in
+            try await store.events(of: name, after: since, limit: limit)
+        })
         if case .failure(let error) = result {
             logger.warning(
                 "Cannot read past events from the store", metadata: ["document": "\(name)", "error": "\(error)"])

@@ -24,7 +24,7 @@ enum DocumentMigration {
 
     static func migrate<Model: DocumentModel>(
         _ loaded: inout StoredDocument, kind: DocumentKind<Model>, store: any DocumentStore, logger: Logger
-    ) throws(SyncEngineError) {
+    ) async throws(SyncEngineError) {
         let from = loaded.schema
         let to = kind.schemaVersion
         let migrated: JSONValue
@@ -56,11 +56,11 @@ enum DocumentMigration {
         let commit = StoreCommit(
             name: loaded.name, startVersion: loaded.version, events: [event], encodedEvents: [encoded], state: json)
         do throws(StorageError) {
-            switch try store.append(commit) {
+            switch try await store.append(commit) {
             case .committed: break
             case .conflict, .inboxEntryTaken, .repeatedAction:
                 // Another instance changed the document meanwhile, so it has migrated it already.
-                guard let current = try store.load(loaded.name) else { return }
+                guard let current = try await store.load(loaded.name) else { return }
                 loaded = current
                 return
             }

@@ -1,62 +1,80 @@
 import JSONPatch
 
-/// Where documents' events live: the files of a data directory (`FileDocumentStore`, the default)
-/// or a database shared by several instances. The document actor talks only to this.
+/// Where documents' events live: the files of a data directory (`FileDocumentStore`, in the
+/// `FileStore` target) or a database shared by several instances (`PostgresDocumentStore`). The
+/// document actor talks only to this.
 ///
-/// Every method blocks; the engine calls them on `thread` only (start-up loading excepted), so
-/// that no store ever blocks the transport's service thread or the Swift cooperative pool.
+/// Every method is async and the store runs its blocking work (write, fsync, a database round
+/// trip) on threads of its own: no store ever blocks the transport's service thread or the Swift
+/// cooperative pool. Calls on one document are made one at a time, by its actor.
 public protocol DocumentStore: AnyObject, Sendable {
-    /// The thread that runs this store's calls, one at a time, in submission order.
-    var thread: StorageThread { get }
+    /// What the store can do beyond the basics; the engine asks this, never what kind it is.
+    var capabilities: StoreCapabilities { get }
 
-    /// Whether other instances share the documents (a database): `/metrics` then shows its state.
-    var isShared: Bool { get }
+    /// Called once by the engine before anything else: `initialState` is every document's state
+    /// at version 0, `schemas` what the model reads. Changes made elsewhere (other instances, SQL)
+    /// are then delivered to `onChange`, from any thread; a store without `.otherWriters` never calls it.
+    func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void)
+        async throws(StorageError)
 
-    /// Called once by the engine before anything else (on the caller's thread): `initialState`
-    /// is every document's state at version 0, `schemas` what the model reads. Changes made elsewhere (other instances, SQL) are
-    /// then delivered to `onChange`, from any thread; a store without other writers never calls it.
-    func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void) throws(StorageError)
-
-    /// Every document that exists, at start-up (on the caller's thread). A shared store may return
-    /// none: its documents then load on demand, and it lists them through `onChange(.versions)`
-    /// (until it has, a request for a document not in memory is answered `storageUnavailable`).
-    func loadDocuments() throws(StorageError) -> [StoredDocument]
+    /// Every document that exists, at start-up, when the store has `.listsDocumentsAtStart`. A
+    /// store without it may return none: its documents then load on demand, and it lists them
+    /// through `onChange(.versions)` (until it has, a request for a document not in memory is
+    /// answered `storageUnavailable`).
+    func loadDocuments() async throws(StorageError) -> [StoredDocument]
 
     /// One document as it is now, or nil if it has no change yet.
-    func load(_ name: DocumentName) throws(StorageError) -> StoredDocument?
+    func load(_ name: DocumentName) async throws(StorageError) -> StoredDocument?
 
     /// Makes `commit.events` durable as the versions after `commit.startVersion`, all or none.
-    func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult
+    func append(_ commit: StoreCommit) async throws(StorageError) -> AppendResult
 
     /// Up to `limit` events after `version`, oldest first; when the store no longer keeps the
     /// first of them, the list starts at the oldest it keeps.
-    func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents
+    func events(of name: DocumentName, after version: UInt64, limit: Int) async throws(StorageError) -> StoredEvents
 
     /// The events that logged the actions `keys` name, whatever their age (none for keys never
-    /// logged). The engine asks a shared store when its outcomes in memory do not reach back far
-    /// enough (other instances log actions too, and it keeps all history).
-    func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent]
+    /// logged). The engine asks a store with `.otherWriters` when its outcomes in memory do not
+    /// reach back far enough (other instances log actions too, and it keeps all history).
+    func loggedActions(of name: DocumentName, _ keys: [ActionKey]) async throws(StorageError) -> [DocumentEvent]
 
     /// The state at `version` (at most the latest), rebuilt from what the store keeps.
-    func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState
+    func state(of name: DocumentName, at version: UInt64) async throws(StorageError) -> StoredState
 
     /// Records that inbox entry `entry` was refused with `code` when the document was at
     /// `version`; not recorded if the document has moved on meanwhile (it is tried again then).
     func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64)
-        throws(StorageError)
+        async throws(StorageError)
 
     /// Why the store cannot take writes right now (nil: it can). Cheap; called from any thread.
     var unavailableReason: String? { get }
 
     /// Housekeeping after a commit (the file store compacts its log here). Returns the oldest
     /// version whose successors the store keeps when that changed, nil otherwise.
-    func maintain(_ name: DocumentName) -> UInt64?
+    func maintain(_ name: DocumentName) async -> UInt64?
 
     /// Releases what the store holds open for the document.
-    func close(_ name: DocumentName)
+    func close(_ name: DocumentName) async
 
-    /// Stops background work and closes connections; the store is not used afterwards.
+    /// Lets queued work finish, stops background work and closes files or connections; the
+    /// store is not used afterwards. Blocks (it is called from `deinit` too).
     func shutdown()
+}
+
+/// What a store can do, named: the engine's choices follow these, not the store's kind.
+public struct StoreCapabilities: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// `loadDocuments` returns every document at start-up, so a name not among them does not
+    /// exist. Without it the store lists its documents later (`StoreChange.versions`).
+    public static let listsDocumentsAtStart = StoreCapabilities(rawValue: 1 << 0)
+    /// Others (other instances, SQL) write the documents too: a document unknown here may exist
+    /// in the store, and an action may have been logged by another writer (`loggedActions`).
+    public static let otherWriters = StoreCapabilities(rawValue: 1 << 1)
+    /// `unavailableReason` says whether a server the store depends on is reachable, which
+    /// `/metrics` reports (`patchsync_database_up`).
+    public static let reportsReachability = StoreCapabilities(rawValue: 1 << 2)
 }
 
 /// The schema versions of the model: a store refuses data written at a newer one and starts

@@ -29,13 +29,13 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Hashable {
     }
 
     /// An error for the failed system call `operation`, from the current `errno`.
-    static func system(_ operation: String, path: String, errno code: Int32 = errno) -> StorageError {
+    public static func system(_ operation: String, path: String, errno code: Int32 = errno) -> StorageError {
         StorageError(
             kind: .io(errno: code), path: path,
             message: "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
     }
 
-    static func corrupt(_ path: String, line: Int? = nil, _ message: String) -> StorageError {
+    public static func corrupt(_ path: String, line: Int? = nil, _ message: String) -> StorageError {
         StorageError(kind: .corrupt, path: path, line: line, message: message)
     }
 

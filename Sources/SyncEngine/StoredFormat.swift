@@ -5,11 +5,11 @@ import JSONPatch
 ///
 ///     1  earlier releases: no "format" and no "schema" members (schema 1)
 ///     2  "format" and "schema" on every log line and snapshot; client, id and name on events
-enum StoredFormat {
-    static let current = 2
+public enum StoredFormat {
+    public static let current = 2
 
     /// Refuses a line or snapshot written by a newer release, which this binary cannot read correctly.
-    static func check(_ object: JSONObject, path: String, line: Int?) throws(StorageError) {
+    public static func check(_ object: JSONObject, path: String, line: Int?) throws(StorageError) {
         guard let member = object["format"] else { return }
         guard let format = member.integerValue, format >= 1 else {
             throw StorageError.corrupt(path, line: line, "\"format\" must be a positive integer")
@@ -23,7 +23,7 @@ enum StoredFormat {
     }
 
     /// The schema version stored with a line or snapshot; 1 when absent (written before schemas existed).
-    static func schema(in object: JSONObject) throws(EventFormatError) -> Int {
+    public static func schema(in object: JSONObject) throws(EventFormatError) -> Int {
         guard let member = object["schema"] else { return 1 }
         guard let schema = member.integerValue, schema >= 1, schema <= Int64(Int32.max) else {
             throw EventFormatError("\"schema\" must be a positive integer")

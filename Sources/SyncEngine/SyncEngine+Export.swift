@@ -1,10 +1,10 @@
 import JSONPatch
-import Logging
 
-/// A document as the file store keeps it, for copying into another store.
+/// A document as a store keeps it, for copying into another store.
 public struct ExportedDocument: Sendable {
     public var name: DocumentName
-    /// The snapshot's version (0 when there is none) and the state at it.
+    /// The oldest version the store keeps the successors of (the file store's snapshot; 0 when
+    /// it keeps every event) and the state at it.
     public var baseVersion: UInt64
     public var baseState: JSONValue
     /// Every event after the snapshot, in order.
@@ -16,23 +16,27 @@ public struct ExportedDocument: Sendable {
 }
 
 extension SyncEngine {
-    /// Every document of a data directory as its files hold it, read without a running engine
-    /// and without changing any file (for `patchsync import`).
-    public static func exportDocuments(
-        dataDirectory: String, storage: any StorageIO = PosixStorageIO(), logger: Logger
-    ) throws(SyncEngineError) -> [ExportedDocument] {
+    /// Every document `store` lists at start-up, as it keeps them, read through the store API
+    /// without a running engine (for `patchsync import`; open the file store `readOnly` to
+    /// change no file). Starts the store and shuts it down again.
+    public static func exportDocuments(from store: any DocumentStore) async throws(SyncEngineError)
+        -> [ExportedDocument]
+    {
+        defer { store.shutdown() }
         var documents: [ExportedDocument] = []
         do throws(StorageError) {
-            for entry in try storage.listDirectory(dataDirectory).sorted() {
-                guard let name = DocumentName(entry) else { continue }
-                let loaded = try DocumentFiles(dataDirectory: dataDirectory, name: name).load(
-                    schemas: StoreSchemas(current: Model.schemaVersion, initialState: initialState(schema:)), io: storage,
-                    repairTornTail: false, logger: logger)
-                guard loaded.history.latestVersion > 0 else { continue }
+            try await startAlone(store)
+            for document in try await store.loadDocuments() where document.version > 0 {
+                let name = document.name
+                let base = document.oldestVersion
+                let kept = try await store.events(of: name, after: base, limit: Int.max)
+                guard kept.oldestVersion == base, case .available(let baseState, _) = try await store.state(of: name, at: base)
+                else {
+                    throw StorageError.corrupt(name.rawValue, "the store no longer keeps version \(base)")
+                }
                 documents.append(
                     ExportedDocument(
-                        name: name, baseVersion: loaded.history.baseVersion, baseState: loaded.history.baseState,
-                        events: loaded.history.events, state: loaded.state))
+                        name: name, baseVersion: base, baseState: baseState, events: kept.events, state: document.state))
             }
         } catch {
             throw SyncEngineError(error.engineErrorKind, error.description)

@@ -7,8 +7,8 @@ import Synchronization
 /// logs them durably and broadcasts the patches. The transport talks to it through `SessionEngine`;
 /// the HTTP layer and CLI use the async methods below.
 ///
-///     let engine = try SyncEngine<TodoList>(
-///         configuration: .init(dataDirectory: "./data"), logger: logger)
+///     let store = FileDocumentStore(configuration: .init(dataDirectory: "./data"), logger: logger)
+///     let engine = try await SyncEngine<TodoList>(configuration: .init(store: store), logger: logger)
 public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private struct Registry {
         /// Documents in memory, of the engine's model or of a declared type.
@@ -40,12 +40,12 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     private let sessionIDs: SessionIDs
     private let nextSessionID = Atomic<UInt64>(1)
 
-    /// Opens the store (by default the data directory, created if needed) and reads every
-    /// document in it, keeping up to `maximumDocuments` of them in memory (the others load on demand).
+    /// Starts the store and reads every document it lists at start-up, keeping up to
+    /// `maximumDocuments` of them in memory (the others load on demand).
     ///
-    /// Throws when a document's files are damaged (other than a torn last log line, which is
-    /// dropped with a warning): the error names the file and line. Start-up must not go on then.
-    public init(configuration: Configuration, logger: Logger) throws(SyncEngineError) {
+    /// Throws when a document's stored data is damaged (the file store drops a torn last log line
+    /// with a warning instead): the error names the file and line. Start-up must not go on then.
+    public init(configuration: Configuration, logger: Logger) async throws(SyncEngineError) {
         self.configuration = configuration
         self.logger = logger
         kind = try DocumentKind<Model>()
@@ -68,25 +68,24 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         }
         let remotePresence = RemotePresence(defaultTimeout: presenceBus?.timeout ?? .zero)
         registry = Mutex(Registry(isListed: false, remotePresence: remotePresence))
-        store =
-            configuration.store
-            ?? FileDocumentStore(
-                dataDirectory: configuration.dataDirectory, retainedEvents: configuration.retainedEvents,
-                snapshotInterval: configuration.snapshotInterval, io: configuration.storage, logger: logger)
+        store = configuration.store
         context = DocumentContext(
             store: store, retainedEvents: configuration.retainedEvents,
             retainedEventBytes: configuration.retainedEventBytes, limits: configuration.limits,
             idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, builtInModel: Model.modelName,
             metrics: metrics, presenceBus: presenceBus, logger: logger)
 
-        var registry = Registry(isListed: !store.isShared, remotePresence: remotePresence)
+        var registry = Registry(
+            isListed: store.capabilities.contains(.listsDocumentsAtStart), remotePresence: remotePresence)
         do {
             let types = configuration.types
             let declaredSchemas = declaredKinds.mapValues(\.storeSchemas)
             var schemas = StoreSchemas(current: Model.schemaVersion, initialState: Self.initialState(schema:))
             schemas.declared = { model in declaredSchemas[model] }
-            try store.start(initialState: initialState, schemas: schemas) { [weak self] change in self?.handle(change) }
-            for var loaded in try store.loadDocuments() {
+            try await store.start(initialState: initialState, schemas: schemas) { [weak self] change in
+                self?.handle(change)
+            }
+            for var loaded in try await store.loadDocuments() {
                 let declared = types.type(of: loaded.name).flatMap { declaredKinds[$0.name] }
                 do {
                     if let declared {
@@ -101,9 +100,9 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
                     continue
                 }
                 if let declared, loaded.schema < declared.schemaVersion {
-                    try DocumentMigration.migrate(&loaded, kind: declared, store: store, logger: logger)
+                    try await DocumentMigration.migrate(&loaded, kind: declared, store: store, logger: logger)
                 } else if declared == nil, loaded.schema < Model.schemaVersion {
-                    try DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
+                    try await DocumentMigration.migrate(&loaded, kind: kind, store: store, logger: logger)
                 }
                 guard registry.documents.count < configuration.maximumDocuments else {
                     let latest = loaded.latestChange
@@ -369,7 +368,7 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
     public func metricsSnapshot() -> SyncMetrics.Snapshot {
         metrics.snapshot(
             documentVersions: latestChanges().mapValues(\.version), documentsLoaded: registry.withLock { $0.documents.count },
-            databaseUp: store.isShared ? store.unavailableReason == nil : nil, presenceBus: presenceBus?.metrics)
+            databaseUp: store.capabilities.contains(.reportsReachability) ? store.unavailableReason == nil : nil, presenceBus: presenceBus?.metrics)
     }
 
     /// Finishes queued work, closes the store's files or connections and stops its thread.
@@ -385,39 +384,46 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         store.shutdown()
     }
 
-    /// The state of a document at `version` (nil: the latest), read from the data directory
-    /// without a running engine and without changing any file (for `patchsync replay`).
-    public static func replay(
-        dataDirectory: String, document name: DocumentName, to version: UInt64?,
-        storage: any StorageIO = PosixStorageIO(), logger: Logger
-    ) throws(SyncEngineError) -> DocumentState {
-        let files = DocumentFiles(dataDirectory: dataDirectory, name: name)
-        let loaded: LoadedDocument
+    /// The state of a document at `version` (nil: the latest), read from `store` without a
+    /// running engine (for `patchsync replay`; open the file store `readOnly` to change no file).
+    /// Starts the store and shuts it down again.
+    public static func replay(from store: any DocumentStore, document name: DocumentName, to version: UInt64?)
+        async throws(SyncEngineError) -> DocumentState
+    {
+        defer { store.shutdown() }
+        let latest: StoredDocument?
         do throws(StorageError) {
-            loaded = try files.load(
-                schemas: StoreSchemas(current: Model.schemaVersion, initialState: initialState(schema:)), io: storage,
-                repairTornTail: false, logger: logger)
+            try await startAlone(store)
+            latest = try await store.load(name)
         } catch {
             throw SyncEngineError(error.engineErrorKind, error.description)
         }
-        let history = loaded.history
-        guard history.latestVersion > 0 else {
-            throw SyncEngineError(.documentNotFound, "no document \"\(name)\" in \(dataDirectory)")
+        guard let latest, latest.version > 0 else {
+            throw SyncEngineError(.documentNotFound, "no document \"\(name)\" in the store")
         }
-        let target = version ?? history.latestVersion
-        let state: JSONValue?
-        do {
-            state = try history.state(at: target)
+        let target = version ?? latest.version
+        if target == latest.version { return DocumentState(version: target, state: latest.state) }
+        let stored: StoredState
+        do throws(StorageError) {
+            stored = try await store.state(of: name, at: target)
         } catch {
-            throw SyncEngineError(.corruptData, "\(files.logPath): cannot rebuild version \(target): \(error)")
+            throw SyncEngineError(error.engineErrorKind, error.description)
         }
-        guard let state else {
+        switch stored {
+        case .available(let state, _):
+            return DocumentState(version: target, state: state)
+        case .unavailable(let oldest, let newest):
             throw SyncEngineError(
-                .versionNotAvailable,
-                "version \(target) is not available: the log holds versions \(history.baseVersion) to \(history.latestVersion)"
-            )
+                .versionNotAvailable, "version \(target) is not available: the store keeps versions \(oldest) to \(newest)")
         }
-        return DocumentState(version: target, state: state)
+    }
+
+    /// Starts a store that no engine runs on, with this model's schemas: for reading it.
+    static func startAlone(_ store: any DocumentStore) async throws(StorageError) {
+        let initial = initialState(schema: Model.schemaVersion) ?? .null
+        try await store.start(
+            initialState: initial, schemas: StoreSchemas(current: Model.schemaVersion, initialState: initialState(schema:))
+        ) { _ in }
     }
 
     // MARK: Helpers
@@ -453,7 +459,11 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
             throw SyncEngineError(.tooManyDocuments, tooManyDocumentsMessage)
         }
         let opening: Opening =
-            if let stored { .stored(stored) } else if store.isShared { .stored(LatestChange(version: 0, time: nil)) } else {
+            if let stored {
+                .stored(stored)
+            } else if store.capabilities.contains(.otherWriters) {
+                .stored(LatestChange(version: 0, time: nil))
+            } else {
                 .new
             }
         let document = try makeDocument(name, opening, in: registry)

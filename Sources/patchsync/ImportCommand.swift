@@ -1,11 +1,12 @@
 import ArgumentParser
+import FileStore
 import Logging
 import PostgresStore
 import SyncEngine
 import TodoModel
 
 /// `patchsync import --data DIR --database URL`: moving up from one box to a shared database.
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Copy every document of a data directory (snapshot, log, versions) into a PostgreSQL database.",
@@ -38,7 +39,7 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         var logger = Logger(label: "patchsync.import") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         guard let url = database ?? OptionSources.environmentValue("DATABASE") else {
@@ -47,7 +48,8 @@ struct ImportCommand: ParsableCommand {
         let documents: [ExportedDocument]
         let store: PostgresDocumentStore
         do {
-            documents = try SyncEngine<TodoList>.exportDocuments(dataDirectory: data, logger: logger)
+            let files = FileDocumentStore(configuration: .init(dataDirectory: data, readOnly: true), logger: logger)
+            documents = try await SyncEngine<TodoList>.exportDocuments(from: files)
             store = try PostgresDocumentStore(configuration: .init(url: url, schema: schema), logger: logger)
             try store.migrate()
         } catch {

@@ -1,12 +1,13 @@
 import ArgumentParser
 import JSONCodec
 import JSONPatch
+import FileStore
 import Logging
 import SyncEngine
 import TodoModel
 
 /// `patchsync replay --data DIR --doc NAME --to V`: the state at a version, read from the files.
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Print a document's state at a version, read offline from a data directory.",
@@ -32,12 +33,13 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         var logger = Logger(label: "patchsync.replay") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         guard let name = DocumentName(doc) else { throw ExitCode(2) }
         do {
-            let result = try SyncEngine<TodoList>.replay(dataDirectory: data, document: name, to: to, logger: logger)
+            let store = FileDocumentStore(configuration: .init(dataDirectory: data, readOnly: true), logger: logger)
+            let result = try await SyncEngine<TodoList>.replay(from: store, document: name, to: to)
             let output: JSONValue = ["version": .integer(Int64(clamping: result.version)), "state": result.state]
             print(try JSONCodec.encodeString(output))
         } catch {

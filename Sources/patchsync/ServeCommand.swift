@@ -1,5 +1,6 @@
 import AccessTokens
 import ArgumentParser
+import FileStore
 import Glibc
 import Logging
 import PostgresStore
@@ -138,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let serverConfiguration = try makeServerConfiguration(environment)
         let store = try makeDatabaseStore(environment, logger: logger)
-        var engineConfiguration = try makeEngineConfiguration(environment, store: store)
+        var engineConfiguration = try makeEngineConfiguration(environment, database: store, logger: logger)
         engineConfiguration.presenceBus = try makePresenceBus(environment, store: store, logger: logger)
         let typesDirectory = try environment.optionalValue(types, "TYPES")
         try environment.rejectUnknownFileOptions()
@@ -173,7 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let engine: SyncEngine<TodoList>
         do {
-            engine = try SyncEngine<TodoList>(configuration: engineConfiguration, logger: logger)
+            engine = try await SyncEngine<TodoList>(configuration: engineConfiguration, logger: logger)
         } catch {
             logger.critical(
                 store == nil ? "cannot open the data directory" : "cannot open the database",
@@ -226,11 +227,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeEngineConfiguration(_ environment: OptionSources, store: PostgresDocumentStore?) throws
-        -> SyncEngine<TodoList>.Configuration
+    /// The engine's configuration, on the database when one is named, else on the data directory.
+    private func makeEngineConfiguration(_ environment: OptionSources, database: PostgresDocumentStore?, logger: Logger)
+        throws -> SyncEngine<TodoList>.Configuration
     {
-        var configuration = SyncEngine<TodoList>.Configuration(
-            dataDirectory: try environment.value(data, "DATA", default: "./data"), store: store)
+        let dataDirectory = try environment.value(data, "DATA", default: "./data")
+        let store: any DocumentStore =
+            database ?? FileDocumentStore(configuration: .init(dataDirectory: dataDirectory), logger: logger)
+        var configuration = SyncEngine<TodoList>.Configuration(store: store)
         configuration.maximumDocuments = try positive(
             environment.value(maxDocuments, "MAX_DOCUMENTS", default: configuration.maximumDocuments),
             "--max-documents")

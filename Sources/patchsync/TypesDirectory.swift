@@ -1,5 +1,6 @@
 import JSONCodec
 import JSONPatch
+import FileStore
 import SyncEngine
 
 /// `--types DIR`: every `DIR/NAME.json` declares the document type `NAME` (see docs/types.md).

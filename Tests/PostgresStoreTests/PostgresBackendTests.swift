@@ -9,6 +9,8 @@ import Testing
 
 /// The store against a private cluster: a connection broken by a restart or a terminated backend
 /// is the store's problem, not its caller's. Skipped where PostgreSQL is not installed.
+/// It calls the blocking methods (`…Now`) that the async store API runs on the writer thread,
+/// where the reconnecting happens.
 @Suite(.enabled(if: PrivateCluster.isAvailable), .serialized) struct PostgresBackendTests {
     static let logger: Logger = {
         var logger = Logger(label: "patchsync.postgres.tests")
@@ -19,7 +21,7 @@ import Testing
     private func makeStore(_ cluster: PrivateCluster) throws -> PostgresDocumentStore {
         let store = try PostgresDocumentStore(
             configuration: .init(url: cluster.url, schema: "backend_tests"), logger: Self.logger)
-        try store.start(
+        try store.startNow(
             initialState: ["todos": [:]], schemas: StoreSchemas(current: 1, initialState: { _ in nil }),
             onChange: { _ in })
         return store
@@ -29,7 +31,7 @@ import Testing
         let event = DocumentEvent(
             version: version + 1, time: 1_700_000_000_000 + Int64(version), action: ["type": "Add"],
             ops: JSONPatch([.add(path: JSONPointer(tokens: ["todos", "\(version + 1)"]), value: ["name": "row"])]))
-        return try store.append(
+        return try store.appendNow(
             StoreCommit(
                 name: name, startVersion: version, events: [event], encodedEvents: [try event.encodedLine()],
                 state: try event.ops.apply(to: ["todos": [:]])))
@@ -45,7 +47,7 @@ import Testing
 
         try cluster.restart()
         // The connection died with the server: found dead before anything was sent, and replaced.
-        #expect(try store.load(name)?.version == 1)
+        #expect(try store.loadNow(name)?.version == 1)
         guard case .committed = try commit(store, name, from: 1) else {
             Issue.record("the commit after the restart was not committed")
             return
@@ -65,7 +67,7 @@ import Testing
             Issue.record("the commit after the restart was not committed")
             return
         }
-        #expect(try store.load(name)?.version == 2)
+        #expect(try store.loadNow(name)?.version == 2)
     }
 
     @Test func aReadWhoseBackendIsTerminatedRunsAgain() throws {
@@ -77,8 +79,8 @@ import Testing
         _ = try commit(store, name, from: 0)
         try cluster.sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'patchsync store'")
-        #expect(try store.load(name)?.version == 1)
-        #expect(try store.events(of: name, after: 0, limit: 10).events.map(\.version) == [1])
+        #expect(try store.loadNow(name)?.version == 1)
+        #expect(try store.eventsNow(of: name, after: 0, limit: 10).events.map(\.version) == [1])
     }
 
     @Test func aWorkerReportsAnOutageOnceAndItsEndOnce() throws {

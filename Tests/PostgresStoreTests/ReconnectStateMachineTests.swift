@@ -68,25 +68,3 @@ import Testing
         #expect(machine.delay == .milliseconds(50))
     }
 }
-
-/// Replays from the table check that versions follow one by one.
-@Suite struct ConsecutiveEventsTests {
-    private func event(_ version: UInt64) -> DocumentEvent {
-        DocumentEvent(version: version, time: 0, action: ["type": "Test"], ops: JSONPatch([]))
-    }
-
-    @Test func consecutiveEventsPassAndAGapARepeatOrAMissingTailAreRefused() throws {
-        let name = try #require(DocumentName("checked"))
-        try PostgresDocumentStore.checkConsecutive([event(4), event(5)], of: name, after: 3, through: 5)
-        try PostgresDocumentStore.checkConsecutive([], of: name, after: 3, through: 3)
-        #expect(throws: PostgresError.self) {
-            try PostgresDocumentStore.checkConsecutive([event(4), event(6)], of: name, after: 3, through: 6)
-        }
-        #expect(throws: PostgresError.self) {
-            try PostgresDocumentStore.checkConsecutive([event(4), event(4)], of: name, after: 3, through: 4)
-        }
-        #expect(throws: PostgresError.self) {
-            try PostgresDocumentStore.checkConsecutive([event(4)], of: name, after: 3, through: 5)
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONPatch
 import Logging
@@ -22,7 +23,8 @@ final class ServerFixture: Sendable {
         LibWebsocketsLog.route(to: logger)
         dataDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("patchsync-servertests-\(UUID().uuidString)").path
-        engine = try SyncEngine<TodoList>(configuration: .init(dataDirectory: dataDirectory), logger: logger)
+        let store = FileDocumentStore(configuration: .init(dataDirectory: dataDirectory), logger: logger)
+        engine = try await SyncEngine<TodoList>(configuration: .init(store: store), logger: logger)
         var configuration = configuration
         configuration.listener = .tcp(host: "127.0.0.1", port: 0)
         server = PatchsyncServer(configuration: configuration, engine: engine, logger: logger)

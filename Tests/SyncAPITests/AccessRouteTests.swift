@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func readNeedsAReadPatternAndTheListIsFiltered() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         for name in ["line-3", "line-4", "office"] {
             try await fixture.act(#"{"type":"ChangeName","name":"x"}"#, on: DocumentName(name)!)
         }
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func revertAndMetricsNeedAdminAndTheRevertNamesItsAuthor() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"first"}"#, on: DocumentName("line-3")!)
         try await fixture.act(#"{"type":"ChangeName","name":"second"}"#, on: DocumentName("line-3")!)
         #expect(try await json(fixture, .post, "/api/docs/line-3/revert", operator3, body: #"{"version":1}"#).status == 403)

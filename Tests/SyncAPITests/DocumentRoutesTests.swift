@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct DocumentRoutesTests {
     @Test func anEmptyServerListsNoDocuments() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         let (status, body) = try await fixture.json(.get, "/api/docs")
         #expect(status == 200)
         #expect(body == ["documents": []])
@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func listsEveryDocumentWithItsVersionSortedByName() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         let shop = try #require(DocumentName("shop"))
         try await fixture.act(#"{"type":"ChangeName","name":"a"}"#)
         try await fixture.act(#"{"type":"ChangeName","name":"b"}"#)
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func aDocumentsTitleIsItsModelsTitleOrNull() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"  Line 3  "}"#)
         let title = { () async throws -> JSONValue? in
             try await fixture.json(.get, "/api/docs").1["documents"]?.arrayValue?.first?["title"]
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func returnsTheStateAtAPastVersion() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"first"}"#)
         let first = try await fixture.engine.state(of: .default)
         try await fixture.act(#"{"type":"Add","row":{"name":"milk","completed":false}}"#)
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func returnsTheStateAndVersionOfADocument() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"groceries"}"#)
         try await fixture.act(#"{"type":"Add","row":{"name":"milk","completed":false}}"#)
         let (status, body) = try await fixture.json(.get, "/api/docs/default")
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func anUnknownDocumentIs404() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         for path in ["/api/docs/nobody", "/api/docs/nobody/history"] {
             let (status, body) = try await fixture.json(.get, path)
             #expect(status == 404, "\(path)")
@@ -97,7 +97,7 @@ import Testing
 
     @Test(arguments: ["/api/docs/bad.name", "/api/docs/has%20space/history", "/api/docs/\(String(repeating: "x", count: 65))"])
     func aBadDocumentNameIs400(path: String) async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         let (status, body) = try await fixture.json(.get, path)
         #expect(status == 400)
         #expect(body.errorCode == "invalid_name")
@@ -107,7 +107,7 @@ import Testing
 
     @Test(arguments: ["/api", "/api/other", "/api/docs/default/nothing", "/api/docs/default/history/more", "/apidocs"])
     func unknownPathsAre404WithAJSONError(path: String) async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"x"}"#)
         let response = await fixture.request(.get, path)
         #expect(response.status == 404)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func theWrongMethodIs405() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"x"}"#)
         let cases: [(HTTPMethod, String)] = [
             (.post, "/api/docs"), (.post, "/api/docs/default"), (.get, "/api/docs/default/revert"),

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct HistoryRouteTests {
     private func fixtureWithThreeEvents() async throws -> APIFixture {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"one"}"#)
         try await fixture.act(#"{"type":"Add","row":{"name":"milk","completed":false}}"#)
         try await fixture.act(#"{"type":"ChangeName","name":"three","id":7}"#)
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func aWindowOlderThanTheRetainedHistorySaysWhereItStarts() async throws {
-        let fixture = try APIFixture(retainedEvents: 2, snapshotInterval: 2)
+        let fixture = try await APIFixture(retainedEvents: 2, snapshotInterval: 2)
         for index in 1...5 { try await fixture.act(#"{"type":"ChangeName","name":"v\#(index)"}"#) }
         let (_, page) = try await fixture.json(.get, "/api/docs/default/history", query: [("since", "0")])
         let oldest = try #require(page["oldest"]?.integerValue)

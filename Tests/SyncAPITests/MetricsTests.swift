@@ -119,7 +119,7 @@ struct Exposition {
 
 @Suite struct MetricsTests {
     @Test func metricsParseAndCountActions() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         let shop = try #require(DocumentName("shop"))
         try await fixture.act(#"{"type":"ChangeName","name":"a"}"#)
         try await fixture.act(#"{"type":"Add","row":{"name":"milk","completed":false}}"#)
@@ -161,7 +161,7 @@ struct Exposition {
     @Test func transportCountersAreRenderedWhenTheServerSuppliesThem() async throws {
         let transport = FixedTransport(
             metrics: TransportMetrics(connectionsOpen: 3, connectionsTotal: 10, slowClientDisconnects: 2))
-        let fixture = try APIFixture(transport: transport)
+        let fixture = try await APIFixture(transport: transport)
         let response = await fixture.request(.get, "/metrics")
         let metrics = try Exposition(String(decoding: response.body, as: UTF8.self))
         #expect(metrics.value("patchsync_connections_open") == 3)

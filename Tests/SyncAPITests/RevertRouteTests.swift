@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct RevertRouteTests {
     @Test func revertRestoresTheStateAsANewEventThatSessionsReceive() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"before"}"#)
         let (_, atOne) = try await fixture.json(.get, "/api/docs/default")
         try await fixture.act(#"{"type":"Add","row":{"name":"milk","completed":false}}"#)
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func aRevertCanItselfBeReverted() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"first"}"#)
         try await fixture.act(#"{"type":"ChangeName","name":"second"}"#)
         let (_, atTwo) = try await fixture.json(.get, "/api/docs/default")
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func aRevertToTheFutureIs404() async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"x"}"#)
         let (status, body) = try await fixture.json(.post, "/api/docs/default/revert", body: #"{"version":2}"#)
         #expect(status == 404)
@@ -58,7 +58,7 @@ import Testing
 
     @Test(arguments: ["", "not json", "[1]", "{}", #"{"version":-1}"#, #"{"version":"1"}"#, #"{"version":1.5}"#])
     func aBadBodyIs400AndChangesNothing(body: String) async throws {
-        let fixture = try APIFixture()
+        let fixture = try await APIFixture()
         try await fixture.act(#"{"type":"ChangeName","name":"x"}"#)
         let (status, answer) = try await fixture.json(.post, "/api/docs/default/revert", body: body)
         #expect(status == 400)

@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONCodec
 import JSONPatch
@@ -28,14 +29,16 @@ final class APIFixture {
     let api: DocumentAPI<TodoList>
     private(set) var sessions: [DocumentName: (id: SessionID, output: RecordingOutput)] = [:]
 
-    init(transport: (any TransportMetricsSource)? = nil, retainedEvents: Int = 1000, snapshotInterval: Int = 1000) throws {
+    init(transport: (any TransportMetricsSource)? = nil, retainedEvents: Int = 1000, snapshotInterval: Int = 1000) async throws {
         directory = NSTemporaryDirectory() + "patchsync-api-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        engine = try SyncEngine<TodoList>(
+        let store = FileDocumentStore(
             configuration: .init(
                 dataDirectory: directory, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval),
             logger: logger)
+        engine = try await SyncEngine<TodoList>(
+            configuration: .init(store: store, retainedEvents: retainedEvents), logger: logger)
         api = DocumentAPI(engine: engine, transport: transport, logger: logger)
     }
 

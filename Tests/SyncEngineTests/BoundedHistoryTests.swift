@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Testing
 
@@ -30,8 +31,8 @@ import Testing
 
     @Test func largeEventsLeaveMemoryButHistoryResumeAndRevertStillReachThem() async throws {
         let directory = TemporaryDirectory()
-        let engine = try TodoEngine(
-            configuration: .init(dataDirectory: directory.path, retainedEventBytes: 16 * 1024), logger: testLogger)
+        let engine = try await TodoEngine(
+            configuration: .init(store: fileStore(directory), retainedEventBytes: 16 * 1024), logger: testLogger)
         let writer = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: writer)
         let name = String(repeating: "x", count: 4000)

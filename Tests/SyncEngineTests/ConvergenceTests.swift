@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Synchronization
 import Testing
@@ -8,7 +9,7 @@ import Testing
 @Suite struct ConvergenceTests {
     @Test func sessionsConvergeOnTheServerState() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let outputs = (0..<3).map { _ in CollectingOutput() }
         let sessions = outputs.map { engine.connect(document: .default, since: nil, role: .editor, output: $0) }
         for round in 0..<20 {
@@ -36,7 +37,7 @@ import Testing
 
     @Test func aSessionJoiningMidStreamGetsFullThenEveryLaterPatch() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let writer = CollectingOutput()
         let writing = engine.connect(document: .default, since: nil, role: .editor, output: writer)
         var late: [CollectingOutput] = []
@@ -60,7 +61,7 @@ import Testing
 
     @Test func disconnectedSessionsReceiveNothingMore() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let leaving = CollectingOutput()
         let staying = CollectingOutput()
         let gone = engine.connect(document: .default, since: nil, role: .editor, output: leaving)
@@ -79,7 +80,7 @@ import Testing
 
     @Test func severalDocumentsAreIsolated() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let kitchen = try #require(DocumentName("kitchen"))
         let garage = try #require(DocumentName("garage-2"))
         let kitchenOutput = CollectingOutput()
@@ -101,7 +102,7 @@ import Testing
         await #expect(throws: SyncEngineError.self) { try await engine.state(of: .default) }
         await engine.shutdown()
 
-        let restarted = try makeEngine(directory)
+        let restarted = try await makeEngine(directory)
         #expect(try await restarted.state(of: kitchen).state["name"] == "Kitchen")
         #expect(try await restarted.state(of: garage).version == 1)
         await restarted.shutdown()
@@ -109,7 +110,7 @@ import Testing
 
     @Test func metricsCountWhatHappened() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","name":"a"}"#, from: session)
@@ -158,7 +159,7 @@ private final class ReentrantOutput: TransportSession {
 @Suite struct ReentrancyTests {
     @Test func connectAndDisconnectFromInsideABroadcastDoNotDeadlock() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let joiner = CollectingOutput()
         let selfSession = Mutex<SessionID?>(nil)
         let leaving = ReentrantOutput {

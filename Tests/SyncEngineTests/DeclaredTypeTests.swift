@@ -1,3 +1,4 @@
+import FileStore
 import JSONCodec
 import JSONPatch
 import Testing
@@ -37,8 +38,8 @@ private func lineType(version: Int = 1, migrations: [(from: Int, ops: JSONPatch)
     ])
 }
 
-private func makeTypedEngine(_ directory: TemporaryDirectory, types: DeclaredTypes) throws -> TodoEngine {
-    try TodoEngine(configuration: .init(dataDirectory: directory.path, types: types), logger: testLogger)
+private func makeTypedEngine(_ directory: TemporaryDirectory, types: DeclaredTypes) async throws -> TodoEngine {
+    try await TodoEngine(configuration: .init(store: fileStore(directory), types: types), logger: testLogger)
 }
 
 private let line1 = DocumentName("line-1")!
@@ -51,7 +52,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
 @Suite struct DeclaredTypeTests {
     @Test func theFullOfADeclaredTypeCarriesStateModelAndSchemaAndTheTodoListKeepsItsOwn() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeTypedEngine(directory, types: try lineType(version: 1))
+        let engine = await try makeTypedEngine(directory, types: try lineType(version: 1))
         let typed = CollectingOutput()
         _ = engine.connect(document: line1, since: nil, role: .editor, output: typed)
         let todo = CollectingOutput()
@@ -69,7 +70,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
 
     @Test func aValidPatchIsAcknowledgedAndAnInvalidOneRefusedWithThePointerAndKeyword() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeTypedEngine(directory, types: try lineType())
+        let engine = await try makeTypedEngine(directory, types: try lineType())
         let output = CollectingOutput()
         let session = engine.connect(document: line1, since: nil, role: .editor, output: output)
         engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"run"}]"#, id: "a"), from: session)
@@ -94,7 +95,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
 
     @Test func typedTodoActionsOnADeclaredTypeGetInvalidAction() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeTypedEngine(directory, types: try lineType())
+        let engine = await try makeTypedEngine(directory, types: try lineType())
         let output = CollectingOutput()
         let session = engine.connect(document: line1, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","name":"x","id":1}"#, from: session)
@@ -108,7 +109,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aDeclaredDocumentSurvivesARestartAndItsFilesNameTheModel() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = try makeTypedEngine(directory, types: try lineType())
+            let engine = await try makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"alarm"}]"#), from: session)
             try await engine.settle(line1)
@@ -117,7 +118,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
         let line = try json(directory.read("line-1/log.jsonl")?.split(separator: "\n").first.map(String.init) ?? "")
         #expect(line["model"] == "line")
         #expect(try json(directory.read("line-1/snapshot.json") ?? "")["model"] == "line")
-        let engine = try makeTypedEngine(directory, types: try lineType())
+        let engine = await try makeTypedEngine(directory, types: try lineType())
         let state = try await engine.state(of: line1)
         #expect(state.version == 1)
         #expect(state.state == ["machines": ["M1": ["status": "alarm"]]])
@@ -131,9 +132,10 @@ private func patch(_ ops: String, id: String = "p") -> String {
         let directory = TemporaryDirectory()
         let name = DocumentName("line-3")!
         do {
-            let engine = try TodoEngine(
+            let engine = try await TodoEngine(
                 configuration: .init(
-                    dataDirectory: directory.path, retainedEvents: 2, snapshotInterval: 2, types: try lineType()),
+                    store: fileStore(directory, retainedEvents: 2, snapshotInterval: 2), retainedEvents: 2,
+                    types: try lineType()),
                 logger: testLogger)
             let session = engine.connect(document: name, since: nil, role: .editor, output: CollectingOutput())
             for number in 0..<8 {
@@ -150,10 +152,10 @@ private func patch(_ ops: String, id: String = "p") -> String {
         let snapshot = try json(directory.read("line-3/snapshot.json") ?? "")
         #expect(snapshot["model"] == "line")
         #expect((snapshot["version"]?.integerValue ?? 0) > 0)
-        let engine = try makeTypedEngine(directory, types: try lineType())
+        let engine = await try makeTypedEngine(directory, types: try lineType())
         #expect(try await engine.state(of: name).state == ["machines": ["M1": ["status": "stop"]]])
         await engine.shutdown()
-        let todo = try makeEngine(directory)
+        let todo = try await makeEngine(directory)
         await #expect(throws: SyncEngineError.self) { try await todo.state(of: name) }
         await todo.shutdown()
     }
@@ -161,14 +163,14 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aDocumentStoredAsTheTodoListIsRefusedWhenATypeNowMatchesItsName() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = try makeEngine(directory)
+            let engine = try await makeEngine(directory)
             let session = engine.connect(document: line2, since: nil, role: .editor, output: CollectingOutput())
             engine.send(#"{"type":"ChangeName","name":"old list"}"#, from: session)
             try await engine.settle(line2)
             await engine.shutdown()
         }
         let before = directory.read("line-2/log.jsonl")
-        let engine = try makeTypedEngine(directory, types: try lineType())
+        let engine = await try makeTypedEngine(directory, types: try lineType())
         for _ in 0..<2 {
             let output = CollectingOutput()
             _ = engine.connect(document: line2, since: nil, role: .editor, output: output)
@@ -194,13 +196,13 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aDocumentOfATypeIsRefusedAsTheTodoListOnceNoTypeMatchesIt() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = try makeTypedEngine(directory, types: try lineType())
+            let engine = await try makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"run"}]"#), from: session)
             try await engine.settle(line1)
             await engine.shutdown()
         }
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         do {
             _ = try await engine.state(of: line1)
             Issue.record("a document of type line opened as the Todo list")
@@ -214,14 +216,14 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func version2MigratesEveryStoredDocumentOfVersion1WithAMigrateEvent() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = try makeTypedEngine(directory, types: try lineType())
+            let engine = await try makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"add","path":"/machines/M2","value":{"status":"run"}}]"#), from: session)
             try await engine.settle(line1)
             await engine.shutdown()
         }
         let ops = try JSONPatch(json: json(#"[{"op":"add","path":"/shift","value":"A"}]"#))
-        let engine = try makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
+        let engine = await try makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
         let state = try await engine.state(of: line1)
         #expect(state.version == 2)
         #expect(state.state["shift"] == "A")
@@ -243,7 +245,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aMigrationWhoseResultFailsTheSchemaStopsStartUpNamingTheDocument() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = try makeTypedEngine(directory, types: try lineType())
+            let engine = await try makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"run"}]"#), from: session)
             try await engine.settle(line1)
@@ -251,7 +253,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
         }
         let ops = try JSONPatch(json: json(#"[{"op":"replace","path":"/machines/M1/status","value":"running"}]"#))
         do {
-            _ = try makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
+            _ = await try makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
             Issue.record("start-up went on")
         } catch let error as SyncEngineError {
             #expect(error.message.contains("line-1"))

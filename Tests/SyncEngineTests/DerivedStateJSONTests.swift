@@ -1,3 +1,4 @@
+import FileStore
 import JSONCodec
 import JSONPatch
 import JSONValueCoding
@@ -46,7 +47,7 @@ import Testing
     @Test func stateAndPatchesMatchTheFullBuildThroughRestartAndRevert() async throws {
         let directory = TemporaryDirectory()
         var expected = TodoList.initialState
-        var engine = try makeEngine(directory)
+        var engine = try await makeEngine(directory)
         var viewer = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         var editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
@@ -65,7 +66,7 @@ import Testing
         #expect(mirror.state == TodoList.jsonValue(of: expected))
         await engine.shutdown()
 
-        engine = try makeEngine(directory)
+        engine = try await makeEngine(directory)
         let restored = try await engine.state(of: .default)
         #expect(restored.version == versionBeforeRestart)
         #expect(restored.state == TodoList.jsonValue(of: expected))
@@ -94,7 +95,7 @@ import Testing
     @Test func aFailedWriteReturnsTheModelStateToo() async throws {
         let directory = TemporaryDirectory()
         let storage = FailingStorage()
-        let engine = try makeEngine(directory, storage: storage)
+        let engine = try await makeEngine(directory, storage: storage)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         var expected = TodoList.initialState
         send([add("a"), add("b")], to: engine, from: session, state: &expected)

@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONPatch
 import Testing
@@ -9,10 +10,10 @@ import Testing
 @Suite struct DocumentLifecycleTests {
     private func engine(
         _ directory: TemporaryDirectory, maximumDocuments: Int = 1000, idle: Duration = .seconds(120)
-    ) throws -> TodoEngine {
-        try TodoEngine(
+    ) async throws -> TodoEngine {
+        try await TodoEngine(
             configuration: .init(
-                dataDirectory: directory.path, maximumDocuments: maximumDocuments, idleUnloadDelay: idle),
+                store: fileStore(directory), maximumDocuments: maximumDocuments, idleUnloadDelay: idle),
             logger: testLogger)
     }
 
@@ -30,7 +31,7 @@ import Testing
 
     @Test func documentsNobodyChangedLeaveMemoryWithTheirLastSession() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory)
+        let engine = await try engine(directory)
         var sessions: [SessionID] = []
         for index in 0..<300 {
             sessions.append(
@@ -48,7 +49,7 @@ import Testing
 
     @Test func aDocumentExistsOnceItHasItsFirstChange() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory)
+        let engine = await try engine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: try name("shop"), since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","name":"Shop"}"#, from: session)
@@ -61,7 +62,7 @@ import Testing
 
     @Test func overTheLimitNewDocumentsAreRefusedUntilOneLeaves() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory, maximumDocuments: 2)
+        let engine = await try engine(directory, maximumDocuments: 2)
         let first = engine.connect(document: try name("a"), since: nil, role: .editor, output: CollectingOutput())
         _ = engine.connect(document: try name("b"), since: nil, role: .editor, output: CollectingOutput())
         #expect(engine.refusal(forConnectingTo: try name("a")) == nil)
@@ -85,7 +86,7 @@ import Testing
 
     @Test func idleDocumentsUnloadAndReloadOnDemandWithTheirHistory() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory, idle: .milliseconds(50))
+        let engine = await try engine(directory, idle: .milliseconds(50))
         let shop = try name("shop")
         let output = CollectingOutput()
         let session = engine.connect(document: shop, since: nil, role: .editor, output: output)
@@ -119,7 +120,7 @@ import Testing
 
     @Test func startUpKeepsAtMostTheLimitInMemoryAndListsEveryDocument() async throws {
         let directory = TemporaryDirectory()
-        let writer = try engine(directory)
+        let writer = await try engine(directory)
         for text in ["a", "b", "c"] {
             let session = writer.connect(document: try name(text), since: nil, role: .editor, output: CollectingOutput())
             writer.send(#"{"type":"ChangeName","name":"\#(text)"}"#, from: session)
@@ -127,7 +128,7 @@ import Testing
         }
         await writer.shutdown()
 
-        let engine = try engine(directory, maximumDocuments: 1)
+        let engine = await try engine(directory, maximumDocuments: 1)
         #expect(engine.metricsSnapshot().documentsLoaded == 1)
         #expect(await engine.documents().map(\.name.rawValue) == ["a", "b", "c"])
         let error = await #expect(throws: SyncEngineError.self) { try await engine.state(of: try name("c")) }
@@ -135,7 +136,7 @@ import Testing
         await engine.shutdown()
 
         // Loaded at start-up and never used, "a" leaves memory after the idle delay too.
-        let idling = try self.engine(directory, maximumDocuments: 1, idle: .milliseconds(50))
+        let idling = await try self.engine(directory, maximumDocuments: 1, idle: .milliseconds(50))
         #expect(try await loaded(idling, becomes: 0))
         #expect(try await idling.state(of: try name("c")).state["name"] == "c")
         await idling.shutdown()
@@ -143,7 +144,7 @@ import Testing
 
     @Test func aDocumentWhoseFilesWereDamagedWhileUnloadedRefusesClearlyAndRecoversOnceRepaired() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory, idle: .milliseconds(50))
+        let engine = await try engine(directory, idle: .milliseconds(50))
         let shop = try name("shop")
         let session = engine.connect(document: shop, since: nil, role: .editor, output: CollectingOutput())
         engine.send(#"{"type":"ChangeName","name":"Shop"}"#, from: session)

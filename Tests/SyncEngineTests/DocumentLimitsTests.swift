@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONCodec
 import JSONPatch
@@ -8,8 +9,8 @@ import Testing
 
 /// Every input a client controls has a bound, checked before anything is logged.
 @Suite struct DocumentLimitsTests {
-    private func engine(_ directory: TemporaryDirectory, _ limits: DocumentLimits) throws -> TodoEngine {
-        try TodoEngine(configuration: .init(dataDirectory: directory.path, limits: limits), logger: testLogger)
+    private func engine(_ directory: TemporaryDirectory, _ limits: DocumentLimits) async throws -> TodoEngine {
+        try await TodoEngine(configuration: .init(store: fileStore(directory), limits: limits), logger: testLogger)
     }
 
     private func replies(_ output: CollectingOutput) -> [JSONValue] {
@@ -22,7 +23,7 @@ import Testing
 
     @Test func aStringOverTheLimitIsRefusedAndOneAtTheLimitAccepted() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory, DocumentLimits(maximumStringBytes: 100))
+        let engine = await try engine(directory, DocumentLimits(maximumStringBytes: 100))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","id":1,"name":"\#(String(repeating: "é", count: 50))"}"#, from: session)
@@ -39,7 +40,7 @@ import Testing
 
     @Test func aDocumentStopsGrowingAtItsLimitButMayShrink() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory, DocumentLimits(maximumDocumentBytes: 1_000))
+        let engine = await try engine(directory, DocumentLimits(maximumDocumentBytes: 1_000))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for id in 1...40 {
@@ -64,7 +65,7 @@ import Testing
 
     @Test func rowsStopAtTheMemberLimit() async throws {
         let directory = TemporaryDirectory()
-        let engine = try engine(directory, DocumentLimits(maximumMembers: 3))
+        let engine = await try engine(directory, DocumentLimits(maximumMembers: 3))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for id in 1...4 {

@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONPatch
 import Testing
@@ -10,7 +11,7 @@ import Testing
     private func record(_ actions: [String], in directory: TemporaryDirectory, document: DocumentName = .default)
         async throws -> DocumentState
     {
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let session = engine.connect(document: document, since: nil, role: .editor, output: CollectingOutput())
         for action in actions { engine.send(action, from: session) }
         let state = try await engine.state(of: document)
@@ -29,7 +30,7 @@ import Testing
         let before = try await record(threeActions, in: directory)
         #expect(before.version == 3)
 
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         #expect(try await engine.state(of: .default) == before)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
@@ -59,7 +60,7 @@ import Testing
         let intact = try #require(directory.read("default/log.jsonl"))
         try directory.write("default/log.jsonl", intact + tail)
 
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         #expect(try await engine.state(of: .default) == before)
         #expect(directory.read("default/log.jsonl") == intact)
         let logPath = directory.file("default/log.jsonl")
@@ -74,7 +75,7 @@ import Testing
         try directory.write(
             "default/log.jsonl", [lines[0], "{\"version\":2,\"oops\"", lines[2]].joined(separator: "\n") + "\n")
 
-        let error = try #require(throws: SyncEngineError.self) { try makeEngine(directory) }
+        let error = await try #require(throws: SyncEngineError.self) { try await makeEngine(directory) }
         #expect(error.kind == .corruptData)
         #expect(error.message.contains(directory.file("default/log.jsonl") + ":2:"))
     }
@@ -85,7 +86,7 @@ import Testing
         let lines = try #require(directory.read("default/log.jsonl")).split(separator: "\n")
         try directory.write("default/log.jsonl", [lines[0], lines[2]].joined(separator: "\n") + "\n")
 
-        let error = try #require(throws: SyncEngineError.self) { try makeEngine(directory) }
+        let error = await try #require(throws: SyncEngineError.self) { try await makeEngine(directory) }
         #expect(error.message.contains("log.jsonl:2:"))
         #expect(error.message.contains("expected version 2, found version 3"))
     }
@@ -93,7 +94,7 @@ import Testing
     @Test func aFailedWriteRefusesTheActionAndRecoversLater() async throws {
         let directory = TemporaryDirectory()
         let storage = FailingStorage()
-        let engine = try makeEngine(directory, storage: storage)
+        let engine = try await makeEngine(directory, storage: storage)
         let sender = CollectingOutput()
         let viewer = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: sender)
@@ -127,7 +128,7 @@ import Testing
         let lines = try #require(directory.read("default/log.jsonl")).split(
             separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 3 && lines[2].isEmpty)
-        let restarted = try makeEngine(directory)
+        let restarted = try await makeEngine(directory)
         #expect(try await restarted.state(of: .default).state["name"] == "back")
         #expect(try await restarted.state(of: .default).version == 2)
         await restarted.shutdown()
@@ -136,7 +137,7 @@ import Testing
     @Test func queuedActionsShareAnFsync() async throws {
         let directory = TemporaryDirectory()
         let storage = FailingStorage()
-        let engine = try makeEngine(directory, storage: storage)
+        let engine = try await makeEngine(directory, storage: storage)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         try await engine.settle()
@@ -152,7 +153,7 @@ import Testing
 
     @Test func compactionKeepsStartUpShortAndHistoryBounded() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        let engine = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 1...42 {
             engine.send(
@@ -170,7 +171,7 @@ import Testing
         #expect(directory.read("default/snapshot.json") != nil)
         let logLines = try #require(directory.read("default/log.jsonl")).split(separator: "\n")
         #expect(logLines.count < 15)
-        let restarted = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        let restarted = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
         #expect(try await restarted.state(of: .default) == before)
         #expect(try await restarted.history(of: .default) == history)
         await restarted.shutdown()
@@ -182,7 +183,7 @@ import Testing
         let directory = TemporaryDirectory()
         let storage = FailingStorage()
         storage.failLogReplacement.store(true, ordering: .relaxed)
-        let engine = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10, storage: storage)
+        let engine = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10, storage: storage)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 1...42 {
             engine.send(#"{"type":"Add","row":{"name":"r\#(index)","completed":false}}"#, from: session)
@@ -194,7 +195,7 @@ import Testing
         #expect((snapshot["version"]?.integerValue ?? 0) > 0)
         #expect(try #require(directory.read("default/log.jsonl")).split(separator: "\n").count == 42)
 
-        let restarted = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        let restarted = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
         #expect(try await restarted.state(of: .default) == before)
         let again = restarted.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 43...60 {
@@ -205,14 +206,14 @@ import Testing
         await restarted.shutdown()
         let lines = try #require(directory.read("default/log.jsonl")).split(separator: "\n")
         #expect(lines.count < 30, "\(lines.count) lines; snapshot \(directory.read("default/snapshot.json")?.prefix(60) ?? "")")
-        let third = try makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        let third = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
         #expect(try await third.state(of: .default) == after)
         await third.shutdown()
     }
 
     @Test func replayRebuildsAnyRetainedVersionOffline() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for action in threeActions { engine.send(action, from: session) }
@@ -221,18 +222,16 @@ import Testing
 
         var mirror = Mirror()
         try mirror.apply(Array(output.messages.prefix(3)))  // Full and the first two patches
-        let replayed = try TodoEngine.replay(
-            dataDirectory: directory.path, document: .default, to: 2, logger: testLogger)
+        let replayed = try await TodoEngine.replay(from: fileStore(directory, readOnly: true), document: .default, to: 2)
         #expect(replayed == DocumentState(version: 2, state: mirror.state))
         #expect(
-            try TodoEngine.replay(dataDirectory: directory.path, document: .default, to: nil, logger: testLogger)
+            try await TodoEngine.replay(from: fileStore(directory, readOnly: true), document: .default, to: nil)
                 .version == 3)
-        #expect(throws: SyncEngineError.self) {
-            try TodoEngine.replay(dataDirectory: directory.path, document: .default, to: 9, logger: testLogger)
+        await #expect(throws: SyncEngineError.self) {
+            try await TodoEngine.replay(from: fileStore(directory, readOnly: true), document: .default, to: 9)
         }
-        #expect(throws: SyncEngineError.self) {
-            try TodoEngine.replay(
-                dataDirectory: directory.path, document: DocumentName("nothing")!, to: nil, logger: testLogger)
+        await #expect(throws: SyncEngineError.self) {
+            try await TodoEngine.replay(from: fileStore(directory, readOnly: true), document: DocumentName("nothing")!, to: nil)
         }
     }
 }

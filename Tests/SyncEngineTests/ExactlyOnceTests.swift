@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Testing
 
@@ -19,7 +20,7 @@ private let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"i
 
     @Test func aResentActionGetsTheOriginalAckAndChangesNothing() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let first = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, client: client, output: first)
         engine.send(addMilk, from: session)
@@ -44,7 +45,7 @@ private let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"i
 
     @Test func theSameIDFromAnotherClientOrWithoutAClientIsANewAction() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let named = engine.connect(document: .default, since: nil, role: .editor, client: client, output: CollectingOutput())
         let other = engine.connect(
             document: .default, since: nil, role: .editor, client: ClientID("tab-2"), output: CollectingOutput())
@@ -63,7 +64,7 @@ private let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"i
 
     @Test func rejectedAndNoOpOutcomesAreRepeatedToo() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, client: client, output: output)
         let bad = #"{"type":"Update","index":-1,"row":{"name":"x","completed":false},"id":"b"}"#
@@ -83,7 +84,7 @@ private let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"i
 
     @Test func appliedActionsAreRememberedAcrossARestartFromTheLog() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let session = engine.connect(document: .default, since: nil, role: .editor, client: client, output: CollectingOutput())
         engine.send(addMilk, from: session)
         engine.send(#"{"type":"ChangeName","name":"Shop","id":2}"#, from: session)
@@ -97,7 +98,7 @@ private let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"i
         #expect(event["digest"]?.stringValue == ActionDigest(try json(addMilk).removingID).description)
         #expect(event["action"]?["id"] == nil, "the id is stored beside the action, not in it")
 
-        let restarted = try makeEngine(directory)
+        let restarted = try await makeEngine(directory)
         let output = CollectingOutput()
         let again = restarted.connect(document: .default, since: nil, role: .editor, client: client, output: output)
         restarted.send(#"{"id":2,"name":"Shop","type":"ChangeName"}"#, from: again)  // members in another order
@@ -117,7 +118,7 @@ private let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"i
     @Test func aRepeatInTheSameBatchSharesTheOriginalsFate() async throws {
         let directory = TemporaryDirectory()
         let storage = FailingStorage()
-        let engine = try makeEngine(directory, storage: storage)
+        let engine = try await makeEngine(directory, storage: storage)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, client: client, output: output)
         try await engine.settle()

@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Testing
 
@@ -47,7 +48,7 @@ import Testing
 
     @Test func aHelloWithALongNameIsRefusedAndNeverBroadcastOrLogged() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let viewer = CollectingOutput()
         let watching = engine.connect(document: .default, since: nil, role: .editor, output: viewer)
         engine.send(#"{"type":"Hello","name":"W"}"#, from: watching)
@@ -77,7 +78,7 @@ import Testing
 
     @Test func idsOverTheLimitAreRefusedWithoutBeingRememberedOrEchoed() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, client: ClientID("c"), output: output)
         let long = String(repeating: "x", count: ClientMessageParser.maximumIDBytes + 1)
@@ -135,7 +136,7 @@ import Testing
 
     @Test func theMetricsShowTheOutcomeMemory() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let session = engine.connect(
             document: .default, since: nil, role: .editor, client: ClientID("c"), output: CollectingOutput())
         for index in 0..<5 {
@@ -152,7 +153,7 @@ import Testing
 
     @Test func aViewerCannotOccupyAnEditorsActionID() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let client = try #require(ClientID("shared"))
         let viewer = CollectingOutput()
         let viewing = engine.connect(document: .default, since: nil, role: .viewer, client: client, output: viewer)
@@ -180,7 +181,7 @@ import Testing
     @Test(arguments: ["4294967296", "9223372036854775807"])
     func rawPatchesCannotWriteRowsAboveU32(index: String) async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(
@@ -210,7 +211,7 @@ import Testing
 
     @Test func aConflictOnTheRootNamesItReadably() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","name":"a"}"#, from: session)
@@ -229,7 +230,7 @@ import Testing
 
     @Test func aResumeAheadOfANeverWrittenDocumentIsRefused() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         #expect(engine.resumeRefusal(forResuming: .default, since: 5)?.contains("no versions yet") == true)
         #expect(engine.resumeRefusal(forResuming: .default, since: 0) == nil)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
@@ -245,7 +246,7 @@ import Testing
     /// Each Hello sends the whole list back and tells every session: renames share Focus's budget.
     @Test func renamesAreRateLimitedLikeFocus() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let other = CollectingOutput()
         let watching = engine.connect(document: .default, since: nil, role: .editor, output: other)
         engine.send(#"{"type":"Hello","name":"W"}"#, from: watching)

@@ -1,3 +1,4 @@
+import FileStore
 import JSONCodec
 import JSONPatch
 import Synchronization
@@ -25,7 +26,7 @@ final class SharedMessageOutput: TransportSession {
 
 @Suite struct JoinTests {
     private func engineWithRows(_ count: Int, _ directory: TemporaryDirectory) async throws -> (TodoEngine, SessionID) {
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 1...count {
             engine.send(#"{"type":"Add","row":{"name":"row \#(index)","completed":false}}"#, from: session)
@@ -97,7 +98,7 @@ final class SharedMessageOutput: TransportSession {
 
     @Test func resumeSendsTheRetainedPatchesAsBroadcast() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let viewer = try await join(engine, role: .viewer)
         let writer = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 1...4 {
@@ -121,7 +122,7 @@ final class SharedMessageOutput: TransportSession {
         let broadcast = try await join(engine, since: 0).decoded()
         await engine.shutdown()
 
-        let restarted = try makeEngine(directory)
+        let restarted = try await makeEngine(directory)
         let first = try await join(restarted, role: .viewer, since: 0)
         let second = try await join(restarted, since: 2)
         #expect(try first.decoded() == broadcast)

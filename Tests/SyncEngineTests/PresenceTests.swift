@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 @Suite struct PresenceTests {
     @Test func helloGetsTheRosterAfterTheFullAndOthersHearOfJoinFocusAndLeave() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let ana = CollectingOutput()
         let anaSession = engine.connect(
             document: .default, since: nil, role: .editor, client: ClientID("tab-a"), output: ana)
@@ -50,7 +51,7 @@ import Testing
 
     @Test func sessionsThatNeverSayHelloGetNoPresenceMessages() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let quiet = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .editor, output: quiet)
         let other = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
@@ -70,7 +71,7 @@ import Testing
     ])
     func badPresenceMessagesGetAnError(message: String, code: String) async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(message, from: session)
@@ -81,7 +82,7 @@ import Testing
 
     @Test func focusIsBoundedRateLimitedAndNeverLogged() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Hello","name":"Ana"}"#, from: session)

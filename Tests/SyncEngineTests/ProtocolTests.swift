@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import JSONValueCoding
 import Testing
@@ -13,7 +14,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 @Suite struct ProtocolTests {
     @Test func newDocumentSendsEmptyFullAtVersionZero() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .editor, output: output)
         try await engine.settle()
@@ -23,7 +24,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 
     @Test func everyActionTypeChangesTheState() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","row":{"name":"milk","completed":false,"colour":"red"}}"#, from: session)
@@ -61,7 +62,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 
     @Test func ackFollowsThePatchAndEchoesTheID() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let sender = CollectingOutput()
         let other = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: sender)
@@ -88,7 +89,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 
     @Test func aRefusalKeepsItsPlaceAmongTheRepliesAndTheCloseComesLast() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let sender = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: sender)
         try await engine.settle()
@@ -134,7 +135,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
     ])
     func badInputGetsAnErrorAndChangesNothing(input: String, code: String, echoesID: Bool) async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","row":{"name":"keep","completed":false}}"#, from: session)
@@ -161,7 +162,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 
     @Test func invalidActionMessageNamesTheField() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","row":{"name":1,"completed":false}}"#, from: session)
@@ -178,7 +179,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 
     @Test func binaryFramesAreRefused() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         try await engine.settle()
@@ -192,7 +193,7 @@ private let deeperThanTheParser = String(repeating: "[", count: 600) + String(re
 
     @Test func viewersMayNotAct() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let viewer = CollectingOutput()
         let editor = CollectingOutput()
         let watching = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)

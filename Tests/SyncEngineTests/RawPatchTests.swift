@@ -1,3 +1,4 @@
+import FileStore
 import JSONCodec
 import JSONPatch
 import Testing
@@ -8,7 +9,7 @@ import Testing
 /// An engine with rows 1 ("milk") and 3 ("eggs", completed) at version 2, and one editor session.
 private func twoRows() async throws -> (TodoEngine, SessionID, CollectingOutput, TemporaryDirectory) {
     let directory = TemporaryDirectory()
-    let engine = try makeEngine(directory)
+    let engine = try await makeEngine(directory)
     let output = CollectingOutput()
     let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
     engine.send(#"{"type":"Update","index":1,"row":{"name":"milk","completed":false}}"#, from: session)
@@ -135,7 +136,7 @@ private func patch(_ ops: String, base: Int? = nil) -> String {
 
     @Test func aBaseOutsideTheRetainedHistoryIsAConflictAndAFutureBaseIsInvalid() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory, retainedEvents: 2, snapshotInterval: 2)
+        let engine = try await makeEngine(directory, retainedEvents: 2, snapshotInterval: 2)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for index in 1...6 {

@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONPatch
 import Testing
@@ -10,7 +11,7 @@ import Testing
 @Suite struct RecordedActionTests {
     @Test func membersTheModelDoesNotReadNeverReachTheLogOrTheHistory() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         let junk = String(repeating: "j", count: 60_000)
@@ -36,7 +37,7 @@ import Testing
             "default/log.jsonl",
             #"{"version":1,"time":1,"action":{"type":"ChangeName","name":"n","junk":"xxxx"},"ops":[{"op":"replace","path":"/name","value":"n"}]}"#
                 + "\n")
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         #expect(try await engine.state(of: .default) == DocumentState(version: 1, state: ["name": "n", "todos": [:]]))
         #expect(try await engine.history(of: .default).first?.action["junk"] == "xxxx")
         await engine.shutdown()
@@ -49,7 +50,7 @@ import Testing
             "default/log.jsonl",
             #"{"version":1,"time":1,"action":{"type":"Update","index":\#(big),"row":{"name":"x","completed":false}},"ops":[{"op":"add","path":"/todos/\#(big)","value":{"name":"x","completed":false}}]}"#
                 + "\n")
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)

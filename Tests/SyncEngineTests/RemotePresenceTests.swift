@@ -1,3 +1,4 @@
+import FileStore
 import JSONCodec
 import Logging
 import Synchronization
@@ -154,8 +155,8 @@ final class MemoryPresenceBus: PresenceBus {
     @Test func hellosSeeOtherInstancesSessionsAndPublishTheirOwn() async throws {
         let directory = TemporaryDirectory()
         let bus = MemoryPresenceBus()
-        let engine = try TodoEngine(
-            configuration: .init(dataDirectory: directory.path, presenceBus: bus), logger: Logger(label: "test"))
+        let engine = try await TodoEngine(
+            configuration: .init(store: fileStore(directory), presenceBus: bus), logger: Logger(label: "test"))
         let bo = PresenceEntry(
             session: SessionID(rawValue: 9 << 32 | 1), name: "Bo", client: nil, since: 1, role: .viewer, focus: "/name")
         // Known before the document is open here: the document starts with it.

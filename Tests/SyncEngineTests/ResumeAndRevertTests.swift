@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
     private func engineWithVersions(_ count: Int, _ directory: TemporaryDirectory, retainedEvents: Int = 1000)
         async throws -> (TodoEngine, SessionID, CollectingOutput)
     {
-        let engine = try makeEngine(directory, retainedEvents: retainedEvents, snapshotInterval: 4)
+        let engine = try await makeEngine(directory, retainedEvents: retainedEvents, snapshotInterval: 4)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for index in 1...count {
@@ -48,7 +49,7 @@ import Testing
     @Test func revertAppendsAnEventAndCanBeReverted() async throws {
         let directory = TemporaryDirectory()
         let (engine, _, output) = try await engineWithVersions(3, directory)
-        let atOne = try TodoEngine.replay(dataDirectory: directory.path, document: .default, to: 1, logger: testLogger)
+        let atOne = try await TodoEngine.replay(from: fileStore(directory, readOnly: true), document: .default, to: 1)
         let atThree = try await engine.state(of: .default)
 
         #expect(try await engine.revert(.default, to: 1) == 4)
@@ -69,7 +70,7 @@ import Testing
         #expect(tooNew?.kind == .versionNotAvailable)
         await engine.shutdown()
 
-        let restarted = try makeEngine(directory)
+        let restarted = try await makeEngine(directory)
         #expect(try await restarted.state(of: .default) == DocumentState(version: 5, state: atThree.state))
         await restarted.shutdown()
     }

@@ -1,3 +1,4 @@
+@testable import FileStore
 import Foundation
 import JSONCodec
 import JSONPatch
@@ -83,19 +84,13 @@ enum ShelfWithoutMigration: DocumentModel {
     static func reduce(_ state: inout State, _ action: Action) throws(ActionRejected) {}
 }
 
-/// Starts an engine on a thread of its own: a migration at start-up appends and fsyncs on the
-/// caller's thread, which must not be one of the cooperative pool's few threads that the
-/// servers of other tests running alongside need.
+/// Starts an engine on the file store: a migration at start-up appends and fsyncs on the
+/// store's thread, not on the cooperative pool.
 private func engine<Model: DocumentModel>(
     _ model: Model.Type, _ directory: TemporaryDirectory, retainedEvents: Int = 1000, snapshotInterval: Int = 1000
 ) async throws -> SyncEngine<Model> {
-    let configuration = SyncEngine<Model>.Configuration(
-        dataDirectory: directory.path, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval)
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try SyncEngine<Model>(configuration: configuration, logger: testLogger) })
-        }
-    }
+    let store = fileStore(directory, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval)
+    return try await SyncEngine<Model>(configuration: .init(store: store, retainedEvents: retainedEvents), logger: testLogger)
 }
 
 /// Writes three versions with ShelfV1: title "Novels", books "Emma" and "Kim".

@@ -1,3 +1,4 @@
+import FileStore
 import JSONPatch
 import Synchronization
 import Testing
@@ -11,8 +12,7 @@ import Testing
 /// like its NOTIFY, with `announcesOwnCommits` it tells the engine of its own commits too,
 /// before the commit returns (the listener may hear it first).
 final class SharedMemoryStore: DocumentStore {
-    let thread = StorageThread()
-    let isShared = true
+    let capabilities: StoreCapabilities = [.otherWriters, .reportsReachability]
     private let seededEvents: Int
     private let announcesOwnCommits: Bool
     private let repeats = Mutex(0)
@@ -61,8 +61,8 @@ final class SharedMemoryStore: DocumentStore {
         let events = self.events.withLock { $0 }
         guard let last = events.last else { return nil }
         var state = initialState.withLock { $0 }
-        for event in events {
-            do { try event.ops.applyInPlace(to: &state) } catch { throw StorageError.corrupt(name.rawValue, "\(error)") }
+        do { try DocumentHistory.replay(events, onto: &state, after: 0) } catch {
+            throw StorageError.corrupt(name.rawValue, "\(error)")
         }
         return StoredDocument(
             name: name, version: last.version, schema: TodoList.schemaVersion, state: state, oldestVersion: 0,
@@ -106,15 +106,15 @@ final class SharedMemoryStore: DocumentStore {
     var unavailableReason: String? { nil }
     func maintain(_ name: DocumentName) -> UInt64? { nil }
     func close(_ name: DocumentName) {}
-    func shutdown() { thread.stop() }
+    func shutdown() {}
 }
 
 @Suite struct SharedStoreTests {
     private func engine(
         _ store: SharedMemoryStore, limits: DocumentLimits = DocumentLimits(), idle: Duration = .seconds(120)
-    ) throws -> TodoEngine {
-        try TodoEngine(
-            configuration: .init(dataDirectory: "/nonexistent", store: store, limits: limits, idleUnloadDelay: idle),
+    ) async throws -> TodoEngine {
+        try await TodoEngine(
+            configuration: .init(store: store, limits: limits, idleUnloadDelay: idle),
             logger: testLogger)
     }
 
@@ -124,7 +124,7 @@ final class SharedMemoryStore: DocumentStore {
 
     @Test func aConflictAppliesTheMissedEventsThenReducesTheActionAgain() async throws {
         let store = SharedMemoryStore()
-        let engine = try engine(store)
+        let engine = await try engine(store)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
@@ -152,7 +152,7 @@ final class SharedMemoryStore: DocumentStore {
 
     @Test func aNotificationBroadcastsTheOtherWritersEventsWithTheirVersions() async throws {
         let store = SharedMemoryStore()
-        let engine = try engine(store)
+        let engine = await try engine(store)
         let viewer = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         try await engine.settle()
@@ -169,7 +169,7 @@ final class SharedMemoryStore: DocumentStore {
 
     @Test func theAnnouncementOfItsOwnCommitsSendsNoCatchUpToTheStore() async throws {
         let store = SharedMemoryStore(announcesOwnCommits: true)
-        let engine = try engine(store)
+        let engine = await try engine(store)
         let viewer = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         let writer = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
@@ -191,7 +191,7 @@ final class SharedMemoryStore: DocumentStore {
 
     @Test func aDocumentChangedElsewhereWhileUnloadedIsListedAndComesBackWithTheChanges() async throws {
         let store = SharedMemoryStore()
-        let engine = try engine(store, idle: .milliseconds(20))
+        let engine = await try engine(store, idle: .milliseconds(20))
         let editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         engine.send(#"{"type":"Add","row":{"name":"a","completed":false}}"#, from: editor)
         try await engine.settle()
@@ -218,7 +218,7 @@ final class SharedMemoryStore: DocumentStore {
     @Test func noDocumentIsReportedMissingBeforeTheStoreListedThem() async throws {
         let store = SharedMemoryStore()
         store.commitElsewhere(try renameOp("stored"), announce: false)
-        let engine = try engine(store)
+        let engine = await try engine(store)
         let other = try #require(DocumentName("other"))
         let unlisted = await #expect(throws: SyncEngineError.self) { try await engine.state(of: other) }
         #expect(unlisted?.kind == .storageUnavailable)
@@ -237,7 +237,7 @@ final class SharedMemoryStore: DocumentStore {
 
     @Test func changesFromElsewhereCountTowardsTheDocumentSizeLimit() async throws {
         let store = SharedMemoryStore()
-        let engine = try engine(store, limits: DocumentLimits(maximumDocumentBytes: 400))
+        let engine = await try engine(store, limits: DocumentLimits(maximumDocumentBytes: 400))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         try await engine.settle()
@@ -254,8 +254,8 @@ final class SharedMemoryStore: DocumentStore {
     }
     @Test func aRepeatAnotherInstanceLoggedFirstGetsTheOriginalAckNotASecondApply() async throws {
         let store = SharedMemoryStore()
-        let first = try engine(store)
-        let second = try engine(store)
+        let first = await try engine(store)
+        let second = await try engine(store)
         let tab = try #require(ClientID("tab-1"))
         let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"id":"a1"}"#
         let late = CollectingOutput()
@@ -284,7 +284,7 @@ final class SharedMemoryStore: DocumentStore {
         let store = SharedMemoryStore(seededEvents: 1)
         let tab = try #require(ClientID("tab-1"))
         let complete = #"{"type":"Update","index":0,"row":{"name":"milk","completed":true},"id":"u1"}"#
-        let before = try engine(store)
+        let before = await try engine(store)
         let writer = before.connect(document: .default, since: nil, role: .editor, client: tab, output: CollectingOutput())
         before.send(#"{"type":"Add","row":{"name":"milk","completed":false}}"#, from: writer)
         before.send(complete, from: writer)
@@ -294,7 +294,7 @@ final class SharedMemoryStore: DocumentStore {
 
         // After a restart only the newest event is read with the document: the Update at
         // version 2 is older. Applied again it would change nothing and be acknowledged at 3.
-        let after = try engine(store)
+        let after = await try engine(store)
         let output = CollectingOutput()
         let session = after.connect(document: .default, since: nil, role: .editor, client: tab, output: output)
         after.send(complete, from: session)

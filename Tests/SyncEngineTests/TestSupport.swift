@@ -1,3 +1,4 @@
+import FileStore
 import Foundation
 import JSONCodec
 import JSONPatch
@@ -139,11 +140,23 @@ typealias TodoEngine = SyncEngine<TodoList>
 func makeEngine(
     _ directory: TemporaryDirectory, retainedEvents: Int = 1000, snapshotInterval: Int = 1000,
     storage: any StorageIO = PosixStorageIO()
-) throws -> TodoEngine {
-    try TodoEngine(
+) async throws -> TodoEngine {
+    try await TodoEngine(
+        configuration: .init(
+            store: fileStore(directory, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval, storage: storage),
+            retainedEvents: retainedEvents),
+        logger: testLogger)
+}
+
+/// The file store on `directory` (a new one for each engine: a store is not used after its engine shuts down).
+func fileStore(
+    _ directory: TemporaryDirectory, retainedEvents: Int = 1000, snapshotInterval: Int = 1000,
+    storage: any StorageIO = PosixStorageIO(), readOnly: Bool = false
+) -> FileDocumentStore {
+    FileDocumentStore(
         configuration: .init(
             dataDirectory: directory.path, retainedEvents: retainedEvents, snapshotInterval: snapshotInterval,
-            storage: storage),
+            storage: storage, readOnly: readOnly),
         logger: testLogger)
 }
 

@@ -13,6 +13,7 @@ let package = Package(
             name: "Tally",
             dependencies: [
                 .product(name: "SyncEngine", package: "patchsync"),
+                .product(name: "FileStore", package: "patchsync"),
                 .product(name: "SyncAPI", package: "patchsync"),
                 .product(name: "SyncServer", package: "patchsync"),
                 .product(name: "Logging", package: "swift-log"),

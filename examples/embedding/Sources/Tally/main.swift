@@ -1,6 +1,7 @@
 // A shared tally, kept in sync by patchsync's libraries: the model, the engine, the HTTP API, the
 // server. `swift run Tally [PORT]`, then e.g. `patchsync send ws://127.0.0.1:3340/ws '{"type":"Add","amount":2}'`.
 import Dispatch
+import FileStore
 import Glibc
 import Logging
 import SyncAPI
@@ -44,7 +45,8 @@ enum Tally: DocumentModel {
 
 let logger = Logger(label: "tally")
 let port = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 3340
-let engine = try SyncEngine<Tally>(configuration: .init(dataDirectory: "./tally-data"), logger: logger)
+let store = FileDocumentStore(configuration: .init(dataDirectory: "./tally-data"), logger: logger)
+let engine = try await SyncEngine<Tally>(configuration: .init(store: store), logger: logger)
 let counters = ConnectionCounters()
 let server = PatchsyncServer(
     configuration: ServerConfiguration(listener: .tcp(host: "127.0.0.1", port: port)),

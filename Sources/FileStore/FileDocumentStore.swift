@@ -1,57 +1,122 @@
+import Glibc
 import JSONPatch
 import Logging
 import Synchronization
+import SyncEngine
+import SystemSupport
 
 /// The embedded store: one directory per document under `dataDirectory` (see `DocumentFiles`),
-/// written on a dedicated `StorageThread` because fsync on an SD card can take tens of milliseconds.
+/// read and written on a `StorageThread` of its own because fsync on an SD card can take tens of
+/// milliseconds: the async methods hand their work to it, in order, and await it. Commits queue
+/// there while an fsync runs, which is what batches a document's actions (its actor builds the
+/// next batch meanwhile).
 ///
 /// Retention: once a log holds `retainedEvents + snapshotInterval` events, `maintain` has the
 /// compaction thread write the state before the newest `retainedEvents` events as the snapshot,
 /// then the storage thread cuts the log down to those and what was appended meanwhile.
-final class FileDocumentStore: DocumentStore {
-    let thread = StorageThread()
+public final class FileDocumentStore: DocumentStore {
+    /// Runs every read and write of the files, one at a time.
+    private let thread = StorageThread()
     /// Builds snapshots, so that the storage thread only appends and swaps files.
     private let compactionThread = StorageThread()
-    let isShared = false
-    private let dataDirectory: String
-    private let retainedEvents: Int
-    private let snapshotInterval: Int
-    private let io: any StorageIO
+    /// It alone writes its files, and lists them all at start-up.
+    public let capabilities: StoreCapabilities = [.listsDocumentsAtStart]
+    public let configuration: FileStoreConfiguration
+    private var dataDirectory: String { configuration.dataDirectory }
+    private var retainedEvents: Int { configuration.retainedEvents }
+    private var snapshotInterval: Int { configuration.snapshotInterval }
+    private var io: any StorageIO { configuration.storage }
     private let logger: Logger
     private let logs = Mutex<[DocumentName: DocumentLog]>([:])
     private let schemas = Mutex<StoreSchemas?>(nil)
 
-    init(dataDirectory: String, retainedEvents: Int, snapshotInterval: Int, io: any StorageIO, logger: Logger) {
-        self.dataDirectory = dataDirectory
-        self.retainedEvents = retainedEvents
-        self.snapshotInterval = snapshotInterval
-        self.io = io
+    public init(configuration: FileStoreConfiguration, logger: Logger) {
+        self.configuration = configuration
         self.logger = logger
     }
 
-    func start(initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void)
-        throws(StorageError)
+    // MARK: DocumentStore: each call runs on `thread`
+
+    public func start(
+        initialState: JSONValue, schemas: StoreSchemas, onChange: @escaping @Sendable (StoreChange) -> Void
+    ) async throws(StorageError) {
+        try await thread.call { () throws(StorageError) in try self.startNow(initialState: initialState, schemas: schemas) }
+    }
+
+    public func loadDocuments() async throws(StorageError) -> [StoredDocument] {
+        try await thread.call { () throws(StorageError) in try self.loadDocumentsNow() }
+    }
+
+    public func load(_ name: DocumentName) async throws(StorageError) -> StoredDocument? {
+        try await thread.call { () throws(StorageError) in try self.loadNow(name) }
+    }
+
+    public func append(_ commit: StoreCommit) async throws(StorageError) -> AppendResult {
+        try await thread.call { () throws(StorageError) in try self.appendNow(commit) }
+    }
+
+    public func events(of name: DocumentName, after version: UInt64, limit: Int) async throws(StorageError)
+        -> StoredEvents
     {
+        try await thread.call { () throws(StorageError) in try self.eventsNow(of: name, after: version, limit: limit) }
+    }
+
+    public func loggedActions(of name: DocumentName, _ keys: [ActionKey]) async throws(StorageError) -> [DocumentEvent] {
+        try await thread.call { () throws(StorageError) in try self.loggedActionsNow(of: name, keys) }
+    }
+
+    public func state(of name: DocumentName, at version: UInt64) async throws(StorageError) -> StoredState {
+        try await thread.call { () throws(StorageError) in try self.stateNow(of: name, at: version) }
+    }
+
+    /// The file store has no inbox: no entry ever reaches it.
+    public func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64) async {}
+
+    /// A failing disk shows in each refused action instead: there is nothing to wait for.
+    public var unavailableReason: String? { nil }
+
+    public func maintain(_ name: DocumentName) async -> UInt64? {
+        await thread.call { self.maintainNow(name) }
+    }
+
+    public func close(_ name: DocumentName) async {
+        await thread.perform { self.closeNow(name) }
+    }
+
+    public func shutdown() {
+        // Compactions under way finish first: their swaps join the storage thread's queue.
+        compactionThread.stop()
+        thread.stop()
+        let open = logs.withLock { logs in
+            defer { logs = [:] }
+            return Array(logs.values)
+        }
+        for log in open { log.close() }
+    }
+
+    // MARK: On the storage thread
+
+    private func startNow(initialState: JSONValue, schemas: StoreSchemas) throws(StorageError) {
         let initialStates = schemas.initialState
         let current = schemas.current
         // The current schema's initial state is the one the engine already encoded.
         var schemas = schemas
         schemas.initialState = { schema in schema == current ? initialState : initialStates(schema) }
         self.schemas.withLock { [schemas] in $0 = schemas }
-        try io.createDirectory(dataDirectory)
+        if !configuration.readOnly { try io.createDirectory(dataDirectory) }
     }
 
-    func loadDocuments() throws(StorageError) -> [StoredDocument] {
+    private func loadDocumentsNow() throws(StorageError) -> [StoredDocument] {
         var documents: [StoredDocument] = []
         for entry in try io.listDirectory(dataDirectory).sorted() {
-            guard let name = DocumentName(entry), let document = try load(name) else { continue }
+            guard let name = DocumentName(entry), let document = try loadNow(name) else { continue }
             documents.append(document)
         }
         return documents
     }
 
-    func load(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
-        let loaded = try loadFiles(name, repairTornTail: true)
+    private func loadNow(_ name: DocumentName) throws(StorageError) -> StoredDocument? {
+        let loaded = try loadFiles(name, repairTornTail: !configuration.readOnly)
         let version = loaded.history.latestVersion
         guard version > 0 else { return nil }
         log(for: name).setEventsInLog(loaded.history.events.count)
@@ -60,7 +125,10 @@ final class FileDocumentStore: DocumentStore {
             oldestVersion: loaded.history.baseVersion, recentEvents: loaded.history.events, model: loaded.model)
     }
 
-    func append(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
+    private func appendNow(_ commit: StoreCommit) throws(StorageError) -> AppendResult {
+        guard !configuration.readOnly else {
+            throw StorageError(kind: .io(errno: EROFS), path: dataDirectory, message: "the store was opened read-only")
+        }
         // Each is a whole log line, newline included.
         let lines = Array(commit.encodedEvents.joined())
         let log = log(for: commit.name)
@@ -71,7 +139,7 @@ final class FileDocumentStore: DocumentStore {
         return .committed(duration: duration)
     }
 
-    func events(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents {
+    private func eventsNow(of name: DocumentName, after version: UInt64, limit: Int) throws(StorageError) -> StoredEvents {
         let history = try loadHistory(name)
         let events = history.events.lazy.filter { $0.version > version }.prefix(max(0, limit))
         return StoredEvents(events: Array(events), oldestVersion: history.baseVersion)
@@ -92,12 +160,12 @@ final class FileDocumentStore: DocumentStore {
         try log.writeBaseSnapshot(snapshot)
     }
 
-    func loggedActions(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
+    private func loggedActionsNow(of name: DocumentName, _ keys: [ActionKey]) throws(StorageError) -> [DocumentEvent] {
         let wanted = Set(keys)
         return try loadHistory(name).events.filter { event in ActionKey(event).map(wanted.contains) ?? false }
     }
 
-    func state(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
+    private func stateNow(of name: DocumentName, at version: UInt64) throws(StorageError) -> StoredState {
         let history = try loadHistory(name)
         do {
             if let state = try history.state(at: version) { return .available(state, schema: history.schema(at: version)) }
@@ -109,14 +177,8 @@ final class FileDocumentStore: DocumentStore {
         return .unavailable(oldestVersion: history.baseVersion, latestVersion: history.latestVersion)
     }
 
-    /// The file store has no inbox: no entry ever reaches it.
-    func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64) {}
-
-    /// A failing disk shows in each refused action instead: there is nothing to wait for.
-    var unavailableReason: String? { nil }
-
     /// Starts a compaction when the log is due one; returns the base of one that finished since.
-    func maintain(_ name: DocumentName) -> UInt64? {
+    private func maintainNow(_ name: DocumentName) -> UInt64? {
         let log = log(for: name)
         let compactedBase = log.takeCompactedBase()
         if let start = log.beginCompaction(threshold: retainedEvents + snapshotInterval) {
@@ -125,19 +187,8 @@ final class FileDocumentStore: DocumentStore {
         return compactedBase
     }
 
-    func close(_ name: DocumentName) {
+    private func closeNow(_ name: DocumentName) {
         logs.withLock { $0.removeValue(forKey: name) }?.close()
-    }
-
-    func shutdown() {
-        // Compactions under way finish first: their swaps join the storage thread's queue.
-        compactionThread.stop()
-        thread.stop()
-        let open = logs.withLock { logs in
-            defer { logs = [:] }
-            return Array(logs.values)
-        }
-        for log in open { log.close() }
     }
 
     /// On the compaction thread: folds all but the newest `retainedEvents` of the log's first

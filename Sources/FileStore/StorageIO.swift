@@ -1,3 +1,5 @@
+import SyncEngine
+
 /// The file operations the event log needs. The engine never touches files any other way,
 /// so tests can inject failures (a full disk, a read-only directory) by wrapping `PosixStorageIO`.
 ///

@@ -1,5 +1,4 @@
 import Glibc
-import SystemSupport
 
 /// A dedicated thread for blocking store calls (write, fsync, rename; a database round trip).
 ///
@@ -40,6 +39,12 @@ public final class StorageThread: @unchecked Sendable {
                 continuation.resume(returning: Result { () throws(E) -> T in try job() })
             }
         }
+    }
+
+    /// Runs `job` on the storage thread and returns its result or throws its error: how a store
+    /// offers its blocking calls as async ones without blocking the caller's thread.
+    public func call<T: Sendable, E: Error>(_ job: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        try await run(job).get()
     }
 
     /// Runs `job` on the storage thread and waits for it.

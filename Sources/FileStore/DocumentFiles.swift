@@ -1,6 +1,7 @@
 import JSONCodec
 import JSONPatch
 import Logging
+import SyncEngine
 
 /// Where a document lives on disk and how its files are read back.
 ///
@@ -102,16 +103,15 @@ struct DocumentFiles: Sendable {
                 base = 0
             }
             if event.version <= base { continue }  // already in the snapshot
-            let expected = (events.last?.version ?? base) + 1
-            guard event.version == expected else {
-                throw StorageError.corrupt(
-                    logPath, line: number, "expected version \(expected), found version \(event.version)")
-            }
-            do {
-                try event.ops.applyInPlace(to: &state)
+            let previous = events.last?.version ?? base
+            do throws(ReplayError) {
+                try DocumentHistory.replay(CollectionOfOne(event), onto: &state, after: previous)
             } catch {
-                throw StorageError.corrupt(
-                    logPath, line: number, "ops do not apply to the state at version \(expected - 1): \(error)")
+                let reason =
+                    if case .doesNotApply(_, let patchError) = error.kind {
+                        "ops do not apply to the state at version \(previous): \(patchError)"
+                    } else { error.description }
+                throw StorageError.corrupt(logPath, line: number, reason)
             }
             events.append(event)
         }
@@ -122,7 +122,11 @@ struct DocumentFiles: Sendable {
                 history: DocumentHistory(baseVersion: 0, baseSchema: maximumSchema, baseState: initial), state: initial,
                 model: nil)
         }
-        history.append(events)
+        do {
+            try history.append(events)
+        } catch {
+            throw StorageError.corrupt(logPath, "\(error)")
+        }
         return LoadedDocument(history: history, state: state, model: model)
     }
 

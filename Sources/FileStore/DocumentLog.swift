@@ -1,4 +1,5 @@
 import Synchronization
+import SyncEngine
 
 /// Appends events to one document's log file and swaps in its compacted form. Used only from the
 /// storage thread.

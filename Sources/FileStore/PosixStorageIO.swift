@@ -1,4 +1,5 @@
 import Glibc
+import SyncEngine
 import SystemSupport
 
 /// `StorageIO` on the local file system through POSIX calls.
