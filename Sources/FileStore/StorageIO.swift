@@ -3,7 +3,7 @@ import SyncEngine
 /// The file operations the event log needs. The engine never touches files any other way,
 /// so tests can inject failures (a full disk, a read-only directory) by wrapping `PosixStorageIO`.
 ///
-/// Every method is called from the engine's storage thread or during start-up, never from
+/// Every method is called from the file store's storage thread (or its compaction thread), never from
 /// the Swift cooperative pool, so implementations may block.
 public protocol StorageIO: Sendable {
     /// Creates one directory level; succeeds if it already exists.
