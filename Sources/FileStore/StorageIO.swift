@@ -1,6 +1,6 @@
 import SyncEngine
 
-/// The file operations the event log needs. The engine never touches files any other way,
+/// The file operations the event log needs. The file store never touches files any other way,
 /// so tests can inject failures (a full disk, a read-only directory) by wrapping `PosixStorageIO`.
 ///
 /// Every method is called from the file store's storage thread (or its compaction thread), never from
