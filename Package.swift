@@ -85,7 +85,7 @@ let package = Package(
         ),
         // The PostgreSQL store and bus: libpq on threads of its own.
         .target(
-            name: "PostgresStore",
+            name: "PostgresBackend",
             dependencies: [
                 "CLibpq", "SyncEngine", "JSONPatch", "JSONCodec", "SystemSupport",
                 .product(name: "Logging", package: "swift-log"),
@@ -123,7 +123,7 @@ let package = Package(
             name: "patchsync",
             dependencies: [
                 "JSONPatch", "JSONCodec", "SyncEngine", "TodoModel", "SyncServer", "SyncClient", "SyncAPI",
-                "SystemSupport", "FileStore", "PostgresStore", "CMalloc", "JSONSchema", "AccessTokens",
+                "SystemSupport", "FileStore", "PostgresBackend", "CMalloc", "JSONSchema", "AccessTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -149,9 +149,9 @@ let package = Package(
         .testTarget(name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "SyncAPI"]),
         .testTarget(
-            name: "PostgresStoreTests",
+            name: "PostgresBackendTests",
             dependencies: [
-                "PostgresStore", "SyncEngine", "JSONPatch", .product(name: "Logging", package: "swift-log"),
+                "PostgresBackend", "SyncEngine", "JSONPatch", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SyncAPITests", dependencies: ["SyncAPI", "SyncEngine", "FileStore", "TodoModel", "JSONCodec"]),

@@ -1,7 +1,7 @@
 import ArgumentParser
 import FileStore
 import Logging
-import PostgresStore
+import PostgresBackend
 import SyncEngine
 import TodoModel
 

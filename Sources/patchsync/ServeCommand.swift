@@ -3,7 +3,7 @@ import ArgumentParser
 import FileStore
 import Glibc
 import Logging
-import PostgresStore
+import PostgresBackend
 import SyncAPI
 import SyncEngine
 import SyncServer

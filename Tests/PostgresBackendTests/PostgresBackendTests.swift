@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import PostgresStore
+@testable import PostgresBackend
 @testable import SyncEngine
 
 /// The store against a private cluster: a connection broken by a restart or a terminated backend

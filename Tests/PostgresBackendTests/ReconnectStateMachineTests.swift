@@ -2,7 +2,7 @@ import JSONPatch
 import SyncEngine
 import Testing
 
-@testable import PostgresStore
+@testable import PostgresBackend
 
 /// The one reconnect schedule of every PostgreSQL connection, without sockets.
 @Suite struct ReconnectStateMachineTests {
