@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "patchsync", targets: ["patchsync"]),
         .library(name: "JSONPatch", targets: ["JSONPatch"]),
+        .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .library(name: "SyncEngine", targets: ["SyncEngine"]),
         .library(name: "FileStore", targets: ["FileStore"]),
         .library(name: "SyncClient", targets: ["SyncClient"]),
@@ -65,12 +66,15 @@ let package = Package(
         ),
         // Codable values <-> JSONValue, without Foundation.
         .target(name: "JSONValueCoding", dependencies: ["JSONPatch"]),
+        // The wire protocol: the typed messages of both directions (encode and decode), error
+        // codes, close codes and roles. Pure Swift over JSONValue; JSON text through JSONCodec.
+        .target(name: "SyncProtocol", dependencies: ["JSONPatch", "JSONCodec"]),
         // Generic documents: reducer, actor, protocol messages, fan-out, and the store API
         // (`DocumentStore`) that the stores implement; it depends on no store.
         .target(
             name: "SyncEngine",
             dependencies: [
-                "JSONPatch", "JSONCodec", "JSONValueCoding", "SystemSupport",
+                "SyncProtocol", "JSONPatch", "JSONCodec", "JSONValueCoding", "SystemSupport",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,7 +108,7 @@ let package = Package(
         .target(
             name: "SyncServer",
             dependencies: [
-                "CLibWebsockets", "CZlib", "LibWebsocketsSupport", "SystemSupport", "SyncEngine", "SyncAPI",
+                "CLibWebsockets", "CZlib", "LibWebsocketsSupport", "SystemSupport", "SyncProtocol", "SyncEngine", "SyncAPI",
                 "JSONCodec", "WebAssets", "AccessTokens",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +118,7 @@ let package = Package(
         .target(
             name: "SyncClient",
             dependencies: [
-                "CLibWebsockets", "LibWebsocketsSupport", "SystemSupport", "JSONPatch", "JSONCodec",
+                "CLibWebsockets", "LibWebsocketsSupport", "SystemSupport", "SyncProtocol", "JSONPatch", "JSONCodec",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,11 +142,12 @@ let package = Package(
 
         .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
+        .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "JSONPatch", "JSONCodec"]),
         .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding"]),
         .testTarget(
             name: "SyncEngineTests",
             dependencies: [
-                "SyncEngine", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
+                "SyncEngine", "SyncProtocol", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -158,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "SyncServer", "SyncClient", "SyncEngine", "FileStore", "SyncAPI", "AccessTokens", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
+                "SyncServer", "SyncClient", "SyncProtocol", "SyncEngine", "FileStore", "SyncAPI", "AccessTokens", "TodoModel", "JSONCodec", "LibWebsocketsSupport", "CZlib",
             ]
         ),
     ]
@@ -179,13 +184,13 @@ if Context.environment["PATCHSYNC_FUZZ"] != nil {
         ("FuzzJSONPointer", ["JSONPatch"]),
         ("FuzzPatchApply", ["JSONPatch"]),
         ("FuzzDiff", ["JSONPatch"]),
-        ("FuzzClientMessage", ["SyncEngine", "TodoModel", "JSONPatch", "JSONCodec"]),
+        ("FuzzClientMessage", ["SyncProtocol", "SyncEngine", "TodoModel", "JSONPatch", "JSONCodec"]),
         ("FuzzHTTPRouting", ["SyncAPI", "SyncServer", "SyncEngine", "FileStore", "TodoModel", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
         ("FuzzMessageAssembler", ["LibWebsocketsSupport"]),
         ("FuzzJSONSchema", ["JSONSchema", "JSONCodec", "JSONPatch"]),
         ("FuzzTokenParser", ["AccessTokens", "SyncAPI"]),
         ("FuzzEventLog", ["SyncEngine", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", .product(name: "Logging", package: "swift-log")]),
-        ("FuzzIdentifiers", ["SyncEngine", "SyncServer", "JSONPatch", "JSONCodec"]),
+        ("FuzzIdentifiers", ["SyncProtocol", "SyncEngine", "SyncServer", "JSONPatch", "JSONCodec"]),
     ]
     for target in fuzzTargets {
         package.targets.append(

@@ -2,6 +2,7 @@ import FuzzSupport
 import JSONCodec
 import JSONPatch
 @testable import SyncEngine
+import SyncProtocol
 import TodoModel
 
 /// A list with rows at 1, 2 and 7 (one completed), as actions find it.
@@ -17,7 +18,7 @@ let initialState = TodoState(
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let envelope: ClientEnvelope
-    do throws(MessageRejection) {
+    do throws(ClientMessageError) {
         envelope = try ClientMessageParser.envelope(.text(bytes), limits: DocumentLimits())
     } catch {
         expectReadableError(id: error.id, code: error.code, message: error.message)
@@ -35,7 +36,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         return 0
     }
     let parsed: DecodedAction<TodoAction>
-    do throws(MessageRejection) {
+    do throws(ClientMessageError) {
         parsed = try ClientMessageParser.action(envelope, as: TodoAction.self)
     } catch {
         expectReadableError(id: error.id, code: error.code, message: error.message)

@@ -1,6 +1,7 @@
 import FuzzSupport
 import JSONCodec
 import JSONPatch
+import SyncProtocol
 @testable import SyncEngine
 @testable import SyncServer
 
@@ -90,10 +91,10 @@ private func actionID(_ input: inout FuzzInput) {
     guard let bytes = try? JSONCodec.encode(message) else { return }
     do {
         let envelope = try ClientMessageParser.envelope(.text(bytes), limits: DocumentLimits())
-        expect(id.utf8.count <= ClientMessageParser.maximumIDBytes, "an id of \(id.utf8.count) bytes accepted")
+        expect(id.utf8.count <= ClientEnvelope.maximumIDBytes, "an id of \(id.utf8.count) bytes accepted")
         expect(envelope.id == .string(id), "the id changed")
     } catch {
-        expect(id.utf8.count > ClientMessageParser.maximumIDBytes, "an id of \(id.utf8.count) bytes refused")
+        expect(id.utf8.count > ClientEnvelope.maximumIDBytes, "an id of \(id.utf8.count) bytes refused")
         expect(error.id == nil, "an overlong id echoed")
     }
 }

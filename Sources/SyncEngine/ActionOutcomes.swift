@@ -1,5 +1,6 @@
 import DequeModule
 import JSONPatch
+import SyncProtocol
 
 /// What became of the recent actions of named clients, by `(client, id)`, so that an action
 /// resent after a reconnect is answered with its original outcome instead of being applied twice.
@@ -12,7 +13,7 @@ import JSONPatch
 /// Both kinds together hold at most `maximumBytes` (ids, client names and remembered replies as
 /// `estimatedBytes` counts them): past it the oldest outcome goes first, whatever its age, so
 /// that a flood of actions cannot grow the map without bound within `lifetime`. (Ids are also
-/// bounded, by `ClientMessageParser.maximumIDBytes`, before they get here.)
+/// bounded, by `ClientEnvelope.maximumIDBytes`, before they get here.)
 struct ActionOutcomes {
     typealias Key = ActionKey
 

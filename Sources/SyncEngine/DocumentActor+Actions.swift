@@ -1,5 +1,6 @@
 import JSONPatch
 import Logging
+import SyncProtocol
 
 /// Client messages and inbox entries turned into changes or refusals.
 extension DocumentActor {
@@ -92,7 +93,7 @@ extension DocumentActor {
         }
         guard kind.acceptsActions else { return .failure(typedActionRefusal(envelope.type)) }
         let decoded: DecodedAction<Model.Action>
-        do throws(MessageRejection) {
+        do throws(ClientMessageError) {
             decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
         } catch {
             return .failure(ActionRejected(error.code, error.message))
@@ -119,7 +120,7 @@ extension DocumentActor {
     func apply(_ entry: InboxEntry) async {
         while ensureStateIsCurrent() {
             let decoded: DecodedAction<Model.Action>
-            do throws(MessageRejection) {
+            do throws(ClientMessageError) {
                 let envelope = try ClientMessageParser.envelope(.text(entry.action), limits: context.limits)
                 if kind.acceptsRawPatches, envelope.type == "Patch" {
                     return await applyRawPatch(envelope, from: entry)

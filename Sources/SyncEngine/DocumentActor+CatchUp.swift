@@ -1,4 +1,5 @@
 import Logging
+import SyncProtocol
 
 /// Changes committed by other writers to a shared store.
 extension DocumentActor {

@@ -1,4 +1,5 @@
 import Logging
+import SyncProtocol
 
 /// Making a batch durable, then sending its replies and broadcasts in order.
 extension DocumentActor {

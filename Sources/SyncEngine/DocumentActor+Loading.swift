@@ -1,6 +1,7 @@
 import JSONPatch
 import JSONValueCoding
 import Logging
+import SyncProtocol
 
 /// Loading the document from its store, and unloading it when unused.
 extension DocumentActor {

@@ -1,4 +1,5 @@
 import JSONPatch
+import SyncProtocol
 
 /// Raw JSON Patch writes, rebased and checked against the model.
 extension DocumentActor {

@@ -1,5 +1,6 @@
 import JSONPatch
 import Logging
+import SyncProtocol
 
 /// Sessions joining and resuming, history pages, and presence.
 extension DocumentActor {
@@ -110,7 +111,7 @@ extension DocumentActor {
                 reject(session, id: id, rejection, into: &batch)
                 return
             }
-            batch.outputs.append(.reply(session, ServerMessage.presence(roster.entries)))
+            batch.outputs.append(.reply(session, OutboundMessage.presence(roster.entries)))
             change = .joined(entry)
         case .focus(let focus):
             switch roster.focus(session, on: focus, now: now) {
@@ -137,11 +138,11 @@ extension DocumentActor {
 
     /// Another instance's session changed (through the presence bus).
     func applyRemotePresence(_ change: PresenceChange, into batch: inout Batch) {
-        if roster.applyRemote(change) { batch.outputs.append(.toPresent(ServerMessage.presence(change), except: nil)) }
+        if roster.applyRemote(change) { batch.outputs.append(.toPresent(OutboundMessage.presence(change), except: nil)) }
     }
 
     private func announce(_ change: PresenceChange, except session: SessionID, into batch: inout Batch) {
-        batch.outputs.append(.toPresent(ServerMessage.presence(change), except: session))
+        batch.outputs.append(.toPresent(OutboundMessage.presence(change), except: session))
         context.presenceBus?.publish(change, on: name)
     }
 }

@@ -2,6 +2,7 @@ import JSONCodec
 import JSONPatch
 import JSONValueCoding
 import Logging
+import SyncProtocol
 
 /// A change staged in a batch: the new JSON, its event, its Patch and the document limits.
 extension DocumentActor {

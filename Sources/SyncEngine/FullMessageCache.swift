@@ -1,5 +1,6 @@
 import JSONCodec
 import JSONPatch
+import SyncProtocol
 
 /// The encoded Full of one version, per role, shared by every session that joins at that version.
 ///
@@ -10,7 +11,7 @@ import JSONPatch
 struct FullMessageCache {
     private var version: UInt64?
     private var messages: [SessionRole: OutboundMessage] = [:]
-    /// The length of the part every role's message shares (see `ServerMessage.Full.head`).
+    /// The length of the part every role's message shares (see `ServerMessage.fullHead`).
     private var sharedCount = 0
 
     /// The Full for `role` at `version`, whose state is `state`; encoded only on the first call
@@ -20,12 +21,12 @@ struct FullMessageCache {
     ) throws(JSONEncodingError) -> OutboundMessage {
         if self.version != version { self = FullMessageCache(version: version) }
         if let message = messages[role] { return message }
-        let tail = ServerMessage.Full.tail(for: role)
+        let tail = ServerMessage.fullTail(for: role)
         let message: OutboundMessage
         if let encoded = messages.values.first {
             message = OutboundMessage(prefix: sharedCount, of: encoded, followedBy: tail)
         } else {
-            let head = try ServerMessage.Full.head(
+            let head = try ServerMessage.fullHead(
                 stateKey: kind.stateKey, state: state, version: version, schema: kind.schemaVersion,
                 model: kind.isDeclared ? kind.modelName : nil)
             sharedCount = head.count

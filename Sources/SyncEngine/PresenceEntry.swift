@@ -1,4 +1,5 @@
 import JSONPatch
+import SyncProtocol
 
 /// One session on a document's presence list, as `Presence` and `PresenceJoin` show it:
 /// `{"session":N,"name":..,"client":..,"user":..,"since":MS,"role":"editor","focus":..}` (`user`:
@@ -29,43 +30,29 @@ public struct PresenceEntry: Sendable, Equatable {
         self.focus = focus
     }
 
-    var jsonValue: JSONValue {
-        [
-            "session": .integer(Int64(clamping: session.rawValue)), "name": name.map(JSONValue.string) ?? .null,
-            "client": client.map { .string($0.rawValue) } ?? .null, "user": user.map(JSONValue.string) ?? .null,
-            "since": .integer(since),
-            "role": .string(role.protocolName), "focus": focus.map(JSONValue.string) ?? .null,
-        ]
+    /// The entry as the presence messages show it.
+    var presenceSession: PresenceSession {
+        PresenceSession(
+            session: session.rawValue, name: name, client: client?.rawValue, user: user, since: since, role: role,
+            focus: focus)
     }
+
+    /// As `Presence` and `PresenceJoin` write it; also what instances tell each other.
+    var jsonValue: JSONValue { presenceSession.jsonValue }
 
     /// Reads an entry written by `jsonValue`; nil when a member is missing or out of bounds
     /// (another instance's message is checked like a client's).
     init?(json: JSONValue) {
-        guard case .integer(let session)? = json["session"], session > 0, case .integer(let since)? = json["since"],
-            case .string(let roleName)? = json["role"], let role = SessionRole(protocolName: roleName),
-            let name = Self.optionalString(json["name"]), name.map({ PresenceName.refusal(of: $0) == nil }) ?? true,
-            let focus = Self.optionalString(json["focus"]),
-            focus.map({ $0.utf8.count <= PresenceRoster.maximumFocusBytes }) ?? true,
-            let client = Self.optionalString(json["client"]),
-            // Absent in messages of instances from before signed tokens.
-            let user = json["user"] == nil ? .some(nil) : Self.optionalString(json["user"]),
-            user.map({ $0.utf8.count <= 256 }) ?? true
+        guard let entry = try? PresenceSession(json: json),
+            entry.name.map({ PresenceName.refusal(of: $0) == nil }) ?? true,
+            entry.focus.map({ $0.utf8.count <= PresenceRoster.maximumFocusBytes }) ?? true,
+            entry.user.map({ $0.utf8.count <= 256 }) ?? true
         else { return nil }
-        let clientID = client.flatMap(ClientID.init)
-        guard client == nil || clientID != nil else { return nil }
+        let clientID = entry.client.flatMap(ClientID.init)
+        guard entry.client == nil || clientID != nil else { return nil }
         self.init(
-            session: SessionID(rawValue: UInt64(session)), name: name, client: clientID, user: user, since: since,
-            role: role,
-            focus: focus)
-    }
-
-    /// `.some(nil)` for null, `.some(text)` for a string, nil for anything else.
-    private static func optionalString(_ value: JSONValue?) -> String?? {
-        switch value {
-        case .null?: .some(nil)
-        case .string(let text)?: .some(text)
-        default: nil
-        }
+            session: SessionID(rawValue: entry.session), name: entry.name, client: clientID, user: entry.user,
+            since: entry.since, role: entry.role, focus: entry.focus)
     }
 }
 
@@ -91,17 +78,6 @@ extension [PresenceEntry] {
             }
             self[index].focus = focus
             return true
-        }
-    }
-}
-
-extension SessionRole {
-    /// The role named `"editor"` or `"viewer"`.
-    init?(protocolName: String) {
-        switch protocolName {
-        case "editor": self = .editor
-        case "viewer": self = .viewer
-        default: return nil
         }
     }
 }

@@ -1,3 +1,5 @@
+import SyncProtocol
+
 /// A client message about presence rather than the document: `Hello` or `Focus`.
 enum PresenceRequest {
     /// `{"type":"Hello","name":"Ana"}`: opt into presence, with an optional name.
@@ -6,38 +8,17 @@ enum PresenceRequest {
     case focus(String?)
 
     /// Nil when the message is something else (an action); throws `invalid_action` when it is a
-    /// presence message with a wrong member.
+    /// presence message with a wrong member (read by `SyncProtocol.ClientMessage`).
     init?(_ envelope: ClientEnvelope) throws(ActionRejected) {
-        switch envelope.type {
-        case "Hello":
-            switch envelope.message["name"] {
-            case nil, .null?:
-                self = .hello(name: nil)
-            case .string(let name)?:
-                if let refusal = PresenceName.refusal(of: name) {
-                    throw ActionRejected(.invalidAction, refusal)
-                }
-                self = .hello(name: name)
-            case let other?:
-                throw ActionRejected(.invalidAction, "name: expected a string, found \(other.typeName)")
+        guard envelope.type == "Hello" || envelope.type == "Focus" else { return nil }
+        do throws(ClientMessageError) {
+            switch try ClientMessage(envelope) {
+            case .hello(let name): self = .hello(name: name)
+            case .focus(let focus): self = .focus(focus)
+            case .patch, .action: return nil
             }
-        case "Focus":
-            switch envelope.message["focus"] {
-            case .null?:
-                self = .focus(nil)
-            case .string(let focus)?:
-                guard focus.utf8.count <= PresenceRoster.maximumFocusBytes else {
-                    throw ActionRejected(
-                        .invalidAction, "focus: at most \(PresenceRoster.maximumFocusBytes) bytes of UTF-8")
-                }
-                self = .focus(focus)
-            case nil:
-                throw ActionRejected(.invalidAction, "missing member \"focus\" (a string, or null)")
-            case let other?:
-                throw ActionRejected(.invalidAction, "focus: expected a string or null, found \(other.typeName)")
-            }
-        default:
-            return nil
+        } catch {
+            throw ActionRejected(error.code, error.message)
         }
     }
 }

@@ -1,4 +1,5 @@
 import JSONPatch
+import SyncProtocol
 
 /// Who is on a document: the sessions that said `Hello`, with what they chose to show; with a
 /// presence bus also the other instances' (`remote`, kept as their messages say).
@@ -11,7 +12,7 @@ struct PresenceRoster {
     }
 
     /// At most this many UTF-8 bytes in a `focus`.
-    static let maximumFocusBytes = 256
+    static let maximumFocusBytes = ClientMessage.maximumFocusBytes
 
     /// This instance's sessions, in the order they said Hello.
     private(set) var members: [Member] = []

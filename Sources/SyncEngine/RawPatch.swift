@@ -1,37 +1,24 @@
 import JSONPatch
+import SyncProtocol
 
 /// A client's raw RFC 6902 write: `{"type":"Patch","ops":[...],"base":V,"id":...}`.
 ///
 /// `base` is the version the client saw. The ops apply to the current state as they are
 /// (rebased) when nothing they touch changed after `base`; otherwise the write is a `conflict`.
 struct RawPatch {
-    /// The most operations one message may carry.
-    static let maximumOperations = 1000
-
     let patch: JSONPatch
     let base: UInt64?
 
+    /// Read by `SyncProtocol.ClientMessage`, which bounds the operations and checks `base`.
     init(_ envelope: ClientEnvelope) throws(ActionRejected) {
-        guard case .array(let ops)? = envelope.message["ops"] else {
-            throw ActionRejected(.invalidPatch, "ops: expected an array of JSON Patch operations")
-        }
-        guard ops.count <= Self.maximumOperations else {
-            throw ActionRejected(
-                .invalidPatch, "ops: \(ops.count) operations; at most \(Self.maximumOperations) per message")
-        }
-        do {
-            patch = try JSONPatch(json: .array(ops))
-        } catch {
-            throw ActionRejected(.invalidPatch, "ops: \(error)")
-        }
-        switch envelope.message["base"] {
-        case nil, .null?:
-            base = nil
-        case let value?:
-            guard let integer = value.integerValue, integer >= 0 else {
-                throw ActionRejected(.invalidPatch, "base: expected a non-negative integer version")
+        do throws(ClientMessageError) {
+            guard case .patch(let ops, let base) = try ClientMessage(envelope) else {
+                throw ClientMessageError(id: envelope.id, code: .invalidPatch, message: "expected a Patch message")
             }
-            base = UInt64(integer)
+            patch = ops
+            self.base = base
+        } catch {
+            throw ActionRejected(error.code, error.message)
         }
     }
 

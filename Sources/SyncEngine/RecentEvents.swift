@@ -1,5 +1,6 @@
 import DequeModule
 import JSONCodec
+import SyncProtocol
 
 /// The newest events of a document kept in memory, with their Patch messages as broadcast, so
 /// that resume and history rarely read the store and resuming sessions share the Patches' bytes.

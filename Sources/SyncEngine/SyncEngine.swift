@@ -1,6 +1,7 @@
 import JSONPatch
 import JSONValueCoding
 import Logging
+import SyncProtocol
 import Synchronization
 
 /// The sync engine: keeps every document of one `DocumentModel`, applies client actions,

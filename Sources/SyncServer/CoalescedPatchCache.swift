@@ -1,4 +1,5 @@
 import SyncEngine
+import SyncProtocol
 
 /// The last coalesced Patch built, so that sessions that fell behind together share one copy
 /// instead of each building the same bytes.

@@ -1,6 +1,7 @@
 import DequeModule
 import LibWebsocketsSupport
 import SyncEngine
+import SyncProtocol
 
 /// The life of one WebSocket session, free of sockets and threads: what arrives, what is queued
 /// for it, and how it closes. Every event returns what the transport must do next, so the whole

@@ -1,5 +1,6 @@
 import JSONPatch
 import SyncClient
+import SyncProtocol
 import SyncServer
 import Testing
 

@@ -2,6 +2,7 @@ import JSONCodec
 import JSONPatch
 import LibWebsocketsSupport
 import SyncEngine
+import SyncProtocol
 import Testing
 
 @testable import SyncServer

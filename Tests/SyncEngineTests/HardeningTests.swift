@@ -1,5 +1,6 @@
 import FileStore
 import JSONPatch
+import SyncProtocol
 import Testing
 
 @testable import SyncEngine
@@ -81,8 +82,8 @@ import Testing
         let engine = try await makeEngine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, client: ClientID("c"), output: output)
-        let long = String(repeating: "x", count: ClientMessageParser.maximumIDBytes + 1)
-        let fits = String(repeating: "y", count: ClientMessageParser.maximumIDBytes)
+        let long = String(repeating: "x", count: ClientEnvelope.maximumIDBytes + 1)
+        let fits = String(repeating: "y", count: ClientEnvelope.maximumIDBytes)
         engine.send(#"{"type":"ChangeName","name":"a","id":"\#(long)"}"#, from: session)
         engine.send(#"{"type":"ChangeName","name":"b","id":"\#(fits)"}"#, from: session)
         engine.send(#"{"type":"ChangeName","name":"c","id":123456789012345}"#, from: session)

@@ -1,6 +1,7 @@
 import FileStore
 import JSONPatch
 import JSONValueCoding
+import SyncProtocol
 import Testing
 
 @testable import SyncEngine

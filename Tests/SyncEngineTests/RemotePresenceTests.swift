@@ -1,6 +1,7 @@
 import FileStore
 import JSONCodec
 import Logging
+import SyncProtocol
 import Synchronization
 import Testing
 

@@ -43,15 +43,3 @@ public enum SyncErrorCode: String, Sendable, Hashable, CaseIterable {
     /// A raw `Patch` touches what changed after its `base`; the Error carries the current `version`.
     case conflict = "conflict"
 }
-
-extension SyncErrorCode {
-    /// Whether a resend of the refused action would be refused again, so that its outcome is
-    /// remembered for exactly-once delivery. Refusals for want of resources are not: a resend
-    /// may succeed.
-    var isFinal: Bool {
-        switch self {
-        case .storageUnavailable, .rateLimited, .internalError: false
-        default: true
-        }
-    }
-}

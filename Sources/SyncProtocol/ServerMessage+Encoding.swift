@@ -1,36 +1,29 @@
 import JSONCodec
 import JSONPatch
 
-/// Encodes the messages the server sends. Each returns bytes ready to share between sessions.
-///
-///     {"type":"Full","<stateKey>":{...},"version":N,"schema":S,"role":"editor"|"viewer"}
-///     {"type":"Full","state":{...},"version":N,"schema":S,"model":"NAME","role":..}   (a declared type)
-///     {"type":"Patch","ops":[...],"version":N,"from":F}   (F = N - 1 unless coalesced)
-///     {"type":"Ack","id":..,"version":N}
-///     {"type":"Error","id":..,"code":"..","message":".."}   (no "id" when the action had none)
-///     {"type":"Error","id":..,"code":"conflict","message":"..","version":N}
-public enum ServerMessage {
-    /// A Full in two parts, so that the state is encoded once for every role: `head` is the
-    /// message up to its last member (the role), `tail(for:)` ends it.
-    enum Full {
-        /// `{"type":"Full","<stateKey>":{...},"version":N,"schema":S` (no closing brace).
-        static func head(stateKey: String, state: JSONValue, version: UInt64, schema: Int, model: String? = nil)
-            throws(JSONEncodingError) -> [UInt8]
-        {
-            var object: JSONObject = [
-                "type": "Full", stateKey: state, "version": .integer(Int64(clamping: version)),
-                "schema": .integer(Int64(schema)),
-            ]
-            if let model { object["model"] = .string(model) }
-            var bytes = try JSONCodec.encode(.object(object))
-            bytes.removeLast()
-            return bytes
-        }
+/// The server's messages encoded straight to shareable bytes: what the engine sends. These are
+/// the fast paths of fan-out (a Patch's ops encoded once, Patches coalesced by copying bytes,
+/// a Full's state encoded once for both roles); each gives the same bytes as `encoded()` of the
+/// typed `ServerMessage` (SyncProtocolTests checks this).
+extension ServerMessage {
+    /// `{"type":"Full","<stateKey>":{...},"version":N,"schema":S` (no closing brace): a Full up to
+    /// its last member (the role), so that the state is encoded once for every role.
+    package static func fullHead(stateKey: String, state: JSONValue, version: UInt64, schema: Int, model: String? = nil)
+        throws(JSONEncodingError) -> [UInt8]
+    {
+        var object: JSONObject = [
+            "type": "Full", stateKey: state, "version": .integer(Int64(clamping: version)),
+            "schema": .integer(Int64(schema)),
+        ]
+        if let model { object["model"] = .string(model) }
+        var bytes = try JSONCodec.encode(.object(object))
+        bytes.removeLast()
+        return bytes
+    }
 
-        /// `,"role":"editor"}` or `,"role":"viewer"}`.
-        static func tail(for role: SessionRole) -> [UInt8] {
-            Array(#","role":"\#(role.protocolName)"}"#.utf8)
-        }
+    /// `,"role":"editor"}` or `,"role":"viewer"}`: the end of a Full begun by `fullHead`.
+    package static func fullTail(for role: SessionRole) -> [UInt8] {
+        Array(#","role":"\#(role.rawValue)"}"#.utf8)
     }
 
     /// The ops go from version `version - 1` to `version`.

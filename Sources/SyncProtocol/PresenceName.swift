@@ -5,16 +5,16 @@
 /// the text: `"e"` with 30,000 combining accents is one character but 60 KB. Characters
 /// (grapheme clusters) bound what the page shows; runs of combining marks are bounded as the
 /// Stream-Safe Text Format (UAX #15) does, so a name cannot stack marks into a streak over the page.
-enum PresenceName {
+public enum PresenceName {
     /// At most this many UTF-8 bytes (PROTOCOL.md).
-    static let maximumBytes = 256
+    public static let maximumBytes = 256
     /// At most this many characters.
-    static let maximumCharacters = 64
+    public static let maximumCharacters = 64
     /// At most this many combining marks in a row (UAX #15's stream-safe limit).
-    static let maximumCombiningMarksInARow = 30
+    public static let maximumCombiningMarksInARow = 30
 
     /// Why `name` is refused, or nil when it is within bounds.
-    static func refusal(of name: String) -> String? {
+    public static func refusal(of name: String) -> String? {
         let bytes = name.utf8.count
         if bytes > maximumBytes {
             return "name: \(bytes) bytes of UTF-8; at most \(maximumBytes)"
