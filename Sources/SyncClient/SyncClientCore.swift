@@ -1,29 +1,16 @@
 import JSONCodec
 import JSONPatch
 import Logging
+import SyncProtocol
 import Synchronization
 
-/// The mirror and the waiters of one `SyncClient`, shared by the caller's tasks and the loop's
-/// service thread. Continuations are resumed under the lock (resuming only schedules a task);
-/// streams are finished outside it, because finishing runs their termination handlers.
+/// The waiters of one `SyncClient` and the effects of its `SyncClientStateMachine`, shared by
+/// the caller's tasks and the loop's service thread. The machine decides; this type owns what
+/// cannot be tested without a server: connections, continuations, timers and streams.
+/// Continuations are resumed under the lock (resuming only schedules a task); streams are
+/// finished outside it, because finishing runs their termination handlers.
 final class SyncClientCore: Sendable {
     typealias Waiter<Value> = CheckedContinuation<Result<Value, SyncClientError>, Never>
-
-    enum Phase {
-        case idle, connecting, open, closing
-        /// The connection was lost and `configuration.reconnect` is set: waiting to connect again.
-        case reconnecting
-        case closed(SyncClientError)
-    }
-
-    struct PendingReply {
-        /// The connection the action went out on; nil while waiting to reconnect.
-        var connection: WebSocketConnectionID?
-        /// The action as sent, to send again with the same id after a reconnection.
-        let bytes: [UInt8]
-        let continuation: Waiter<SyncClient.Reply>
-        let timeout: Task<Void, Never>
-    }
 
     struct PendingVersion {
         let version: UInt64
@@ -32,24 +19,18 @@ final class SyncClientCore: Sendable {
     }
 
     struct State {
-        var phase = Phase.idle
-        /// The connection whose messages count; messages of an older one (before a resync) are ignored.
-        var connection: WebSocketConnectionID?
-        var document = JSONValue.null
-        var version: UInt64?
-        var hasFull = false
-        var nextActionID: Int64 = 1
+        var machine: SyncClientStateMachine
         var nextToken: UInt64 = 1
         var connectWaiters: [UInt64: (continuation: Waiter<Void>, timeout: Task<Void, Never>)] = [:]
-        var replies: [Int64: PendingReply] = [:]
+        var replies: [Int64: (continuation: Waiter<SyncClient.Reply>, timeout: Task<Void, Never>)] = [:]
         var versionWaiters: [UInt64: PendingVersion] = [:]
         var closeWaiters: [UInt64: Waiter<Void>] = [:]
         var subscribers: [UInt64: AsyncStream<JSONValue>.Continuation] = [:]
-        /// Reconnection attempts that failed since the connection was last open.
-        var failedReconnects = 0
         var reconnectTask: Task<Void, Never>?
-        /// Set before the loop shuts down, whose closing connections must not be reconnected.
-        var isShuttingDown = false
+
+        var document: JSONValue { machine.document }
+        var version: UInt64? { machine.version }
+        var phase: SyncClientStateMachine.Phase { machine.phase }
 
         mutating func takeToken() -> UInt64 {
             defer { nextToken += 1 }
@@ -60,7 +41,7 @@ final class SyncClientCore: Sendable {
     let configuration: SyncClient.Configuration
     let logger: Logger
     let loop: WebSocketClientLoop
-    let state = Mutex(State())
+    let state: Mutex<State>
     /// The `?client=` ID of a reconnecting client, random per instance: with the action ids
     /// counting from 1, it makes every action of this instance unique to the server.
     let clientID: String?
@@ -69,6 +50,8 @@ final class SyncClientCore: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.loop = loop
+        state = Mutex(
+            State(machine: SyncClientStateMachine(stateKey: configuration.stateKey, reconnectPolicy: configuration.reconnect)))
         clientID = configuration.reconnect == nil ? nil : Self.randomClientID()
     }
 
@@ -95,23 +78,73 @@ final class SyncClientCore: Sendable {
         }
     }
 
+    /// Carries out the machine's actions, under the lock; returns the streams to finish outside it.
+    private func perform(_ actions: [SyncClientStateMachine.Action], _ state: inout State)
+        -> [AsyncStream<JSONValue>.Continuation]
+    {
+        var finished: [AsyncStream<JSONValue>.Continuation] = []
+        for action in actions {
+            switch action {
+            case .openConnection(let since):
+                state.machine.connectionStarted(openConnection(resumingAfter: since))
+            case .send(let bytes, let connection):
+                loop.send(bytes, on: connection)
+            case .closeConnection(let connection, let reason):
+                loop.close(connection, code: 1000, reason: reason)
+            case .applyFull:
+                for (_, waiter) in state.connectWaiters {
+                    waiter.timeout.cancel()
+                    waiter.continuation.resume(returning: .success(()))
+                }
+                state.connectWaiters = [:]
+            case .applyPatch:
+                break  // version waiters are checked after every message
+            case .resolve(let id, let reply):
+                if let waiter = state.replies.removeValue(forKey: id) {
+                    waiter.timeout.cancel()
+                    waiter.continuation.resume(returning: .success(reply))
+                }
+            case .fail(let ids, let error):
+                for id in ids {
+                    guard let waiter = state.replies.removeValue(forKey: id) else { continue }
+                    waiter.timeout.cancel()
+                    waiter.continuation.resume(returning: .failure(error))
+                }
+            case .reconnect(let delay):
+                logger.info(
+                    "connection lost; reconnecting",
+                    metadata: ["url": "\(urlText)", "delay": "\(delay)", "attempt": "\(state.machine.failedReconnects)"])
+                state.reconnectTask = Task { [self] in
+                    try? await Task.sleep(for: delay)
+                    guard !Task.isCancelled else { return }
+                    self.state.withLock { state in
+                        _ = perform(state.machine.reconnectTimerFired(), &state)
+                    }
+                }
+            case .giveUp(let error):
+                finished += Self.finish(&state, with: error)
+            case .ignore(let reason):
+                logger.warning("ignoring a server message", metadata: ["url": "\(urlText)", "reason": "\(reason)"])
+            }
+        }
+        return finished
+    }
+
     // MARK: Caller side
 
     func connect(_ continuation: Waiter<Void>) {
         state.withLock { state in
-            switch state.phase {
-            case .open, .reconnecting:
-                // A reconnecting client is connected as far as its caller is concerned.
+            let result: (wait: Bool, actions: [SyncClientStateMachine.Action])
+            do throws(SyncClientError) {
+                result = try state.machine.connect()
+            } catch {
+                continuation.resume(returning: .failure(error))
+                return
+            }
+            _ = perform(result.actions, &state)
+            guard result.wait else {
                 continuation.resume(returning: .success(()))
                 return
-            case .closing, .closed:
-                continuation.resume(returning: .failure(.notConnected))
-                return
-            case .idle:
-                state.phase = .connecting
-                state.connection = openConnection()
-            case .connecting:
-                break
             }
             let token = state.takeToken()
             let timeout = timeoutTask(after: configuration.connectTimeout) { [self] in
@@ -126,43 +159,35 @@ final class SyncClientCore: Sendable {
             guard let waiter = state.connectWaiters.removeValue(forKey: token) else { return nil }
             waiter.continuation.resume(
                 returning: .failure(.timedOut(operation: "connecting to \(urlText)", seconds: configuration.connectTimeout.seconds)))
-            return state.connection
+            return state.machine.connection
         }
         if let connection { loop.close(connection, code: 1000, reason: "connect timed out") }
     }
 
     func send(_ action: JSONObject, _ continuation: Waiter<SyncClient.Reply>) {
         state.withLock { state in
-            let connection: WebSocketConnectionID?
-            switch state.phase {
-            case .open: connection = state.connection
-            case .reconnecting: connection = nil  // sent once connected again
-            default:
-                continuation.resume(returning: .failure(.notConnected))
-                return
-            }
-            let id = state.nextActionID
-            var action = action
-            action["id"] = .integer(id)
-            let bytes: [UInt8]
-            do {
-                bytes = try JSONCodec.encode(.object(action))
+            let sent: (id: Int64, actions: [SyncClientStateMachine.Action])
+            do throws(SyncClientStateMachine.SendRefusal) {
+                sent = try state.machine.send(action)
             } catch {
-                continuation.resume(returning: .failure(.invalidAction(reason: "\(error)")))
+                switch error {
+                case .notConnected: continuation.resume(returning: .failure(.notConnected))
+                case .unencodable(let reason): continuation.resume(returning: .failure(.invalidAction(reason: reason)))
+                }
                 return
             }
-            state.nextActionID += 1
+            let id = sent.id
             let timeout = timeoutTask(after: configuration.replyTimeout) { [self] in
                 replyTimedOut(id)
             }
-            state.replies[id] = PendingReply(
-                connection: connection, bytes: bytes, continuation: continuation, timeout: timeout)
-            if let connection { loop.send(bytes, on: connection) }
+            state.replies[id] = (continuation, timeout)
+            _ = perform(sent.actions, &state)
         }
     }
 
     private func replyTimedOut(_ id: Int64) {
         state.withLock { state in
+            _ = state.machine.replyTimedOut(id)
             state.replies.removeValue(forKey: id)?.continuation.resume(
                 returning: .failure(.timedOut(operation: "waiting for the reply to action \(id)", seconds: configuration.replyTimeout.seconds)))
         }
@@ -170,7 +195,7 @@ final class SyncClientCore: Sendable {
 
     func waitForVersion(_ version: UInt64, _ continuation: Waiter<JSONValue>) {
         state.withLock { state in
-            if state.hasFull, let current = state.version, current >= version {
+            if state.machine.hasFull, let current = state.version, current >= version {
                 continuation.resume(returning: .success(state.document))
                 return
             }
@@ -215,24 +240,13 @@ final class SyncClientCore: Sendable {
     /// Asks the server to close; returns the connection to wait for, or nil when there is none.
     func beginClose() -> WebSocketConnectionID? {
         let (connection, subscribers) = state.withLock { state -> (WebSocketConnectionID?, [AsyncStream<JSONValue>.Continuation]) in
-            switch state.phase {
-            case .connecting, .open:
-                state.phase = .closing
-                return (state.connection, [])
-            case .idle:
-                state.phase = .closed(.notConnected)
-                defer { state.subscribers = [:] }
-                return (nil, Array(state.subscribers.values))
-            case .reconnecting:
-                state.reconnectTask?.cancel()
-                if let connection = state.connection {
-                    state.phase = .closing
-                    return (connection, [])
-                }
-                return (nil, Self.finish(&state, with: .notConnected))
-            case .closing, .closed:
-                return (nil, [])
+            state.reconnectTask?.cancel()
+            var connection: WebSocketConnectionID?
+            var rest: [SyncClientStateMachine.Action] = []
+            for action in state.machine.close() {
+                if case .closeConnection(let id, _) = action { connection = id } else { rest.append(action) }
             }
+            return (connection, perform(rest, &state))
         }
         subscribers.forEach { $0.finish() }
         return connection
@@ -241,7 +255,7 @@ final class SyncClientCore: Sendable {
     /// Stops reconnecting for good: the loop is about to shut down.
     func prepareForShutdown() {
         state.withLock { state in
-            state.isShuttingDown = true
+            state.machine.prepareForShutdown()
             state.reconnectTask?.cancel()
         }
     }
@@ -271,149 +285,46 @@ final class SyncClientCore: Sendable {
             logger.warning("ignoring a server message that is not JSON", metadata: ["error": "\(error)"])
             return
         }
-        var resyncReason: String?
-        let subscribers = state.withLock { state -> [AsyncStream<JSONValue>.Continuation] in
-            guard state.connection == connection else { return [] }
-            switch value["type"]?.stringValue {
-            case "Full":
-                guard let document = value[configuration.stateKey] else {
-                    logger.warning("Full message without '\(configuration.stateKey)'")
-                    break
-                }
-                state.document = document
-                state.version = Self.version(of: value)
-                state.hasFull = true
-                if case .connecting = state.phase { state.phase = .open }
-                for (_, waiter) in state.connectWaiters {
-                    waiter.timeout.cancel()
-                    waiter.continuation.resume(returning: .success(()))
-                }
-                state.connectWaiters = [:]
-            case "Patch":
-                guard state.hasFull else { break }
-                resyncReason = Self.applyPatch(value, to: &state)
-            case "Ack", "Error":
-                if let reply = SyncClient.Reply(value), let id = value["id"]?.integerValue,
-                    let pending = state.replies.removeValue(forKey: id)
-                {
-                    pending.timeout.cancel()
-                    pending.continuation.resume(returning: .success(reply))
-                }
-            default:
-                break
-            }
-            if let current = state.version, state.hasFull {
+        let decoded = Result { () throws(ServerMessageError) in
+            try ServerMessage(json: value, stateKey: configuration.stateKey)
+        }
+        let (subscribers, finished) = state.withLock { state -> ([AsyncStream<JSONValue>.Continuation], [AsyncStream<JSONValue>.Continuation]) in
+            guard state.machine.connection == connection else { return ([], []) }
+            let finished = perform(state.machine.received(decoded, json: value, on: connection), &state)
+            if let current = state.version, state.machine.hasFull {
                 for (token, waiter) in state.versionWaiters where waiter.version <= current {
                     state.versionWaiters[token] = nil
                     waiter.timeout.cancel()
                     waiter.continuation.resume(returning: .success(state.document))
                 }
             }
-            return Array(state.subscribers.values)
+            return (Array(state.subscribers.values), finished)
         }
         for subscriber in subscribers { subscriber.yield(value) }
-        if let resyncReason { resynchronize(because: resyncReason) }
+        finished.forEach { $0.finish() }
     }
 
-    private static func version(of message: JSONValue) -> UInt64? {
-        message["version"]?.integerValue.flatMap { UInt64(exactly: $0) }
-    }
-
-    /// Applies a Patch to the mirror; returns why the mirror is out of step when it cannot.
-    /// A Patch applies to the version named by its `from` (several versions when the server
-    /// coalesced them), or to `version - 1` from a server that does not send `from`.
-    private static func applyPatch(_ message: JSONValue, to state: inout State) -> String? {
-        let version = version(of: message)
-        let from = message["from"]?.integerValue.flatMap { UInt64(exactly: $0) } ?? version.map { $0 &- 1 }
-        if let from, let current = state.version, from != current {
-            return "Patch from version \(from) does not follow \(current)"
-        }
-        do {
-            let patch = try JSONPatch(json: message["ops"] ?? .null)
-            state.document = try patch.apply(to: state.document)
-        } catch {
-            return "Patch \(version.map(String.init) ?? "") does not apply: \(error)"
-        }
-        if let version { state.version = version }
-        return nil
-    }
-
-    /// The mirror cannot follow the patches any more: connect again for a fresh Full. Replies
-    /// awaited on the old connection will never come, so they fail.
-    private func resynchronize(because reason: String) {
-        logger.warning("mirror out of step, reconnecting for a fresh Full", metadata: ["reason": "\(reason)"])
-        let old = state.withLock { state -> WebSocketConnectionID? in
-            guard case .open = state.phase, let old = state.connection else { return nil }
-            state.connection = openConnection()
-            state.hasFull = false
-            let error = SyncClientError.closed(code: nil, reason: "reconnected to resynchronise: \(reason)")
-            for (id, pending) in state.replies where pending.connection == old {
-                state.replies[id] = nil
-                pending.timeout.cancel()
-                pending.continuation.resume(returning: .failure(error))
-            }
-            return old
-        }
-        if let old { loop.close(old, code: 1000, reason: "resynchronising") }
-    }
-
-    /// The connection is open: after a reconnection, the actions still awaiting their reply go
-    /// out again, in order and with their ids, so the server answers each exactly once.
+    /// The connection is open: after a reconnection, the actions awaiting their reply go out again.
     func connectionOpened(_ connection: WebSocketConnectionID) {
-        let resent = state.withLock { state -> Int in
-            guard state.connection == connection, case .reconnecting = state.phase else { return -1 }
-            state.phase = .open
-            state.failedReconnects = 0
-            for id in state.replies.keys.sorted() {
-                guard let bytes = state.replies[id]?.bytes else { continue }
-                state.replies[id]?.connection = connection
-                loop.send(bytes, on: connection)
-            }
-            return state.replies.count
+        let resent = state.withLock { state -> Int? in
+            let isReconnection = state.machine.phase == .reconnecting && state.machine.connection == connection
+            let actions = state.machine.connectionOpened(connection)
+            _ = perform(actions, &state)
+            return isReconnection ? actions.count : nil
         }
-        if resent >= 0 { logger.info("reconnected", metadata: ["url": "\(urlText)", "resent": "\(resent)"]) }
+        if let resent { logger.info("reconnected", metadata: ["url": "\(urlText)", "resent": "\(resent)"]) }
     }
 
     func connectionEnded(_ connection: WebSocketConnectionID, with error: SyncClientError) {
         let subscribers = state.withLock { state -> [AsyncStream<JSONValue>.Continuation] in
-            guard state.connection == connection else { return [] }
-            if let policy = configuration.reconnect, !state.isShuttingDown {
-                switch state.phase {
-                case .open, .reconnecting:
-                    scheduleReconnect(&state, policy: policy, after: error)
-                    return []
-                default:
-                    break
-                }
-            }
-            return Self.finish(&state, with: error)
+            var generator = SystemRandomNumberGenerator()
+            return perform(state.machine.connectionEnded(connection, with: error, using: &generator), &state)
         }
         subscribers.forEach { $0.finish() }
     }
 
-    private func scheduleReconnect(_ state: inout State, policy: SyncClient.ReconnectPolicy, after error: SyncClientError) {
-        state.phase = .reconnecting
-        state.connection = nil
-        for id in state.replies.keys { state.replies[id]?.connection = nil }
-        var generator = SystemRandomNumberGenerator()
-        let delay = policy.delay(afterFailures: state.failedReconnects, using: &generator)
-        state.failedReconnects += 1
-        logger.info(
-            "connection lost; reconnecting",
-            metadata: ["url": "\(urlText)", "error": "\(error)", "delay": "\(delay)", "attempt": "\(state.failedReconnects)"])
-        state.reconnectTask = Task { [self] in
-            try? await Task.sleep(for: delay)
-            guard !Task.isCancelled else { return }
-            self.state.withLock { state in
-                guard case .reconnecting = state.phase, !state.isShuttingDown else { return }
-                state.connection = openConnection(resumingAfter: state.hasFull ? state.version : nil)
-            }
-        }
-    }
-
     /// Ends the client: every waiter hears `error`; returns the streams to finish outside the lock.
     private static func finish(_ state: inout State, with error: SyncClientError) -> [AsyncStream<JSONValue>.Continuation] {
-        state.phase = .closed(error)
         state.reconnectTask?.cancel()
         for (_, waiter) in state.connectWaiters {
             waiter.timeout.cancel()

@@ -20,17 +20,8 @@ extension SyncClient {
             return false
         }
 
-        /// Reads an `Ack` or `Error` message; nil for any other message.
-        init?(_ message: JSONValue) {
-            switch message["type"]?.stringValue {
-            case "Ack":
-                outcome = .ack(version: message["version"]?.integerValue.flatMap { UInt64(exactly: $0) })
-            case "Error":
-                outcome = .error(
-                    code: message["code"]?.stringValue ?? "", message: message["message"]?.stringValue ?? "")
-            default:
-                return nil
-            }
+        init(outcome: Outcome, message: JSONValue) {
+            self.outcome = outcome
             self.message = message
         }
     }

@@ -21,7 +21,7 @@ import Testing
             let expected = try await client.waitForVersion(1)
             let messages = client.messages()
 
-            let connection = try #require(client.core.state.withLock { $0.connection })
+            let connection = try #require(client.core.state.withLock { $0.machine.connection })
             Array(badPatch.utf8).withUnsafeBytes { client.core.receive($0, isBinary: false, on: connection) }
 
             var types: [JSONValue?] = []
