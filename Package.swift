@@ -69,7 +69,7 @@ let package = Package(
         // The wire protocol: the typed messages of both directions (encode and decode), error
         // codes, close codes and roles. Pure Swift over JSONValue; JSON text through JSONCodec.
         .target(name: "SyncProtocol", dependencies: ["JSONPatch", "JSONCodec"]),
-        // Generic documents: reducer, actor, protocol messages, fan-out, and the store API
+        // Generic documents: reducer, actor, fan-out, and the store API
         // (`DocumentStore`) that the stores implement; it depends on no store.
         .target(
             name: "SyncEngine",
