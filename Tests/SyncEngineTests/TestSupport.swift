@@ -4,6 +4,7 @@ import JSONCodec
 import JSONPatch
 import Logging
 import Synchronization
+import SyncProtocol
 import Testing
 
 @testable import SyncEngine
@@ -178,21 +179,23 @@ func json(_ text: String) throws -> JSONValue {
     try JSONCodec.decode(text)
 }
 
-/// Follows Full and Patch messages like a client does.
+/// Follows Full and Patch messages like a client does, reading them as `SyncProtocol` messages:
+/// a message the protocol cannot read fails the test.
 struct Mirror {
     var state: JSONValue = .null
     var version: UInt64 = 0
 
     mutating func apply(_ messages: [JSONValue]) throws {
         for message in messages {
-            switch message["type"]?.stringValue {
-            case "Full":
-                state = message["todo"] ?? .null
-                version = UInt64(message["version"]?.integerValue ?? -1)
-            case "Patch":
-                let next = UInt64(message["version"]?.integerValue ?? -1)
+            switch try ServerMessage(json: message, stateKey: "todo") {
+            case .full(let full):
+                state = full.state
+                version = try #require(full.version)
+            case .patch(let patch):
+                let next = try #require(patch.version)
                 #expect(next == version + 1, "patches arrive without gaps or duplicates")
-                state = try JSONPatch(json: message["ops"] ?? .null).apply(to: state)
+                #expect(patch.from == version, "a Patch says which version it applies to")
+                state = try patch.ops.apply(to: state)
                 version = next
             default:
                 break
