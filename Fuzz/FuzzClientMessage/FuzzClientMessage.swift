@@ -24,6 +24,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         expectReadableError(id: error.id, code: error.code, message: error.message)
         return 0
     }
+    // The typed message (SyncProtocol) encodes back to text that reads as the same message.
+    if let typed = try? ClientMessage(envelope) {
+        let text = try? typed.encoded(id: envelope.id)
+        let again = text.flatMap { try? ClientMessage(text: $0, limits: ClientMessageLimits(maximumDepth: 64, maximumStringBytes: 1 << 20)) }
+        expect(again == typed, "\(typed) does not survive encoding and decoding")
+    }
     // Presence messages and raw patches are read by their own parsers, as the engine does.
     do throws(ActionRejected) {
         if try PresenceRequest(envelope) != nil { return 0 }
