@@ -123,8 +123,8 @@ final class SyncClientCore: Sendable {
                 }
             case .giveUp(let error):
                 finished += Self.finish(&state, with: error)
-            case .ignore(let reason):
-                logger.warning("ignoring a server message", metadata: ["url": "\(urlText)", "reason": "\(reason)"])
+            case .warn(let message):
+                logger.warning("\(message)", metadata: ["url": "\(urlText)"])
             }
         }
         return finished

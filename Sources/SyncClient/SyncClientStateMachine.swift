@@ -31,8 +31,8 @@ struct SyncClientStateMachine {
         case reconnect(after: Duration)
         /// The client is over: every waiter hears this error.
         case giveUp(SyncClientError)
-        /// A server message the mirror cannot use; logged.
-        case ignore(reason: String)
+        /// Something worth a warning in the log (a message the mirror cannot use, a resynchronisation).
+        case warn(String)
     }
 
     /// An action sent and not yet answered.
@@ -167,7 +167,7 @@ struct SyncClientStateMachine {
             if case .unknownType = error.reason { return [] }  // a newer server's message: ignored
             // A Patch the mirror cannot read leaves it out of step, as one that does not apply.
             if error.type == "Patch", hasFull, phase == .open { return resynchronize(because: "\(error)") }
-            return [.ignore(reason: "\(error)")]
+            return [.warn("ignoring a server message: \(error)")]
         }
         switch message {
         case .full(let full):
@@ -236,7 +236,7 @@ struct SyncClientStateMachine {
         connection = nil
         let lost = pending.filter { $0.value.connection == old }.keys.sorted()
         for actionID in lost { pending[actionID] = nil }
-        var actions: [Action] = [.ignore(reason: "mirror out of step, reconnecting for a fresh Full: \(reason)")]
+        var actions: [Action] = [.warn("mirror out of step, reconnecting for a fresh Full: \(reason)")]
         actions.append(.openConnection(resumingAfter: nil))
         if !lost.isEmpty {
             actions.append(.fail(actionIDs: lost, .closed(code: nil, reason: "reconnected to resynchronise: \(reason)")))

@@ -109,11 +109,11 @@ import Testing
         #expect(Self.received(&machine, #"{"type":"Later","x":1}"#) == [])
         #expect(Self.received(&machine, #"{"type":"PresenceLeave","session":4}"#) == [])
         let actions = Self.received(&machine, #"{"type":"Full","state":{}}"#)
-        guard case .ignore(let reason)? = actions.first, actions.count == 1 else {
+        guard case .warn(let reason)? = actions.first, actions.count == 1 else {
             Issue.record("\(actions)")
             return
         }
-        #expect(reason == #"Full: missing member "todo""#)
+        #expect(reason == #"ignoring a server message: Full: missing member "todo""#)
         #expect(machine.version == 1)
     }
 
