@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "SyncProtocol", "JSONPatch", "JSONCodec", "JSONValueCoding", "SystemSupport",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -12,6 +12,23 @@ extension JSONPatch {
         try differ.diff(old, new)
         return JSONPatch(differ.operations)
     }
+
+    /// The patch `diff(from:to:)` gives for one object member, at `pointer` (the member's path:
+    /// the object's path and the key), when that member alone differs between two documents:
+    /// nil on either side means the member is missing there. Lets a caller that edited the member
+    /// in place, without a copy of the old document, get the very operations a diff of the two
+    /// documents would give.
+    public static func diff(ofMember old: JSONValue?, to new: JSONValue?, at pointer: JSONPointer)
+        throws(JSONPatchError) -> JSONPatch
+    {
+        precondition(!pointer.tokens.isEmpty, "a member's pointer ends with its key")
+        let key = pointer.tokens[pointer.tokens.count - 1]
+        let object = Array(pointer.tokens.dropLast())
+        var differ = JSONDiffer(tokens: object)
+        if differ.isTooDeep { throw JSONPatchError.tooDeep(at: JSONPointer(tokens: object)) }
+        try differ.diffMember(key, old, new)
+        return JSONPatch(differ.operations)
+    }
 }
 
 /// Walks two values side by side and records the operations between them.
@@ -30,6 +47,16 @@ struct JSONDiffer {
 
     private var pointer: JSONPointer { JSONPointer(tokens: tokens) }
     private var depthBudget: Int { JSONLimits.maximumDepth - tokens.count }
+
+    init() {}
+
+    /// Starts at the value at `tokens`, as the walk of whole documents reaches it.
+    init(tokens: [String]) {
+        self.tokens = tokens
+    }
+
+    /// Whether the object holding a member here is as deep as a diff may go (`diffObjects` throws there).
+    var isTooDeep: Bool { depthBudget <= 0 }
 
     mutating func diff(_ old: JSONValue, _ new: JSONValue) throws(JSONPatchError) {
         let start = operations.count
@@ -141,7 +168,7 @@ struct JSONDiffer {
         }
     }
 
-    private mutating func diffMember(_ key: String, _ old: JSONValue?, _ new: JSONValue?) throws(JSONPatchError) {
+    mutating func diffMember(_ key: String, _ old: JSONValue?, _ new: JSONValue?) throws(JSONPatchError) {
         switch (old, new) {
         case (.some(let oldValue), .some(let newValue)):
             try diffChild(key, oldValue, newValue)

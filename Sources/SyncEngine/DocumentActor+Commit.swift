@@ -32,7 +32,7 @@ extension DocumentActor {
                         line: pending.encodedEvents[index], version: pending.events[index].version,
                         patch: pending.patches[index])
                 }
-                fullMessages.removeAll()
+                fullMessages.stateChanged(to: version, by: pending.changedMembers)
                 publish(changedAt: pending.events.last?.time)
                 send(pending.outputs, writeFailed: false)
                 let name = self.name
@@ -75,12 +75,25 @@ extension DocumentActor {
     func rollBack(_ batch: Batch) {
         outcomes.forget(batch.remembered)
         guard let rollback = batch.rollback else { return }
-        stateJSON = rollback.json
+        for undo in rollback.undo.reversed() { self.undo(undo) }
+        fullMessages.removeAll()
         stateJSONIsBuilt = rollback.jsonIsBuilt
         stateIsValidated = false
         stateSize = rollback.size
         version = rollback.version
-        resetState(to: rollback.json)
+        resetState(to: stateJSON)
+    }
+
+    /// Gives `stateJSON` back as it was before one staged change.
+    func undo(_ undo: Undo) {
+        switch undo {
+        case .json(let json):
+            stateJSON = json
+        case .member(let change, let position):
+            let restored = stateJSON.setMember(
+                at: change.object[...], change.key, to: change.value, insertingAt: position)
+            assert(restored, "the object of a member changed in place is gone: \(change.pointer)")
+        }
     }
 
     func send(_ outputs: [Output], writeFailed: Bool) {

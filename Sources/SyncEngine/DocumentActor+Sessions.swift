@@ -48,7 +48,8 @@ extension DocumentActor {
 
     func sendFull(to link: EngineSession) {
         do {
-            let full = try fullMessages.message(for: link.role, at: version, state: stateJSON, of: kind)
+            let full = try fullMessages.message(
+                for: link.role, at: version, state: stateJSON, size: stateSize.bytes, of: kind)
             if link.send(full) { context.metrics.recordSent(messages: 1, bytes: full.count) }
         } catch {
             logger.error(

@@ -64,11 +64,24 @@ actor DocumentActor<Model: DocumentModel> {
         var messages: [(SessionID, IncomingMessage)] = []
         /// The inbox entry the batch applies (then it holds nothing else).
         var inboxEntry: InboxEntry?
-        /// The durable state to return to if the write fails. Only its JSON is kept: holding the
-        /// model state too would make the first action of every batch copy all of it.
-        var rollback: (json: JSONValue, jsonIsBuilt: Bool, size: StateSize, version: UInt64)?
+        /// The durable state to return to if the write fails: `undo`, undone last first, gives
+        /// back its JSON. Neither the model state nor (for changes staged in place) the JSON is
+        /// kept: holding either would make every action copy all of it.
+        var rollback: (undo: [Undo], jsonIsBuilt: Bool, size: StateSize, version: UInt64)?
+        /// The members the batch's changes set in place, in order; nil once a change was made
+        /// another way. The Full cache follows them (`FullMessageCache.stateChanged`).
+        var changedMembers: [MemberChange]? = []
         /// Outcomes remembered for this batch's actions, forgotten again if the write fails.
         var remembered: [ActionKey] = []
+    }
+
+    /// What gives back the JSON before one staged change.
+    enum Undo {
+        /// The whole JSON before the change.
+        case json(JSONValue)
+        /// The member's value before a change made in place (`value` nil: it was missing), and
+        /// where it stood when the change removed it.
+        case member(MemberChange, position: Int?)
     }
 
     /// How a commit ended.

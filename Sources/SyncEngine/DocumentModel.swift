@@ -52,6 +52,19 @@ public protocol DocumentModel: Sendable {
     /// large documents cost per action about what the action changes.
     static func jsonValue(of state: State, updating previous: JSONValue, after action: Action) throws -> JSONValue
 
+    /// The one member `action` changed in `previous` (the JSON this model built for the state
+    /// before the action; the engine passes nothing else), or nil when it changed more than one
+    /// or the JSON must be built another way; the engine then calls `jsonValue(of:updating:after:)`.
+    /// Setting the member in `previous` (a new key goes after the others; a removed key leaves
+    /// the others in their order) must give `jsonValue(of: state)`, member order included; debug
+    /// builds check that. The default is nil.
+    ///
+    /// Why implement it: the engine then edits its JSON in place and diffs only that member, so
+    /// an action copies nothing of the document, where `jsonValue(of:updating:after:)` copies
+    /// the object holding the member (all 10,000 rows of a 10,000-row list) while the previous
+    /// state is kept to roll back to.
+    static func memberChange(of state: State, in previous: JSONValue, after action: Action) -> MemberChange?
+
     /// Whether clients may also write raw JSON Patches (`{"type":"Patch","ops":[...]}`). Each
     /// result must decode as `State` and encode back to the same JSON. The default is false.
     static var acceptsRawPatches: Bool { get }
@@ -99,6 +112,10 @@ extension DocumentModel {
         -> JSONValue
     {
         try jsonValue(of: state)
+    }
+
+    public static func memberChange(of state: State, in previous: JSONValue, after action: Action) -> MemberChange? {
+        nil
     }
 }
 

@@ -25,17 +25,66 @@ struct StateSize: Hashable {
     /// removes an object member and no operation's path lies inside another's (what diffs of
     /// objects give); otherwise the whole of `new` is measured.
     func updated(by patch: JSONPatch, from old: JSONValue, to new: JSONValue) -> (size: StateSize, grown: Int) {
-        if let incremental = incrementallyUpdated(by: patch, from: old, to: new) { return incremental }
+        let incremental = incrementallyUpdated(
+            by: patch, oldObject: { Self.object(at: $0, in: old) }, newObject: { Self.object(at: $0, in: new) })
+        return incremental ?? measured(new)
+    }
+
+    /// As `updated(by:from:to:)` for `patch`, the diff of the member `change` names, which is
+    /// now set in `new` (`change.value` is the new member). The old document is gone (edited in
+    /// place): `old` was the member's value there, `oldCount` the count of its object.
+    func updated(
+        by patch: JSONPatch, settingMember change: MemberChange, from old: JSONValue?, oldCount: Int, in new: JSONValue
+    ) -> (size: StateSize, grown: Int) {
+        let memberDepth = change.object.count + 1
+        let incremental = incrementallyUpdated(
+            by: patch,
+            oldObject: { tokens in
+                if tokens.elementsEqual(change.object) {
+                    // The object as it was: its other members are the very same values.
+                    guard let parent = Self.object(at: tokens, in: new) else { return nil }
+                    return ObjectView(count: oldCount) { $0 == change.key ? old : parent[$0] }
+                }
+                guard let old, tokens.count >= memberDepth,
+                    tokens.prefix(memberDepth).elementsEqual(change.object + [change.key])
+                else { return nil }
+                return Self.object(at: tokens.dropFirst(memberDepth), in: old)
+            },
+            newObject: { Self.object(at: $0, in: new) })
+        return incremental ?? measured(new)
+    }
+
+    private func measured(_ new: JSONValue) -> (size: StateSize, grown: Int) {
         let size = StateSize(of: new)
         return (size, size.largestContainer > largestContainer ? size.largestContainer : 0)
+    }
+
+    /// What the incremental update reads of an object: its count and members.
+    private struct ObjectView {
+        let count: Int
+        let member: (String) -> JSONValue?
+
+        init(count: Int, member: @escaping (String) -> JSONValue?) {
+            self.count = count
+            self.member = member
+        }
+
+        init?(_ object: JSONObject?) {
+            guard let object else { return nil }
+            self.init(count: object.count) { object[$0] }
+        }
+
+        var isEmpty: Bool { count == 0 }
+        subscript(key: String) -> JSONValue? { member(key) }
     }
 
     /// Beyond this many operations, checking that no path lies inside another costs more than it saves.
     private static var maximumIncrementalOperations: Int { 64 }
 
-    private func incrementallyUpdated(by patch: JSONPatch, from old: JSONValue, to new: JSONValue)
-        -> (size: StateSize, grown: Int)?
-    {
+    private func incrementallyUpdated(
+        by patch: JSONPatch, oldObject: (ArraySlice<String>) -> ObjectView?,
+        newObject: (ArraySlice<String>) -> ObjectView?
+    ) -> (size: StateSize, grown: Int)? {
         guard patch.operations.count <= Self.maximumIncrementalOperations else { return nil }
         var paths: [JSONPointer] = []
         for operation in patch.operations {
@@ -60,8 +109,8 @@ struct StateSize: Hashable {
         for path in paths {
             let parentTokens = path.tokens.dropLast()
             guard let key = path.tokens.last,
-                let oldParent = Self.object(at: parentTokens, in: old),
-                let newParent = Self.object(at: parentTokens, in: new)
+                let oldParent = oldObject(parentTokens),
+                let newParent = newObject(parentTokens)
             else { return nil }
             if parents.insert(parentTokens).inserted {
                 if oldParent.isEmpty && !newParent.isEmpty { size.bytes -= 1 }
@@ -82,7 +131,11 @@ struct StateSize: Hashable {
     }
 
     /// The object at `tokens` below `value`; nil when the path crosses an array or a scalar.
-    private static func object(at tokens: ArraySlice<String>, in value: JSONValue) -> JSONObject? {
+    private static func object(at tokens: ArraySlice<String>, in value: JSONValue) -> ObjectView? {
+        ObjectView(jsonObject(at: tokens, in: value))
+    }
+
+    private static func jsonObject(at tokens: ArraySlice<String>, in value: JSONValue) -> JSONObject? {
         var current = value
         for token in tokens {
             guard case .object(let object) = current, let member = object[token] else { return nil }

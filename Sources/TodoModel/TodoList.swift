@@ -51,6 +51,38 @@ public enum TodoList: DocumentModel {
         }
     }
 
+    /// The one member an action other than `RemoveCompleted` changes: the list's name or one
+    /// row. Nil where setting it in `previous` would not give the list's JSON (a new row below
+    /// the highest index would go last; `previous` not the list's JSON): then it is built.
+    public static func memberChange(of state: TodoState, in previous: JSONValue, after action: TodoAction)
+        -> MemberChange?
+    {
+        guard case .object(let root) = previous, case .object(let rows)? = root["todos"] else { return nil }
+        let index: Int
+        switch action {
+        case .changeName:
+            guard root["name"] != nil else { return nil }
+            return MemberChange(object: [], key: "name", value: .string(state.name))
+        case .add:
+            // As in `jsonValue(of:updating:after:)`: the new row is the one after the highest index.
+            let highest = rows.keys.last.flatMap { Int($0) } ?? 0
+            guard highest < Int(TodoIndex.max) else { return nil }
+            index = highest + 1
+        case .update(let updated, _), .remove(let updated):
+            index = Int(updated)
+        case .removeCompleted:
+            return nil
+        }
+        let key = String(index)
+        let row = state.todos[index]
+        let isStored = rows[key] != nil
+        if row != nil, !isStored, let last = rows.keys.last, (Int(last) ?? .max) > index { return nil }
+        // Every other row is as it was: the counts agree unless `previous` was not the list's JSON.
+        let count = rows.count + (row != nil && !isStored ? 1 : 0) - (row == nil && isStored ? 1 : 0)
+        guard count == state.todos.count else { return nil }
+        return MemberChange(object: ["todos"], key: key, value: row?.jsonValue)
+    }
+
     /// `root` with the row at `index` set to `row`, or removed when `row` is nil.
     private static func updatingRow(_ index: Int, to row: TodoRow?, in root: JSONObject, of state: TodoState)
         -> JSONValue

@@ -112,4 +112,32 @@ import Testing
         #expect(expected.todos.keys.sorted() == [1, 2, 3])
         await engine.shutdown()
     }
+
+    /// Actions change the JSON in place (`TodoList.memberChange`); a failed write undoes each
+    /// change, putting removed rows back where they were and the name as it was.
+    @Test func aFailedWriteUndoesChangesMadeInPlaceInMemberOrder() async throws {
+        let directory = TemporaryDirectory()
+        let storage = FailingStorage()
+        let engine = try makeEngine(directory, storage: storage)
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        var expected = TodoList.initialState
+        send([add("a"), add("b"), add("c"), add("d"), ("{\"type\":\"ChangeName\",\"name\":\"list\"}", .changeName("list"))],
+            to: engine, from: session, state: &expected)
+        try await engine.settle()
+
+        storage.failWrites.store(true, ordering: .relaxed)
+        for batch in [
+            [remove(2)], [remove(1), update(3, "c2", true), remove(4), add("e")],
+            [("{\"type\":\"ChangeName\",\"name\":\"lost\"}", .changeName("lost")), remove(3), update(2, "b2", true)],
+        ] {
+            var lost = expected
+            send(batch, to: engine, from: session, state: &lost)
+            try await expectFullBuild(engine, of: expected, "after the failed write of \(batch.map(\.text))")
+        }
+        storage.failWrites.store(false, ordering: .relaxed)
+        send([remove(2), update(4, "d2", true), add("e")], to: engine, from: session, state: &expected)
+        try await expectFullBuild(engine, of: expected, "after the next actions")
+        #expect(expected.todos.keys.sorted() == [1, 3, 4, 5])
+        await engine.shutdown()
+    }
 }

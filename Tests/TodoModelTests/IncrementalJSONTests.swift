@@ -45,6 +45,69 @@ import Testing
         }
     }
 
+    /// `TodoList.memberChange(of:in:after:)`, which the engine prefers: setting the member it
+    /// names in the previous JSON gives the full build, member order included, and diffing that
+    /// member alone gives the patch a diff of the whole documents gives.
+    @Test(arguments: 0..<20 as Range<UInt64>)
+    func aMemberChangeSetInThePreviousJSONEqualsTheFullBuild(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        var state = TodoList.initialState
+        var json = TodoList.jsonValue(of: state)
+        var changes = 0
+        for step in 0..<300 {
+            let action = randomAction(&random)
+            var next = state
+            do {
+                try TodoList.reduce(&next, action)
+            } catch {
+                continue
+            }
+            let full = TodoList.jsonValue(of: next)
+            if let change = TodoList.memberChange(of: next, in: json, after: action) {
+                changes += 1
+                var root = try #require(json.objectValue)
+                if change.object.isEmpty {
+                    root[change.key] = change.value
+                } else {
+                    #expect(change.object == ["todos"])
+                    var rows = try #require(root["todos"]?.objectValue)
+                    rows[change.key] = change.value
+                    root["todos"] = .object(rows)
+                }
+                let changed = JSONValue.object(root)
+                #expect(orderedText(changed) == orderedText(full), "seed \(seed) step \(step): \(action)")
+                let old = change.object.isEmpty ? json[change.key] : json["todos"]?[change.key]
+                #expect(
+                    try JSONPatch.diff(ofMember: old, to: change.value, at: change.pointer)
+                        == JSONPatch.diff(from: json, to: changed), "seed \(seed) step \(step): \(action)")
+                json = changed
+            } else {
+                #expect(
+                    action == .removeCompleted || { if case .add = action { true } else { false } }()
+                        || { if case .update = action { true } else { false } }(),
+                    "seed \(seed) step \(step): \(action) changes one member")
+                json = full
+            }
+            state = next
+        }
+        #expect(changes > 100)
+    }
+
+    @Test func aNewRowBelowTheHighestIndexIsNoMemberChange() throws {
+        var state = TodoState(name: "n", todos: [1: TodoRow(name: "a", completed: false), 5: TodoRow(name: "b", completed: true)])
+        let previous = TodoList.jsonValue(of: state)
+        let below = TodoAction.update(index: 3, row: TodoRow(name: "c", completed: false))
+        try TodoList.reduce(&state, below)
+        #expect(TodoList.memberChange(of: state, in: previous, after: below) == nil)
+        #expect(TodoList.memberChange(of: state, in: .null, after: .changeName("x")) == nil)
+        let above = TodoAction.update(index: 9, row: TodoRow(name: "d", completed: false))
+        var after = TodoState(name: "n", todos: [1: TodoRow(name: "a", completed: false), 5: TodoRow(name: "b", completed: true)])
+        try TodoList.reduce(&after, above)
+        #expect(
+            TodoList.memberChange(of: after, in: previous, after: above)
+                == MemberChange(object: ["todos"], key: "9", value: ["name": "d", "completed": false]))
+    }
+
     @Test func anUpdateSharesEveryOtherRowWithThePreviousJSON() throws {
         var state = TodoState(name: "big")
         for index in 1...1000 { state.todos[index] = TodoRow(name: "row \(index)", completed: false) }
