@@ -15,7 +15,9 @@ sessions connecting at once, each reading its Full:
    storms (quiet) and during them are reported as p50/p99. A storm lasts about a third of a
    second, so --storms storms (default 5) run one after the other and their Acks are pooled.
    The probes change `storm` during the storms, so that storm's CPU per join includes their
-   actions and Fulls of new versions.
+   actions and Fulls of new versions; "less probes" subtracts the probes' own cost: the server's
+   CPU per probe action while they run before the storms (quiet) times the probe actions sent
+   during each storm.
 
 The storm's generator (this process) and the probes run on the same box as the server: the
 generator's CPU share is reported too. --baseline runs the same against another build (e.g. an
@@ -152,7 +154,10 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds, storms):
                 if not started.wait(60):
                     raise RuntimeError(f"the probe on {name} did not get its Full")
                 probes[process.pid] = name
+            (user0, system0), quiet_began = cpu_times(server.process.pid), time.monotonic()
             time.sleep(quiet_seconds)
+            (user1, system1), quiet_ended = cpu_times(server.process.pid), time.monotonic()
+            quiet_cpu = user1 + system1 - user0 - system0
             runs = []
             for _ in range(storms):
                 runs.append(storm(server, joins, compression))
@@ -163,10 +168,19 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds, storms):
             for _ in probes:
                 pid, samples = results.get(timeout=60)
                 latencies[probes[pid]] = {
+                    "sent": [sent for sent, _ in samples],
                     "quiet": [s for sent, s in samples if sent < runs[0]["began"]],
                     "storm": [s for sent, s in samples
                               if any(began <= sent <= ended for began, ended in during["windows"])],
                 }
+    sent = [when for name in latencies for when in latencies[name]["sent"]]
+    quiet_actions = sum(quiet_began <= when <= quiet_ended for when in sent)
+    per_probe_action = quiet_cpu / max(1, quiet_actions)
+    during["less_probes"] = sum(
+        run["user"] + run["system"]
+        - per_probe_action * sum(run["began"] <= when <= run["ended"] for when in sent) / joins
+        for run in runs) / len(runs)
+    alone["less_probes"] = alone["user"] + alone["system"]
     return alone, during, latencies
 
 
@@ -200,12 +214,13 @@ def main():
     print(f"\nload average before the runs: {' '.join(f'{x:.1f}' for x in load)} ({os.cpu_count()} CPUs)")
     print(f"\njoin storm: {args.joins} sessions join a {args.rows:,}-row list at once "
           f"(Full {alone['full_bytes'] / 1024:.0f} KiB); server CPU per join in ms (utime + stime)")
-    print(f"{'server':<11}{'compression':<13}{'storm':<13}{'CPU/join':>9}{'user':>7}{'sys':>7}{'seconds':>9}"
-          f"{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
+    print(f"{'server':<11}{'compression':<13}{'storm':<13}{'CPU/join':>9}{'user':>7}{'sys':>7}{'less probes':>12}"
+          f"{'seconds':>9}{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
     for (server, compression), (alone, during, _) in runs.items():
         for label, run in (("alone", alone), (f"{args.storms} probed", during)):
             print(f"{server:<11}{compression or 'none':<13}{label:<13}{1000 * (run['user'] + run['system']):>9.2f}"
-                  f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{run['seconds']:>9.2f}"
+                  f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{1000 * run['less_probes']:>12.2f}"
+                  f"{run['seconds']:>9.2f}"
                   f"{1000 * run['join_p50']:>8.0f}ms{1000 * run['join_p99']:>8.0f}ms{run['generator']:>15.0%}")
 
     print(f"\nAck latency of one editor per document, one Update every {args.probe_interval * 1000:.0f} ms "
