@@ -1,6 +1,7 @@
 import JSONCodec
 import JSONPatch
 import OrderedCollections
+import SyncProtocol
 
 /// The JSON text of a large state in pieces: each member of the root object, and each member of
 /// its largest object member (a list's rows), encoded apart. After changes made in place

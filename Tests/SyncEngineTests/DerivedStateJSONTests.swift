@@ -118,7 +118,7 @@ import Testing
     @Test func aFailedWriteUndoesChangesMadeInPlaceInMemberOrder() async throws {
         let directory = TemporaryDirectory()
         let storage = FailingStorage()
-        let engine = try makeEngine(directory, storage: storage)
+        let engine = try await makeEngine(directory, storage: storage)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         var expected = TodoList.initialState
         send([add("a"), add("b"), add("c"), add("d"), ("{\"type\":\"ChangeName\",\"name\":\"list\"}", .changeName("list"))],

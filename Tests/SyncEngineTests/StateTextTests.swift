@@ -1,5 +1,6 @@
 import JSONCodec
 import JSONPatch
+import SyncProtocol
 import Testing
 
 @testable import SyncEngine
@@ -50,7 +51,7 @@ import Testing
         var deep: JSONValue = 1
         for _ in 0..<levels { deep = ["d": deep] }
         let state: JSONValue = ["todos": ["1": deep, "2": 2]]
-        let whole = try? ServerMessage.Full.head(stateKey: "todo", state: state, version: 1, schema: 1)
+        let whole = try? ServerMessage.fullHead(stateKey: "todo", state: state, version: 1, schema: 1)
         let inPieces = try? StateText(state)
         #expect((whole == nil) == (inPieces == nil))
         #expect((whole == nil) == (levels == JSONLimits.maximumDepth - 2))
@@ -61,8 +62,8 @@ import Testing
         let pieces = try #require(try StateText(state))
         for model in [nil, "type \"x\""] as [String?] {
             #expect(
-                try ServerMessage.Full.head(stateKey: "todo", stateText: pieces, version: 7, schema: 2, model: model)
-                    == ServerMessage.Full.head(stateKey: "todo", state: state, version: 7, schema: 2, model: model))
+                try pieces.fullHead(stateKey: "todo", version: 7, schema: 2, model: model)
+                    == ServerMessage.fullHead(stateKey: "todo", state: state, version: 7, schema: 2, model: model))
         }
     }
 
@@ -70,7 +71,7 @@ import Testing
     /// way) get the Full of that version, byte for byte.
     @Test func joinsOnABusyLargeListGetTheEncodedFullOfEachVersion() async throws {
         let directory = TemporaryDirectory()
-        let engine = try makeEngine(directory)
+        let engine = try await makeEngine(directory)
         let editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         for index in 1...800 {
             engine.send(#"{"type":"Add","row":{"name":"row \#(index) of the large list","completed":false}}"#, from: editor)
@@ -93,9 +94,9 @@ import Testing
                 _ = engine.connect(document: .default, since: nil, role: role, output: output)
                 try await engine.settle()
                 let state = try await engine.state(of: .default)
-                let expected = try ServerMessage.Full.head(
+                let expected = try ServerMessage.fullHead(
                     stateKey: "todo", state: state.state, version: state.version, schema: 1)
-                    + ServerMessage.Full.tail(for: role)
+                    + ServerMessage.fullTail(for: role)
                 #expect(output.messages.first?.bytes == expected, "step \(step): \(action), \(role)")
             }
         }
