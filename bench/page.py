@@ -29,7 +29,7 @@ from support import page_probe  # noqa: E402
 import servers  # noqa: E402
 from support.large_documents import write_document  # noqa: E402
 from support.protocol import Peer  # noqa: E402
-from test_browser import new_browser  # noqa: E402
+from support.browser import new_browser  # noqa: E402
 
 FRAME_MS = 1000 / 60
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from support.postgres import PostgresCluster
+from support.nginx import Nginx
+from support.postgres_proxy import PostgresProxy
+from support.tls import make_ca, make_server_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "JSONPatchTests" / "Fixtures"
@@ -138,6 +141,14 @@ def postgres():
 
 
 @pytest.fixture
+def proxy(postgres):
+    """A socket between a server and the private cluster that the test can cut (support/postgres_proxy.py)."""
+    proxy = PostgresProxy(postgres)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
 def database(postgres):
     """Options that put a server's documents in a schema of the private cluster that no other test uses."""
     return ["--database", postgres.url, "--database-schema", postgres.new_schema()]
@@ -155,3 +166,24 @@ def server(request, start_server):
 def file_server(start_server):
     """A running server with default options and an empty data directory (tests that read its files)."""
     return start_server()
+
+
+@pytest.fixture
+def certificates(tmp_path):
+    """The CA nginx's certificate comes from, and another CA that signed nothing of it."""
+    directory = tmp_path / "tls"
+    directory.mkdir()
+    ca = make_ca(directory, "ca")
+    other = make_ca(directory, "other-ca")
+    return {"ca": ca[0], "other": other[0], "server": make_server_certificate(directory, ca)}
+
+
+@pytest.fixture
+def tls_proxy(start_server, tmp_path, certificates):
+    """(server, nginx terminating TLS in front of it)."""
+    server = start_server()
+    scratch = tmp_path / "nginx"
+    scratch.mkdir()
+    proxy = Nginx(scratch, f"127.0.0.1:{server.port}", tls=certificates["server"])
+    yield server, proxy
+    proxy.stop()

@@ -15,9 +15,9 @@ import websockets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from support.http_api import http
+from support.postgres import schema_of
 from support.protocol import Peer, add
-from test_history_api import http
-from test_postgres import schema_of
 
 SECRET = "a-shared-secret-of-the-line-controller-32b"
 
@@ -346,7 +346,7 @@ def documented_blocks(language):
 def test_the_documented_example_works_in_chromium(start_server, tmp_path):
     """docs/access.md's worked example, as written: openssl key pair, the PyJWT script, the page."""
     from selenium.webdriver.common.by import By
-    from test_browser import new_browser, wait_connected, wait_until
+    from support.browser import new_browser, wait_connected, wait_until
 
     shell = documented_blocks("sh")
     for command in shell[0].splitlines():
@@ -386,7 +386,7 @@ def test_the_page_says_when_its_token_expired_and_takes_a_new_one(start_server, 
     """Closed with 1008 "token expired", the page stops retrying and says so, with the portal's
     link from #renew=; a new #token= reloads it, and an edit made meanwhile is saved then."""
     from selenium.webdriver.common.by import By
-    from test_browser import new_browser, wait_connected, wait_until
+    from support.browser import new_browser, wait_connected, wait_until
 
     signing, paths = keys
     server = start_server(*key_args(paths))

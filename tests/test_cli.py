@@ -5,14 +5,13 @@ python's jsonpatch as an independent RFC 6902 applier, and compared in size with
 jsonpatch.make_patch.
 """
 import json
-import random
 import subprocess
-from pathlib import Path
 
 import jsonpatch
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent.parent / "Tests" / "JSONPatchTests" / "Fixtures"
+from support.json_files import FIXTURES, write_json
+from support.random_json import random_pairs
 
 
 def run(binary, *args):
@@ -28,11 +27,6 @@ def strictly_equal(x, y):
     if isinstance(x, list):
         return len(x) == len(y) and all(strictly_equal(a, b) for a, b in zip(x, y))
     return x == y
-
-
-def write_json(path, value):
-    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-    return str(path)
 
 
 def conformance_cases():
@@ -112,63 +106,6 @@ def test_diff_missing_file(patchsync_bin, tmp_path):
     result = run(patchsync_bin, "diff", doc, str(tmp_path / "nope.json"))
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-# Random documents. Numbers avoid 0, 1 and whole floats, because python's == (used by
-# jsonpatch.make_patch) takes true for 1 and 2.0 for 2 and would miss those changes. No "-"
-# key: jsonpatch refuses to replace an object member named "-" (the Swift tests cover it).
-KEYS = ["a", "b", "c", "", "/", "~", "~1", "a/b", "m~n", "0", "01", "é", "日本", "🙂", "x y"]
-SCALARS = [None, True, False, 2, -7, 42, 2**63 - 1, -2**63, 0.5, -2.25, 1e-300, "", "x", "a\"b",
-           "line\nbreak", "日本語", "🙂", "nul\u0000"]
-
-
-def random_value(rng, depth=4):
-    if depth == 0 or rng.random() < 0.4:
-        return rng.choice(SCALARS)
-    if rng.random() < 0.5:
-        return [random_value(rng, depth - 1) for _ in range(rng.randrange(6))]
-    return {rng.choice(KEYS): random_value(rng, depth - 1) for _ in range(rng.randrange(6))}
-
-
-def edited(rng, value, depth=4):
-    """A copy of value with a few edits: inserts, removals, moves and changes anywhere."""
-    if isinstance(value, list):
-        value = list(value)
-        for _ in range(rng.randrange(1, 4)):
-            action = rng.randrange(4)
-            if action == 0:
-                value.insert(rng.randrange(len(value) + 1), random_value(rng, depth - 1))
-            elif action == 1 and value:
-                value.pop(rng.randrange(len(value)))
-            elif action == 2 and value:
-                i = rng.randrange(len(value))
-                value[i] = edited(rng, value[i], depth - 1)
-            elif action == 3 and len(value) > 1:
-                value.insert(rng.randrange(len(value)), value.pop(rng.randrange(len(value))))
-        return value
-    if isinstance(value, dict):
-        value = dict(value)
-        for _ in range(rng.randrange(1, 4)):
-            key = rng.choice(list(value)) if value and rng.random() < 0.7 else rng.choice(KEYS)
-            action = rng.randrange(3)
-            if action == 0:
-                value[key] = random_value(rng, depth - 1)
-            elif action == 1:
-                value.pop(key, None)
-            elif key in value:
-                value[key] = edited(rng, value[key], depth - 1)
-        return value
-    return random_value(rng, depth) if rng.random() < 0.5 else rng.choice(SCALARS)
-
-
-def random_pairs(count, seed):
-    rng = random.Random(seed)
-    pairs = []
-    for _ in range(count):
-        a = random_value(rng)
-        b = random_value(rng) if rng.random() < 0.3 else edited(rng, a)
-        pairs.append((a, b))
-    return pairs
 
 
 def compact(value):

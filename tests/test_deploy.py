@@ -8,19 +8,10 @@ import subprocess
 import pytest
 
 from conftest import ROOT
+from support.deploy_unit import UNIT, unit_environment, unit_settings
 from support.protocol import Peer, add
 
-UNIT = ROOT / "deploy" / "patchsync.service"
 SETTINGS = ROOT / "deploy" / "patchsync.default"
-
-
-def unit_settings():
-    settings = {}
-    for line in UNIT.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            settings.setdefault(key.strip(), []).append(value.strip())
-    return settings
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
@@ -41,20 +32,6 @@ def test_the_unit_runs_sandboxed_as_a_dedicated_user_with_its_state_in_var_lib()
                        ("PrivateTmp", "yes"), ("PrivateDevices", "yes")]:
         assert settings[key] == [value], key
     assert settings["CapabilityBoundingSet"] == [""]
-
-
-def unit_environment(settings_file_text):
-    """The environment systemd gives `serve`: the unit's Environment=, then the settings file's
-    lines over it (EnvironmentFile= wins), as systemd reads KEY=VALUE lines and # comments."""
-    environment = {}
-    for line in unit_settings()["Environment"]:
-        environment.update(word.split("=", 1) for word in line.split())
-    for line in settings_file_text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            environment[key.strip()] = value.strip()
-    return environment
 
 
 def test_the_unit_takes_every_setting_from_the_environment_file():

@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from support.protocol import Peer, add
+from support.waiting import wait_for
 
 REVERT = "/api/docs/default/revert"
 
@@ -72,7 +73,7 @@ class OtherOrigin:
 
 
 def test_a_page_on_another_origin_cannot_revert(server):
-    from test_browser import new_browser
+    from support.browser import new_browser
 
     three_rows(server)
     attacker = OtherOrigin("<!doctype html><title>elsewhere</title>")
@@ -104,7 +105,7 @@ def test_a_page_on_another_origin_cannot_revert(server):
 
 def test_the_page_itself_still_restores(server):
     """The page's own call (same origin, JSON) goes through: the history panel's restore."""
-    from test_browser import new_browser
+    from support.browser import new_browser
 
     three_rows(server)
     browser = new_browser()
@@ -263,19 +264,25 @@ def test_an_action_id_over_128_bytes_is_refused_and_not_remembered(server):
 
 
 def test_metrics_show_the_outcome_memory(server):
+    def outcome_memory():
+        with urllib.request.urlopen(server.http + "/metrics", timeout=30) as response:
+            text = response.read().decode()
+        samples = dict(line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        return samples["patchsync_action_outcomes"], int(samples["patchsync_action_outcome_bytes"])
+
     async def scenario():
         peer = await open_peer(server.ws + "?client=tab-1")
         for index in range(3):
             assert (await reply_to(peer, {**add(f"r{index}"), "id": f"id-{index}"}))["type"] == "Ack"
-        with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:
-            text = response.read().decode()
+        # The Ack can leave before the outcome is remembered (PostgreSQL: after its commit), so
+        # the gauge is read until it shows the three, while the session that owns them is open.
+        remembered = await asyncio.to_thread(wait_for, outcome_memory, lambda memory: memory[0] == "3",
+                                             "three outcomes remembered (count, bytes)")
         await peer.close()
-        return text
+        return remembered
 
-    text = asyncio.run(scenario())
-    samples = dict(line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
-    assert samples["patchsync_action_outcomes"] == "3"
-    assert int(samples["patchsync_action_outcome_bytes"]) > 0
+    outcomes, outcome_bytes = asyncio.run(scenario())
+    assert outcomes == "3" and outcome_bytes > 0
 
 
 @pytest.mark.parametrize("index", ["4294967296", "9223372036854775807"])

@@ -4,7 +4,6 @@ import asyncio
 import copy
 import json
 import math
-import re
 import socket
 import subprocess
 import urllib.error
@@ -14,25 +13,9 @@ import jsonpatch
 import pytest
 import websockets
 
+from support.http_api import http
+from support.metrics import metric, parse_exposition
 from support.protocol import Peer, add
-
-
-def http(server, method, path, body=None, token=None, raw=False):
-    """(status, JSON body) of one request; error statuses are returned, not raised."""
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(server.http + path, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, content_type, payload = response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as error:
-        status, content_type, payload = error.code, error.headers["Content-Type"], error.read()
-    if raw:
-        return status, content_type, payload.decode()
-    return status, json.loads(payload)
 
 
 def run(binary, *args):
@@ -372,43 +355,6 @@ def test_resume_with_a_bad_since_is_http_400(server):
 
 
 # MARK: /metrics
-
-
-def parse_exposition(text):
-    """A strict reader of the Prometheus text format: {(name, frozenset(labels)): value}, {family: type}."""
-    sample_line = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-    label_pair = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
-    samples, types, helps = {}, {}, set()
-    assert text.endswith("\n")
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            helps.add(line.split(" ")[2])
-            continue
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert kind in ("counter", "gauge", "histogram", "summary", "untyped"), line
-            assert name in helps and name not in types, line
-            types[name] = kind
-            continue
-        match = sample_line.match(line)
-        assert match, f"malformed line: {line!r}"
-        name, _, label_text, value = match.groups()
-        labels = {}
-        if label_text:
-            consumed = 0
-            for pair in label_pair.finditer(label_text):
-                assert pair.start() == consumed, f"malformed labels: {line!r}"
-                labels[pair.group(1)] = re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), pair.group(2))
-                consumed = pair.end()
-            assert consumed == len(label_text), f"malformed labels: {line!r}"
-        family = re.sub(r'_(bucket|sum|count)$', "", name) if name not in types else name
-        assert family in types, f"sample without TYPE: {line!r}"
-        samples[(name, frozenset(labels.items()))] = float(value)
-    return samples, types
-
-
-def metric(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())))
 
 
 async def metrics_scenario(server):

@@ -7,7 +7,6 @@ import urllib.error
 import subprocess
 
 from conftest import ROOT
-from test_tls import certificates, tls_proxy  # noqa: F401  (fixtures)
 
 
 def test_js_client_scenarios(patchsync_bin, tls_proxy, certificates):  # noqa: F811

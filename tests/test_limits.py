@@ -6,10 +6,11 @@ import json
 import pytest
 import websockets
 
+from support.http_api import http
 from support.large_documents import write_document
+from support.metrics import metric, parse_exposition
 from support.protocol import Peer, add
-from test_history_api import http, metric, parse_exposition
-from test_server import refused_status, run
+from support.waiting import run
 
 
 def metrics(server):

@@ -11,8 +11,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from support.protocol import Peer, add
-from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices, row_name,  # noqa: F401
-                          wait_connected, wait_rows, wait_status, wait_until, wait_value)
+from support.sample_history import make_changes
+from support.browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices, row_name,  # noqa: F401
+                             wait_connected, wait_rows, wait_status, wait_until, wait_value)
 
 
 def headers_of(url):
@@ -63,18 +64,6 @@ def test_the_page_works_under_its_policy_and_cannot_be_framed(browsers, server):
     finally:
         other.shutdown()
         leave([browser])
-
-
-async def make_changes(url):
-    peer = await Peer.connect(url)
-    await peer.act({"type": "ChangeName", "name": "Line 3"})
-    for name in ("milk", "bread", "eggs", "jam", "tea"):
-        await peer.act(add(name))
-    await peer.act({"type": "Update", "index": 2, "row": {"name": "bread", "completed": True}})
-    await peer.act({"type": "Update", "index": 4, "row": {"name": "jam", "completed": True}})
-    await peer.act({"type": "RemoveCompleted"})
-    await peer.act({"type": "Remove", "index": 5})
-    await peer.close()
 
 
 def test_history_preview_restore_and_undo(browsers, server):
@@ -207,12 +196,13 @@ def test_the_keyboard_path_through_add_rename_complete_remove_and_restore(browse
     wait_until(a, lambda w: focused(w).get_attribute("aria-label") == "Item 2", "row 2 never took focus")
     focused(a).send_keys("tea")
     focused(a).send_keys(Keys.SHIFT + Keys.TAB)
-    assert focused(a).get_attribute("aria-label") == "Done: tea"
+    # The labels follow the row's name once the page has rendered the edit: wait as a screen reader would.
+    wait_until(a, lambda w: focused(w).get_attribute("aria-label") == "Done: tea", "the checkbox of 'tea' never took focus")
     focused(a).send_keys(Keys.SPACE)
     wait_until(a, lambda w: row(w, 2).find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected(), "never completed")
     focused(a).send_keys(Keys.TAB)
     focused(a).send_keys(Keys.TAB)
-    assert focused(a).get_attribute("aria-label") == "Remove tea"
+    wait_until(a, lambda w: focused(w).get_attribute("aria-label") == "Remove tea", "'Remove tea' never took focus")
     focused(a).send_keys(Keys.ENTER)
     wait_rows(a, ["1"])
 
@@ -221,16 +211,20 @@ def test_the_keyboard_path_through_add_rename_complete_remove_and_restore(browse
     wait_until(a, lambda w: "removed 'tea'" in focused(w).text,
                "the newest entry (the removal) never took focus")
     focused(a).send_keys(Keys.TAB)
-    assert "completed 'tea'" in focused(a).text
+    wait_until(a, lambda w: "completed 'tea'" in focused(w).text, "the entry before the removal never took focus")
     focused(a).send_keys(Keys.ENTER)
     wait_until(a, lambda w: w.find_element(By.ID, "preview").is_displayed(), "no preview")
     a.find_element(By.NAME, "restore").send_keys(Keys.ENTER)
     wait_until(a, lambda w: w.find_element(By.ID, "confirm-restore-dialog").is_displayed(), "no confirmation")
-    while focused(a).get_attribute("name") != "confirm-restore":
+    for _ in range(10):  # the dialog keeps focus among its few buttons
+        if focused(a).get_attribute("name") == "confirm-restore":
+            break
         focused(a).send_keys(Keys.TAB)
+    assert focused(a).get_attribute("name") == "confirm-restore"
     focused(a).send_keys(Keys.ENTER)
     wait_rows(a, ["1", "2"])
-    assert row(a, 2).find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected()
+    wait_until(a, lambda w: row(w, 2).find_element(By.CSS_SELECTOR, "input[type=checkbox]").is_selected(),
+               "the restored 'tea' is not shown completed")
     assert console_errors(a) == []
     leave([a])
 

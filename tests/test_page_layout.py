@@ -11,8 +11,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from support.protocol import Peer, add
-from test_browser import (ARTIFACTS, browsers, console_errors, leave, row, wait_connected, wait_rows,  # noqa: F401
-                          wait_status, wait_until)
+from support.browser import (ARTIFACTS, browsers, console_errors, leave, row, wait_connected, wait_rows,  # noqa: F401
+                             wait_status, wait_until)
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 LIST_NAME = "Line 3 – shift change, bay 12 and the loading dock behind it"

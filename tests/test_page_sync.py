@@ -11,11 +11,11 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 
+from support.browser import (ARTIFACTS, browsers, console_errors, leave, list_name, logged_while_away, row,  # noqa: F401
+                             row_indices,
+                             row_name, wait_connected, wait_rows, wait_status, wait_until, wait_value)
+from support.postgres_proxy import through
 from support.protocol import fresh_full
-from test_postgres_outages import proxy, through  # noqa: F401
-from test_browser import (ARTIFACTS, browsers, console_errors, leave, list_name, logged_while_away, row,  # noqa: F401
-                          row_indices,
-                          row_name, wait_connected, wait_rows, wait_status, wait_until, wait_value)
 
 
 # Notes, outside the page's own code, the id of every action the page sends and on which of

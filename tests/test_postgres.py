@@ -12,51 +12,14 @@ import urllib.request
 
 import pytest
 
-from support.postgres import SqlError
-from support.protocol import Peer, add, fresh_full
-from test_history_api import metric, parse_exposition
+from support.http_api import healthz
+from support.metrics import metric, metrics
+from support.postgres import SqlError, schema_of
+from support.protocol import Peer, add, covered_versions, follow_until, fresh_full
+from support.waiting import run
 
-HANG_GUARD = 90
 # Rounds of 0.1 s to wait for something that must happen; a bound on waiting, not a speed.
 WAIT_ROUNDS = 300
-
-
-def run(coroutine):
-    async def guarded():
-        return await asyncio.wait_for(coroutine, HANG_GUARD)
-
-    return asyncio.run(guarded())
-
-
-def healthz(server):
-    try:
-        with urllib.request.urlopen(server.http + "/healthz", timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-async def follow_until(peer, version, versions=None):
-    """Mirrors the peer's messages until it reaches `version`; records the versions each Patch
-    brings (several when a backlog went out coalesced, `from` + 1 to `version`)."""
-    while peer.version < version:
-        message = await peer.receive()
-        if message["type"] == "Patch" and versions is not None:
-            versions.extend(covered_versions([message]))
-
-
-def covered_versions(patches):
-    """The versions a run of Patches brings, in order."""
-    return [v for message in patches for v in range(message["from"] + 1, message["version"] + 1)]
-
-
-def metrics(server):
-    with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:
-        return parse_exposition(response.read().decode())[0]
-
-
-def schema_of(database):
-    return database[database.index("--database-schema") + 1]
 
 
 def sql_state(postgres, schema, document="default"):
@@ -439,7 +402,7 @@ def test_nginx_keeps_each_document_on_one_instance_and_fails_over(start_server, 
     """deploy/nginx-instances.conf hashes the document name: every session of a document lands on
     the same instance, the documents spread over the instances, and when that instance is down a
     page reconnecting through nginx resumes on another one."""
-    from test_nginx import Nginx
+    from support.nginx import Nginx
     servers = [start_server(*database) for _ in range(3)]
     proxy = Nginx(tmp_path, *(f"127.0.0.1:{server.port}" for server in servers), site_file="nginx-instances.conf")
     documents = [f"line-{number}" for number in range(8)]
@@ -481,7 +444,7 @@ def test_nginx_keeps_each_document_on_one_instance_and_fails_over(start_server, 
 
 def test_the_systemd_unit_serves_from_patchsync_database(patchsync_bin, database, postgres, tmp_path):
     """The unit's own command line and environment, with PATCHSYNC_DATABASE as /etc/default/patchsync would set it."""
-    from test_deploy import unit_environment, unit_settings
+    from support.deploy_unit import unit_environment, unit_settings
     command = unit_settings()["ExecStart"][0].split()
     assert command == ["/usr/local/bin/patchsync", "serve"]
     command = [patchsync_bin] + command[1:]

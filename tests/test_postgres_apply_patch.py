@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from support.postgres import SqlError
-from test_cli import FIXTURES, random_pairs, write_json
-from test_postgres import schema_of
+from support.json_files import FIXTURES, write_json
+from support.postgres import SqlError, schema_of
+from support.random_json import random_pairs
 
 
 def equal(x, y):

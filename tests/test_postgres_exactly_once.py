@@ -2,8 +2,9 @@
 client, id)` of the events table) and for actions older than what an instance holds in memory."""
 import asyncio
 
+from support.postgres import schema_of
 from support.protocol import Peer, add
-from test_postgres import run, schema_of
+from support.waiting import run
 
 
 async def outcome(peer, action):

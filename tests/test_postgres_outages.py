@@ -6,29 +6,18 @@ import json
 import socket
 import time
 
-import pytest
 import websockets
 
-from support.postgres_proxy import PostgresProxy
+from support.http_api import healthz, http
+from support.metrics import metric, parse_exposition
+from support.postgres import schema_of
+from support.postgres_proxy import through
 from support.protocol import Peer, add, fresh_full
-from test_history_api import http, metric, parse_exposition
-from test_postgres import healthz, run, schema_of
-
-
-@pytest.fixture
-def proxy(postgres):
-    proxy = PostgresProxy(postgres)
-    yield proxy
-    proxy.close()
+from support.waiting import run
 
 
 def presence_bus_up(server):
     return metric(parse_exposition(http(server, "GET", "/metrics", raw=True)[2])[0], "patchsync_presence_bus_up")
-
-
-def through(proxy, database):
-    """The server options of `database`, with the URL of the proxy."""
-    return [proxy.url if option == database[1] else option for option in database]
 
 
 def test_an_instance_starts_while_postgres_is_unreachable_and_serves_once_it_is_up(

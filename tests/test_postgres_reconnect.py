@@ -10,10 +10,12 @@ import time
 import pytest
 import websockets
 
+from support.http_api import healthz
+from support.metrics import metric, metrics
+from support.postgres import schema_of
 from support.postgres_proxy import PostgresProxy
-from support.protocol import Peer, add
-from test_history_api import metric
-from test_postgres import follow_until, healthz, metrics, run, schema_of
+from support.protocol import Peer, add, follow_until
+from support.waiting import run
 
 INSTANCES = 3
 ROLES = ("store", "listener", "state writer", "presence bus")

@@ -13,7 +13,6 @@ import pytest
 import patchsync
 from support.dropping_relay import DroppingRelay
 from support.protocol import Peer, add
-from test_tls import certificates, tls_proxy  # noqa: F401  (fixtures)
 
 
 def run(coroutine):

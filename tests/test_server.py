@@ -21,18 +21,9 @@ from pathlib import Path
 import pytest
 import websockets
 
+from support.metrics import metric, parse_exposition
 from support.protocol import Peer, fresh_full
-from test_history_api import metric, parse_exposition
-
-# A guard against a hung test, not a speed assertion.
-HANG_GUARD = 60
-
-
-def run(coroutine):
-    async def guarded():
-        return await asyncio.wait_for(coroutine, HANG_GUARD)
-
-    return asyncio.run(guarded())
+from support.waiting import DEADLINE, run
 
 
 def http_get(url, headers=None):
@@ -312,7 +303,7 @@ def test_sigterm_closes_sessions_with_1001_and_exits_0(start_server):
         assert await closed_code(b.ws) == 1001
 
     run(scenario())
-    assert server.process.wait(timeout=HANG_GUARD) == 0
+    assert server.process.wait(timeout=DEADLINE) == 0
 
 
 def test_sigterm_with_a_peer_that_never_answers_the_close_exits_after_the_close_timeout(start_server):
@@ -321,7 +312,7 @@ def test_sigterm_with_a_peer_that_never_answers_the_close_exits_after_the_close_
     server.process.send_signal(signal.SIGTERM)
     # The server drops the silent peer after the close timeout and exits by itself, cleanly.
     # How soon is a timing (a loaded box stretches it), so no test asserts it.
-    assert server.process.wait(timeout=HANG_GUARD) == 0
+    assert server.process.wait(timeout=DEADLINE) == 0
     silent.close()
 
 
@@ -619,7 +610,7 @@ def test_unix_socket_serves_page_and_sessions(patchsync_bin, data_dir):
 
             run(scenario())
             process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=HANG_GUARD) == 0
+            assert process.wait(timeout=DEADLINE) == 0
         finally:
             if process.poll() is None:
                 process.kill()

@@ -9,7 +9,6 @@ import threading
 
 from support.dropping_relay import DroppingRelay
 from support.protocol import Peer, add
-from test_tls import certificates, tls_proxy  # noqa: F401  (fixtures)
 
 
 def lines_of(process):

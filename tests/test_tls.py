@@ -8,52 +8,9 @@ import threading
 
 import pytest
 
-from test_nginx import Nginx, add_through
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(directory, name):
-    """A self-signed certificate authority: (certificate, key) paths."""
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN=patchsync test {name}",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            cwd=directory)
-    return directory / f"{name}.pem", directory / f"{name}.key"
-
-
-def make_server_certificate(directory, ca, names="IP:127.0.0.1,DNS:localhost"):
-    """A certificate for `names`, signed by `ca`: (certificate, key) paths."""
-    (directory / "server.ext").write_text(
-        f"subjectAltName={names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=directory)
-    openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "server.ext", cwd=directory)
-    return directory / "server.pem", directory / "server.key"
-
-
-@pytest.fixture
-def certificates(tmp_path):
-    """The CA nginx's certificate comes from, and another CA that signed nothing of it."""
-    directory = tmp_path / "tls"
-    directory.mkdir()
-    ca = make_ca(directory, "ca")
-    other = make_ca(directory, "other-ca")
-    return {"ca": ca[0], "other": other[0], "server": make_server_certificate(directory, ca)}
-
-
-@pytest.fixture
-def tls_proxy(start_server, tmp_path, certificates):
-    """(server, nginx terminating TLS in front of it)."""
-    server = start_server()
-    scratch = tmp_path / "nginx"
-    scratch.mkdir()
-    proxy = Nginx(scratch, f"127.0.0.1:{server.port}", tls=certificates["server"])
-    yield server, proxy
-    proxy.stop()
+from support.nginx import Nginx
+from support.protocol import add_through
+from support.tls import make_server_certificate
 
 
 def run_client(patchsync_bin, *args, timeout=30):

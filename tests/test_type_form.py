@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from test_browser import ARTIFACTS, console_errors, leave, new_browser, wait_status, wait_until
+from support.browser import ARTIFACTS, console_errors, leave, new_browser, wait_status, wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "types"

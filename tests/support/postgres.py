@@ -86,3 +86,8 @@ class PostgresCluster:
 
 class SqlError(Exception):
     pass
+
+
+def schema_of(database):
+    """The schema named in a server's database options (the `database` fixture's list)."""
+    return database[database.index("--database-schema") + 1]

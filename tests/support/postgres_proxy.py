@@ -114,3 +114,8 @@ class PostgresProxy:
                 end.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def through(proxy, database):
+    """The server options of `database`, with the URL of the proxy."""
+    return [proxy.url if option == database[1] else option for option in database]

@@ -17,6 +17,8 @@ class Peer:
 
     @classmethod
     async def connect(cls, url, **kwargs):
+        # The opening handshake may wait for a busy server on a loaded box: a bound, not a speed.
+        kwargs.setdefault("open_timeout", 60)
         peer = cls(await websockets.connect(url, max_size=None, **kwargs))
         await peer.expect("Full")
         return peer
@@ -77,3 +79,25 @@ async def types_until_quiet(ws, first_timeout=10, quiet=0.5):
     except asyncio.TimeoutError:
         pass
     return [message["type"] for message in received]
+
+
+async def follow_until(peer, version, versions=None):
+    """Mirrors the peer's messages until it reaches `version`; records the versions each Patch
+    brings (several when a backlog went out coalesced, `from` + 1 to `version`)."""
+    while peer.version < version:
+        message = await peer.receive()
+        if message["type"] == "Patch" and versions is not None:
+            versions.extend(covered_versions([message]))
+
+
+def covered_versions(patches):
+    """The versions a run of Patches brings, in order."""
+    return [v for message in patches for v in range(message["from"] + 1, message["version"] + 1)]
+
+
+async def add_through(ws_url, name, **connect):
+    """Adds a row named `name` from a new session: (its Ack or Error, the state it then mirrors)."""
+    peer = await Peer.connect(ws_url, **connect)
+    reply = await peer.act(add(name))
+    await peer.close()
+    return reply, peer.state
