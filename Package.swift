@@ -141,10 +141,15 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
-        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSONPatch", "JSONCodec"], exclude: ["Fixtures"]),
+        // What several test targets share (they cannot import each other): the seeded generator
+        // and random JSON documents. A plain target, in no product.
+        .target(name: "TestSupport", dependencies: ["JSONPatch"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONPatchTests", dependencies: ["JSONPatch", "JSONCodec", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSONPatch", "JSONCodec", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "JSONPatch", "JSONCodec"]),
-        .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding"]),
+        .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding", "TestSupport"]),
         .testTarget(
             name: "SyncEngineTests",
             dependencies: [
@@ -152,7 +157,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding"]),
+        .testTarget(
+            name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding", "TestSupport"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "SyncAPI"]),
         .testTarget(
             name: "PostgresBackendTests",

@@ -1,12 +1,13 @@
 import JSONCodec
 import JSONPatch
+import TestSupport
 import Testing
 
 @Suite struct RoundTripTests {
     /// encode → decode gives the same value with the same kinds of numbers (compared through a
     /// second encoding, since `==` treats 1 and 1.0 alike).
     @Test func randomDocumentsRoundTrip() throws {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<2000 {
             let value = randomValue(&generator, depth: 4)
             let encoded = try JSONCodec.encode(value)
@@ -18,7 +19,7 @@ import Testing
 
     /// Every double reads back bit for bit.
     @Test func realsRoundTripExactly() throws {
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         let special: [Double] = [
             .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
             .ulpOfOne, 1 / 3, 2.0 / 3, 1e21, 1e-7, 123456789012345680, 0.30000000000000004,
@@ -41,23 +42,7 @@ import Testing
     }
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func randomValue(_ generator: inout SplitMix, depth: Int) -> JSONValue {
+func randomValue(_ generator: inout SeededGenerator, depth: Int) -> JSONValue {
     let strings = ["", "a", "~/", "nul\u{0}", "\"quoted\"", "tab\t", "日本", "🙂", "\u{1F}", "\\"]
     switch Int.random(in: 0..<(depth > 0 ? 9 : 6), using: &generator) {
     case 0: return .null

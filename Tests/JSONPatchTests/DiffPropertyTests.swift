@@ -1,4 +1,5 @@
 import JSONPatch
+import TestSupport
 import Testing
 
 @Suite struct DiffPropertyTests {

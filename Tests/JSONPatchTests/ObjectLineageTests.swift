@@ -1,4 +1,5 @@
 import JSONPatch
+import TestSupport
 import Testing
 
 /// Diffing an object against an edited copy visits only the edited members; these cases make

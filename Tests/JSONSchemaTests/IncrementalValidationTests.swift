@@ -1,5 +1,6 @@
 import JSONCodec
 import JSONPatch
+import TestSupport
 import Testing
 
 @testable import JSONSchema
@@ -66,7 +67,7 @@ import Testing
     @Test(arguments: [(machineLine, 1 as UInt64), (rows, 2 as UInt64)])
     func incrementalAgreesWithFull(schemaText: String, seed: UInt64) throws {
         let schema = try JSONSchema(compiling: try JSONCodec.decode(schemaText))
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var document: JSONValue = seed == 1
             ? ["line": "L1", "machines": ["M1": ["status": "run", "count": 3]], "log": [], "tags": []]
             : [["v": 2]]
@@ -100,7 +101,7 @@ import Testing
         #expect(invalidResults > 300)
     }
 
-    func randomOperation(on document: JSONValue, _ random: inout SeededRandom) -> PatchOperation? {
+    func randomOperation(on document: JSONValue, _ random: inout SeededGenerator) -> PatchOperation? {
         let pointers = Self.pointers(in: document)
         let target = pointers[random.int(0..<pointers.count)]
         let value = Self.values[random.int(0..<Self.values.count)]
@@ -121,7 +122,7 @@ import Testing
         }
     }
 
-    func addLocation(in document: JSONValue, _ random: inout SeededRandom) -> JSONPointer? {
+    func addLocation(in document: JSONValue, _ random: inout SeededGenerator) -> JSONPointer? {
         let containers = Self.pointers(in: document).filter {
             switch try? document.value(at: $0) {
             case .object?, .array?: true
@@ -159,26 +160,5 @@ import Testing
         #expect(schema.firstFailure(in: document, changedPaths: [JSONPointer(tokens: ["machines", "M2", "status"])]) == nil)
         let failure = schema.firstFailure(in: document, changedPaths: [JSONPointer(tokens: ["machines", "M1", "status"])])
         #expect(failure?.description == "/machines/M1/status: \"jammed\" is not one of \"run\", \"stop\", \"alarm\" (enum)")
-    }
-}
-
-/// SplitMix64, so a failing case replays from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: Range<Int>) -> Int {
-        Int.random(in: range, using: &self)
     }
 }

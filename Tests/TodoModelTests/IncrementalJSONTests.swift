@@ -1,5 +1,6 @@
 import JSONPatch
 import SyncEngine
+import TestSupport
 import Testing
 
 @testable import TodoModel
@@ -9,7 +10,7 @@ import Testing
 @Suite struct IncrementalJSONTests {
     /// Random actions over a small index range, so that updates hit existing rows, new rows above
     /// and below the highest index, the highest index a client may name, and removes of missing rows.
-    private func randomAction(_ random: inout SplitMix64) -> TodoAction {
+    private func randomAction(_ random: inout SeededGenerator) -> TodoAction {
         let row = TodoRow(name: ["a", "b", "c"][Int(random.next() % 3)], completed: random.next() % 2 == 0)
         let index = random.next() % 15 == 14 ? TodoIndex.max : TodoIndex(random.next() % 14)
         switch random.next() % 10 {
@@ -23,7 +24,7 @@ import Testing
 
     @Test(arguments: 0..<20 as Range<UInt64>)
     func equalsTheFullBuildInMemberOrderAndItsDiffAppliesToThePrevious(seed: UInt64) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var state = TodoList.initialState
         // Chained like the engine: each step starts from the JSON the previous step made.
         var json = TodoList.jsonValue(of: state)
@@ -152,17 +153,3 @@ private func orderedText(_ value: JSONValue) -> String {
     }
 }
 
-/// A small seeded generator, so that a failing sequence can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_38B9_33E9_D8D1
-        return z ^ (z >> 31)
-    }
-}

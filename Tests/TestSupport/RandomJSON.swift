@@ -1,49 +1,32 @@
 import JSONPatch
 
-/// A small seeded generator (SplitMix64), so every failing case can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random JSON values and edits of them, drawn from small pools so that pairs share structure.
-struct RandomJSON {
-    var generator: SeededGenerator
+public struct RandomJSON {
+    public var generator: SeededGenerator
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         generator = SeededGenerator(seed: seed)
     }
 
     /// Keys that need escaping in pointers, the empty key, unicode, and look-alike indices.
-    static let keys = ["a", "b", "c", "", "/", "~", "~1", "a/b", "m~n", "0", "01", "-", "é", "日本", "🙂", "x y"]
-    static let strings = ["", "x", "hello", "a\"b", "back\\slash", "line\nbreak", "nul\u{0}", "日本語", "🙂"]
-    static let integers: [Int64] = [0, 1, -1, 2, 42, Int64.max, Int64.min, Int64.max - 1, 1 << 53]
-    static let reals: [Double] = [0.5, -2.25, 1e-300, 1.7976931348623157e308, 3.0, 0.1]
+    public static let keys = ["a", "b", "c", "", "/", "~", "~1", "a/b", "m~n", "0", "01", "-", "é", "日本", "🙂", "x y"]
+    public static let strings = ["", "x", "hello", "a\"b", "back\\slash", "line\nbreak", "nul\u{0}", "日本語", "🙂"]
+    public static let integers: [Int64] = [0, 1, -1, 2, 42, Int64.max, Int64.min, Int64.max - 1, 1 << 53]
+    public static let reals: [Double] = [0.5, -2.25, 1e-300, 1.7976931348623157e308, 3.0, 0.1]
 
-    mutating func int(_ range: Range<Int>) -> Int {
+    public mutating func int(_ range: Range<Int>) -> Int {
         Int.random(in: range, using: &generator)
     }
 
-    mutating func chance(_ percent: Int) -> Bool {
+    public mutating func chance(_ percent: Int) -> Bool {
         int(0..<100) < percent
     }
 
-    mutating func key() -> String {
+    public mutating func key() -> String {
         Self.keys[int(0..<Self.keys.count)]
     }
 
-    mutating func scalar() -> JSONValue {
+    public mutating func scalar() -> JSONValue {
         switch int(0..<6) {
         case 0: .null
         case 1: .bool(chance(50))
@@ -53,7 +36,7 @@ struct RandomJSON {
         }
     }
 
-    mutating func value(depth: Int = 4) -> JSONValue {
+    public mutating func value(depth: Int = 4) -> JSONValue {
         guard depth > 0, chance(60) else { return scalar() }
         if chance(50) {
             var elements: [JSONValue] = []
@@ -67,7 +50,7 @@ struct RandomJSON {
 
     /// A copy of `value` with a few random edits, made through the mutating API so that the
     /// copy shares storage with the original where it was not edited.
-    mutating func edited(_ value: JSONValue, depth: Int = 4) -> JSONValue {
+    public mutating func edited(_ value: JSONValue, depth: Int = 4) -> JSONValue {
         switch value {
         case .array(var elements):
             for _ in 0..<int(1..<4) {

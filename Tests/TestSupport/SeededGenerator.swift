@@ -1,0 +1,22 @@
+/// A small seeded generator (SplitMix64), so every failing case can be replayed from its seed.
+/// Shared by the test targets (which cannot import each other) through `TestSupport`.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in `range`, drawn from this generator.
+    public mutating func int(_ range: Range<Int>) -> Int {
+        Int.random(in: range, using: &self)
+    }
+}
