@@ -286,7 +286,7 @@ def test_sighup_rotates_keys_without_dropping_sessions(start_server, keys, tmp_p
         server.process.send_signal(signal.SIGHUP)
         new = jwt.encode({"sub": "new", "exp": int(time.time()) + 600, "patchsync": {"write": ["*"]}}, replacement,
                          algorithm="EdDSA", headers={"kid": "portal"})
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             try:
                 peer = await Peer.connect(ws(server, "line-3", new))
@@ -302,7 +302,7 @@ def test_sighup_rotates_keys_without_dropping_sessions(start_server, keys, tmp_p
         # A key file that cannot be read keeps the keys in use.
         portal.write_text("-----BEGIN PUBLIC KEY-----\nbroken\n-----END PUBLIC KEY-----\n")
         server.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while "keeping the previous ones" not in server.log():
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)

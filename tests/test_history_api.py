@@ -293,7 +293,7 @@ async def resume_scenario(server):
     resumed.state, resumed.version = copy.deepcopy(states[2]), 2
     first = []
     while resumed.version != 5:
-        first.append(await asyncio.wait_for(resumed.receive(), 10))
+        first.append(await asyncio.wait_for(resumed.receive(), 60))
     assert all(m["type"] == "Patch" for m in first) and first[0]["from"] == 2
     assert resumed.state == states[5]
     after = await collect_until_ack(resumed, add("r5"))

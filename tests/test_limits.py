@@ -2,6 +2,7 @@
 python websockets against the real binary."""
 import asyncio
 import json
+import time
 
 import pytest
 import websockets
@@ -10,7 +11,7 @@ from support.http_api import http
 from support.large_documents import write_document
 from support.metrics import metric, parse_exposition
 from support.protocol import Peer, add
-from support.waiting import run
+from support.waiting import DEADLINE, run, wait_for_async
 
 
 def metrics(server):
@@ -61,12 +62,10 @@ def test_indexes_are_unsigned_32_bit_and_add_goes_on_past_the_highest(server):
 
 def test_documents_nobody_changed_do_not_pile_up(server):
     async def unloaded(at_most):
-        # Unloading follows the last session's close asynchronously: give it a moment.
-        for _ in range(100):
-            if metric(metrics(server), "patchsync_documents_loaded") <= at_most:
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        # Unloading follows the last session's close asynchronously: read until it happened.
+        await wait_for_async(lambda: metric(metrics(server), "patchsync_documents_loaded"), lambda loaded: loaded <= at_most,
+                             f"at most {at_most} documents loaded")
+        return True
 
     async def scenario():
         # 300 names in all, 50 at a time: three times the default --max-documents.
@@ -100,11 +99,14 @@ def test_over_max_documents_the_upgrade_gets_503_too_many_documents(start_server
         again = await Peer.connect(f"{server.ws}/a")
         await again.close()
         await b.close()
-        for _ in range(100):
+        # b's document is unloaded after its session closed, asynchronously: c gets in then.
+        deadline = time.monotonic() + DEADLINE
+        while True:
             try:
                 c = await Peer.connect(f"{server.ws}/c")
                 break
             except websockets.InvalidStatus:
+                assert time.monotonic() < deadline, "c was still refused after b's document could be unloaded"
                 await asyncio.sleep(0.05)
         assert (await c.act(add("c")))["type"] == "Ack"
         await c.close()

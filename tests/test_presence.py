@@ -7,7 +7,7 @@ import websockets
 from support.protocol import Peer, add, types_until_quiet
 
 
-async def next_of(peer, kind, timeout=5):
+async def next_of(peer, kind, timeout=30):
     return await asyncio.wait_for(peer.expect(kind), timeout)
 
 

@@ -17,7 +17,7 @@ def lines_of(process):
     return lines
 
 
-def next_message(lines, timeout=20):
+def next_message(lines, timeout=60):
     return json.loads(lines.get(timeout=timeout))
 
 

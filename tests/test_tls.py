@@ -27,9 +27,9 @@ def test_watch_over_wss_sees_a_change(patchsync_bin, tls_proxy, certificates):
     threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout], daemon=True).start()
     try:
         # The Full first: from then on the watcher sees every change.
-        assert json.loads(lines.get(timeout=20))["type"] == "Full"
+        assert json.loads(lines.get(timeout=60))["type"] == "Full"
         asyncio.run(add_through(server.ws, "over TLS"))
-        patch = json.loads(lines.get(timeout=20))
+        patch = json.loads(lines.get(timeout=60))
         assert patch["type"] == "Patch" and patch["version"] == 1
         assert [op["value"]["name"] for op in patch["ops"]] == ["over TLS"]
     finally:
@@ -46,14 +46,14 @@ def test_watch_over_wss_survives_a_server_restart(patchsync_bin, tls_proxy, cert
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(json.loads(line)) for line in watch.stdout], daemon=True).start()
     try:
-        assert lines.get(timeout=20)["type"] == "Full"
+        assert lines.get(timeout=60)["type"] == "Full"
         asyncio.run(add_through(server.ws, "before"))
-        assert lines.get(timeout=20)["version"] == 1
+        assert lines.get(timeout=60)["version"] == 1
         port = server.port
         assert server.stop() == 0
         restarted = start_server(data=data_dir, port=port)
         asyncio.run(add_through(restarted.ws, "after"))
-        message = lines.get(timeout=20)
+        message = lines.get(timeout=60)
         assert (message["type"], message["version"]) == ("Patch", 2), "resumed after version 1, no second Full"
         assert watch.poll() is None
     finally:

@@ -18,6 +18,8 @@ import jsonschema
 import pytest
 import websockets
 
+from support.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "types"
 LINE_SCHEMA = json.loads((EXAMPLES / "line.json").read_text())
@@ -301,13 +303,8 @@ def test_a_declared_type_through_the_sql_inbox(start_server, tmp_path, postgres,
     postgres.sql(
         f"INSERT INTO {schema}.inbox (document, action) VALUES "
         f"('line-4', '{good}'), ('line-4', '{bad}'), ('line-4', '{todo}')")
-    rows = []
-    for _ in range(100):
-        rows = postgres.sql(
-            f"SELECT version, error_code, error_message FROM {schema}.inbox ORDER BY id")
-        if all(row[0] or row[1] for row in rows):
-            break
-        asyncio.run(asyncio.sleep(0.1))
+    rows = wait_for(lambda: postgres.sql(f"SELECT version, error_code, error_message FROM {schema}.inbox ORDER BY id"),
+                    lambda rows: all(row[0] or row[1] for row in rows), "every inbox row applied or refused")
     assert rows[0][0] == "1" and not rows[0][1]
     assert rows[1][1] == "invalid_patch"
     assert rows[1][2] == '/machines/M1/status: "jammed" is not one of "run", "stop", "alarm" (enum)'

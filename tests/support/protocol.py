@@ -69,7 +69,7 @@ async def fresh_full(url, **kwargs):
     return peer.state, peer.version
 
 
-async def types_until_quiet(ws, first_timeout=10, quiet=0.5):
+async def types_until_quiet(ws, first_timeout=30, quiet=0.5):
     """The types of the messages `ws` receives: the first within `first_timeout` s, then each
     within `quiet` s of the one before."""
     received = [json.loads(await asyncio.wait_for(ws.recv(), first_timeout))]
