@@ -16,6 +16,7 @@ import websockets
 from support.http_api import http
 from support.metrics import metric, parse_exposition
 from support.protocol import Peer, add
+from support.waiting import wait_for
 
 
 def run(binary, *args):
@@ -363,9 +364,18 @@ async def metrics_scenario(server):
     for name in ("m1", "m2", "m3"):
         assert (await peer.act(add(name)))["type"] == "Ack"
     assert (await peer.act({"type": "Nonsense"}))["code"] == "unknown_type"
-    status, content_type, text = http(server, "GET", "/metrics", raw=True)
-    assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-    after, types = parse_exposition(text)
+
+    def exposition():
+        status, content_type, text = http(server, "GET", "/metrics", raw=True)
+        assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
+        return parse_exposition(text)
+
+    def broadcast(samples):
+        return metric(samples, "patchsync_patches_broadcast_total") - (metric(before, "patchsync_patches_broadcast_total") or 0)
+
+    # A counter may move just after the reply went out (a broadcast after its Ack): read until
+    # the three broadcasts show, then check every figure of that reading.
+    after, types = wait_for(exposition, lambda read: broadcast(read[0]) >= 3, "three Patches counted as broadcast")
     await peer.close()
     return before, after, types
 

@@ -290,7 +290,8 @@ def test_the_inbox_applies_each_row_exactly_once_with_two_instances(start_server
             await watcher.close()
 
     run(scenario())
-    assert sum(metric(metrics(server), "patchsync_inbox_actions_applied_total") for server in servers) == rows
+    wait_for(lambda: sum(metric(metrics(server), "patchsync_inbox_actions_applied_total") for server in servers),
+             lambda applied: applied == rows, f"{rows} inbox actions counted as applied")
     outcomes = postgres.sql(f"SELECT version, error_code FROM {schema}.inbox ORDER BY id")
     assert sorted(int(version) for version, _ in outcomes[:rows]) == list(range(1, rows + 1))
     assert [code for _, code in outcomes[rows:]] == ["invalid_index", "unknown_type"]

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import websockets
 
-from support.metrics import metric, parse_exposition
+from support.metrics import metric, metrics
 from support.protocol import Peer, fresh_full
-from support.waiting import DEADLINE, run
+from support.waiting import DEADLINE, run, wait_for
 
 
 def http_get(url, headers=None):
@@ -421,9 +421,8 @@ def test_over_the_message_rate_errors_then_1008(start_server):
         return len(limited)
 
     limited = run(scenario())
-    with urllib.request.urlopen(server.http + "/metrics") as response:
-        samples, _ = parse_exposition(response.read().decode())
-    assert metric(samples, "patchsync_actions_rejected_total", code="rate_limited") == limited
+    wait_for(lambda: metric(metrics(server), "patchsync_actions_rejected_total", code="rate_limited"),
+             lambda counted: counted == limited, f"{limited} actions counted as rate_limited")
 
 
 def test_connection_limits_close_the_extra_session_with_1008(start_server):
