@@ -233,8 +233,11 @@ def test_a_message_over_the_cap_closes_only_that_session_with_1009(start_server)
 
 def test_a_client_that_stops_reading_does_not_hold_up_others_and_is_closed_with_1013(start_server):
     # The close timeout outlasts the time the slow client spends not reading below, so the
-    # 1013 close frame waits for it instead of the connection being dropped without one.
-    server = start_server("--max-queue-bytes", "100000", "--close-timeout", "300")
+    # 1013 close frame waits for it instead of the connection being dropped without one. So does
+    # the keepalive's: the stalled client answers no ping, and with the default 60 s a loaded box
+    # (the 200 actions took over a minute) saw it hung up without a close frame.
+    server = start_server("--max-queue-bytes", "100000", "--close-timeout", "300",
+                          "--ping-interval", "300", "--ping-timeout", "600")
 
     async def scenario():
         # A small receive buffer so the backlog builds up in the server, not in the kernel.
