@@ -38,7 +38,7 @@ class ServerProcess:
         self.process = None
         self.log_path = Path(self.data_dir).parent / f"server-{id(self)}.log"
 
-    def start(self, port=None, timeout=20):
+    def start(self, port=None, timeout=60):
         """Starts the server, or starts it again after `stop()`. A fixed port (a restart on the same
         port) may still be held by the previous process for a moment, so that is retried."""
         if port is not None:
@@ -91,8 +91,9 @@ class ServerProcess:
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def stop(self, timeout=10):
-        """SIGTERM and wait; returns the exit code."""
+    def stop(self, timeout=60):
+        """SIGTERM and wait (at most `timeout` s, then kill -9); returns the exit code. The bound
+        is generous: a clean exit on a loaded box may take a while, and is not a speed."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
