@@ -245,7 +245,7 @@ def test_an_inbox_row_may_name_its_author(start_server, keys, database, postgres
     postgres.sql(f"INSERT INTO {schema}.inbox (document, action, author) VALUES "
                  f"('line-3', '{json.dumps(add('from erp'))}', 'erp bridge'), "
                  f"('line-3', '{json.dumps(add('anonymous'))}', NULL)")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while postgres.sql(f"SELECT count(*) FROM {schema}.inbox WHERE applied_at IS NULL") != [["0"]]:
         assert time.monotonic() < deadline, "the inbox is drained"
         time.sleep(0.1)

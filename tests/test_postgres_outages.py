@@ -33,7 +33,7 @@ def test_an_instance_starts_while_postgres_is_unreachable_and_serves_once_it_is_
             error = json.loads(await refused.recv())
             assert (error["type"], error["code"]) == ("Error", "storage_unavailable")
         proxy.open()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while healthz(server)[0] != 200 or presence_bus_up(server) != 1:
             assert time.monotonic() < deadline, "the instance did not reconnect"
             await asyncio.sleep(0.1)
@@ -109,7 +109,7 @@ def test_a_stored_document_is_never_reported_missing_while_the_list_is_unknown(s
         status, body = http(server, "GET", path)
         assert (status, body["error"]["code"]) == (503, "storage_unavailable"), path
     proxy.open()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (answer := http(server, "GET", "/api/docs/stored"))[0] != 200:
         assert answer[0] == 503 and time.monotonic() < deadline, answer
         time.sleep(0.05)

@@ -29,7 +29,7 @@ async def hello(url, name):
 async def roster_names(url, wanted):
     """Says Hello on `url` until the Presence list names `wanted` (the instances may still be
     exchanging rosters just after start-up); returns that list."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         probe, roster = await hello(url, "probe")
         await probe.close()
