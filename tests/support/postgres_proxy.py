@@ -81,7 +81,10 @@ class PostgresProxy:
                 if self.trigger is not None and self.trigger in data:
                     self.trigger = None
                     state["cutting"] = True
-            server.sendall(data)
+            try:
+                server.sendall(data)
+            except OSError:  # the other direction or a cut closed it meanwhile
+                break
         self._shut(client, server)
 
     def _to_client(self, server, client, state):
