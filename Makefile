@@ -60,7 +60,7 @@ web-test: test-deps
 # tests/ includes the three clients' scenario runners (tests/client_scenarios.md);
 # clients/python/tests holds the Python client's unit tests.
 py-test: test-deps build
-	$(PYTHON) -m pytest -q tests/ clients/python/tests/
+	$(PYTHON) -m pytest -q --durations=15 tests/ clients/python/tests/
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer, build in .build-fuzz): each target of
 # Fuzz/ for FUZZ_SECONDS (default 60). A crash fails the run and leaves the input in
