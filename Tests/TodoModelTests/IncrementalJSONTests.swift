@@ -51,7 +51,7 @@ import Testing
     /// member alone gives the patch a diff of the whole documents gives.
     @Test(arguments: 0..<20 as Range<UInt64>)
     func aMemberChangeSetInThePreviousJSONEqualsTheFullBuild(seed: UInt64) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var state = TodoList.initialState
         var json = TodoList.jsonValue(of: state)
         var changes = 0
