@@ -1,3 +1,4 @@
+import JSONPatch
 import Logging
 import SyncProtocol
 
@@ -23,29 +24,21 @@ extension DocumentActor {
                 return
             }
             context.metrics.recordCatchUp()
-            var sent = 0
-            var bytes = 0
             // Written by another instance, which may run other types: checked in full next time.
             stateIsValidated = false
-            for event in stored.events {
-                let before = stateJSON
-                guard (try? DocumentHistory.replay(CollectionOfOne(event), onto: &stateJSON, after: version)) != nil,
-                    let message = try? ServerMessage.patch(event.ops, version: event.version)
-                else {
-                    stateJSON = before
-                    logger.warning(
-                        "Events from the store do not follow this instance's state; reloading the document",
-                        metadata: ["document": "\(name)", "version": "\(version)", "event": "\(event.version)"])
-                    await reloadAfterGap()
-                    return
-                }
-                stateSize = stateSize.updated(by: event.ops, from: before, to: stateJSON).size
-                version = event.version
-                stateJSONIsBuilt = false
-                stateIsCurrent = false
-                recent.append(event, patch: message)
-                // Another instance's action: a resend of it here gets its outcome, not a second apply.
-                outcomes.recordLogged(CollectionOfOne(event))
+            guard let messages = applyRun(stored.events) else {
+                logger.warning(
+                    "Events from the store do not follow this instance's state; reloading the document",
+                    metadata: [
+                        "document": "\(name)", "version": "\(version)",
+                        "events": "\(stored.events.first?.version ?? 0)...\(stored.events.last?.version ?? 0)",
+                    ])
+                await reloadAfterGap()
+                return
+            }
+            var sent = 0
+            var bytes = 0
+            for message in messages {
                 context.metrics.recordBroadcast()
                 for link in sessions.values where link.send(message) {
                     sent += 1
@@ -56,7 +49,37 @@ extension DocumentActor {
             publish(changedAt: stored.events.last?.time)
             context.metrics.recordSent(messages: sent, bytes: bytes)
             if stored.events.count < Self.catchUpChunk { return }
+            // A long backlog: sessions that joined meanwhile get the state reached so far, and
+            // the Patches of the next run, rather than waiting for the end of the backlog.
+            for join in takeQueuedJoins() { await attach(join.session, since: join.since, link: join.link) }
         }
+    }
+
+    /// Applies a run of events to the state, all or none: the state is copied once for the run
+    /// (to return to if an event does not follow), not once per event, and its size is measured
+    /// once. Returns the run's Patch messages, or nil with the state unchanged.
+    private func applyRun(_ events: [DocumentEvent]) -> [OutboundMessage]? {
+        let start = stateJSON
+        var messages: [OutboundMessage] = []
+        messages.reserveCapacity(events.count)
+        for event in events {
+            guard let message = try? ServerMessage.patch(event.ops, version: event.version) else { return nil }
+            messages.append(message)
+        }
+        guard let reached = try? DocumentHistory.replay(events, onto: &stateJSON, after: version) else {
+            stateJSON = start
+            return nil
+        }
+        version = reached
+        // Measured only where the run changed it when its operations allow (few, none inside another).
+        let run = JSONPatch(events.flatMap(\.ops.operations))
+        stateSize = stateSize.updated(by: run, from: start, to: stateJSON).size
+        stateJSONIsBuilt = false
+        stateIsCurrent = false
+        for (event, message) in zip(events, messages) { recent.append(event, patch: message) }
+        // Another instance's actions: a resend of one here gets its outcome, not a second apply.
+        outcomes.recordLogged(events)
+        return messages
     }
 
     /// Reads the document again and sends every session a Full. If the store cannot answer,

@@ -251,6 +251,50 @@ actor DocumentActor<Model: DocumentModel> {
         }
     }
 
+    /// Takes the sessions waiting to join out of the mailbox, to be served before the work ahead
+    /// of them (a long catch-up). A join has no order with other sessions' work, and its own
+    /// messages and leave are queued after it, so they stay after it.
+    nonisolated func takeQueuedJoins() -> [(session: SessionID, since: UInt64?, link: EngineSession)] {
+        mailbox.withLock { mailbox in
+            var joins: [(session: SessionID, since: UInt64?, link: EngineSession)] = []
+            mailbox.items.removeAll { work in
+                guard case .connect(let session, let since, let link) = work else { return false }
+                joins.append((session, since, link))
+                return true
+            }
+            return joins
+        }
+    }
+
+    /// Joins first in a round that holds inbox or catch-up work: a new session gets the state in
+    /// memory and then the Patches of that work, instead of waiting for a commit or a round
+    /// trip to the store. Nothing else moves.
+    static func joinsFirst(_ items: [DocumentWork]) -> [DocumentWork] {
+        var joins: [DocumentWork] = []
+        var others: [DocumentWork] = []
+        var behindStoreWork = false
+        for work in items {
+            switch work {
+            case .inbox, .catchUp:
+                behindStoreWork = true
+                others.append(work)
+            case .connect where behindStoreWork:
+                joins.append(work)
+            default:
+                others.append(work)
+            }
+        }
+        guard !joins.isEmpty else { return items }
+        let firstStoreWork = others.firstIndex { work in
+            switch work {
+            case .inbox, .catchUp: true
+            default: false
+            }
+        } ?? others.endIndex
+        others.insert(contentsOf: joins, at: firstStoreWork)
+        return others
+    }
+
     /// Whether a `.close` is queued, in this round (`rest`) or after it.
     private nonisolated func isClosing(_ rest: ArraySlice<DocumentWork>) -> Bool {
         let isClose = { (work: DocumentWork) -> Bool in
@@ -277,7 +321,7 @@ actor DocumentActor<Model: DocumentModel> {
             }
             await recallOutcomes(before: items)
             var batch = Batch()
-            var remaining = items[...]
+            var remaining = Self.joinsFirst(items)[...]
             var appliedInbox = false
             while let item = remaining.popFirst() {
                 // One inbox entry per round at least, so that a busy document still drains its inbox.

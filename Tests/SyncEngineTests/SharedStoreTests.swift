@@ -89,8 +89,15 @@ final class SharedMemoryStore: DocumentStore {
         return result
     }
 
-    func events(of name: DocumentName, after version: UInt64, limit: Int) -> StoredEvents {
-        reads.withLock { $0 += 1 }
+    /// Awaited before each read of events, with its number (from 1): a test holds a catch-up there.
+    let beforeRead = Mutex<(@Sendable (Int) async -> Void)?>(nil)
+
+    func events(of name: DocumentName, after version: UInt64, limit: Int) async -> StoredEvents {
+        let number = reads.withLock { reads in
+            reads += 1
+            return reads
+        }
+        if let hook = beforeRead.withLock({ $0 }) { await hook(number) }
         return StoredEvents(events: Array(events.withLock { $0 }.dropFirst(Int(version)).prefix(limit)), oldestVersion: 0)
     }
 
@@ -107,6 +114,13 @@ final class SharedMemoryStore: DocumentStore {
     func maintain(_ name: DocumentName) -> UInt64? { nil }
     func close(_ name: DocumentName) {}
     func shutdown() {}
+}
+
+/// A flag one task raises and another waits for.
+final class Flag: Sendable {
+    private let raised = Mutex(false)
+    var isRaised: Bool { raised.withLock { $0 } }
+    func raise() { raised.withLock { $0 = true } }
 }
 
 @Suite struct SharedStoreTests {
@@ -164,6 +178,50 @@ final class SharedMemoryStore: DocumentStore {
         #expect(try await engine.state(of: .default).state["name"] == "two")
         let snapshot = engine.metricsSnapshot().database
         #expect(snapshot?.notifications == 1 && snapshot?.catchUps == 1)
+        await engine.shutdown()
+    }
+
+    /// Issue 19: a session joining while the instance catches up with a long run of changes
+    /// made elsewhere (an inbox storm applied by another instance) is not kept waiting for the
+    /// end of it: it gets the state reached so far, then every later Patch in order.
+    @Test func aJoinDuringALongCatchUpGetsTheStateReachedSoFarThenEveryPatch() async throws {
+        let store = SharedMemoryStore()
+        let engine = try engine(store)
+        let watcher = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: watcher)
+        try await engine.settle()
+        let total = 2500
+        for number in 1...total { store.commitElsewhere(try renameOp("n\(number)"), announce: false) }
+        // The first read waits until the join is queued behind the catch-up.
+        let readStarted = Flag()
+        let joinQueued = Flag()
+        store.beforeRead.withLock {
+            $0 = { number in
+                guard number == 1 else { return }
+                readStarted.raise()
+                while !joinQueued.isRaised { try? await Task.sleep(for: .milliseconds(1)) }
+            }
+        }
+        store.commitElsewhere(try renameOp("announced"), announce: true)
+        while !readStarted.isRaised { try await Task.sleep(for: .milliseconds(1)) }
+        let joiner = CollectingOutput()
+        _ = engine.connect(document: .default, since: nil, role: .viewer, output: joiner)
+        joinQueued.raise()
+        try await engine.settle()
+
+        let last = JSONValue.integer(Int64(total + 1))
+        let full = try #require(joiner.messages.first)
+        #expect(full["type"] == "Full")
+        // Served after the first run of events, before the last.
+        #expect(full["version"] == .integer(Int64(DocumentActor<TodoList>.catchUpChunk)))
+        let expected = (DocumentActor<TodoList>.catchUpChunk + 1...total + 1).map { JSONValue.integer(Int64($0)) }
+        #expect(joiner.messages.dropFirst().map { $0["version"] } == expected)
+        #expect(watcher.messages.last?["version"] == last)
+        #expect(watcher.messages.count == total + 2)
+        var mirror = Mirror()
+        try mirror.apply(joiner.messages)
+        #expect(mirror.version == UInt64(total + 1))
+        #expect(mirror.state == (try await engine.state(of: .default)).state)
         await engine.shutdown()
     }
 
