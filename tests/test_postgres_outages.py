@@ -43,8 +43,9 @@ def test_an_instance_starts_while_postgres_is_unreachable_and_serves_once_it_is_
 
     run(scenario())
     # The migrations ran once the database was up.
-    # 6: events.author and inbox.author (issue 22); 7: apply_patch as RFC 6902; 8: the inbox's lease.
-    assert postgres.sql(f"SELECT count(*) FROM {schema}.migrations") == [["8"]]
+    # 6: events.author and inbox.author (issue 22); 7: apply_patch as RFC 6902; 8: the inbox's lease;
+    # 9: the index of the leases of applied inbox rows.
+    assert postgres.sql(f"SELECT count(*) FROM {schema}.migrations") == [["9"]]
     assert postgres.sql(f"SELECT version FROM {schema}.documents WHERE name = 'default'") == [["1"]]
     assert server.log().count("PostgreSQL is unavailable") == 1
 

@@ -131,6 +131,11 @@ final class PostgresListener: Sendable {
     /// hands them to the engine, at most `inbox.batch` at a time and none already out (`InboxFlow`).
     /// The claim comes before any document's state is touched; the applying transaction's own
     /// claim (`FOR UPDATE SKIP LOCKED`, `applied_at IS NULL`) still lets exactly one apply each.
+    ///
+    /// A document stays with the instance applying it: the leases of rows already applied hold it
+    /// too, for the instance with the lower `claimant` only (two instances that both took a
+    /// batch at once must not each wait for the other's lease), so that after a storm's first
+    /// sweeps one instance applies the rest, and the others take over once its lease runs out.
     private func sweepInbox(_ connection: PostgresConnection) throws(PostgresError) {
         let room = inbox.room()
         guard room > 0 else { return }
@@ -141,8 +146,8 @@ final class PostgresListener: Sendable {
                 WHERE applied_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
                   AND NOT EXISTS (
                     SELECT FROM \(schema.name).inbox AS held
-                    WHERE held.document = inbox.document AND held.applied_at IS NULL
-                      AND held.claimed_until >= now() AND held.claimed_by <> $1)
+                    WHERE held.document = inbox.document AND held.claimed_until >= now() AND held.claimed_by <> $1
+                      AND (held.applied_at IS NULL OR held.claimed_by < $1))
                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
             )
             UPDATE \(schema.name).inbox AS entry SET claimed_by = $1, claimed_until = now() + $3::interval

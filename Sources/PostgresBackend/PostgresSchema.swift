@@ -237,6 +237,14 @@ struct PostgresSchema {
             CREATE TRIGGER inbox_rows_announced AFTER INSERT ON \(name).inbox
                 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION \(name).announce_inbox_rows();
             """,
+            // A document's inbox stays with one instance during a storm (issue 19): between two
+            // of its batches every row it held is applied, and another instance sweeping in that
+            // moment took the next batch, so two instances alternated on one document. The
+            // listener's sweep now also respects the live leases of applied rows (see
+            // `PostgresListener.sweepInbox`), which this index serves.
+            """
+            CREATE INDEX inbox_leases ON \(name).inbox (document, claimed_until) WHERE claimed_until IS NOT NULL;
+            """,
         ]
     }
 
