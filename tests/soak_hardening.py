@@ -6,8 +6,10 @@ Storms (all at once, for --seconds):
 - presence: sessions join, say Hello with names at the byte limit (64 four-byte emoji), with
   names over it (60 KB of combining accents, refused), move their Focus, and leave;
 - ids: actions whose ids are at the 128-byte limit (remembered) and 60 KB (refused).
-The PostgreSQL developer adds an `inbox` storm (a bulk INSERT into the SQL inbox) to STORMS:
-a coroutine `async def storm(server, stop, counts)` that runs until `stop` is set.
+- inbox: bulk INSERTs of 500 rows into the SQL inbox, each applied before the next, with
+  sessions joining meanwhile (the server then runs on a private PostgreSQL cluster, as in the
+  tests; `--storms presence,ids` keeps it on files).
+A storm is a coroutine `async def storm(server, stop, counts, rng)` that runs until `stop` is set.
 
 It reports RSS every --sample seconds and fails when the last third's maximum exceeds the
 first third's by more than --max-growth-mib (memory must stay flat under churn), or when a
@@ -29,6 +31,8 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import ROOT, ServerProcess  # noqa: E402
+from support.inbox_storm import insert_storm  # noqa: E402
+from support.postgres import PostgresCluster  # noqa: E402
 
 LONG_NAME = "😀" * 64  # 256 bytes: the limit
 OVERLONG_NAME = "e" + "\u0301" * 30_000  # one character, 60 KB: refused
@@ -84,17 +88,55 @@ async def ids(server, stop, counts, rng):
                 counts["violations"].append(f"id replies {codes}")
 
 
-STORMS = {"presence": presence, "ids": ids}
+INBOX_ROWS = 500
+
+
+async def inbox(server, stop, counts, rng):
+    """Bulk INSERTs into the SQL inbox (issue 19, item 4), one document per copy of the storm:
+    each INSERT of INBOX_ROWS rows is applied before the next, and a session joining meanwhile
+    must get its Full while rows are still pending or just after."""
+    postgres, schema = server.postgres, server.schema
+    document = f"inbox{rng.randrange(10**6)}"
+    while not stop.is_set():
+        inserting = insert_storm(postgres, schema, document, INBOX_ROWS)
+        await asyncio.to_thread(inserting.join)
+        while not stop.is_set():
+            try:
+                async with websockets.connect(f"{server.ws}/{document}", max_size=None) as ws:
+                    full = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            except (asyncio.TimeoutError, OSError, websockets.WebSocketException) as error:
+                counts["violations"].append(f"inbox: no Full during the storm ({error!r})")
+                break
+            if full["type"] != "Full":
+                counts["violations"].append(f"inbox: {full['type']} instead of a Full")
+            left = await asyncio.to_thread(postgres.sql, f"SELECT count(*) FROM {schema}.inbox "
+                                           f"WHERE document = '{document}' AND applied_at IS NULL")
+            if left == [["0"]]:
+                break
+            await asyncio.sleep(0.5)
+        counts["inbox"] += INBOX_ROWS
+    twice = await asyncio.to_thread(postgres.sql, f"SELECT count(*) FROM (SELECT version FROM {schema}.inbox "
+                                    f"WHERE document = '{document}' AND version IS NOT NULL GROUP BY version "
+                                    "HAVING count(*) > 1) AS repeated")
+    if twice != [["0"]]:
+        counts["violations"].append(f"inbox: {twice[0][0]} versions hold more than one row")
+
+
+STORMS = {"presence": presence, "ids": ids, "inbox": inbox}
 
 
 async def soak(binary, seconds, sample, max_growth_mib, storms, parallel):
     with tempfile.TemporaryDirectory(prefix="patchsync-soak-hardening-") as scratch:
         data = Path(scratch) / "data"
         data.mkdir()
-        server = ServerProcess(binary, data, ["--log-level", "warning"]).start()
+        # The inbox storm needs the server on PostgreSQL; the other storms run there as well then.
+        postgres = PostgresCluster() if "inbox" in storms else None
+        database = ["--database", postgres.url, "--database-schema", postgres.new_schema()] if postgres else []
+        server = ServerProcess(binary, data, ["--log-level", "warning", *database]).start()
+        server.postgres, server.schema = postgres, database[-1] if database else None
         try:
             stop = asyncio.Event()
-            counts = {"hellos": 0, "ids": 0, "violations": []}
+            counts = {"hellos": 0, "ids": 0, "inbox": 0, "violations": []}
             rng = random.Random(19)
             tasks = [asyncio.create_task(STORMS[name](server, stop, counts, random.Random(rng.random())))
                      for name in storms for _ in range(parallel)]
@@ -102,19 +144,22 @@ async def soak(binary, seconds, sample, max_growth_mib, storms, parallel):
             started = time.monotonic()
             while time.monotonic() - started < seconds:
                 samples.append((round(time.monotonic() - started), round(rss_mib(server.process.pid), 1)))
-                print(f"t={samples[-1][0]:4d} s  RSS {samples[-1][1]:6.1f} MiB  hellos {counts['hellos']}  ids {counts['ids']}",
+                print(f"t={samples[-1][0]:4d} s  RSS {samples[-1][1]:6.1f} MiB  hellos {counts['hellos']}  ids {counts['ids']}"
+                      f"  inbox rows {counts['inbox']}",
                       flush=True)
                 await asyncio.sleep(sample)
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             server.stop()
+            if postgres:
+                postgres.close()
     third = max(1, len(samples) // 3)
     first, last = max(m for _, m in samples[:third]), max(m for _, m in samples[-third:])
     if last - first > max_growth_mib:
         counts["violations"].append(f"RSS grew from {first} to {last} MiB (bound {max_growth_mib} MiB)")
     return {"seconds": seconds, "storms": storms, "rss_mib": samples, "hellos": counts["hellos"],
-            "ids": counts["ids"], "violations": counts["violations"][:20]}
+            "ids": counts["ids"], "inbox_rows": counts["inbox"], "violations": counts["violations"][:20]}
 
 
 def main():
