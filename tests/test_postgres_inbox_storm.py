@@ -9,6 +9,7 @@ import time
 from support.inbox_storm import insert_storm, pending, seed_large_document, wait_until_applied
 from support.postgres import schema_of
 from support.waiting import run
+from support.metrics import metric, metrics
 
 # 3,000 and 10,000 rows run in bench/inbox_storm.py; the debug build the tests use applies a few
 # dozen rows a second on this loaded box.
@@ -65,3 +66,68 @@ def test_a_bulk_inbox_insert_is_applied_once_while_sessions_and_sigterm_are_serv
                         "WHERE error_code IS NULL") == [[str(ROWS), str(ROWS)]]
     latest = postgres.sql(f"SELECT version FROM {schema}.documents WHERE name = 'storm'")
     assert latest == [[str(5 + ROWS)]]
+
+
+JOIN_ROWS = 300
+
+
+def applied_here(server):
+    return metric(metrics(server), "patchsync_inbox_actions_applied_total")
+
+
+def test_a_join_on_either_instance_is_served_from_memory_while_the_storm_is_applied(
+        patchsync_bin, start_server, database, postgres, tmp_path):
+    """Neither the instance applying the inbox nor the one catching up with its commits makes a
+    new session wait for the storm: its Full holds a version the storm has not reached the end
+    of, and the Patches after it follow on without a gap (a Full served between two runs of
+    events is exact). Each row is still applied once, in order."""
+    schema = schema_of(database)
+    seed_large_document(patchsync_bin, tmp_path / "seed", database, "storm", SEEDED)
+    instances = [start_server(*database) for _ in range(2)]
+    final = 5 + JOIN_ROWS
+
+    async def follow(ws, version, seen):
+        while version < final:
+            message = json.loads(await ws.recv())
+            if message["type"] == "Patch":
+                # A session that lags gets several changes in one Patch (`from` says where it starts).
+                assert message.get("from", message["version"] - 1) == version, (message, version, seen[-5:])
+                version = message["version"]
+                seen.append(version)
+        return version
+
+    async def scenario():
+        import websockets
+        watchers = []
+        for instance in instances:
+            ws = await websockets.connect(instance.ws + "/storm", max_size=None)
+            full = json.loads(await ws.recv())
+            assert (full["type"], full["version"]) == ("Full", 5)
+            watchers.append((ws, asyncio.create_task(follow(ws, 5, []))))
+        inserting = insert_storm(postgres, schema, "storm", JOIN_ROWS)
+        while inserting.is_alive() or pending(postgres, schema) == JOIN_ROWS:
+            await asyncio.sleep(0.05)
+        joined = []
+        for instance in sorted(instances, key=applied_here):  # the one catching up first
+            ws = await websockets.connect(instance.ws + "/storm", max_size=None)
+            full = json.loads(await ws.recv())
+            left = pending(postgres, schema)
+            assert full["type"] == "Full", full
+            joined.append((full["version"], left))
+            watchers.append((ws, asyncio.create_task(follow(ws, full["version"], []))))
+        for ws, task in watchers:
+            assert await task == final
+            await ws.close()
+        return joined
+
+    # The debug build applies a few dozen rows a second on a loaded box.
+    joined = asyncio.run(asyncio.wait_for(scenario(), 900))
+    print(f"\njoins mid-storm (Full version, rows pending right after): {joined}")
+    # Served while the storm was under way, not after it.
+    assert all(version < final and left > 0 for version, left in joined), joined
+    assert sum(applied_here(instance) for instance in instances) == JOIN_ROWS
+    names = postgres.sql(f"SELECT action->'row'->>'name', count(*) FROM {schema}.events "
+                         "WHERE document = 'storm' GROUP BY 1 HAVING count(*) > 1")
+    assert names == [], "no row applied twice"
+    assert postgres.sql(f"SELECT count(*), max(version) FROM {schema}.events WHERE document = 'storm'") == [
+        [str(JOIN_ROWS), str(final)]]
