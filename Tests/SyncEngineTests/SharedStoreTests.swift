@@ -186,7 +186,7 @@ final class Flag: Sendable {
     /// end of it: it gets the state reached so far, then every later Patch in order.
     @Test func aJoinDuringALongCatchUpGetsTheStateReachedSoFarThenEveryPatch() async throws {
         let store = SharedMemoryStore()
-        let engine = try engine(store)
+        let engine = await try engine(store)
         let watcher = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: watcher)
         try await engine.settle()
