@@ -7,9 +7,9 @@ import json
 import time
 
 from support.inbox_storm import insert_storm, pending, seed_large_document, wait_until_applied
+from support.metrics import metric, metrics
 from support.postgres import schema_of
 from support.waiting import run
-from support.metrics import metric, metrics
 
 # 3,000 and 10,000 rows run in bench/inbox_storm.py; the debug build the tests use applies a few
 # dozen rows a second on this loaded box.
