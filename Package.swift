@@ -154,7 +154,7 @@ let package = Package(
             name: "SyncEngineTests",
             dependencies: [
                 "SyncEngine", "SyncProtocol", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
-                .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -80,6 +80,12 @@ final class PostgresConnection: @unchecked Sendable {
         _ = try rows(of: patchsync_PQexec(connection, sql))
     }
 
+    /// Runs several statements without parameters in one round trip; the last one's rows.
+    /// Under READ COMMITTED each statement sees what committed before it started.
+    func queryScript(_ sql: String) throws(PostgresError) -> PostgresRows {
+        try rows(of: patchsync_PQexec(connection, sql))
+    }
+
     /// Copies the rows out of `result` and frees it, or throws what went wrong.
     private func rows(of result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         guard let result else { throw brokenOrFailed("no result") }

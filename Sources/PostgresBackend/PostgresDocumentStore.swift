@@ -37,9 +37,9 @@ public final class PostgresDocumentStore: Sendable {
     let schema: PostgresSchema
     private let logger: Logger
     private let state = Mutex(State())
-    private let stateWriter: PostgresStateWriter
+    let stateWriter: PostgresStateWriter
     /// The connection of `thread`: every store method's statements.
-    private let writer: PostgresConnectionWorker
+    let writer: PostgresConnectionWorker
 
     /// Checks the configuration; connects in `start`.
     public init(configuration: PostgresStoreConfiguration, logger: Logger) throws(PostgresError) {
@@ -207,7 +207,7 @@ public final class PostgresDocumentStore: Sendable {
 
     /// Moves the document from `startVersion` to `endVersion`, inserts the events and NOTIFYs, in
     /// one statement. False if the document was not at `startVersion` (nothing written).
-    private func writeEvents(
+    func writeEvents(
         _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
     ) throws(PostgresError) -> Bool {
         let name = commit.name.rawValue
@@ -431,7 +431,7 @@ public final class PostgresDocumentStore: Sendable {
         return rows.first?[0].flatMap { Int($0) } ?? 1
     }
 
-    private func readEvents(
+    func readEvents(
         _ name: DocumentName, after version: UInt64, through last: UInt64?, limit: Int, _ connection: PostgresConnection
     ) throws(PostgresError) -> [DocumentEvent] {
         try decodeEvents(
@@ -446,7 +446,7 @@ public final class PostgresDocumentStore: Sendable {
     }
 
     /// Rows of one column, each an event as `schema.eventObject` builds it.
-    private func decodeEvents(of name: DocumentName, _ result: PostgresRows) throws(PostgresError) -> [DocumentEvent] {
+    func decodeEvents(of name: DocumentName, _ result: PostgresRows) throws(PostgresError) -> [DocumentEvent] {
         try result.rows.map { row throws(PostgresError) in
             do {
                 return try DocumentEvent(json: try Self.decode(row[0] ?? "null"))
@@ -462,7 +462,7 @@ public final class PostgresDocumentStore: Sendable {
     /// there with this batch's time and action (or its inbox entry is applied at its version).
     /// If the database cannot be asked, the batch is reported as failed: a later catch-up
     /// brings it back if it did land.
-    private func verifyCommit(of commit: StoreCommit, endVersion: UInt64, after error: PostgresError)
+    func verifyCommit(of commit: StoreCommit, endVersion: UInt64, after error: PostgresError)
         throws(PostgresError) -> AppendResult
     {
         // On a new connection (this one broke); a read, which may run again.

@@ -23,36 +23,47 @@ extension DocumentActor {
                 if stored.oldestVersion > version { await reloadAfterGap() }
                 return
             }
-            context.metrics.recordCatchUp()
-            // Written by another instance, which may run other types: checked in full next time.
-            stateIsValidated = false
-            guard let messages = applyRun(stored.events) else {
-                logger.warning(
-                    "Events from the store do not follow this instance's state; reloading the document",
-                    metadata: [
-                        "document": "\(name)", "version": "\(version)",
-                        "events": "\(stored.events.first?.version ?? 0)...\(stored.events.last?.version ?? 0)",
-                    ])
+            guard applyStored(stored.events) else {
                 await reloadAfterGap()
                 return
             }
-            var sent = 0
-            var bytes = 0
-            for message in messages {
-                context.metrics.recordBroadcast()
-                for link in sessions.values where link.send(message) {
-                    sent += 1
-                    bytes += message.count
-                }
-            }
-            fullMessages.removeAll()
-            publish(changedAt: stored.events.last?.time)
-            context.metrics.recordSent(messages: sent, bytes: bytes)
             if stored.events.count < Self.catchUpChunk { return }
             // A long backlog: sessions that joined meanwhile get the state reached so far, and
             // the Patches of the next run, rather than waiting for the end of the backlog.
             for join in takeQueuedJoins() { await attach(join.session, since: join.since, link: join.link) }
         }
+    }
+
+    /// Applies events other writers committed right after `version`, all or none, broadcasting
+    /// each like a local change. False (nothing applied) when they do not follow this state: the
+    /// caller reloads the document.
+    func applyStored(_ events: [DocumentEvent]) -> Bool {
+        guard !events.isEmpty else { return true }
+        context.metrics.recordCatchUp()
+        // Written by another instance, which may run other types: checked in full next time.
+        stateIsValidated = false
+        guard let messages = applyRun(events) else {
+            logger.warning(
+                "Events from the store do not follow this instance's state; reloading the document",
+                metadata: [
+                    "document": "\(name)", "version": "\(version)",
+                    "events": "\(events.first?.version ?? 0)...\(events.last?.version ?? 0)",
+                ])
+            return false
+        }
+        var sent = 0
+        var bytes = 0
+        for message in messages {
+            context.metrics.recordBroadcast()
+            for link in sessions.values where link.send(message) {
+                sent += 1
+                bytes += message.count
+            }
+        }
+        fullMessages.removeAll()
+        publish(changedAt: events.last?.time)
+        context.metrics.recordSent(messages: sent, bytes: bytes)
+        return true
     }
 
     /// Applies a run of events to the state, all or none: the state is copied once for the run

@@ -14,17 +14,32 @@ extension DocumentActor {
         // Outcomes of actions still in memory stay: a restart would read them again from the store.
         outcomes.expire(now: WallClock.milliseconds(), retainedAfter: recent.oldestVersion)
         while true {
-            let pending = batch
+            var pending = batch
             batch = Batch()
             guard !pending.events.isEmpty || pending.inboxEntry != nil else {
                 send(pending.outputs, writeFailed: false)
                 return .committed
             }
             let store = self.store
-            let commit = StoreCommit(
-                name: name, startVersion: pending.rollback?.version ?? version, events: pending.events,
-                encodedEvents: pending.encodedEvents, state: stateJSON, inboxEntry: pending.inboxEntry)
-            switch await Result(awaiting: { () async throws(StorageError) in try await store.append(commit) }) {
+            let result: Result<AppendResult, StorageError>
+            if canCommitUnderLock(pending), let until = lockedCommitsUntil, until > .now {
+                switch await appendUnderLock(&pending) {
+                case .written(let written):
+                    result = written
+                case .nothingToWrite:
+                    send(pending.outputs, writeFailed: false)
+                    return .committed
+                case .reload:
+                    await reloadAfterGap()
+                    batch.messages = pending.messages
+                    for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
+                    continue
+                }
+            } else {
+                let commit = storeCommit(of: pending)
+                result = await Result(awaiting: { () async throws(StorageError) in try await store.append(commit) })
+            }
+            switch result {
             case .success(.committed(let duration)):
                 context.metrics.recordSync(duration: duration)
                 for index in pending.events.indices {
@@ -46,6 +61,13 @@ extension DocumentActor {
                 return .inboxEntryTaken
             case .success(.conflict):
                 context.metrics.recordConflict()
+                if canCommitUnderLock(pending) {
+                    // Others write this document too: from now on under its lock, which hands
+                    // over their events, so this batch is reduced once more and then written.
+                    lockedCommitsUntil = .now + Self.lockedCommitPeriod
+                    batch = pending
+                    continue
+                }
                 rollBack(pending)
                 await catchUp()
                 guard !pending.messages.isEmpty else { return .superseded }
@@ -70,6 +92,61 @@ extension DocumentActor {
                 return .failed(error)
             }
         }
+    }
+
+    /// How a commit under the document's lock ended.
+    enum LockedAppend {
+        /// The store wrote the batch (reduced again if others had committed), or failed.
+        case written(Result<AppendResult, StorageError>)
+        /// Reduced again on others' events, the batch changes nothing (its replies are refusals).
+        case nothingToWrite
+        /// Others' events did not follow this state: reload the document, then reduce again.
+        case reload
+    }
+
+    /// Batches of client messages can be reduced again on others' events; a revert or an inbox
+    /// entry is rebuilt by its caller (`.superseded`), so it keeps the optimistic commit.
+    private func canCommitUnderLock(_ batch: Batch) -> Bool {
+        store.capabilities.contains(.otherWriters) && batch.inboxEntry == nil && !batch.messages.isEmpty
+    }
+
+    /// Commits `batch` with `DocumentStore.append(locking:after:_:)`: while the store
+    /// holds the document's lock, applies the events others committed meanwhile and reduces the
+    /// batch's messages again on top of them (`batch` becomes that batch). Nothing here may wait
+    /// for the store between the handover and `submit`: it holds the lock, waiting, until then.
+    private func appendUnderLock(_ batch: inout Batch) async -> LockedAppend {
+        let exchange = LockedCommit()
+        let (store, name, after) = (self.store, self.name, batch.rollback?.version ?? version)
+        // A child task: the store's call runs beside this actor, which answers it (`submit`).
+        async let written = Result(awaiting: { () async throws(StorageError) -> AppendResult in
+            defer { exchange.end() }
+            return try await store.append(locking: name, after: after, exchange)
+        })
+        guard case .events(let newer) = await exchange.handover() else { return .written(await written) }
+        var reload = false
+        if !newer.isEmpty {
+            lockedCommitsUntil = .now + Self.lockedCommitPeriod
+            let messages = batch.messages
+            rollBack(batch)
+            batch = Batch()
+            batch.messages = messages
+            if applyStored(newer) {
+                for (session, message) in messages { apply(message, from: session, into: &batch) }
+            } else {
+                reload = true
+            }
+        }
+        let write = !reload && !batch.events.isEmpty
+        exchange.submit(write ? storeCommit(of: batch) : nil)
+        let result = await written
+        if reload { return .reload }
+        return write ? .written(result) : .nothingToWrite
+    }
+
+    private func storeCommit(of batch: Batch) -> StoreCommit {
+        StoreCommit(
+            name: name, startVersion: batch.rollback?.version ?? version, events: batch.events,
+            encodedEvents: batch.encodedEvents, state: stateJSON, inboxEntry: batch.inboxEntry)
     }
 
     func rollBack(_ batch: Batch) {

@@ -97,6 +97,9 @@ actor DocumentActor<Model: DocumentModel> {
 
     /// Replies and broadcasts after which a batch is committed even if more work is queued.
     static var maximumBatchOutputs: Int { 1024 }
+    /// How long after a conflict, or after others' events met under the lock, a document's
+    /// batches keep committing under its lock.
+    static var lockedCommitPeriod: Duration { .seconds(2) }
     /// Events read from the store at once when catching up.
     static var catchUpChunk: Int { 1000 }
 
@@ -134,6 +137,9 @@ actor DocumentActor<Model: DocumentModel> {
     var recent: RecentEvents
     /// The oldest version whose successors the store keeps (the file store compacts older ones).
     var oldestStoredVersion: UInt64 = 0
+    /// Until when batches commit under the document's lock in a shared store (`LockedCommit`):
+    /// set when another writer got there first, kept while others keep committing.
+    var lockedCommitsUntil: ContinuousClock.Instant?
     var fullMessages = FullMessageCache()
     var sessions: [SessionID: EngineSession] = [:]
     var availability: Availability

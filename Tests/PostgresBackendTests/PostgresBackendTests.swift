@@ -28,13 +28,72 @@ import Testing
     }
 
     private func commit(_ store: PostgresDocumentStore, _ name: DocumentName, from version: UInt64) throws -> AppendResult {
+        try store.appendNow(try storeCommit(name, from: version))
+    }
+
+    /// A locked commit through the async store API (on the writer thread), ending `exchange` as
+    /// the engine does once the store's call returns.
+    private func lockedCommit(
+        _ store: PostgresDocumentStore, _ name: DocumentName, after version: UInt64, _ exchange: LockedCommit
+    ) async -> Result<AppendResult, StorageError> {
+        defer { exchange.end() }
+        return await Result(awaiting: { () async throws(StorageError) in
+            try await store.append(locking: name, after: version, exchange)
+        })
+    }
+
+    private func storeCommit(_ name: DocumentName, from version: UInt64) throws -> StoreCommit {
         let event = DocumentEvent(
             version: version + 1, time: 1_700_000_000_000 + Int64(version), action: ["type": "Add"],
             ops: JSONPatch([.add(path: JSONPointer(tokens: ["todos", "\(version + 1)"]), value: ["name": "row"])]))
-        return try store.appendNow(
-            StoreCommit(
-                name: name, startVersion: version, events: [event], encodedEvents: [try event.encodedLine()],
-                state: try event.ops.apply(to: ["todos": [:]])))
+        return StoreCommit(
+            name: name, startVersion: version, events: [event], encodedEvents: [try event.encodedLine()],
+            state: try event.ops.apply(to: ["todos": [:]]))
+    }
+
+    /// Two instances' locked commits on one document: the second waits in PostgreSQL for the
+    /// first's row lock, then gets the first's event handed over and writes after it.
+    @Test func aLockedCommitWaitsForTheLockHolderAndIsHandedItsEvents() async throws {
+        let cluster = try PrivateCluster()
+        defer { cluster.destroy() }
+        let first = try makeStore(cluster)
+        defer { first.shutdown() }
+        let second = try makeStore(cluster)
+        defer { second.shutdown() }
+        let name = try #require(DocumentName("locked"))
+        guard case .committed = try commit(first, name, from: 0) else { throw ClusterError(description: "first commit") }
+
+        let holding = LockedCommit()
+        async let firstWritten = lockedCommit(first, name, after: 1, holding)
+        guard case .events(let none) = await holding.handover(), none.isEmpty else {
+            Issue.record("the first got the lock with nothing newer")
+            return
+        }
+        let waiting = LockedCommit()
+        async let secondWritten = lockedCommit(second, name, after: 1, waiting)
+        var waits = false
+        for _ in 0..<300 where !waits {
+            let waiters = try cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            waits = waiters.split(whereSeparator: \.isNewline).first == "1"
+            if !waits { usleep(100_000) }
+        }
+        #expect(waits, "the second commit waits for the row lock")
+        holding.submit(try storeCommit(name, from: 1))
+        guard case .success(.committed) = await firstWritten else {
+            Issue.record("the lock holder committed")
+            return
+        }
+        guard case .events(let newer) = await waiting.handover() else {
+            Issue.record("the second got the lock")
+            return
+        }
+        #expect(newer.map(\.version) == [2])
+        waiting.submit(try storeCommit(name, from: 2))
+        guard case .success(.committed) = await secondWritten else {
+            Issue.record("the second committed after the first, without a conflict")
+            return
+        }
+        #expect(try first.loadNow(name)?.version == 3)
     }
 
     @Test func readsAndCommitsWorkRightAfterARestart() throws {

@@ -164,6 +164,33 @@ final class Flag: Sendable {
         await engine.shutdown()
     }
 
+    @Test func afterAConflictBatchesCommitUnderTheLockAndMeetNoFurtherConflict() async throws {
+        let store = SharedMemoryStore()
+        let engine = try await engine(store)
+        let output = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
+        engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
+        try await engine.settle()
+        // The first conflict: from now on the document commits under its lock, which hands over
+        // what others wrote before the batch is written.
+        for round in 0..<3 {
+            store.commitElsewhere(try renameOp("elsewhere \(round)"), announce: false)
+            engine.send(#"{"type":"Add","id":\#(round + 2),"row":{"name":"b\#(round)","completed":false}}"#, from: session)
+            try await engine.settle()
+        }
+        #expect(store.conflictsSeen == 1)
+        #expect(store.versions == Array(1...7))
+        let messages = output.messages
+        #expect(messages.last == (try json(#"{"type":"Ack","id":4,"version":7}"#)))
+        var mirror = Mirror()
+        try mirror.apply(messages)
+        let state = try await engine.state(of: .default)
+        #expect(mirror.state == state.state && mirror.version == 7)
+        #expect(state.state["name"] == "elsewhere 2")
+        #expect(state.state["todos"]?.objectValue?.count == 4)
+        await engine.shutdown()
+    }
+
     @Test func aNotificationBroadcastsTheOtherWritersEventsWithTheirVersions() async throws {
         let store = SharedMemoryStore()
         let engine = await try engine(store)
