@@ -14,18 +14,12 @@ import pytest
 
 from support.http_api import healthz
 from support.metrics import metric, metrics
-from support.postgres import SqlError, schema_of
+from support.postgres import SqlError, schema_of, sql_state
 from support.protocol import Peer, add, covered_versions, follow_until, fresh_full
 from support.waiting import run, wait_for
 
 # Rounds of 0.1 s to wait for something that must happen; a bound on waiting, not a speed.
 WAIT_ROUNDS = 300
-
-
-def sql_state(postgres, schema, document="default"):
-    rows = postgres.sql(f"SELECT version, {schema}.current_state('{document}') FROM {schema}.documents "
-                        f"WHERE name = '{document}'")
-    return int(rows[0][0]), json.loads(rows[0][1])
 
 
 def test_three_instances_converge_and_sql_sees_the_same_state(start_server, database, postgres):

@@ -6,21 +6,13 @@ import asyncio
 import json
 import os
 import signal
-import time
 
+from support.postgres import schema_of, sql_state
 from support.protocol import Peer, add, fresh_full
-from test_postgres import schema_of, sql_state
+from support.waiting import run, wait_for_async
 
+# Ends a hung scenario; a bound on waiting, not a speed.
 HANG_GUARD = 240
-# Rounds of 0.1 s to wait for something that must happen; a bound on waiting, not a speed.
-WAIT_ROUNDS = 300
-
-
-def run(coroutine):
-    async def guarded():
-        return await asyncio.wait_for(coroutine, HANG_GUARD)
-
-    return asyncio.run(guarded())
 
 
 class Writer:
@@ -54,11 +46,8 @@ class Writer:
         await peer.close()
 
     async def until_acked(self, count):
-        for _ in range(WAIT_ROUNDS):
-            if len(self.acked) >= count:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.label} has {len(self.acked)} Acks, not {count}")
+        await wait_for_async(lambda: len(self.acked), lambda acked: acked >= count,
+                             what=f"{self.label} has {count} Acks", interval=0.1)
 
     async def finish(self):
         self.stopping = True
@@ -124,12 +113,8 @@ def test_an_instance_killed_holding_the_document_lock_does_not_stop_the_others(s
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait()
         # PostgreSQL ends the dead client's transaction and releases the row...
-        for _ in range(WAIT_ROUNDS):
-            if not postgres.sql(f"SELECT 1 FROM pg_stat_activity WHERE pid = {holder}"):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("the killed instance's backend ended")
+        await wait_for_async(lambda: asyncio.to_thread(postgres.sql, f"SELECT 1 FROM pg_stat_activity WHERE pid = {holder}"),
+                             lambda rows: not rows, what="the killed instance's backend ended", interval=0.1)
         # ... and the others go on.
         survivors = writers[2:]
         before = [len(writer.acked) for writer in survivors]
@@ -150,7 +135,7 @@ def test_an_instance_killed_holding_the_document_lock_does_not_stop_the_others(s
         # At most the killed instance's two actions in flight landed without their Acks.
         assert len(names) - len(acked) <= 2
 
-    run(scenario())
+    run(scenario(), guard=HANG_GUARD)
 
 
 def test_inbox_rows_and_the_state_writer_keep_working_beside_locked_commits(start_server, database, postgres):
@@ -170,14 +155,9 @@ def test_inbox_rows_and_the_state_writer_keep_working_beside_locked_commits(star
             await asyncio.to_thread(postgres.sql, f"INSERT INTO {schema}.inbox (document, action) VALUES {values}")
             for writer in writers:
                 await writer.until_acked(len(writer.acked) + 10)
-        for _ in range(WAIT_ROUNDS):
-            pending = await asyncio.to_thread(
-                postgres.sql, f"SELECT count(*) FROM {schema}.inbox WHERE applied_at IS NULL")
-            if pending == [["0"]]:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("the inbox is drained while instances write")
+        await wait_for_async(
+            lambda: asyncio.to_thread(postgres.sql, f"SELECT count(*) FROM {schema}.inbox WHERE applied_at IS NULL"),
+            lambda pending: pending == [["0"]], what="the inbox is drained while instances write", interval=0.1)
         for writer in writers:
             await writer.until_acked(len(writer.acked) + 10)
             await writer.finish()
@@ -193,15 +173,12 @@ def test_inbox_rows_and_the_state_writer_keep_working_beside_locked_commits(star
                           | {f"erp-{batch}-{number}" for batch in range(3) for number in range(inbox_rows // 3)})
         assert row_names(state) == expected
         # The state writer brings documents.state up to the latest version once writes stop.
-        for _ in range(WAIT_ROUNDS):
-            rows = postgres.sql(f"SELECT state_version = version FROM {schema}.documents WHERE name = 'default'")
-            if rows == [["t"]]:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("documents.state reached the latest version")
+        await wait_for_async(
+            lambda: asyncio.to_thread(
+                postgres.sql, f"SELECT state_version = version FROM {schema}.documents WHERE name = 'default'"),
+            lambda rows: rows == [["t"]], what="documents.state reached the latest version", interval=0.1)
         stored = postgres.sql(f"SELECT state FROM {schema}.documents WHERE name = 'default'")[0][0]
         assert json.loads(stored) == state
         assert sql_state(postgres, schema) == (latest, state)
 
-    run(scenario())
+    run(scenario(), guard=HANG_GUARD)

@@ -1,6 +1,7 @@
 """A private PostgreSQL cluster for the tests: initdb into a temporary directory, a Unix socket
 there, no TCP; as the postgres user when the tests run as root. Never a server already running."""
 import itertools
+import json
 import os
 import pwd
 import shutil
@@ -91,3 +92,10 @@ class SqlError(Exception):
 def schema_of(database):
     """The schema named in a server's database options (the `database` fixture's list)."""
     return database[database.index("--database-schema") + 1]
+
+
+def sql_state(postgres, schema, document="default"):
+    """A document's version and state as SQL sees them (`current_state`)."""
+    rows = postgres.sql(f"SELECT version, {schema}.current_state('{document}') FROM {schema}.documents "
+                        f"WHERE name = '{document}'")
+    return int(rows[0][0]), json.loads(rows[0][1])
