@@ -64,7 +64,7 @@ extension DocumentActor {
                 if canCommitUnderLock(pending) {
                     // Others write this document too: from now on under its lock, which hands
                     // over their events, so this batch is reduced once more and then written.
-                    lockedCommitsUntil = .now + Self.lockedCommitPeriod
+                    lockedCommitsUntil = .now + context.lockedCommitPeriod
                     batch = pending
                     continue
                 }
@@ -125,7 +125,7 @@ extension DocumentActor {
         guard case .events(let newer) = await exchange.handover() else { return .written(await written) }
         var reload = false
         if !newer.isEmpty {
-            lockedCommitsUntil = .now + Self.lockedCommitPeriod
+            lockedCommitsUntil = .now + context.lockedCommitPeriod
             let messages = batch.messages
             rollBack(batch)
             batch = Batch()

@@ -97,9 +97,6 @@ actor DocumentActor<Model: DocumentModel> {
 
     /// Replies and broadcasts after which a batch is committed even if more work is queued.
     static var maximumBatchOutputs: Int { 1024 }
-    /// How long after a conflict, or after others' events met under the lock, a document's
-    /// batches keep committing under its lock.
-    static var lockedCommitPeriod: Duration { .seconds(2) }
     /// Events read from the store at once when catching up.
     static var catchUpChunk: Int { 1000 }
 

@@ -33,6 +33,8 @@ struct DocumentContext: Sendable {
     let limits: DocumentLimits
     /// How long a document in the store stays in memory without sessions or requests.
     let idleUnloadDelay: Duration
+    /// How long after a conflict batches commit under the document's lock.
+    let lockedCommitPeriod: Duration
     /// The JSON of the engine's own model's initial state.
     let initialState: JSONValue
     /// The engine's own model's name, for refusals of documents stored as it.

@@ -22,6 +22,10 @@ extension SyncEngine {
         /// unloaded (it reloads from the store on demand). A document that was never changed
         /// (nothing stored) is unloaded as soon as its last session leaves. Default 2 minutes.
         public var idleUnloadDelay: Duration
+        /// In a store with other writers, how long after a conflict a document's batches commit
+        /// under its lock (`DocumentStore.append(locking:after:_:)`), renewed while others'
+        /// events keep arriving under it. Default 2 seconds.
+        public var lockedCommitPeriod: Duration
         /// How instances sharing `store` see each other's sessions in presence; nil: presence is
         /// this instance's sessions only.
         public var presenceBus: (any PresenceBus)?
@@ -36,6 +40,7 @@ extension SyncEngine {
             limits: DocumentLimits = DocumentLimits(),
             maximumDocuments: Int = 100,
             idleUnloadDelay: Duration = .seconds(120),
+            lockedCommitPeriod: Duration = .seconds(2),
             presenceBus: (any PresenceBus)? = nil,
             types: DeclaredTypes = .none
         ) {
@@ -46,6 +51,7 @@ extension SyncEngine {
             self.limits = limits
             self.maximumDocuments = max(1, maximumDocuments)
             self.idleUnloadDelay = idleUnloadDelay
+            self.lockedCommitPeriod = lockedCommitPeriod
             self.presenceBus = presenceBus
         }
     }

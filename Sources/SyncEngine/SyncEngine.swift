@@ -73,7 +73,8 @@ public final class SyncEngine<Model: DocumentModel>: SessionEngine {
         context = DocumentContext(
             store: store, retainedEvents: configuration.retainedEvents,
             retainedEventBytes: configuration.retainedEventBytes, limits: configuration.limits,
-            idleUnloadDelay: configuration.idleUnloadDelay, initialState: initialState, builtInModel: Model.modelName,
+            idleUnloadDelay: configuration.idleUnloadDelay, lockedCommitPeriod: configuration.lockedCommitPeriod,
+            initialState: initialState, builtInModel: Model.modelName,
             metrics: metrics, presenceBus: presenceBus, logger: logger)
 
         var registry = Registry(

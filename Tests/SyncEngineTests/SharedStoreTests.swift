@@ -125,10 +125,12 @@ final class Flag: Sendable {
 
 @Suite struct SharedStoreTests {
     private func engine(
-        _ store: SharedMemoryStore, limits: DocumentLimits = DocumentLimits(), idle: Duration = .seconds(120)
+        _ store: SharedMemoryStore, limits: DocumentLimits = DocumentLimits(), idle: Duration = .seconds(120),
+        lockedCommitPeriod: Duration = .seconds(2)
     ) async throws -> TodoEngine {
         try await TodoEngine(
-            configuration: .init(store: store, limits: limits, idleUnloadDelay: idle),
+            configuration: .init(
+                store: store, limits: limits, idleUnloadDelay: idle, lockedCommitPeriod: lockedCommitPeriod),
             logger: testLogger)
     }
 
@@ -166,7 +168,8 @@ final class Flag: Sendable {
 
     @Test func afterAConflictBatchesCommitUnderTheLockAndMeetNoFurtherConflict() async throws {
         let store = SharedMemoryStore()
-        let engine = try await engine(store)
+        // A period no loaded box outlasts between rounds: the test is about the lock, not its end.
+        let engine = try await engine(store, lockedCommitPeriod: .seconds(3600))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
