@@ -75,7 +75,8 @@ import Testing
         for _ in 0..<300 where !waits {
             let waiters = try cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
             waits = waiters.split(whereSeparator: \.isNewline).first == "1"
-            if !waits { usleep(100_000) }
+            // Suspended, not blocking a pool thread: the second's call must get one to start.
+            if !waits { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(waits, "the second commit waits for the row lock")
         holding.submit(try storeCommit(name, from: 1))
