@@ -19,15 +19,18 @@ extension PostgresDocumentStore {
 
     /// On the writer thread, like `appendNow`: it blocks there, holding the lock, while the
     /// document's actor reduces the batch (`LockedCommit.awaitCommit`).
-    public func append(locking name: DocumentName, after version: UInt64, _ exchange: LockedCommit)
-        async throws(StorageError) -> AppendResult
-    {
-        try await thread.call { () throws(StorageError) in try self.appendLockedNow(name, after: version, exchange) }
+    public func append(
+        locking name: DocumentName, after version: UInt64, claiming entry: InboxEntry?, _ exchange: LockedCommit
+    ) async throws(StorageError) -> AppendResult {
+        try await thread.call { () throws(StorageError) in
+            try self.appendLockedNow(name, after: version, claiming: entry, exchange)
+        }
     }
 
-    func appendLockedNow(_ name: DocumentName, after version: UInt64, _ exchange: LockedCommit)
-        throws(StorageError) -> AppendResult
-    {
+    func appendLockedNow(
+        _ name: DocumentName, after version: UInt64, claiming entry: InboxEntry?, _ exchange: LockedCommit
+    ) throws(StorageError) -> AppendResult {
+        defer { if let entry { inboxEntryFinished(entry.id) } }
         let start = ContinuousClock.now
         // Never run again blindly: a commit whose answer was lost is checked (`verifyCommit`).
         return try withConnection(.never) { connection throws(PostgresError) -> AppendResult in
@@ -55,17 +58,22 @@ extension PostgresDocumentStore {
                 } catch {
                     throw PostgresError(.statement(sqlState: "XX001"), "the events of \(name) cannot be replayed: \(error)")
                 }
+                if let entry, try !claim(entry, connection) {
+                    try connection.executeScript("ROLLBACK")
+                    return .inboxEntryTaken
+                }
                 exchange.handOver(newer)
-                guard let submitted = exchange.awaitCommit(), !submitted.events.isEmpty else {
+                guard let submitted = exchange.awaitCommit(), !submitted.events.isEmpty || submitted.inboxEntry != nil
+                else {
                     try connection.executeScript("ROLLBACK")
                     return .committed(duration: .zero)
                 }
                 commit = submitted
                 endVersion = submitted.events.last?.version ?? submitted.startVersion
                 stateText = try encodedStateIfOverdue(submitted, endVersion: endVersion)
-                guard try writeEvents(submitted, endVersion: endVersion, state: stateText, connection) else {
+                if let refusal = try writeBatch(submitted, endVersion: endVersion, state: stateText, connection) {
                     try connection.executeScript("ROLLBACK")
-                    return .conflict
+                    return refusal
                 }
             } catch {
                 // Never committed (rolled back with the connection). As for an optimistic commit,

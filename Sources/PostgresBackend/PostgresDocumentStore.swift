@@ -180,14 +180,25 @@ public final class PostgresDocumentStore: Sendable {
     private func writeInboxBatch(
         _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
     ) throws(PostgresError) -> AppendResult? {
+        if let entry = commit.inboxEntry, try !claim(entry, connection) { return .inboxEntryTaken }
+        return try writeBatch(commit, endVersion: endVersion, state: stateText, connection)
+    }
+
+    /// Claims an inbox entry for the transaction under way: another instance skips it, and sees
+    /// it applied after COMMIT. False if it is applied or another transaction holds it.
+    func claim(_ entry: InboxEntry, _ connection: PostgresConnection) throws(PostgresError) -> Bool {
+        try !connection.execute(
+            "SELECT 1 FROM \(schema.name).inbox WHERE id = $1 AND applied_at IS NULL FOR UPDATE SKIP LOCKED",
+            ["\(entry.id)"]
+        ).rows.isEmpty
+    }
+
+    /// The events and the claimed inbox entry's outcome, inside a transaction. Returns why
+    /// nothing may be written (the caller rolls back), or nil to commit.
+    func writeBatch(
+        _ commit: StoreCommit, endVersion: UInt64, state stateText: String?, _ connection: PostgresConnection
+    ) throws(PostgresError) -> AppendResult? {
         let name = commit.name.rawValue
-        if let entry = commit.inboxEntry {
-            // Claimed for this transaction: another instance skips it, and sees it applied after COMMIT.
-            let claimed = try connection.execute(
-                "SELECT 1 FROM \(schema.name).inbox WHERE id = $1 AND applied_at IS NULL FOR UPDATE SKIP LOCKED",
-                ["\(entry.id)"])
-            if claimed.rows.isEmpty { return .inboxEntryTaken }
-        }
         if commit.events.isEmpty {
             // An inbox action that changed nothing: still applied, at the version it was reduced on.
             let current = try connection.execute(
@@ -335,7 +346,7 @@ public final class PostgresDocumentStore: Sendable {
     public var unavailableReason: String? { state.withLock { $0.outage } }
 
     /// The engine is done with an inbox entry the listener handed over: the next sweep may come.
-    private func inboxEntryFinished(_ id: Int64) {
+    func inboxEntryFinished(_ id: Int64) {
         state.withLock { $0.listener }?.inbox.finished(id)
     }
 

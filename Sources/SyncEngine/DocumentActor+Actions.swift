@@ -119,33 +119,10 @@ extension DocumentActor {
     /// own that also claims the entry; a refusal is recorded in the entry.
     func apply(_ entry: InboxEntry) async {
         while ensureStateIsCurrent() {
-            let decoded: DecodedAction<Model.Action>
-            do throws(ClientMessageError) {
-                let envelope = try ClientMessageParser.envelope(.text(entry.action), limits: context.limits)
-                if kind.acceptsRawPatches, envelope.type == "Patch" {
-                    return await applyRawPatch(envelope, from: entry)
-                }
-                guard kind.acceptsActions else {
-                    let refusal = typedActionRefusal(envelope.type)
-                    return await reject(entry, code: refusal.code, message: refusal.message)
-                }
-                decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
-            } catch {
-                return await reject(entry, code: error.code, message: error.message)
-            }
-            do {
-                try Model.reduce(&state, decoded.action)
-            } catch {
-                return await reject(entry, code: error.code, message: error.message)
-            }
             var batch = Batch()
             batch.inboxEntry = entry
-            do {
-                let source = entry.author.map { ActionSource(client: nil, id: nil, digest: nil, name: nil, author: $0) }
-                _ = try stage(after: decoded.action, actionJSON: decoded.json, source: source, into: &batch)
-            } catch {
-                resetState(to: stateJSON)
-                return await reject(entry, code: error.code, message: error.message)
+            if let refusal = stage(entry, into: &batch) {
+                return await reject(entry, code: refusal.code, message: refusal.message)
             }
             switch await commit(&batch) {
             case .committed:
@@ -159,25 +136,38 @@ extension DocumentActor {
         }
     }
 
-    /// A raw Patch from the store's inbox, in a batch of its own that also claims the entry.
-    func applyRawPatch(_ envelope: ClientEnvelope, from entry: InboxEntry) async {
-        while ensureStateIsCurrent() {
-            var batch = Batch()
-            batch.inboxEntry = entry
-            let source = ActionSource(client: nil, id: nil, digest: nil, name: nil, author: entry.author)
-            if case .failure(let error) = applyRawPatch(envelope, source: source, into: &batch) {
-                return await reject(entry, code: error.code, message: error.message)
-            }
-            switch await commit(&batch) {
-            case .committed:
-                context.metrics.recordInboxApplied()
-                return
-            case .failed, .inboxEntryTaken:
-                return
-            case .superseded:
-                continue
-            }
+    /// Reduces an inbox entry's action (or raw Patch) on the current state and stages it into
+    /// `batch`; the refusal if it is refused, the state then unchanged. Synchronous, so that a
+    /// commit under the document's lock can reduce it again on others' events.
+    func stage(_ entry: InboxEntry, into batch: inout Batch) -> ActionRejected? {
+        guard ensureStateIsCurrent() else {
+            return ActionRejected(.internalError, "the document's state cannot be decoded")
         }
+        let source = ActionSource(client: nil, id: nil, digest: nil, name: nil, author: entry.author)
+        let decoded: DecodedAction<Model.Action>
+        do throws(ClientMessageError) {
+            let envelope = try ClientMessageParser.envelope(.text(entry.action), limits: context.limits)
+            if kind.acceptsRawPatches, envelope.type == "Patch" {
+                if case .failure(let refusal) = applyRawPatch(envelope, source: source, into: &batch) { return refusal }
+                return nil
+            }
+            guard kind.acceptsActions else { return typedActionRefusal(envelope.type) }
+            decoded = try ClientMessageParser.action(envelope, as: Model.Action.self)
+        } catch {
+            return ActionRejected(error.code, error.message)
+        }
+        do {
+            try Model.reduce(&state, decoded.action)
+        } catch {
+            return ActionRejected(error.code, error.message)
+        }
+        do {
+            _ = try stage(after: decoded.action, actionJSON: decoded.json, source: source, into: &batch)
+        } catch {
+            resetState(to: stateJSON)
+            return ActionRejected(error.code, error.message)
+        }
+        return nil
     }
 
     /// The refusal of a typed action on a document whose model takes raw Patches only.

@@ -31,9 +31,12 @@ extension DocumentActor {
                     return .committed
                 case .reload:
                     await reloadAfterGap()
+                    guard pending.inboxEntry == nil else { return .superseded }
                     batch.messages = pending.messages
                     for (session, message) in pending.messages { apply(message, from: session, into: &batch) }
                     continue
+                case .superseded:
+                    return .superseded
                 }
             } else {
                 let commit = storeCommit(of: pending)
@@ -102,45 +105,52 @@ extension DocumentActor {
         case nothingToWrite
         /// Others' events did not follow this state: reload the document, then reduce again.
         case reload
+        /// Reduced again on others' events, the batch's inbox entry is refused: nothing was
+        /// written, and its caller reduces it once more to record the refusal.
+        case superseded
     }
 
-    /// Batches of client messages can be reduced again on others' events; a revert or an inbox
-    /// entry is rebuilt by its caller (`.superseded`), so it keeps the optimistic commit.
+    /// Batches of client messages or an inbox entry can be reduced again on others' events; a
+    /// revert is rebuilt by its caller (`.superseded`), so it keeps the optimistic commit. An
+    /// inbox entry must not: on a document others write under the lock, its optimistic commits
+    /// lost every race, and the sessions queued behind it on this instance waited.
     private func canCommitUnderLock(_ batch: Batch) -> Bool {
-        store.capabilities.contains(.otherWriters) && batch.inboxEntry == nil && !batch.messages.isEmpty
+        store.capabilities.contains(.otherWriters) && (batch.inboxEntry != nil || !batch.messages.isEmpty)
     }
 
-    /// Commits `batch` with `DocumentStore.append(locking:after:_:)`: while the store
+    /// Commits `batch` with `DocumentStore.append(locking:after:claiming:_:)`: while the store
     /// holds the document's lock, applies the events others committed meanwhile and reduces the
     /// batch's messages again on top of them (`batch` becomes that batch). Nothing here may wait
     /// for the store between the handover and `submit`: it holds the lock, waiting, until then.
     private func appendUnderLock(_ batch: inout Batch) async -> LockedAppend {
         let exchange = LockedCommit()
-        let (store, name, after) = (self.store, self.name, batch.rollback?.version ?? version)
+        let (store, name, after, entry) = (self.store, self.name, batch.rollback?.version ?? version, batch.inboxEntry)
         // A child task: the store's call runs beside this actor, which answers it (`submit`).
         async let written = Result(awaiting: { () async throws(StorageError) -> AppendResult in
             defer { exchange.end() }
-            return try await store.append(locking: name, after: after, exchange)
+            return try await store.append(locking: name, after: after, claiming: entry, exchange)
         })
         guard case .events(let newer) = await exchange.handover() else { return .written(await written) }
-        var reload = false
+        var outcome: LockedAppend?
         if !newer.isEmpty {
             lockedCommitsUntil = .now + context.lockedCommitPeriod
             let messages = batch.messages
             rollBack(batch)
             batch = Batch()
             batch.messages = messages
-            if applyStored(newer) {
-                for (session, message) in messages { apply(message, from: session, into: &batch) }
+            batch.inboxEntry = entry
+            if !applyStored(newer) {
+                outcome = .reload
+            } else if let entry {
+                if stage(entry, into: &batch) != nil { outcome = .superseded }
             } else {
-                reload = true
+                for (session, message) in messages { apply(message, from: session, into: &batch) }
             }
         }
-        let write = !reload && !batch.events.isEmpty
-        exchange.submit(write ? storeCommit(of: batch) : nil)
+        if outcome == nil, batch.events.isEmpty, entry == nil { outcome = .nothingToWrite }
+        exchange.submit(outcome == nil ? storeCommit(of: batch) : nil)
         let result = await written
-        if reload { return .reload }
-        return write ? .written(result) : .nothingToWrite
+        return outcome ?? .written(result)
     }
 
     private func storeCommit(of batch: Batch) -> StoreCommit {

@@ -30,12 +30,13 @@ public protocol DocumentStore: AnyObject, Sendable {
     func append(_ commit: StoreCommit) async throws(StorageError) -> AppendResult
 
     /// A commit that cannot conflict, for a document several writers change at once: locks the
-    /// document, hands `exchange` the events committed after `version`, waits for the batch built
-    /// on top of them and makes it durable before unlocking.
-    /// The default, for stores without other writers, takes no lock. A store that blocks its own
-    /// thread while it waits uses `LockedCommit.awaitCommit` there; one that waits on the
-    /// cooperative pool uses `LockedCommit.submitted`.
-    func append(locking name: DocumentName, after version: UInt64, _ exchange: LockedCommit)
+    /// document (and claims `entry`, if the batch applies an inbox entry: `.inboxEntryTaken`
+    /// without a handover if another instance has it), hands `exchange` the events committed
+    /// after `version`, waits for the batch built on top of them and makes it durable before
+    /// unlocking. The default, for stores without other writers, takes no lock. A store that
+    /// blocks its own thread while it waits uses `LockedCommit.awaitCommit` there; one that
+    /// waits on the cooperative pool uses `LockedCommit.submitted`.
+    func append(locking name: DocumentName, after version: UInt64, claiming entry: InboxEntry?, _ exchange: LockedCommit)
         async throws(StorageError) -> AppendResult
 
     /// Up to `limit` events after `version`, oldest first; when the store no longer keeps the
@@ -147,12 +148,14 @@ public struct StoredDocument: Sendable {
 }
 
 extension DocumentStore {
-    public func append(locking name: DocumentName, after version: UInt64, _ exchange: LockedCommit)
-        async throws(StorageError) -> AppendResult
-    {
+    public func append(
+        locking name: DocumentName, after version: UInt64, claiming entry: InboxEntry?, _ exchange: LockedCommit
+    ) async throws(StorageError) -> AppendResult {
         exchange.handOver(try await events(of: name, after: version, limit: Int.max).events)
-        // Suspended, not blocked: this runs on the cooperative pool.
-        guard let commit = await exchange.submitted(), !commit.events.isEmpty else { return .committed(duration: .zero) }
+        // Suspended, not blocked: this runs on the cooperative pool. `append` claims the entry.
+        guard let commit = await exchange.submitted(), !commit.events.isEmpty || commit.inboxEntry != nil else {
+            return .committed(duration: .zero)
+        }
         return try await append(commit)
     }
 }

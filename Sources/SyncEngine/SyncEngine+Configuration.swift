@@ -23,7 +23,7 @@ extension SyncEngine {
         /// (nothing stored) is unloaded as soon as its last session leaves. Default 2 minutes.
         public var idleUnloadDelay: Duration
         /// In a store with other writers, how long after a conflict a document's batches commit
-        /// under its lock (`DocumentStore.append(locking:after:_:)`), renewed while others'
+        /// under its lock (`DocumentStore.append(locking:after:claiming:_:)`), renewed while others'
         /// events keep arriving under it. Default 2 seconds.
         public var lockedCommitPeriod: Duration
         /// How instances sharing `store` see each other's sessions in presence; nil: presence is

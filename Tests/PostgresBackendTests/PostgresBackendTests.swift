@@ -38,7 +38,7 @@ import Testing
     ) async -> Result<AppendResult, StorageError> {
         defer { exchange.end() }
         return await Result(awaiting: { () async throws(StorageError) in
-            try await store.append(locking: name, after: version, exchange)
+            try await store.append(locking: name, after: version, claiming: nil, exchange)
         })
     }
 

@@ -44,6 +44,11 @@ final class SharedMemoryStore: DocumentStore {
         if announce { onChange.withLock { $0 }?(.notified(.default, version: version)) }
     }
 
+    /// An action inserted into the inbox, handed to the engine as PostgreSQL's listener does.
+    func submitToInbox(_ action: String, id: Int64) {
+        onChange.withLock { $0 }?(.inbox([InboxEntry(id: id, document: .default, action: Array(action.utf8))]))
+    }
+
     /// Lists the documents, as PostgreSQL's listener does once it reaches the database.
     func list() {
         let latest = events.withLock { $0.last.map { [DocumentName.default: LatestChange(version: $0.version, time: $0.time)] } }
@@ -191,6 +196,37 @@ final class Flag: Sendable {
         #expect(mirror.state == state.state && mirror.version == 7)
         #expect(state.state["name"] == "elsewhere 2")
         #expect(state.state["todos"]?.objectValue?.count == 4)
+        await engine.shutdown()
+    }
+
+    /// An inbox entry on a document others write commits under the lock too: optimistic, it
+    /// lost every race to their locked commits, and this instance's sessions queued behind it.
+    @Test func afterAConflictAnInboxEntryCommitsUnderTheLockOnTopOfOthersEvents() async throws {
+        let store = SharedMemoryStore()
+        let engine = try await engine(store, lockedCommitPeriod: .seconds(3600))
+        let output = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
+        engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
+        try await engine.settle()
+        store.commitElsewhere(try renameOp("elsewhere 0"), announce: false)
+        engine.send(#"{"type":"Add","id":2,"row":{"name":"b","completed":false}}"#, from: session)
+        try await engine.settle()
+        #expect(store.conflictsSeen == 1)
+
+        // Reduced on version 3, handed version 4 under the lock, reduced again and written.
+        store.commitElsewhere(try renameOp("elsewhere 1"), announce: false)
+        store.submitToInbox(#"{"type":"Add","row":{"name":"from the inbox","completed":false}}"#, id: 1)
+        try await engine.settle()
+        #expect(store.conflictsSeen == 1)
+        #expect(store.versions == Array(1...5))
+        #expect(engine.metricsSnapshot().database?.inboxActionsApplied == 1)
+        var mirror = Mirror()
+        try mirror.apply(output.messages)
+        let state = try await engine.state(of: .default)
+        #expect(mirror.state == state.state && mirror.version == 5)
+        #expect(state.state["name"] == "elsewhere 1")
+        let names = state.state["todos"]?.objectValue?.members.values.compactMap { $0["name"]?.stringValue }
+        #expect(names?.sorted() == ["a", "b", "from the inbox"])
         await engine.shutdown()
     }
 
