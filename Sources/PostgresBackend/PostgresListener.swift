@@ -109,6 +109,16 @@ final class PostgresListener: Sendable {
             }
             if inboxChanged, !stopping.load(ordering: .acquiring) { try sweepInbox(connection) }
         }
+        try releaseClaims(connection)
+    }
+
+    /// At shutdown, this instance's claims end at once rather than when their leases run out:
+    /// the entries it took and did not apply, and its hold on their documents, go to the other
+    /// instances now. An entry still being applied stays safe: its transaction holds the row.
+    private func releaseClaims(_ connection: PostgresConnection) throws(PostgresError) {
+        try connection.execute(
+            "UPDATE \(schema.name).inbox SET claimed_until = NULL WHERE claimed_by = $1 AND claimed_until >= now()",
+            ["\(inbox.claimant)"])
     }
 
     private func handle(_ notification: (channel: String, payload: String)) {
@@ -136,18 +146,20 @@ final class PostgresListener: Sendable {
     /// too, for the instance with the lower `claimant` only (two instances that both took a
     /// batch at once must not each wait for the other's lease), so that after a storm's first
     /// sweeps one instance applies the rest, and the others take over once its lease runs out.
+    /// The documents others hold are found once per sweep (`held`): asked per pending row, before
+    /// the table's first ANALYZE, a sweep of a 10,000-row storm took half a second.
     private func sweepInbox(_ connection: PostgresConnection) throws(PostgresError) {
         let room = inbox.room()
         guard room > 0 else { return }
         let rows = try connection.execute(
             """
-            WITH next AS (
+            WITH held AS MATERIALIZED (
+                SELECT DISTINCT document FROM \(schema.name).inbox
+                WHERE claimed_until >= now() AND claimed_by <> $1 AND (applied_at IS NULL OR claimed_by < $1)
+            ), next AS (
                 SELECT id FROM \(schema.name).inbox
                 WHERE applied_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-                  AND NOT EXISTS (
-                    SELECT FROM \(schema.name).inbox AS held
-                    WHERE held.document = inbox.document AND held.claimed_until >= now() AND held.claimed_by <> $1
-                      AND (held.applied_at IS NULL OR held.claimed_by < $1))
+                  AND NOT EXISTS (SELECT FROM held WHERE held.document = inbox.document)
                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
             )
             UPDATE \(schema.name).inbox AS entry SET claimed_by = $1, claimed_until = now() + $3::interval
