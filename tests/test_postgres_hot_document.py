@@ -25,6 +25,7 @@ class Writer:
         self.errors = []
         self.stopping = False
         self.task = None
+        self.ended = None  # why the session ended early, if it did
 
     def start(self):
         self.task = asyncio.create_task(self._run())
@@ -41,13 +42,18 @@ class Writer:
                     self.acked.append(name)
                 else:
                     self.errors.append(reply)
-        except Exception:
-            return  # the instance died under us
+        except Exception as error:
+            self.ended = error  # the instance died under us, or closed the session
+            return
         await peer.close()
 
     async def until_acked(self, count):
-        await wait_for_async(lambda: len(self.acked), lambda acked: acked >= count,
-                             what=f"{self.label} has {count} Acks", interval=0.1)
+        def enough(acked):
+            if acked < count and self.ended is not None:
+                raise AssertionError(f"{self.label}'s session ended after {acked} Acks: {self.ended!r}")
+            return acked >= count
+
+        await wait_for_async(lambda: len(self.acked), enough, what=f"{self.label} has {count} Acks", interval=0.1)
 
     async def finish(self):
         self.stopping = True

@@ -94,7 +94,9 @@ extension PostgresDocumentStore {
                 guard error.kind == .connection else { throw error }
                 return try verifyCommit(of: commit, endVersion: endVersion, after: error)
             }
-            stateWriter.committed(commit.name, version: endVersion, state: commit.state, written: stateText != nil)
+            if !commit.events.isEmpty {
+                stateWriter.committed(commit.name, version: endVersion, state: commit.state, written: stateText != nil)
+            }
             return .committed(duration: .now - start)
         }
     }
