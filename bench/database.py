@@ -21,9 +21,7 @@ import asyncio
 import json
 import os
 import random
-import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +32,11 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from support.postgres import PostgresCluster  # noqa: E402
+from servers import cpu_seconds  # noqa: E402
+import servers  # noqa: E402
 
 WATCHERS = 50
 WINDOW = 16
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds():
@@ -55,13 +49,9 @@ def list_state(rows):
 
 
 def start_instance(binary, data, extra):
-    process = subprocess.Popen([binary, "serve", "--port", "0", "--data", data, "--log-level", "warning", *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in process.stdout:
-        match = re.search(r"listening on http://[^:]+:(\d+)", line)
-        if match:
-            return process, f"ws://127.0.0.1:{match.group(1)}/ws/bench"
-    raise RuntimeError("patchsync did not start")
+    """An instance (servers.start_instance) and the URL of the benchmark's document on it."""
+    process, address = servers.start_instance(binary, data, extra)
+    return process, f"ws://{address}/ws/bench"
 
 
 def seed_files(data, rows):

@@ -26,13 +26,6 @@ import sys
 import servers
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process, from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def children_cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -46,10 +39,10 @@ def run_load(bench, server, watchers, actions, timeout, rate=None):
         command += ["--rate", str(rate)]
     if server.subprotocol == "lws-mirror-protocol":
         command.append("--mirror")
-    server_before, generator_before = cpu_seconds(server.process.pid), children_cpu_seconds()
+    server_before, generator_before = servers.cpu_seconds(server.process.pid), children_cpu_seconds()
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30)
     generator_cpu = children_cpu_seconds() - generator_before
-    server_cpu = cpu_seconds(server.process.pid) - server_before
+    server_cpu = servers.cpu_seconds(server.process.pid) - server_before
     match = re.search(r"seconds=([\d.]+) actions_per_second=([\d.]+)", result.stdout)
     if result.returncode != 0 or not match:
         raise RuntimeError((result.stderr.strip().splitlines() or ["no output"])[-1])

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,24 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from support.inbox_storm import insert_storm, pending, seed_large_document  # noqa: E402
 from support.postgres import PostgresCluster  # noqa: E402
+from servers import cpu_seconds, start_instance  # noqa: E402
 
 JOIN_TIMEOUT = 30
-
-
-def start_instance(binary, data, extra):
-    process = subprocess.Popen([binary, "serve", "--port", "0", "--data", data, "--log-level", "warning", *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in process.stdout:
-        match = re.search(r"listening on http://[^:]+:(\d+)", line)
-        if match:
-            return process, f"127.0.0.1:{match.group(1)}"
-    raise RuntimeError("patchsync did not start")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def inbox_applied(address):

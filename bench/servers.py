@@ -1,8 +1,10 @@
-"""Start the servers that benchmarks compare: patchsync and, when present, its two anchors.
+"""Start the servers that benchmarks compare: patchsync and, when present, its two anchors; and
+read a process's CPU time, as every benchmark does.
 
 The anchors live beside the project in ../shared/peers (the original design in Python) and in
 Debian's libwebsockets-test-server (pure C fan-out). A missing anchor is skipped with a note.
 """
+import os
 import re
 import shutil
 import socket
@@ -16,6 +18,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_ANCHOR = ROOT.parent / "shared" / "peers" / "seed_python.py"
 MIRROR_SERVER = shutil.which("libwebsockets-test-server")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_instance(binary, data, extra):
+    """`patchsync serve` on a port of its choosing, with `extra` options (e.g. a database, for one
+    of several instances); returns (process, "127.0.0.1:PORT") once it listens."""
+    process = subprocess.Popen([binary, "serve", "--port", "0", "--data", str(data), "--log-level", "warning", *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in process.stdout:
+        match = re.search(r"listening on http://[^:]+:(\d+)", line)
+        if match:
+            return process, f"127.0.0.1:{match.group(1)}"
+    raise RuntimeError("patchsync did not start")
 
 
 def free_port():

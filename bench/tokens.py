@@ -35,12 +35,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 import servers
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def upgrades(url, tokens):
     for token in tokens:
         async with websockets.connect(f"{url}?token={token}", max_size=None, compression=None) as ws:
@@ -94,9 +88,9 @@ def main():
             spent = dict.fromkeys(modes, 0.0)
             for start in range(0, count, batch):
                 for mode, tokens in modes.items():
-                    before = cpu_seconds(process.pid)
+                    before = servers.cpu_seconds(process.pid)
                     asyncio.run(upgrades(url, tokens[start:start + batch]))
-                    spent[mode] += cpu_seconds(process.pid) - before
+                    spent[mode] += servers.cpu_seconds(process.pid) - before
             for mode in modes:
                 best[mode] = min(best.get(mode, float("inf")), spent[mode] / count * 1e6)
         load = os.getloadavg()[0]
