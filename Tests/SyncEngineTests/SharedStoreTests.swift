@@ -139,6 +139,33 @@ final class Flag: Sendable {
             logger: testLogger)
     }
 
+    /// Checks that what `output`'s session received builds the engine's state at `version`, and
+    /// returns that state.
+    private func expectFollowed(_ output: CollectingOutput, _ engine: TodoEngine, to version: UInt64) async throws
+        -> JSONValue
+    {
+        var mirror = Mirror()
+        try mirror.apply(output.messages)
+        let state = try await engine.state(of: .default)
+        #expect(mirror.state == state.state && mirror.version == version)
+        return state.state
+    }
+
+    /// An editor's second action meets a commit made elsewhere (version 2): from then on the
+    /// document commits under its lock, for a period no loaded box outlasts.
+    private func lockedAfterAConflict(_ store: SharedMemoryStore) async throws -> (TodoEngine, CollectingOutput, SessionID) {
+        let engine = try await engine(store, lockedCommitPeriod: .seconds(3600))
+        let output = CollectingOutput()
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
+        engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
+        try await engine.settle()
+        store.commitElsewhere(try renameOp("elsewhere 0"), announce: false)
+        engine.send(#"{"type":"Add","id":2,"row":{"name":"b0","completed":false}}"#, from: session)
+        try await engine.settle()
+        #expect(store.conflictsSeen == 1)
+        return (engine, output, session)
+    }
+
     private func renameOp(_ name: String) throws -> JSONPatch {
         try JSONPatch(json: json(#"[{"op":"replace","path":"/name","value":"\#(name)"}]"#))
     }
@@ -161,41 +188,28 @@ final class Flag: Sendable {
         #expect(types(messages) == ["Full", "Patch", "Ack", "Patch", "Patch", "Ack"])
         #expect(messages[3]["version"] == 2 && messages[4]["version"] == 3)
         #expect(messages[5] == (try json(#"{"type":"Ack","id":2,"version":3}"#)))
-        var mirror = Mirror()
-        try mirror.apply(messages)
-        let state = try await engine.state(of: .default)
-        #expect(mirror.state == state.state && mirror.version == 3)
-        #expect(state.state["name"] == "from elsewhere")
-        #expect(state.state["todos"]?.objectValue?.count == 2)
+        let state = try await expectFollowed(output, engine, to: 3)
+        #expect(state["name"] == "from elsewhere")
+        #expect(state["todos"]?.objectValue?.count == 2)
         #expect(engine.metricsSnapshot().database?.conflictsRetried == 1)
         await engine.shutdown()
     }
 
     @Test func afterAConflictBatchesCommitUnderTheLockAndMeetNoFurtherConflict() async throws {
         let store = SharedMemoryStore()
-        // A period no loaded box outlasts between rounds: the test is about the lock, not its end.
-        let engine = try await engine(store, lockedCommitPeriod: .seconds(3600))
-        let output = CollectingOutput()
-        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
-        engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
-        try await engine.settle()
-        // The first conflict: from now on the document commits under its lock, which hands over
-        // what others wrote before the batch is written.
-        for round in 0..<3 {
+        // The lock hands over what others wrote before each batch is written.
+        let (engine, output, session) = try await lockedAfterAConflict(store)
+        for round in 1..<3 {
             store.commitElsewhere(try renameOp("elsewhere \(round)"), announce: false)
             engine.send(#"{"type":"Add","id":\#(round + 2),"row":{"name":"b\#(round)","completed":false}}"#, from: session)
             try await engine.settle()
         }
         #expect(store.conflictsSeen == 1)
         #expect(store.versions == Array(1...7))
-        let messages = output.messages
-        #expect(messages.last == (try json(#"{"type":"Ack","id":4,"version":7}"#)))
-        var mirror = Mirror()
-        try mirror.apply(messages)
-        let state = try await engine.state(of: .default)
-        #expect(mirror.state == state.state && mirror.version == 7)
-        #expect(state.state["name"] == "elsewhere 2")
-        #expect(state.state["todos"]?.objectValue?.count == 4)
+        #expect(output.messages.last == (try json(#"{"type":"Ack","id":4,"version":7}"#)))
+        let state = try await expectFollowed(output, engine, to: 7)
+        #expect(state["name"] == "elsewhere 2")
+        #expect(state["todos"]?.objectValue?.count == 4)
         await engine.shutdown()
     }
 
@@ -203,16 +217,7 @@ final class Flag: Sendable {
     /// lost every race to their locked commits, and this instance's sessions queued behind it.
     @Test func afterAConflictAnInboxEntryCommitsUnderTheLockOnTopOfOthersEvents() async throws {
         let store = SharedMemoryStore()
-        let engine = try await engine(store, lockedCommitPeriod: .seconds(3600))
-        let output = CollectingOutput()
-        let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
-        engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
-        try await engine.settle()
-        store.commitElsewhere(try renameOp("elsewhere 0"), announce: false)
-        engine.send(#"{"type":"Add","id":2,"row":{"name":"b","completed":false}}"#, from: session)
-        try await engine.settle()
-        #expect(store.conflictsSeen == 1)
-
+        let (engine, output, _) = try await lockedAfterAConflict(store)
         // Reduced on version 3, handed version 4 under the lock, reduced again and written.
         store.commitElsewhere(try renameOp("elsewhere 1"), announce: false)
         store.submitToInbox(#"{"type":"Add","row":{"name":"from the inbox","completed":false}}"#, id: 1)
@@ -220,13 +225,10 @@ final class Flag: Sendable {
         #expect(store.conflictsSeen == 1)
         #expect(store.versions == Array(1...5))
         #expect(engine.metricsSnapshot().database?.inboxActionsApplied == 1)
-        var mirror = Mirror()
-        try mirror.apply(output.messages)
-        let state = try await engine.state(of: .default)
-        #expect(mirror.state == state.state && mirror.version == 5)
-        #expect(state.state["name"] == "elsewhere 1")
-        let names = state.state["todos"]?.objectValue?.members.values.compactMap { $0["name"]?.stringValue }
-        #expect(names?.sorted() == ["a", "b", "from the inbox"])
+        let state = try await expectFollowed(output, engine, to: 5)
+        #expect(state["name"] == "elsewhere 1")
+        let names = state["todos"]?.objectValue?.members.values.compactMap { $0["name"]?.stringValue }
+        #expect(names?.sorted() == ["a", "b0", "from the inbox"])
         await engine.shutdown()
     }
 
