@@ -77,7 +77,9 @@ fuzz-check: deps
 # validation of a declared type after one change (100 and 10,000 entries), the cost of one
 # action on a declared type beside the Todo list's,
 # fan-out against the anchors, resident memory, 300 sessions joining a 10,000-row list,
-# the page on a 10,000-row list in Chromium, the PostgreSQL store beside the file store.
+# the page on a 10,000-row list in Chromium, the PostgreSQL store beside the file store,
+# a hot document on three instances, actions on 10,000 rows against 100, long ids and SIGTERM,
+# and a 10,000-row SQL inbox storm.
 bench: test-deps
 	$(SWIFT) build $(RELEASE) --product patchsync
 	$(SWIFT) build $(RELEASE) --product PatchsyncBench
@@ -95,6 +97,8 @@ bench: test-deps
 	$(PYTHON) bench/database.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/hotdocument.py --patchsync .build/release/patchsync
 	$(PYTHON) bench/rows.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/hardening.py --patchsync .build/release/patchsync
+	$(PYTHON) bench/inbox_storm.py --patchsync .build/release/patchsync
 
 # 200 clients on 5 documents for SOAK_SECONDS (default 10 minutes), the server killed with
 # SIGKILL and restarted every minute; prints its figures and fails on any violation.

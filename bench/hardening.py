@@ -1,6 +1,6 @@
 """Issue 19's figures: resident memory after actions with long ids, and how long SIGTERM takes.
 
-    .venv/bin/python bench/hardening.py --patchsync .build/debug/patchsync [--actions 12000]
+    .venv/bin/python bench/hardening.py --patchsync .build/release/patchsync [--actions 12000]
 
 ids: one client (`?client=`) sends `--actions` actions whose `id` is `--id-bytes` long, reading
 every reply as it goes; VmRSS is sampled along the way and after. Ids over 128 bytes are refused
