@@ -114,7 +114,13 @@ final class SharedMemoryStore: DocumentStore {
         .unavailable(oldestVersion: 0, latestVersion: UInt64(events.withLock { $0.count }))
     }
 
-    func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64) {}
+    private let refusals = Mutex<[Int64: SyncErrorCode]>([:])
+    /// The inbox entries refused, by id.
+    var refusedEntries: [Int64: SyncErrorCode] { refusals.withLock { $0 } }
+
+    func rejectInboxEntry(_ entry: InboxEntry, code: SyncErrorCode, message: String, at version: UInt64) {
+        refusals.withLock { $0[entry.id] = code }
+    }
     var unavailableReason: String? { nil }
     func maintain(_ name: DocumentName) -> UInt64? { nil }
     func close(_ name: DocumentName) {}
@@ -153,8 +159,10 @@ final class Flag: Sendable {
 
     /// An editor's second action meets a commit made elsewhere (version 2): from then on the
     /// document commits under its lock, for a period no loaded box outlasts.
-    private func lockedAfterAConflict(_ store: SharedMemoryStore) async throws -> (TodoEngine, CollectingOutput, SessionID) {
-        let engine = try await engine(store, lockedCommitPeriod: .seconds(3600))
+    private func lockedAfterAConflict(_ store: SharedMemoryStore, limits: DocumentLimits = DocumentLimits())
+        async throws -> (TodoEngine, CollectingOutput, SessionID)
+    {
+        let engine = try await engine(store, limits: limits, lockedCommitPeriod: .seconds(3600))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
@@ -229,6 +237,24 @@ final class Flag: Sendable {
         #expect(state["name"] == "elsewhere 1")
         let names = state["todos"]?.objectValue?.members.values.compactMap { $0["name"]?.stringValue }
         #expect(names?.sorted() == ["a", "b0", "from the inbox"])
+        await engine.shutdown()
+    }
+
+    /// Reduced again under the lock, an inbox entry that others' events made invalid is refused
+    /// and recorded as such, and nothing of it is written.
+    @Test func anInboxEntryThatOthersEventsMadeInvalidIsRefusedUnderTheLock() async throws {
+        let store = SharedMemoryStore()
+        let (engine, _, _) = try await lockedAfterAConflict(store, limits: DocumentLimits(maximumDocumentBytes: 400))
+        // Fits on version 3; version 4, handed over under the lock, leaves it no room.
+        store.commitElsewhere(try renameOp(String(repeating: "x", count: 250)), announce: false)
+        let name = String(repeating: "y", count: 100)
+        store.submitToInbox(#"{"type":"Add","row":{"name":"\#(name)","completed":false}}"#, id: 1)
+        try await engine.settle()
+        #expect(store.refusedEntries == [1: .documentTooLarge])
+        #expect(store.versions == Array(1...4))
+        #expect(store.conflictsSeen == 1)
+        #expect(engine.metricsSnapshot().database?.inboxActionsApplied == 0)
+        #expect(try await engine.state(of: .default).version == 4)
         await engine.shutdown()
     }
 
