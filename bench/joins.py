@@ -15,9 +15,18 @@ sessions connecting at once, each reading its Full:
    storms (quiet) and during them are reported as p50/p99. A storm lasts about a third of a
    second, so --storms storms (default 5) run one after the other and their Acks are pooled.
    The probes change `storm` during the storms, so that storm's CPU per join includes their
-   actions and Fulls of new versions; "less probes" subtracts the probes' own cost: the server's
-   CPU per probe action while they run before the storms (quiet) times the probe actions sent
-   during each storm.
+   actions and Fulls of new versions. Two columns subtract the probes' own actions, at what an
+   action costs the server (CPU over a --quiet-seconds window divided by the probe actions sent
+   in it):
+
+   - "less probes@2" (the old figure): at the cost per action measured before the storms, with
+     the two probe sessions connected. It leaves in the delivery of the probes' Patches to the
+     sessions that joined, which the quiet storm has none of.
+   - "less probes" (the figure issue 25 defines: an action's CPU includes delivering it to the
+     sessions on the document): the last storm keeps its sessions open for another window, which
+     gives the cost per action with all of them connected; each storm's actions are subtracted
+     at the cost interpolated between the two by the mean number of its sessions that had their
+     Full over the storm (from the times the Fulls arrived).
 
 The storm's generator (this process) and the probes run on the same box as the server: the
 generator's CPU share is reported too. --baseline runs the same against another build (e.g. an
@@ -91,30 +100,42 @@ def run_probe(url, compression, interval, started, stop, results):
 # MARK: the storm
 
 async def join(url, compression):
-    """Connects, reads the Full; returns (connection, seconds until the Full, its length)."""
+    """Connects, reads the Full; returns (connection, seconds until the Full, its length, when it came)."""
     began = time.monotonic()
     ws = await websockets.connect(url, max_size=None, compression=compression, ping_interval=None,
                                   open_timeout=120, close_timeout=5)
     message = await ws.recv(decode=False)
+    arrived = time.monotonic()
     if not message.startswith(FULL_PREFIX):
         raise RuntimeError(f"the first message was not a Full: {message[:80]!r}")
-    return ws, time.monotonic() - began, len(message)
+    return ws, arrived - began, len(message), arrived
 
 
-def storm(server, joins, compression):
-    """Runs one storm; returns a dict of what it measured."""
+def storm(server, joins, compression, hold_seconds=0.0):
+    """Runs one storm; returns a dict of what it measured. With `hold_seconds`, its sessions stay
+    open that long after it (and a settling pause), and "held" is (began, ended, server CPU)."""
     async def run():
         url = server.url + "/storm"
         began, (user0, system0), generator0 = time.monotonic(), cpu_times(server.process.pid), own_cpu_seconds()
         joined = await asyncio.gather(*(join(url, compression) for _ in range(joins)))
         ended, (user1, system1), generator1 = time.monotonic(), cpu_times(server.process.pid), own_cpu_seconds()
-        await asyncio.gather(*(ws.close() for ws, _, _ in joined))
-        waits = [seconds for _, seconds, _ in joined]
+        held = None
+        if hold_seconds:
+            await asyncio.sleep(0.2)
+            held_began, (user2, system2) = time.monotonic(), cpu_times(server.process.pid)
+            await asyncio.sleep(hold_seconds)
+            held_ended, (user3, system3) = time.monotonic(), cpu_times(server.process.pid)
+            held = (held_began, held_ended, user3 + system3 - user2 - system2)
+        await asyncio.gather(*(ws.close() for ws, _, _, _ in joined))
+        waits = [seconds for _, seconds, _, _ in joined]
         return {
             "began": began, "ended": ended, "seconds": ended - began,
             "user": (user1 - user0) / joins, "system": (system1 - system0) / joins,
             "join_p50": percentile(waits, 0.5), "join_p99": percentile(waits, 0.99),
             "full_bytes": joined[0][2], "generator": (generator1 - generator0) / (ended - began),
+            # Sessions with their Full, averaged over the storm: they are the ones a Patch goes to.
+            "joined_mean": sum(ended - arrived for _, _, _, arrived in joined) / (ended - began),
+            "held": held,
         }
 
     return asyncio.run(run())
@@ -159,8 +180,9 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds, storms):
             (user1, system1), quiet_ended = cpu_times(server.process.pid), time.monotonic()
             quiet_cpu = user1 + system1 - user0 - system0
             runs = []
-            for _ in range(storms):
-                runs.append(storm(server, joins, compression))
+            for number in range(storms):
+                last = number == storms - 1
+                runs.append(storm(server, joins, compression, hold_seconds=quiet_seconds if last else 0.0))
                 time.sleep(0.2)
             during = pooled(runs)
             stop.set()
@@ -174,13 +196,26 @@ def measure(binary, rows, joins, compression, interval, quiet_seconds, storms):
                               if any(began <= sent <= ended for began, ended in during["windows"])],
                 }
     sent = [when for name in latencies for when in latencies[name]["sent"]]
-    quiet_actions = sum(quiet_began <= when <= quiet_ended for when in sent)
-    per_probe_action = quiet_cpu / max(1, quiet_actions)
+
+    def actions(began, ended):
+        return sum(began <= when <= ended for when in sent)
+
+    # Server CPU per probe action with the 2 probe sessions, and with the last storm's sessions too.
+    per_action_alone = quiet_cpu / max(1, actions(quiet_began, quiet_ended))
+    held_began, held_ended, held_cpu = runs[-1]["held"]
+    per_action_joined = held_cpu / max(1, actions(held_began, held_ended))
+
+    def less_probes(run, per_action):
+        return run["user"] + run["system"] - per_action * actions(run["began"], run["ended"]) / joins
+
+    during["less_probes_two"] = sum(less_probes(run, per_action_alone) for run in runs) / len(runs)
     during["less_probes"] = sum(
-        run["user"] + run["system"]
-        - per_probe_action * sum(run["began"] <= when <= run["ended"] for when in sent) / joins
+        less_probes(run, per_action_alone + (per_action_joined - per_action_alone) * run["joined_mean"] / joins)
         for run in runs) / len(runs)
-    alone["less_probes"] = alone["user"] + alone["system"]
+    during["probe_action"] = (per_action_alone, per_action_joined)
+    during["joined_mean"] = sum(run["joined_mean"] for run in runs) / len(runs)
+    during["probe_actions"] = sum(actions(run["began"], run["ended"]) for run in runs) / len(runs)
+    alone["less_probes_two"] = alone["less_probes"] = alone["user"] + alone["system"]
     return alone, during, latencies
 
 
@@ -191,7 +226,8 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--joins", type=int, default=300)
     parser.add_argument("--probe-interval", type=float, default=0.01, help="seconds between a probe's actions")
-    parser.add_argument("--quiet-seconds", type=float, default=2.0, help="probing before the storms")
+    parser.add_argument("--quiet-seconds", type=float, default=2.0,
+                        help="each window of probing alone: before the storms, after the last (its sessions open)")
     parser.add_argument("--storms", type=int, default=5, help="storms while probing, their Acks pooled")
     args = parser.parse_args()
     binaries = {"patchsync": args.patchsync}
@@ -214,14 +250,23 @@ def main():
     print(f"\nload average before the runs: {' '.join(f'{x:.1f}' for x in load)} ({os.cpu_count()} CPUs)")
     print(f"\njoin storm: {args.joins} sessions join a {args.rows:,}-row list at once "
           f"(Full {alone['full_bytes'] / 1024:.0f} KiB); server CPU per join in ms (utime + stime)")
-    print(f"{'server':<11}{'compression':<13}{'storm':<13}{'CPU/join':>9}{'user':>7}{'sys':>7}{'less probes':>12}"
-          f"{'seconds':>9}{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
+    print(f"{'server':<11}{'compression':<13}{'storm':<13}{'CPU/join':>9}{'user':>7}{'sys':>7}{'less probes@2':>14}"
+          f"{'less probes':>12}{'seconds':>9}{'join p50':>10}{'join p99':>10}{'generator CPU':>15}")
     for (server, compression), (alone, during, _) in runs.items():
         for label, run in (("alone", alone), (f"{args.storms} probed", during)):
             print(f"{server:<11}{compression or 'none':<13}{label:<13}{1000 * (run['user'] + run['system']):>9.2f}"
-                  f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{1000 * run['less_probes']:>12.2f}"
-                  f"{run['seconds']:>9.2f}"
+                  f"{1000 * run['user']:>7.2f}{1000 * run['system']:>7.2f}{1000 * run['less_probes_two']:>14.2f}"
+                  f"{1000 * run['less_probes']:>12.2f}{run['seconds']:>9.2f}"
                   f"{1000 * run['join_p50']:>8.0f}ms{1000 * run['join_p99']:>8.0f}ms{run['generator']:>15.0%}")
+
+    print(f"\nserver CPU per probe action (µs), with the 2 probe sessions / with the last storm's {args.joins} "
+          "sessions too;\nper probed storm: probe actions, mean sessions with their Full (the interpolation's weight)")
+    print(f"{'server':<11}{'compression':<13}{'2 sessions':>11}{f'{args.joins + 2} sessions':>14}"
+          f"{'actions/storm':>15}{'mean joined':>13}")
+    for (server, compression), (_, during, _) in runs.items():
+        two, joined = during["probe_action"]
+        print(f"{server:<11}{compression or 'none':<13}{1e6 * two:>11.0f}{1e6 * joined:>14.0f}"
+              f"{during['probe_actions']:>15.1f}{during['joined_mean']:>13.0f}")
 
     print(f"\nAck latency of one editor per document, one Update every {args.probe_interval * 1000:.0f} ms "
           "(ms; samples in brackets)")
