@@ -118,3 +118,24 @@ def test_sessions_leaving_or_stalling_mid_full_hold_up_no_one(start_server, data
     stalled, readers = asyncio.run(scenario())
     assert server.process.poll() is None, server.log()
     assert server.stop(timeout=60) == 0, server.log()  # a bound on waiting; the exit itself takes --close-timeout
+
+
+def test_deflate_joiners_of_successive_versions_each_get_their_version_intact(start_server, data_dir):
+    """Each version's Full is compressed in pieces, those its change left alone reused from the
+    version before: a joiner after each change must inflate exactly the list with that change."""
+    write_document(data_dir, 10_000)
+    server = start_server()
+
+    async def scenario():
+        writer = await Peer.connect(server.ws, compression="deflate")
+        for round, index in enumerate((5_000, 17, 9_990, 5_000)):
+            update = {"type": "Update", "index": index, "row": {"name": f"changed in round {round}" * (round + 1),
+                                                                "completed": round % 2 == 1}}
+            assert (await writer.act(update))["type"] == "Ack"
+            joiner = await Peer.connect(server.ws, compression="deflate")
+            assert joiner.version == writer.version and joiner.state == writer.state
+            await joiner.close()
+        await writer.close()
+
+    asyncio.run(scenario())
+    assert server.process.poll() is None, server.log()

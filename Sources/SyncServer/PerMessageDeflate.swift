@@ -8,9 +8,21 @@ import CZlib
 enum PerMessageDeflate {
     /// zlib's fastest level, as lws uses: this runs on the service thread.
     static let level: Int32 = 1
+    /// What a sync flush ends with; a message body leaves it off.
+    static let flushMarker: [UInt8] = [0, 0, 0xff, 0xff]
 
     /// The compressed body of `payload`, or nil if zlib fails (out of memory).
     static func compress(_ payload: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard var body = compressedPiece(payload) else { return nil }
+        body.removeLast(flushMarker.count)
+        return body
+    }
+
+    /// `payload` compressed by a fresh compressor and ended by a sync flush, its marker kept, or
+    /// nil if zlib fails. The bytes end on a byte boundary in no final block and refer to nothing
+    /// before them, so pieces compressed apart, put end to end, are one deflate stream that
+    /// inflates to the pieces' bytes end to end (a message body once the last marker is off).
+    static func compressedPiece(_ payload: UnsafeRawBufferPointer) -> [UInt8]? {
         var stream = z_stream()
         guard cpatchsync_deflate_init_raw(&stream, level, 15, 8) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
@@ -26,8 +38,10 @@ enum PerMessageDeflate {
             }
             return out.count - Int(stream.avail_out)
         }
-        guard let produced, produced >= 4, output[(produced - 4)..<produced] == [0, 0, 0xff, 0xff] else { return nil }
-        output.removeSubrange((produced - 4)...)
+        guard let produced, produced >= flushMarker.count,
+            output[(produced - flushMarker.count)..<produced].elementsEqual(flushMarker)
+        else { return nil }
+        output.removeSubrange(produced...)
         return output
     }
 }
