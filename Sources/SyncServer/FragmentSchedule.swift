@@ -73,6 +73,14 @@ struct FragmentSchedule<Writer: FragmentWriter> {
         waiting.append(writer)
     }
 
+    /// Whether `writer` is called back without asking: it waits in line or its turn came (and
+    /// once its message is out, it asks for what was queued meanwhile). A message queued for it
+    /// need not ask for a write of its own: with 300 sessions in line for a Full, each change to
+    /// the document would wake all 300 for nothing.
+    func callsBack(_ writer: Writer) -> Bool {
+        writer.turn != .none
+    }
+
     /// The writer's connection closed: its place in line goes.
     mutating func remove(_ writer: Writer) {
         guard writer.turn == .waiting, let index = waiting.firstIndex(where: { $0 === writer }) else { return }

@@ -141,7 +141,9 @@ final class ServerLoop {
         case .none:
             break
         case .requestWrite:
-            lws_callback_on_writable(session.wsi)
+            if !fragmentSchedule.callsBack(session) {
+                lws_callback_on_writable(session.wsi)
+            }
         case .beginClose(let frame, let droppedQueue):
             if droppedQueue {
                 counters.slowClientDisconnected()

@@ -87,4 +87,26 @@ import Testing
         for _ in 0..<4 { order += schedule.beginRound().map(\.name) }
         #expect(order == ["w1", "w3"])
     }
+
+    @Test func aWriterInLineOrGrantedItsTurnIsCalledBackWithoutAsking() {
+        var schedule = Self.schedule(perRound: 1)
+        let first = Writer("first")
+        let second = Writer("second")
+        _ = schedule.beginRound()
+        #expect(!schedule.callsBack(first))
+        // `first` writes a fragment with the round's budget and keeps its place; `second` waits.
+        let firstWrites = schedule.mayWrite(first)
+        schedule.continueMessage(first)
+        let secondWrites = schedule.mayWrite(second)
+        #expect(firstWrites && !secondWrites)
+        #expect(schedule.callsBack(first) && schedule.callsBack(second))
+        // Granted its turn, `first` is called back; once its last fragment is written it must ask.
+        let granted = schedule.beginRound().map(\.name)
+        #expect(granted == ["first"])
+        #expect(schedule.callsBack(first))
+        let firstWritesItsLast = schedule.mayWrite(first)
+        #expect(firstWritesItsLast)
+        #expect(!schedule.callsBack(first))
+        #expect(schedule.callsBack(second))
+    }
 }
