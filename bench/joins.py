@@ -26,7 +26,8 @@ sessions connecting at once, each reading its Full:
      sessions on the document): the last storm keeps its sessions open for another window, which
      gives the cost per action with all of them connected; each storm's actions are subtracted
      at the cost interpolated between the two by the mean number of its sessions that had their
-     Full over the storm (from the times the Fulls arrived).
+     Full over the storm (from the times the Fulls arrived). A session still reading its Full
+     gets the Patches queued meanwhile as one after it: that write counts as its join's.
 
 The storm's generator (this process) and the probes run on the same box as the server: the
 generator's CPU share is reported too. --baseline runs the same against another build (e.g. an
