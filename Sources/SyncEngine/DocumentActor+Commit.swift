@@ -111,9 +111,9 @@ extension DocumentActor {
     }
 
     /// Batches of client messages or an inbox entry can be reduced again on others' events; a
-    /// revert is rebuilt by its caller (`.superseded`), so it keeps the optimistic commit. An
-    /// inbox entry must not: on a document others write under the lock, its optimistic commits
-    /// lost every race, and the sessions queued behind it on this instance waited.
+    /// revert is rebuilt by its caller (`.superseded`), so it keeps the optimistic commit. Inbox
+    /// entries kept it too once: on a document others write under the lock, they lost every
+    /// race, and the sessions queued behind them on this instance waited.
     private func canCommitUnderLock(_ batch: Batch) -> Bool {
         store.capabilities.contains(.otherWriters) && (batch.inboxEntry != nil || !batch.messages.isEmpty)
     }
