@@ -11,20 +11,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from support.browser import ARTIFACTS, console_errors, leave, new_browser, wait_status, wait_until
+from support.browser import ARTIFACTS, browsers, console_errors, leave, wait_status, wait_until  # noqa: F401 (a fixture)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "types"
 LINE = json.loads((EXAMPLES / "line.json").read_text())
 DOC = "line-3"
-
-
-@pytest.fixture(scope="module")
-def browsers():
-    first, second = new_browser(), new_browser()
-    yield first, second
-    first.quit()
-    second.quit()
 
 
 @pytest.fixture

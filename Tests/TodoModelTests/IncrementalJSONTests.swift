@@ -10,6 +10,22 @@ import Testing
 @Suite struct IncrementalJSONTests {
     /// Random actions over a small index range, so that updates hit existing rows, new rows above
     /// and below the highest index, the highest index a client may name, and removes of missing rows.
+    /// 300 random actions from the initial state, with the state each accepted one led to (the
+    /// refused ones left out), numbered by step.
+    private func acceptedRandomActions(seed: UInt64) -> [(step: Int, action: TodoAction, next: TodoState)] {
+        var random = SeededGenerator(seed: seed)
+        var state = TodoList.initialState
+        var accepted: [(step: Int, action: TodoAction, next: TodoState)] = []
+        for step in 0..<300 {
+            let action = randomAction(&random)
+            var next = state
+            guard (try? TodoList.reduce(&next, action)) != nil else { continue }
+            accepted.append((step, action, next))
+            state = next
+        }
+        return accepted
+    }
+
     private func randomAction(_ random: inout SeededGenerator) -> TodoAction {
         let row = TodoRow(name: ["a", "b", "c"][Int(random.next() % 3)], completed: random.next() % 2 == 0)
         let index = random.next() % 15 == 14 ? TodoIndex.max : TodoIndex(random.next() % 14)
@@ -24,24 +40,14 @@ import Testing
 
     @Test(arguments: 0..<20 as Range<UInt64>)
     func equalsTheFullBuildInMemberOrderAndItsDiffAppliesToThePrevious(seed: UInt64) throws {
-        var random = SeededGenerator(seed: seed)
-        var state = TodoList.initialState
         // Chained like the engine: each step starts from the JSON the previous step made.
-        var json = TodoList.jsonValue(of: state)
-        for step in 0..<300 {
-            let action = randomAction(&random)
-            var next = state
-            do {
-                try TodoList.reduce(&next, action)
-            } catch {
-                continue
-            }
+        var json = TodoList.jsonValue(of: TodoList.initialState)
+        for (step, action, next) in acceptedRandomActions(seed: seed) {
             let updated = TodoList.jsonValue(of: next, updating: json, after: action)
             let full = TodoList.jsonValue(of: next)
             #expect(orderedText(updated) == orderedText(full), "seed \(seed) step \(step): \(action)")
             let patch = try JSONPatch.diff(from: json, to: updated)
             #expect(try patch.apply(to: json) == full, "seed \(seed) step \(step): \(action)")
-            state = next
             json = updated
         }
     }
@@ -51,18 +57,9 @@ import Testing
     /// member alone gives the patch a diff of the whole documents gives.
     @Test(arguments: 0..<20 as Range<UInt64>)
     func aMemberChangeSetInThePreviousJSONEqualsTheFullBuild(seed: UInt64) throws {
-        var random = SeededGenerator(seed: seed)
-        var state = TodoList.initialState
-        var json = TodoList.jsonValue(of: state)
+        var json = TodoList.jsonValue(of: TodoList.initialState)
         var changes = 0
-        for step in 0..<300 {
-            let action = randomAction(&random)
-            var next = state
-            do {
-                try TodoList.reduce(&next, action)
-            } catch {
-                continue
-            }
+        for (step, action, next) in acceptedRandomActions(seed: seed) {
             let full = TodoList.jsonValue(of: next)
             if let change = TodoList.memberChange(of: next, in: json, after: action) {
                 changes += 1
@@ -89,7 +86,6 @@ import Testing
                     "seed \(seed) step \(step): \(action) changes one member")
                 json = full
             }
-            state = next
         }
         #expect(changes > 100)
     }
