@@ -277,6 +277,31 @@ def test_a_watch_only_token_follows_but_cannot_edit(browsers, start_server):
         server.stop()
 
 
+def test_a_page_without_the_servers_token_says_so_instead_of_offline(browsers, start_server):
+    """A WebSocket refused for its token looks to a browser like a server that is away: the page
+    asks the API first, and a 401 shows what to do instead of "Offline, retrying" and a skeleton."""
+    server = start_server("--token", "line3-secret")
+    try:
+        window = browsers[0]
+        for link, says in ((server.url, "needs an access token"),
+                           (server.url + "#token=line3-secrte", "does not accept the access token")):
+            window.get("about:blank")  # a new fragment alone would not load the page again
+            window.get(link)
+            wait_until(window, lambda w: w.find_element(By.ID, "problem").is_displayed(), "the problem is shown")
+            assert says in window.find_element(By.ID, "problem-text").text
+            assert not window.find_element(By.CSS_SELECTOR, "[data-status]").is_displayed()
+            assert not window.find_element(By.CSS_SELECTOR, "#problem .problem-hint").is_displayed()
+            assert not window.find_element(By.ID, "loading").is_displayed()
+            assert all(" 401 " in line or logged_while_away(line) for line in console_errors(window))
+        window.get("about:blank")
+        window.get(server.url + "#token=line3-secret")
+        wait_connected(window)
+        assert not window.find_element(By.ID, "problem").is_displayed()
+    finally:
+        leave(browsers)
+        server.stop()
+
+
 def test_keyboard_enter_adds_the_next_row_and_focuses_it(windows):
     a, b = windows
     a.find_element(By.NAME, "list-name").send_keys("Packing" + Keys.ENTER)

@@ -1,7 +1,7 @@
 // The WebSocket endpoint next to the page, backoff, and resuming from a version.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { socketURL, pageOptions, ResumeChoice } from '../../Sources/WebAssets/Public/connection.js';
+import { socketURL, pageOptions, refuseAccess, ResumeChoice } from '../../Sources/WebAssets/Public/connection.js';
 import { backoffDelay, Connection } from '../../clients/js/patchsync.js';
 
 describe('socketURL', () => {
@@ -147,6 +147,19 @@ describe('pageOptions', () => {
     assert.equal(pageOptions('http://h/').problem, null);
     assert.match(pageOptions('http://h/?doc=../etc').problem, /not a list name/);
     assert.match(pageOptions(`http://h/?doc=${'x'.repeat(65)}`).problem, /not a list name/);
+  });
+
+  // Last: the refusal stays for the page's life, as it does in a browser.
+  test('a refused token is said from then on, and says which refusal it was', () => {
+    assert.equal(pageOptions('http://h/').accessRefusal, null);
+    refuseAccess(401, null);
+    assert.match(pageOptions('http://h/').accessRefusal, /needs an access token/);
+    refuseAccess(401, 'typo');
+    assert.match(pageOptions('http://h/#token=typo').accessRefusal, /does not accept the access token/);
+    refuseAccess(403, 'operator');
+    const refused = pageOptions('http://h/?doc=line-4#token=operator');
+    assert.match(refused.accessRefusal, /does not let you open this list/);
+    assert.equal(refused.problem, null, 'the page still connects');
   });
 });
 

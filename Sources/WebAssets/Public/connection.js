@@ -7,12 +7,16 @@ const DOCUMENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Whether `name` is a document name the server accepts. */
 export const isDocumentName = (name) => DOCUMENT_NAME.test(name);
 
+/** Why the server refused the page's token, once the page's first request found out. */
+let accessRefusal = null;
+
 /**
  * Which list the page shows and the credential it presents, from the page's own URL:
  * `?doc=<name>` picks a document (default: the server's `default`), and a `token`
  * in the query or in the fragment (`#token=...`, never sent in HTTP requests) is
  * passed on to the WebSocket. `&display` asks for the read-only wall-screen view.
- * @returns {{ document: string | null, token: string | null, problem: string | null, display: boolean }}
+ * @returns {{ document: string | null, token: string | null, problem: string | null,
+ *   accessRefusal: string | null, display: boolean }}
  */
 export function pageOptions(pageHref) {
   const page = new URL(pageHref);
@@ -22,7 +26,19 @@ export function pageOptions(pageHref) {
   const problem = document !== null && !isDocumentName(document)
     ? `"${document}" is not a list name: use up to 64 letters, digits, "-" and "_".`
     : null;
-  return { document, token, problem, display: page.searchParams.has('display') };
+  return { document, token, problem, accessRefusal, display: page.searchParams.has('display') };
+}
+
+/**
+ * The page's first request was answered 401 or 403: a WebSocket refused the same way looks to
+ * the browser like a server that is away, so the page says this instead of "Offline".
+ * @param {number} status
+ * @param {string | null} token
+ */
+export function refuseAccess(status, token) {
+  if (status === 403) accessRefusal = 'Your access token does not let you open this list.';
+  else if (token) accessRefusal = 'This server does not accept the access token in this link (mistyped, or expired).';
+  else accessRefusal = 'This server needs an access token: open the link with “#token=…” you were given.';
 }
 
 /**

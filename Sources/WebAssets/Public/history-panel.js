@@ -25,7 +25,11 @@ export async function callAPI(pageHref, token, path, init = {}) {
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(apiURL(pageHref, path), { ...init, headers });
   const body = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(body?.error?.message ?? `the server answered ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(body?.error?.message ?? `the server answered ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
   return body;
 }
 

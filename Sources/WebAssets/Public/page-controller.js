@@ -377,8 +377,23 @@ export class PageController {
     }
     elements.loadingText.textContent = status === 'offline' ? 'Waiting for the server…' : `Loading your ${this.noun}…`;
     document.body.classList.toggle('is-offline', status !== 'connected' && loaded);
+    this.showAccessRefusal(status);
     this.showEditable();
     this.showUnsaved();
+  }
+
+  // The server refused the page's token (page.js asked before connecting): said in place of the
+  // skeleton and the status while not connected. The page keeps trying, and keeps what is not
+  // saved yet, so a server that stops asking for that token is joined as before.
+  showAccessRefusal(status) {
+    const { accessRefusal } = this.options;
+    if (!accessRefusal) return;
+    const refused = status !== 'connected';
+    $('#problem-text').textContent = accessRefusal;
+    $('#problem .problem-hint').hidden = true;
+    $('#problem').hidden = !refused;
+    this.elements.status.hidden = refused;
+    if (!this.hooks.loaded()) this.elements.loading.hidden = refused;
   }
 
   toast(text) {

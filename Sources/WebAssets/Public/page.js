@@ -2,7 +2,7 @@
 // (type-page.js); every other document, or a server that does not answer the question, the
 // Todo list (app.js). Asking first costs one small request before the WebSocket opens.
 
-import { pageOptions } from './connection.js';
+import { pageOptions, refuseAccess } from './connection.js';
 import { callAPI } from './history-panel.js';
 
 const options = pageOptions(location.href);
@@ -14,7 +14,8 @@ async function declaredType() {
   try {
     const answer = await callAPI(location.href, options.token, `docs/${encodeURIComponent(documentName)}/schema`);
     return answer && typeof answer.schema === 'object' && answer.schema !== null ? answer : null;
-  } catch {
+  } catch (error) {
+    if (error.status === 401 || error.status === 403) refuseAccess(error.status, options.token);
     // An older server, or the API refused: the page is the Todo list, as before.
     return null;
   }
