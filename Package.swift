@@ -150,13 +150,28 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "JSONPatch", "JSONCodec"]),
         .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec", "JSONPatch", "JSONValueCoding", "TestSupport"]),
+        // The engine's tests and the file store's share a transport stand-in, temporary data
+        // directories and an engine on the file store.
+        .target(
+            name: "EngineTestSupport",
+            dependencies: [
+                "SyncEngine", "SyncProtocol", "FileStore", "TodoModel", "JSONPatch", "JSONCodec",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/EngineTestSupport"
+        ),
         .testTarget(
             name: "SyncEngineTests",
             dependencies: [
                 "SyncEngine", "SyncProtocol", "FileStore", "TodoModel", "JSONPatch", "JSONCodec", "JSONValueCoding",
-                "SystemSupport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "EngineTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "FileStoreTests",
+            dependencies: ["FileStore", "SyncEngine", "TodoModel", "JSONPatch", "JSONCodec", "EngineTestSupport"]
+        ),
+        .testTarget(name: "SyncClientTests", dependencies: ["SyncClient", "SyncProtocol", "JSONPatch", "JSONCodec"]),
         .testTarget(
             name: "TodoModelTests", dependencies: ["TodoModel", "SyncEngine", "JSONPatch", "JSONValueCoding", "TestSupport"]),
         .testTarget(name: "AccessTokensTests", dependencies: ["AccessTokens", "SyncAPI"]),

@@ -83,6 +83,13 @@ public final class FileDocumentStore: DocumentStore {
         await thread.perform { self.closeNow(name) }
     }
 
+    /// Waits until the compactions begun so far have swapped their logs: the engine learns of
+    /// each at its next commit, so a reader that must see the log compacted (a test, a tool) waits here.
+    public func compactionsFinished() async {
+        await compactionThread.perform {}
+        await thread.perform {}
+    }
+
     public func shutdown() {
         // Compactions under way finish first: their swaps join the storage thread's queue.
         compactionThread.stop()

@@ -1,4 +1,5 @@
 @testable import FileStore
+import EngineTestSupport
 import Foundation
 import JSONCodec
 import JSONPatch

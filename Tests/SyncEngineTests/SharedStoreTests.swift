@@ -1,3 +1,4 @@
+import EngineTestSupport
 import FileStore
 import JSONPatch
 import Synchronization

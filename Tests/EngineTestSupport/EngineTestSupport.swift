@@ -4,35 +4,36 @@ import JSONCodec
 import JSONPatch
 import Logging
 import Synchronization
+import SyncEngine
 import SyncProtocol
 import Testing
-
-@testable import SyncEngine
-@testable import TodoModel
+import TodoModel
 
 /// A transport stand-in: records every message a session receives, decoded.
-final class CollectingOutput: TransportSession {
+public final class CollectingOutput: TransportSession {
     private let received = Mutex<[JSONValue]>([])
     private let closes = Mutex<[CloseCode]>([])
     private let bytes = Mutex(0)
 
-    func send(_ message: OutboundMessage) {
+    public init() {}
+
+    public func send(_ message: OutboundMessage) {
         let value = (try? JSONCodec.decode(message.bytes)) ?? .string("<undecodable>")
         received.withLock { $0.append(value) }
         bytes.withLock { $0 += message.bytes.count }
     }
 
-    var byteCount: Int { bytes.withLock { $0 } }
+    public var byteCount: Int { bytes.withLock { $0 } }
 
-    func close(_ code: CloseCode, reason: String) {
+    public func close(_ code: CloseCode, reason: String) {
         closes.withLock { $0.append(code) }
     }
 
-    var messages: [JSONValue] { received.withLock { $0 } }
-    var closeCodes: [CloseCode] { closes.withLock { $0 } }
+    public var messages: [JSONValue] { received.withLock { $0 } }
+    public var closeCodes: [CloseCode] { closes.withLock { $0 } }
 
     /// Messages received since the last call.
-    func drain() -> [JSONValue] {
+    public func drain() -> [JSONValue] {
         received.withLock { messages in
             defer { messages = [] }
             return messages
@@ -41,20 +42,22 @@ final class CollectingOutput: TransportSession {
 }
 
 /// Storage that fails on demand like a full disk: half of the bytes land, then ENOSPC.
-final class FailingStorage: StorageIO {
-    let base = PosixStorageIO()
-    let failWrites = Atomic<Bool>(false)
+public final class FailingStorage: StorageIO {
+    public let base = PosixStorageIO()
+    public let failWrites = Atomic<Bool>(false)
     /// Fails only replacing the event log, as a crash between a compaction's snapshot and its swap.
-    let failLogReplacement = Atomic<Bool>(false)
-    let syncCount = Atomic<Int>(0)
+    public let failLogReplacement = Atomic<Bool>(false)
+    public let syncCount = Atomic<Int>(0)
 
-    func createDirectory(_ path: String) throws(StorageError) { try base.createDirectory(path) }
-    func listDirectory(_ path: String) throws(StorageError) -> [String] { try base.listDirectory(path) }
-    func readFile(_ path: String) throws(StorageError) -> [UInt8]? { try base.readFile(path) }
-    func openForAppending(_ path: String) throws(StorageError) -> StorageFile { try base.openForAppending(path) }
-    func size(of file: StorageFile) throws(StorageError) -> Int64 { try base.size(of: file) }
+    public init() {}
 
-    func append(_ bytes: [UInt8], to file: StorageFile) throws(StorageError) {
+    public func createDirectory(_ path: String) throws(StorageError) { try base.createDirectory(path) }
+    public func listDirectory(_ path: String) throws(StorageError) -> [String] { try base.listDirectory(path) }
+    public func readFile(_ path: String) throws(StorageError) -> [UInt8]? { try base.readFile(path) }
+    public func openForAppending(_ path: String) throws(StorageError) -> StorageFile { try base.openForAppending(path) }
+    public func size(of file: StorageFile) throws(StorageError) -> Int64 { try base.size(of: file) }
+
+    public func append(_ bytes: [UInt8], to file: StorageFile) throws(StorageError) {
         if failWrites.load(ordering: .relaxed) {
             try base.append(Array(bytes.prefix(bytes.count / 2)), to: file)
             throw StorageError.system("write", path: file.path, errno: ENOSPC)
@@ -62,18 +65,18 @@ final class FailingStorage: StorageIO {
         try base.append(bytes, to: file)
     }
 
-    func synchronize(_ file: StorageFile) throws(StorageError) {
+    public func synchronize(_ file: StorageFile) throws(StorageError) {
         syncCount.add(1, ordering: .relaxed)
         try base.synchronize(file)
     }
 
-    func truncate(_ file: StorageFile, toLength length: Int64) throws(StorageError) {
+    public func truncate(_ file: StorageFile, toLength length: Int64) throws(StorageError) {
         try base.truncate(file, toLength: length)
     }
 
-    func close(_ file: StorageFile) { base.close(file) }
+    public func close(_ file: StorageFile) { base.close(file) }
 
-    func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
+    public func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
         if failWrites.load(ordering: .relaxed)
             || (failLogReplacement.load(ordering: .relaxed) && path.hasSuffix("/log.jsonl"))
         {
@@ -82,14 +85,14 @@ final class FailingStorage: StorageIO {
         try base.replaceFile(path, with: bytes)
     }
 
-    func synchronizeDirectory(_ path: String) throws(StorageError) { try base.synchronizeDirectory(path) }
+    public func synchronizeDirectory(_ path: String) throws(StorageError) { try base.synchronizeDirectory(path) }
 }
 
 /// A fresh data directory under /tmp, removed when the test is done.
-final class TemporaryDirectory {
-    let path: String
+public final class TemporaryDirectory {
+    public let path: String
 
-    init() {
+    public init() {
         path = NSTemporaryDirectory() + "patchsync-engine-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
@@ -98,13 +101,13 @@ final class TemporaryDirectory {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    func file(_ relative: String) -> String { path + "/" + relative }
+    public func file(_ relative: String) -> String { path + "/" + relative }
 
-    func read(_ relative: String) -> String? {
+    public func read(_ relative: String) -> String? {
         FileManager.default.contents(atPath: file(relative)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    func write(_ relative: String, _ text: String) throws {
+    public func write(_ relative: String, _ text: String) throws {
         let url = URL(fileURLWithPath: file(relative))
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -114,31 +117,31 @@ final class TemporaryDirectory {
 
 /// A log handler that keeps warnings so tests can check them. A value, as swift-log expects:
 /// each copy of a `Logger` (every document's, with its own metadata) has its own.
-struct RecordingLogHandler: LogHandler {
-    static let records = Mutex<[String]>([])
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
+public struct RecordingLogHandler: LogHandler {
+    public static let records = Mutex<[String]>([])
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .debug
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         let text = "\(event.level) \(event.message) \(event.metadata ?? [:])"
         Self.records.withLock { $0.append(text) }
     }
 }
 
-let testLogger: Logger = {
+public let testLogger: Logger = {
     var logger = Logger(label: "patchsync.engine.tests", factory: { _ in RecordingLogHandler() })
     logger.logLevel = .debug
     return logger
 }()
 
-typealias TodoEngine = SyncEngine<TodoList>
+public typealias TodoEngine = SyncEngine<TodoList>
 
-func makeEngine(
+public func makeEngine(
     _ directory: TemporaryDirectory, retainedEvents: Int = 1000, snapshotInterval: Int = 1000,
     storage: any StorageIO = PosixStorageIO()
 ) async throws -> TodoEngine {
@@ -150,7 +153,7 @@ func makeEngine(
 }
 
 /// The file store on `directory` (a new one for each engine: a store is not used after its engine shuts down).
-func fileStore(
+public func fileStore(
     _ directory: TemporaryDirectory, retainedEvents: Int = 1000, snapshotInterval: Int = 1000,
     storage: any StorageIO = PosixStorageIO(), readOnly: Bool = false
 ) -> FileDocumentStore {
@@ -162,7 +165,7 @@ func fileStore(
 }
 
 extension SessionEngine {
-    func send(_ text: String, from session: SessionID) {
+    public func send(_ text: String, from session: SessionID) {
         receive(.text(Array(text.utf8)), from: session)
     }
 }
@@ -170,22 +173,24 @@ extension SessionEngine {
 extension TodoEngine {
     /// Waits until everything queued for the document so far has been handled and its replies sent:
     /// the document handles work in order, so a read completes only after all earlier work.
-    func settle(_ name: DocumentName = .default) async throws {
+    public func settle(_ name: DocumentName = .default) async throws {
         _ = try await state(of: name)
     }
 }
 
-func json(_ text: String) throws -> JSONValue {
+public func json(_ text: String) throws -> JSONValue {
     try JSONCodec.decode(text)
 }
 
 /// Follows Full and Patch messages like a client does, reading them as `SyncProtocol` messages:
 /// a message the protocol cannot read fails the test.
-struct Mirror {
-    var state: JSONValue = .null
-    var version: UInt64 = 0
+public struct Mirror {
+    public var state: JSONValue = .null
+    public var version: UInt64 = 0
 
-    mutating func apply(_ messages: [JSONValue]) throws {
+    public init() {}
+
+    public mutating func apply(_ messages: [JSONValue]) throws {
         for message in messages {
             switch try ServerMessage(json: message, stateKey: "todo") {
             case .full(let full):
@@ -204,6 +209,6 @@ struct Mirror {
     }
 }
 
-func types(_ messages: [JSONValue]) -> [String] {
+public func types(_ messages: [JSONValue]) -> [String] {
     messages.map { $0["type"]?.stringValue ?? "?" }
 }
