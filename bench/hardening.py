@@ -13,26 +13,18 @@ import json
 import re
 import signal
 import socket
-import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+import servers
+
 
 def start(binary, *args):
+    """A server on a fresh data directory; returns (process, port)."""
     data = Path(tempfile.mkdtemp(prefix="patchsync-bench-")) / "data"
-    data.mkdir()
-    process = subprocess.Popen(
-        [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data", str(data), "--log-level", "warning",
-         *args],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in process.stdout:
-        match = re.search(r"listening on http://[^:]+:(\d+)", line)
-        if match:
-            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-            return process, int(match.group(1))
-    raise RuntimeError("the server did not start")
+    process, address = servers.start_instance(binary, data, args)
+    return process, int(address.rsplit(":", 1)[1])
 
 
 def rss_mib(pid):

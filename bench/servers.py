@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,8 @@ def start_instance(binary, data, extra):
     for line in process.stdout:
         match = re.search(r"listening on http://[^:]+:(\d+)", line)
         if match:
+            # Read what it logs from then on: a full pipe would stop the server mid-run.
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
             return process, f"127.0.0.1:{match.group(1)}"
     raise RuntimeError("patchsync did not start")
 
