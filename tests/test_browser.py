@@ -292,6 +292,7 @@ def test_a_page_without_the_servers_token_says_so_instead_of_offline(browsers, s
             assert not window.find_element(By.CSS_SELECTOR, "[data-status]").is_displayed()
             assert not window.find_element(By.CSS_SELECTOR, "#problem .problem-hint").is_displayed()
             assert not window.find_element(By.ID, "loading").is_displayed()
+            assert not window.find_element(By.NAME, "history").is_displayed()
             assert all(" 401 " in line or logged_while_away(line) for line in console_errors(window))
         window.get("about:blank")
         window.get(server.url + "#token=line3-secret")

@@ -392,6 +392,8 @@ export class PageController {
     $('#problem-text').textContent = accessRefusal;
     $('#problem .problem-hint').hidden = true;
     $('#problem').hidden = !refused;
+    // Lists and History would be refused too.
+    document.body.classList.toggle('is-refused', refused);
     this.elements.status.hidden = refused;
     if (!this.hooks.loaded()) this.elements.loading.hidden = refused;
   }
