@@ -1,15 +1,14 @@
 """Issue 19, hardening round two: each finding replayed against a real server (and, for the
 cross-origin revert, from a page on another origin in headless Chromium)."""
 import asyncio
-import http.server
 import json
 import socket
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
+from support.other_origin import OtherOrigin
 from support.protocol import Peer, add
 from support.waiting import wait_for
 
@@ -46,30 +45,6 @@ def three_rows(server):
 
 
 # MARK: 1. state-changing requests: the origin rule and JSON only
-
-
-class OtherOrigin:
-    """A page served from another port of 127.0.0.1: another origin."""
-
-    def __init__(self, page):
-        body = page.encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-
-    def close(self):
-        self.httpd.shutdown()
 
 
 def test_a_page_on_another_origin_cannot_revert(server):

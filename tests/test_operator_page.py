@@ -2,14 +2,13 @@
 security headers and framing, the documents list, the history panel, preview, restore and undo.
 Screenshots go to test-artifacts/."""
 import asyncio
-import http.server
-import threading
 import urllib.request
 
 from axe_selenium_python import Axe
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from support.other_origin import OtherOrigin
 from support.protocol import Peer, add
 from support.sample_history import make_changes
 from support.browser import (ARTIFACTS, browsers, console_errors, leave, list_name, row, row_indices, row_name,  # noqa: F401
@@ -39,22 +38,9 @@ def test_the_page_works_under_its_policy_and_cannot_be_framed(browsers, server):
     assert console_errors(browser) == []
 
     # A page from another origin (another port) tries to frame it.
-    framing = f'<!doctype html><iframe id="f" src="{server.url}"></iframe>'.encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(framing)
-
-        def log_message(self, *args):
-            pass
-
-    other = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
+    other = OtherOrigin(f'<!doctype html><iframe id="f" src="{server.url}"></iframe>')
     try:
-        browser.get(f"http://127.0.0.1:{other.server_address[1]}/")
+        browser.get(other.url)
         refusals = []
         wait_until(browser, lambda b: refusals.extend(line for line in console_errors(b) if "frame-ancestors" in line) or refusals,
                    "Chromium never refused the frame")
@@ -62,7 +48,7 @@ def test_the_page_works_under_its_policy_and_cannot_be_framed(browsers, server):
         assert browser.find_elements(By.NAME, "list-name") == [], "the page rendered inside another site's frame"
         browser.switch_to.default_content()
     finally:
-        other.shutdown()
+        other.close()
         leave([browser])
 
 
