@@ -19,6 +19,9 @@ class Peer:
     async def connect(cls, url, **kwargs):
         # The opening handshake may wait for a busy server on a loaded box: a bound, not a speed.
         kwargs.setdefault("open_timeout", 60)
+        # Unbounded: a peer that only sends (its replies unread) would otherwise stop reading at
+        # 16 messages, miss the server's answer to its close and wait out the close timeout (10 s).
+        kwargs.setdefault("max_queue", None)
         peer = cls(await websockets.connect(url, max_size=None, **kwargs))
         await peer.expect("Full")
         return peer
