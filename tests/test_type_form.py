@@ -149,6 +149,19 @@ def test_add_and_remove_a_map_entry(windows, server):
     wait_until(second, lambda b: not b.find_elements(By.CSS_SELECTOR, '[name="/machines/M3/status"]'), "M3 never went")
 
 
+def test_add_an_alarm_then_fill_it_in(windows, server):
+    """An array item whose required strings have patterns starts from their defaults, so the
+    example's "Add to Open alarms" is accepted; its fields are then edited like any other."""
+    first, second = windows
+    first.find_element(By.CSS_SELECTOR, 'button[data-append="/alarms"]').click()
+    wait_saved(first)
+    assert api(server, f"docs/{DOC}")["state"]["alarms"] == [{"machine": "M1", "code": "A000", "since": ""}]
+    replace_text(control(first, "/alarms/0/code"), "E042")
+    wait_saved(first)
+    wait_until(second, lambda b: control(b, "/alarms/0/code").get_property("value") == "E042", "the code never showed")
+    assert api(server, f"docs/{DOC}")["state"]["alarms"][0]["code"] == "E042"
+
+
 def set_name(browser, text):
     replace_text(control(browser, "/name"), text)
     wait_saved(browser)
