@@ -183,7 +183,13 @@ def test_restore_from_history(windows, server):
     entry.click()
     restore = first.find_element(By.CSS_SELECTOR, "button[name=restore]")
     wait_until(first, lambda b: restore.is_displayed(), "no Restore button")
+    # The preview says, in the schema's words, what a restore does to each value that differs.
+    assert first.find_element(By.ID, "preview-name").text == "Production line: Press line"
+    rows = [e.text for e in first.find_elements(By.CSS_SELECTOR, "#preview-rows li")]
+    assert rows == ["Line: 'Press line'\nchanges back"], rows
+    first.save_screenshot(str(ARTIFACTS / "type-form-restore-preview-1280x800.png"))
     restore.click()
+    assert "change 1 item" in first.find_element(By.ID, "confirm-text").text
     first.find_element(By.CSS_SELECTOR, "button[name=confirm-restore]").click()
     wait_until(first, lambda b: control(b, "/name").get_property("value") == "Press line", "the restore never showed")
     wait_until(second, lambda b: control(b, "/name").get_property("value") == "Press line", "the other window never saw it")

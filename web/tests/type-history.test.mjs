@@ -2,8 +2,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { summarizeTyped, labelsOf, formatValue, titleOf } from '../../Sources/WebAssets/Public/type-history.js';
-import { groupHistory } from '../../Sources/WebAssets/Public/history.js';
+import { summarizeTyped, labelsOf, formatValue, titleOf, compareTyped } from '../../Sources/WebAssets/Public/type-history.js';
+import { groupHistory, restoreSummary } from '../../Sources/WebAssets/Public/history.js';
 
 const line = JSON.parse(readFileSync(new URL('../../examples/types/line.json', import.meta.url)));
 // A schema whose list items name themselves (`x-patchsync.title` inside the item's schema).
@@ -101,3 +101,33 @@ describe('focusLabel', () => {
     assert.equal(focusLabel(line, null, state), null);
   });
 });
+
+describe('compareTyped (the restore preview of a declared type)', () => {
+  const now = {
+    name: 'Line 3 – late shift',
+    machines: { M1: { status: 'run', good: 4, scrap: 0 }, M7: { status: 'stop', good: 0, scrap: 0 } },
+    alarms: [],
+  };
+
+  test('lists each value that differs, in the schema\'s words, by what a restore does to it', () => {
+    const comparison = compareTyped(line, state, now);
+    assert.deepEqual(comparison.rows, [
+      { name: "Line: 'Line 3'", mark: 'changed' },
+      { name: "Machines › M1 › Status: 'stop'", mark: 'changed' },
+      { name: 'Machines › M7', mark: 'new' },
+      { name: 'Open alarms › Item 1', mark: 'gone' },
+    ]);
+    assert.equal(comparison.heading, 'Production line: Line 3');
+    assert.deepEqual(comparison.counts, { back: 1, drop: 1, change: 2 });
+    assert.match(restoreSummary(5, comparison), /will bring back 1 item, remove 1 item and change 2 items/);
+  });
+
+  test('an equal state changes nothing; a schema without a title pointer says how many values', () => {
+    assert.deepEqual(compareTyped(line, state, state).rows, []);
+    const untitled = { type: 'object', properties: { count: { title: 'Count', type: 'integer' } } };
+    const comparison = compareTyped(untitled, { count: 1 }, { count: 2 });
+    assert.deepEqual(comparison.rows, [{ name: 'Count: 1', mark: 'changed' }]);
+    assert.equal(comparison.heading, 'What restoring it changes (1 value)');
+  });
+});
+

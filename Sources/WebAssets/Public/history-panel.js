@@ -43,10 +43,12 @@ export class HistoryPanel extends Panel {
    * @param {(text: string) => void} options.notify
    * @param {(event: object, before: object | null, after: object | null) => string} [options.summarize]
    *   an event's one-line summary (default: the Todo list's)
+   * @param {(past: object, now: object | null) => ReturnType<typeof compareStates>} [options.compare]
+   *   what a restore of a past state changes, for its preview (default: the Todo list's rows)
    */
-  constructor({ name, api, current, canRestore, notify, summarize }) {
+  constructor({ name, api, current, canRestore, notify, summarize, compare = compareStates }) {
     super('history');
-    Object.assign(this, { name, api, current, canRestore, notify, summarize });
+    Object.assign(this, { name, api, current, canRestore, notify, summarize, compare });
     this.list = $('[data-history]');
     this.note = $('#history-note');
     this.older = $('button[name=older]');
@@ -302,14 +304,13 @@ export class HistoryPanel extends Panel {
       return;
     }
     if (this.selected !== version) return;
-    this.comparison = compareStates(past.state, this.current().document);
-    this.pastName = String(past.state?.name ?? '');
+    this.comparison = this.compare(past.state, this.current().document);
     this.renderPreview(version);
   }
 
   renderPreview(version) {
     $('#preview-title').textContent = `Version ${version}, as it was`;
-    $('#preview-name').textContent = this.pastName.trim() ? `List name: ${this.pastName}` : 'The list had no name.';
+    $('#preview-name').textContent = this.comparison.heading;
     const rows = this.comparison.rows.map((row) => {
       const item = document.createElement('li');
       item.className = `preview-row mark-${row.mark}`;

@@ -189,10 +189,11 @@ export const RESTORE_LABELS = { gone: 'comes back', changed: 'changes back', new
 
 /**
  * What differs between a past state and the current one, row by row.
- * @returns {{ rows: { index: number, name: string, completed: boolean, mark: 'same' | 'changed' | 'gone' | 'new' }[],
- *   renamed: boolean, counts: { back: number, drop: number, change: number } }}
+ * @returns {{ rows: { index?: number, name: string, completed?: boolean, mark: 'same' | 'changed' | 'gone' | 'new' }[],
+ *   heading: string, renamed: boolean, counts: { back: number, drop: number, change: number } }}
  *   `mark`: how the row in the past differs from now ('gone': removed since, so a restore brings
- *   it back; 'new': added since, so a restore drops it); `counts`: what a restore would do.
+ *   it back; 'new': added since, so a restore drops it); `heading`: the line above the rows;
+ *   `counts`: what a restore would do.
  */
 export function compareStates(past, now) {
   const then = rowsOf(past);
@@ -207,12 +208,19 @@ export function compareStates(past, now) {
     else if (!sameRow(old, current[index])) mark = 'changed';
     return { index, name: String(row?.name ?? ''), completed: Boolean(row?.completed), mark };
   });
-  const count = (mark) => rows.filter((row) => row.mark === mark).length;
+  const name = String(past?.name ?? '');
   return {
     rows,
-    renamed: String(past?.name ?? '') !== String(now?.name ?? ''),
-    counts: { back: count('gone'), drop: count('new'), change: count('changed') },
+    heading: name.trim() ? `List name: ${name}` : 'The list had no name.',
+    renamed: name !== String(now?.name ?? ''),
+    counts: countMarks(rows),
   };
+}
+
+/** How many rows a restore brings back, drops and changes back. */
+export function countMarks(rows) {
+  const count = (mark) => rows.filter((row) => row.mark === mark).length;
+  return { back: count('gone'), drop: count('new'), change: count('changed') };
 }
 
 /** The confirmation's sentence: what restoring `version` will change. */

@@ -51,6 +51,8 @@ const STALE_AFTER_MS = 5000;
  * @property {() => number} [queuedCount] edits waiting behind one in flight (not in the outbox yet)
  * @property {(event: object, before: object | null, after: object | null) => string} [summarize]
  *   a history event's one-line summary (default: the Todo list's)
+ * @property {(past: object, now: object | null) => object} [compare] what restoring a past state
+ *   changes, for the history's preview (default: the Todo list's rows, `compareStates`)
  * @property {(focus: string | null) => string | null} [describeFocus] what another person's Focus
  *   pointer is, in words, for the People panel (default: the Todo list's)
  */
@@ -131,6 +133,7 @@ export class PageController {
       canRestore: () => this.editable,
       notify: (text) => this.toast(text),
       summarize: hooks.summarize,
+      compare: hooks.compare,
     });
     new DocumentsPanel({ current: this.documentName, api: (path, init) => this.api(path, init) });
     $('#people-title').textContent = `On this ${this.noun}`;

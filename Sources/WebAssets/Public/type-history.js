@@ -4,7 +4,8 @@
 // to the item) where the schema gives one, else by its key or "<item title> <n>"; the new value is
 // read from the state after the change when it is known.
 
-import { parsePointer } from './patchsync.js';
+import { countMarks } from './history.js';
+import { jsonEqual, parsePointer } from './patchsync.js';
 import { effectiveSchema, memberSchema, resolve } from './schema-form.js';
 
 const SEPARATOR = ' › ';
@@ -137,4 +138,39 @@ export function summarizeTyped(schema, event, before = null, after = null) {
   for (let at = 0; paths.every((tokens) => at < tokens.length - 1 && tokens[at] === paths[0][at]); at += 1) common.push(paths[0][at]);
   const where = common.length === 0 ? '' : ` in ${label(schema, common, after ?? before)}`;
   return `changed ${ops.length} values${where}`;
+}
+
+/**
+ * What restoring `past` does to a document of a declared type, for the history's preview: one row
+ * per value that differs from `now`, named with the schema's words, marked as `compareStates`
+ * marks the Todo list's rows ('gone': a restore brings it back, 'new': it goes away, 'changed':
+ * it changes back to the value shown).
+ * @returns {ReturnType<typeof import('./history.js').compareStates>}
+ */
+export function compareTyped(schema, past, now) {
+  const rows = [];
+  const walk = (tokens, then, current) => {
+    if (jsonEqual(then, current)) return;
+    if (then === undefined) {
+      rows.push({ name: label(schema, tokens, now), mark: 'new' });
+    } else if (current === undefined) {
+      rows.push({ name: label(schema, tokens, past), mark: 'gone' });
+    } else if (isObject(then) && isObject(current)) {
+      for (const key of new Set([...Object.keys(then), ...Object.keys(current)])) walk([...tokens, key], then[key], current[key]);
+    } else if (Array.isArray(then) && Array.isArray(current)) {
+      for (let index = 0; index < Math.max(then.length, current.length); index += 1) {
+        walk([...tokens, String(index)], then[index], current[index]);
+      }
+    } else {
+      rows.push({ name: `${label(schema, tokens, past)}: ${formatValue(then)}`, mark: 'changed' });
+    }
+  };
+  walk([], past ?? null, now ?? null);
+  const title = titleOf(schema, past);
+  return {
+    rows,
+    heading: title !== null ? `${titled(schema) ?? 'Title'}: ${title}` : `What restoring it changes (${rows.length === 1 ? '1 value' : `${rows.length} values`})`,
+    renamed: false,
+    counts: countMarks(rows),
+  };
 }

@@ -6,7 +6,7 @@ import { applyPatch, randomId } from './patchsync.js';
 import { PageController } from './page-controller.js';
 import { failurePointer } from './schema-form.js';
 import { TypeForm } from './type-form.js';
-import { focusLabel, summarizeTyped, titleOf } from './type-history.js';
+import { compareTyped, focusLabel, summarizeTyped, titleOf } from './type-history.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -154,6 +154,7 @@ export async function startTypePage({ documentName, model, schema, options }) {
     },
     showEditable: () => render(),
     summarize: (event, before, after) => summarizeTyped(schema, event, before, after),
+    compare: (past, now) => compareTyped(schema, past, now),
     describeFocus: (focus) => focusLabel(schema, focus, confirmed),
   });
 }
