@@ -17,6 +17,8 @@ struct DocumentFiles: Sendable {
 
     var logPath: String { directory + "/log.jsonl" }
     var snapshotPath: String { directory + "/snapshot.json" }
+    /// The compacted log while a compaction builds it; renamed over `logPath` when done.
+    var compactedLogPath: String { directory + "/log.jsonl.compacted" }
 
     /// The snapshot file's content for the state at `version`.
     static func encodeSnapshot(version: UInt64, schema: Int, model: String? = nil, state: JSONValue)

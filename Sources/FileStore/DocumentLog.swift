@@ -81,26 +81,66 @@ final class DocumentLog: Sendable {
         }
     }
 
-    /// Ends a compaction whose snapshot (at version `base`) is already written: replaces the log
-    /// with `retainedLog` (its events after `base`, `retainedEvents` lines, taken from the first
-    /// `start.length` bytes) followed by what was appended since. A crash before this leaves the
-    /// new snapshot beside the old log, which loading handles by skipping the events it holds.
+    /// The compacted log, written and synced on the compaction thread, waiting for its swap.
+    struct CompactedLog: Sendable {
+        var file: StorageFile
+        var length: Int64
+    }
+
+    /// On the compaction thread: writes `retainedLog` (the log's events after the new snapshot)
+    /// to the compacted log's file and syncs it, so that the swap copies only what was appended
+    /// since instead of rewriting the whole log while commits wait for the storage thread.
+    func writeCompactedLog(_ retainedLog: [UInt8]) throws(StorageError) -> CompactedLog {
+        let file = try io.openForAppending(files.compactedLogPath)
+        do throws(StorageError) {
+            // A crash may have left one behind.
+            try io.truncate(file, toLength: 0)
+            try io.append(retainedLog, to: file)
+            try io.synchronize(file)
+        } catch {
+            io.close(file)
+            throw error
+        }
+        return CompactedLog(file: file, length: Int64(retainedLog.count))
+    }
+
+    /// Ends a compaction whose snapshot (at version `base`) is already written: the compacted log
+    /// (its events after `base`, `retainedEvents` lines, taken from the first `start.length`
+    /// bytes) gets what was appended since, and replaces the log; appends go on in its file. A
+    /// crash before the rename leaves the new snapshot beside the old log, which loading handles
+    /// by skipping the events it holds.
     func finishCompaction(
-        from start: CompactionStart, retainedLog: [UInt8], retainedEvents: Int, base: UInt64
+        from start: CompactionStart, compacted: CompactedLog, retainedEvents: Int, base: UInt64
     ) throws(StorageError) {
         try state.withLock { (state: inout OpenState) throws(StorageError) in
             state.isCompacting = false
+            var renamed = false
+            defer { if !renamed { io.close(compacted.file) } }
             guard !state.needsTruncation, state.committedLength >= start.length else { return }
-            let appended = try io.readFile(files.logPath, from: start.length) ?? []
             let appendedLength = Int(state.committedLength - start.length)
-            guard appended.count >= appendedLength else {
-                throw StorageError.corrupt(files.logPath, "shorter than its committed length while compacting")
+            if appendedLength > 0 {
+                let appended = try io.readFile(files.logPath, from: start.length) ?? []
+                guard appended.count >= appendedLength else {
+                    throw StorageError.corrupt(files.logPath, "shorter than its committed length while compacting")
+                }
+                try io.append(Array(appended.prefix(appendedLength)), to: compacted.file)
+                try io.synchronize(compacted.file)
             }
-            try io.replaceFile(files.logPath, with: retainedLog + appended.prefix(appendedLength))
-            if let file = state.file { io.close(file) }
-            state.file = nil
+            try io.rename(files.compactedLogPath, to: files.logPath)
+            renamed = true
+            // The old file is gone from the directory: appends go to the new one from here on
+            // (a log closed meanwhile stays closed).
+            if let file = state.file {
+                io.close(file)
+                // Under its new name, which errors name from now on.
+                state.file = StorageFile(descriptor: compacted.file.descriptor, path: files.logPath)
+            } else {
+                io.close(compacted.file)
+            }
+            state.committedLength = compacted.length + Int64(appendedLength)
             state.eventsInLog = retainedEvents + state.eventsInLog - start.events
             state.compactedBase = base
+            try io.synchronizeDirectory(files.directory)
         }
     }
 

@@ -12,8 +12,9 @@ import SystemSupport
 /// next batch meanwhile).
 ///
 /// Retention: once a log holds `retainedEvents + snapshotInterval` events, `maintain` has the
-/// compaction thread write the state before the newest `retainedEvents` events as the snapshot,
-/// then the storage thread cuts the log down to those and what was appended meanwhile.
+/// compaction thread write the state before the newest `retainedEvents` events as the snapshot
+/// and those events as the compacted log; the storage thread then appends what came meanwhile
+/// to it and renames it over the log, so commits wait only for that short swap.
 public final class FileDocumentStore: DocumentStore {
     /// Runs every read and write of the files, one at a time.
     private let thread = StorageThread()
@@ -224,17 +225,18 @@ public final class FileDocumentStore: DocumentStore {
                 throw StorageError.corrupt(files.snapshotPath, "cannot encode the snapshot: \(error)")
             }
             try io.replaceFile(files.snapshotPath, with: snapshot)
-            let retainedLog = Array(bytes[lines[folded].range.lowerBound...])
+            let compacted = try log.writeCompactedLog(Array(bytes[lines[folded].range.lowerBound...]))
             thread.submit { [self] in
                 // A document closed meanwhile is not appended to until it opens again, on this
                 // thread, after the swap; one opened again has a log of its own to leave alone.
                 guard logs.withLock({ $0[name].map { $0 === log } ?? true }) else {
+                    io.close(compacted.file)
                     log.abandonCompaction()
                     return
                 }
                 do throws(StorageError) {
                     try log.finishCompaction(
-                        from: start, retainedLog: retainedLog, retainedEvents: lines.count - folded, base: base)
+                        from: start, compacted: compacted, retainedEvents: lines.count - folded, base: base)
                     logger.debug("Compacted the event log", metadata: ["document": "\(name)", "base": "\(base)"])
                 } catch {
                     logger.warning(

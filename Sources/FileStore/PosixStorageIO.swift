@@ -93,12 +93,16 @@ public struct PosixStorageIO: StorageIO {
             throw error
         }
         Glibc.close(descriptor)
-        guard rename(temporary, path) == 0 else {
+        guard Glibc.rename(temporary, path) == 0 else {
             let error = StorageError.system("rename", path: temporary)
             unlink(temporary)
             throw error
         }
         try synchronizeDirectory(Self.directory(of: path))
+    }
+
+    public func rename(_ path: String, to newPath: String) throws(StorageError) {
+        guard Glibc.rename(path, newPath) == 0 else { throw StorageError.system("rename", path: path) }
     }
 
     public func synchronizeDirectory(_ path: String) throws(StorageError) {

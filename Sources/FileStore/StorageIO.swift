@@ -26,6 +26,8 @@ public protocol StorageIO: Sendable {
     func close(_ file: StorageFile)
     /// Replaces a file atomically: write a temporary file, fsync it, rename it over `path`, fsync the directory.
     func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError)
+    /// Renames `path` over `newPath` atomically; durable once the directory is synchronized.
+    func rename(_ path: String, to newPath: String) throws(StorageError)
     /// fsync on a directory, so created and renamed entries survive a power cut.
     func synchronizeDirectory(_ path: String) throws(StorageError)
 }

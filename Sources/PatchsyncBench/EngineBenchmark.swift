@@ -147,6 +147,7 @@ struct UnsynchronizedStorage: StorageIO {
     func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
         try files.replaceFile(path, with: bytes)
     }
+    func rename(_ path: String, to newPath: String) throws(StorageError) { try files.rename(path, to: newPath) }
     func synchronizeDirectory(_ path: String) throws(StorageError) {}
 }
 

@@ -77,12 +77,16 @@ public final class FailingStorage: StorageIO {
     public func close(_ file: StorageFile) { base.close(file) }
 
     public func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
-        if failWrites.load(ordering: .relaxed)
-            || (failLogReplacement.load(ordering: .relaxed) && path.hasSuffix("/log.jsonl"))
-        {
-            throw StorageError.system("write", path: path, errno: ENOSPC)
-        }
+        if failWrites.load(ordering: .relaxed) { throw StorageError.system("write", path: path, errno: ENOSPC) }
         try base.replaceFile(path, with: bytes)
+    }
+
+    /// A compaction's swap renames the compacted log over the log.
+    public func rename(_ path: String, to newPath: String) throws(StorageError) {
+        if failLogReplacement.load(ordering: .relaxed) && newPath.hasSuffix("/log.jsonl") {
+            throw StorageError.system("rename", path: path, errno: EIO)
+        }
+        try base.rename(path, to: newPath)
     }
 
     public func synchronizeDirectory(_ path: String) throws(StorageError) { try base.synchronizeDirectory(path) }

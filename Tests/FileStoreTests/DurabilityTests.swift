@@ -217,6 +217,37 @@ import Testing
         await third.shutdown()
     }
 
+    /// The compacted log is written and synced beside the log before the swap renames it over
+    /// the log: a crash in between leaves it behind (here: half written), which loading never
+    /// reads and the next compaction overwrites.
+    @Test func aCompactedLogLeftByACrashIsIgnoredAndOverwritten() async throws {
+        let directory = TemporaryDirectory()
+        let engine = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        for index in 1...12 {
+            engine.send(#"{"type":"Add","row":{"name":"r\#(index)","completed":false}}"#, from: session)
+        }
+        let before = try await engine.state(of: .default)
+        await engine.shutdown()
+        try directory.write("default/log.jsonl.compacted", #"{"version":3,"time":1,"act"#)
+
+        let restarted = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        #expect(try await restarted.state(of: .default) == before)
+        let again = restarted.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
+        for index in 13...40 {
+            restarted.send(#"{"type":"Add","row":{"name":"r\#(index)","completed":false}}"#, from: again)
+        }
+        let after = try await restarted.state(of: .default)
+        #expect(after.version == 40)
+        await restarted.shutdown()
+        let lines = try #require(directory.read("default/log.jsonl")).split(separator: "\n")
+        #expect(lines.count < 20, "\(lines.count) lines: the log was not compacted")
+        #expect(directory.read("default/log.jsonl.compacted") == nil)
+        let third = try await makeEngine(directory, retainedEvents: 5, snapshotInterval: 10)
+        #expect(try await third.state(of: .default) == after)
+        await third.shutdown()
+    }
+
     @Test func replayRebuildsAnyRetainedVersionOffline() async throws {
         let directory = TemporaryDirectory()
         let engine = try await makeEngine(directory)
