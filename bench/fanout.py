@@ -22,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 
 import servers
 
@@ -60,6 +61,20 @@ def run_load(bench, server, watchers, actions, timeout, rate=None):
     return figures
 
 
+def settle(server, quiet=0.2, limit=5.0):
+    """Waits (at most `limit` seconds) until `server` used no CPU for `quiet` seconds, so that the
+    next run does not share the cores with this one's leftovers (a lagging anchor kept writing its
+    backlog for seconds, and the next server's figures paid for it)."""
+    deadline = time.monotonic() + limit
+    before = servers.cpu_seconds(server.process.pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = servers.cpu_seconds(server.process.pid)
+        if now == before:
+            return
+        before = now
+
+
 def starters(patchsync, baseline=None):
     found = [("patchsync", lambda: servers.patchsync(patchsync)),
              ("patchsync --no-coalesce", lambda: servers.patchsync(patchsync, args=["--no-coalesce"]))]
@@ -80,13 +95,17 @@ def interleaved(bench, chosen, runs, **load):
             except (RuntimeError, OSError) as error:
                 results[label] = str(error)
         samples = {label: [] for label, _ in running}
-        for _ in range(runs):
-            for label, server in running:
+        for round_number in range(runs):
+            # Each round starts with the next server: the first of a round runs right after the
+            # last one's, which may still be flushing a backlog to its closed watchers.
+            shift = round_number % len(running) if running else 0
+            for label, server in running[shift:] + running[:shift]:
                 if label in results:
                     continue
                 try:
                     samples[label].append(run_load(bench, server, **load))
                     print(f"  {label}: {samples[label][-1]}", file=sys.stderr)
+                    settle(server)
                 except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
                     results[label] = str(error)
         for label, figures in samples.items():
