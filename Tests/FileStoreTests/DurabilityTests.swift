@@ -8,6 +8,24 @@ import Testing
 @testable import TodoModel
 
 @Suite struct DurabilityTests {
+    /// An engine whose file store compacts once 15 events are logged, keeping 5, and that store.
+    private func compactingEngine(_ directory: TemporaryDirectory) async throws -> (TodoEngine, FileDocumentStore) {
+        let store = fileStore(directory, retainedEvents: 5, snapshotInterval: 10)
+        return (try await TodoEngine(configuration: .init(store: store, retainedEvents: 5), logger: testLogger), store)
+    }
+
+    /// Compaction runs beside the commits: sent one at a time, each compaction swapped in before
+    /// the next action, the actions leave a log of the same length on every run.
+    private func sendOneAtATime(
+        _ actions: [String], to engine: TodoEngine, from session: SessionID, store: FileDocumentStore
+    ) async throws {
+        for action in actions {
+            engine.send(action, from: session)
+            try await engine.settle()
+            await store.compactionsFinished()
+        }
+    }
+
     /// Runs `actions` against a fresh engine on `directory` and shuts it down.
     private func record(_ actions: [String], in directory: TemporaryDirectory, document: DocumentName = .default)
         async throws -> DocumentState
@@ -154,18 +172,11 @@ import Testing
 
     @Test func compactionKeepsStartUpShortAndHistoryBounded() async throws {
         let directory = TemporaryDirectory()
-        let store = fileStore(directory, retainedEvents: 5, snapshotInterval: 10)
-        let engine = try await TodoEngine(configuration: .init(store: store, retainedEvents: 5), logger: testLogger)
+        let (engine, store) = try await compactingEngine(directory)
         let session = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
-        for index in 1...42 {
-            engine.send(
-                #"{"type":"Update","index":\#(index % 4),"row":{"name":"v\#(index)","completed":false}}"#, from: session
-            )
-            // Compaction runs beside the commits: one action at a time, each compaction swapped
-            // in before the next, makes the log's length the same on every run.
-            try await engine.settle()
-            await store.compactionsFinished()
-        }
+        try await sendOneAtATime(
+            (1...42).map { #"{"type":"Update","index":\#($0 % 4),"row":{"name":"v\#($0)","completed":false}}"# },
+            to: engine, from: session, store: store)
         let before = try await engine.state(of: .default)
         #expect(before.version == 42)
         let history = try await engine.history(of: .default)
@@ -231,17 +242,12 @@ import Testing
         await engine.shutdown()
         try directory.write("default/log.jsonl.compacted", #"{"version":3,"time":1,"act"#)
 
-        let store = fileStore(directory, retainedEvents: 5, snapshotInterval: 10)
-        let restarted = try await TodoEngine(configuration: .init(store: store, retainedEvents: 5), logger: testLogger)
+        let (restarted, store) = try await compactingEngine(directory)
         #expect(try await restarted.state(of: .default) == before)
         let again = restarted.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
-        for index in 13...40 {
-            restarted.send(#"{"type":"Add","row":{"name":"r\#(index)","completed":false}}"#, from: again)
-            // One at a time, each compaction swapped in before the next action: the log's length
-            // is then the same on every run (compaction runs beside the commits).
-            try await restarted.settle()
-            await store.compactionsFinished()
-        }
+        try await sendOneAtATime(
+            (13...40).map { #"{"type":"Add","row":{"name":"r\#($0)","completed":false}}"# },
+            to: restarted, from: again, store: store)
         let after = try await restarted.state(of: .default)
         #expect(after.version == 40)
         await restarted.shutdown()
