@@ -1,4 +1,5 @@
 import FileStore
+import Glibc
 import Synchronization
 import SyncEngine
 
@@ -72,6 +73,15 @@ public final class MemoryStorage: StorageIO {
 
     public func replaceFile(_ path: String, with bytes: [UInt8]) throws(StorageError) {
         files.withLock { $0.contents[path] = bytes }
+    }
+
+    public func rename(_ path: String, to newPath: String) throws(StorageError) {
+        try files.withLock { (files) throws(StorageError) in
+            guard let bytes = files.contents.removeValue(forKey: path) else {
+                throw StorageError.system("rename", path: path, errno: ENOENT)
+            }
+            files.contents[newPath] = bytes
+        }
     }
 
     public func synchronizeDirectory(_ path: String) throws(StorageError) {}
