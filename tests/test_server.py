@@ -569,7 +569,9 @@ def test_permessage_deflate_is_negotiated_unless_turned_off(start_server):
         assert "permessage-deflate" in peer.ws.response.headers.get("Sec-WebSocket-Extensions", "")
         other = await Peer.connect(compressed.ws)
         # Compressible and incompressible (more than one deflate buffer) messages back to back.
-        names = ["compressible " * 2000, base64.b64encode(os.urandom(150000)).decode(), "short"]
+        # and the sizes between (compressed once for every session by the server, not by lws).
+        names = ["compressible " * 2000, base64.b64encode(os.urandom(150000)).decode(), "short",
+                 "a few words " * 20, base64.b64encode(os.urandom(300)).decode()]
         for name in names:
             assert (await peer.act({"type": "ChangeName", "name": name}))["type"] == "Ack"
             assert peer.state["name"] == name

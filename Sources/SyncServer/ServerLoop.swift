@@ -38,6 +38,7 @@ final class ServerLoop {
     var writeBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
     var fragmentSchedule = FragmentSchedule<WebSocketSession>()
     var compressedMessages = CompressedMessageCache()
+    var compressedSmallMessages = CompressedSmallMessages()
     var coalescedPatches = CoalescedPatchCache()
     /// Every action, broadcast and API answer passes through a wakeup: half a second after the
     /// last one, the memory freed meanwhile goes back to the system.

@@ -1,0 +1,47 @@
+import SyncProtocol
+import Testing
+
+@testable import SyncServer
+
+/// Messages up to a few KiB for permessage-deflate sessions: a broadcast is compressed once for
+/// every session, and what gains nothing from compression goes out as it is.
+@Suite struct CompressedSmallMessagesTests {
+    static let patch = OutboundMessage(
+        Array(#"{"type":"Patch","ops":[{"op":"add","path":"/todos/17","value":{"name":"Check the hydraulic pressure on line 3","completed":false}}],"version":1234}"#.utf8))
+
+    @Test func aBroadcastIsCompressedOnceAndInflatesToTheMessage() {
+        var cache = CompressedSmallMessages()
+        let bodies = (0..<300).map { _ in cache.body(of: Self.patch) }
+        #expect(cache.compressions == 1)
+        let body = try? #require(bodies[0])
+        #expect(bodies.allSatisfy { $0 == body })
+        #expect((body?.count ?? .max) < Self.patch.count)
+        #expect(CompressedMessageCacheTests.inflated(body, of: Self.patch) == Self.patch.bytes)
+    }
+
+    @Test func anAckGoesOutAsItIs() {
+        var cache = CompressedSmallMessages()
+        #expect(cache.body(of: OutboundMessage(Array(#"{"type":"Ack","id":17,"version":1234}"#.utf8))) == nil)
+        #expect(cache.compressions == 0)
+    }
+
+    @Test func bytesCompressionWouldGrowGoOutAsTheyAre() {
+        var generator = SystemRandomNumberGenerator()
+        let random = OutboundMessage((0..<1000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        var cache = CompressedSmallMessages()
+        #expect(cache.body(of: random) == nil)
+        #expect(cache.body(of: random) == nil)
+        #expect(cache.compressions == 1)
+    }
+
+    /// Messages interleaved with a broadcast (each session's own Ack) do not push it out.
+    @Test func aFewOtherMessagesBetweenABroadcastsWritesKeepItsBody() {
+        var cache = CompressedSmallMessages()
+        _ = cache.body(of: Self.patch)
+        for reply in 0..<5 {
+            _ = cache.body(of: OutboundMessage(Array(#"{"type":"Error","id":\#(reply),"code":"invalid_action","message":"\#(String(repeating: "x", count: 150))"}"#.utf8)))
+        }
+        _ = cache.body(of: Self.patch)
+        #expect(cache.compressions == 6)
+    }
+}
