@@ -240,7 +240,9 @@ public final class FileDocumentStore: DocumentStore {
                     logger.debug("Compacted the event log", metadata: ["document": "\(name)", "base": "\(base)"])
                 } catch {
                     logger.warning(
-                        "Cannot swap in the compacted event log; the snapshot stands beside the old log",
+                        // Before the rename the new snapshot stands beside the old log; after it, a
+                        // crash may bring the old log back: either reads as the same history.
+                        "Cannot finish swapping in the compacted event log; the files on disk stay consistent",
                         metadata: ["document": "\(name)", "error": "\(error)"])
                 }
             }
