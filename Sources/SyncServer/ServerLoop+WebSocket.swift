@@ -295,9 +295,8 @@ extension ServerLoop {
     private func fragmentedIfLarge(_ message: OutboundMessage, for session: WebSocketSession) -> FragmentedMessage? {
         let limits = fragmentSchedule.configuration
         if session.compresses {
-            guard message.count > limits.compressionBytes, let compressed = compressedMessages.compressed(message) else {
-                return nil
-            }
+            // Up to `compressionBytes` it went out in one frame (`writeSmallMessage`).
+            guard let compressed = compressedMessages.compressed(message) else { return nil }
             return FragmentedMessage(.compressed(compressed), fragmentBytes: limits.fragmentBytes)
         }
         guard message.count > limits.fragmentBytes else { return nil }

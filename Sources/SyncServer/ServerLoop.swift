@@ -33,8 +33,8 @@ final class ServerLoop {
     var shutdownDeadline: ContinuousClock.Instant?
     /// Set just before `lws_context_destroy`, which closes what is left: no cancel after that.
     var destroyingContext = false
-    /// Copies of payloads that lws must not read in place: HTTP bodies and the fragments of
-    /// large WebSocket messages.
+    /// Copies of payloads that lws must not read in place: HTTP bodies, the fragments of large
+    /// WebSocket messages, and the frames the bridge makes for permessage-deflate sessions.
     var writeBuffer = FrameWriteBuffer(minimumCapacity: 16 * 1024)
     var fragmentSchedule = FragmentSchedule<WebSocketSession>()
     var compressedMessages = CompressedMessageCache()
