@@ -21,13 +21,15 @@ struct FanoutBenchmark {
         var window = 64
         /// Against libwebsockets-test-server's `lws-mirror-protocol`: count every message.
         var mirror = false
+        /// Every connection offers permessage-deflate, as browsers do.
+        var deflate = false
         /// Actions per second, paced; 0 sends as fast as the window allows.
         var rate = 0
         var timeoutSeconds = 300.0
 
         static let usage = """
             usage: PatchsyncBench fanout --url ws://127.0.0.1:PORT/ws [--watchers 50] [--actions 10000] \
-            [--window 64] [--rate ACTIONS_PER_SECOND] [--mirror] [--timeout 300]
+            [--window 64] [--rate ACTIONS_PER_SECOND] [--mirror] [--deflate] [--timeout 300]
             """
 
         init(arguments: ArraySlice<String>) throws(BenchmarkError) {
@@ -53,6 +55,7 @@ struct FanoutBenchmark {
                 case "--rate": rate = try count(argument)
                 case "--timeout": timeoutSeconds = Double(try count(argument))
                 case "--mirror": mirror = true
+                case "--deflate": deflate = true
                 default: throw BenchmarkError("unknown argument '\(argument)'\n\(Self.usage)")
                 }
             }
@@ -90,7 +93,7 @@ struct FanoutBenchmark {
             let seconds = (result.seconds * 1000).rounded() / 1000
             // The generator's own CPU time during the run, to check that it is not what limits the rate.
             let cpu = (result.generatorCPUSeconds * 1000).rounded() / 1000
-            var line = "fanout url=\(options.url) watchers=\(options.watchers) actions=\(options.actions) window=\(options.window) mirror=\(options.mirror) seconds=\(seconds) actions_per_second=\(rate) generator_cpu_seconds=\(cpu)"
+            var line = "fanout url=\(options.url) watchers=\(options.watchers) actions=\(options.actions) window=\(options.window) mirror=\(options.mirror) deflate=\(options.deflate) seconds=\(seconds) actions_per_second=\(rate) generator_cpu_seconds=\(cpu)"
             if !result.latencies.isEmpty {
                 func percentile(_ p: Double) -> String {
                     let index = min(result.latencies.count - 1, Int(p * Double(result.latencies.count)))
@@ -109,7 +112,7 @@ struct FanoutBenchmark {
     func run() throws(BenchmarkError) -> Result {
         let loop: WebSocketClientLoop
         do {
-            loop = try WebSocketClientLoop(logger: logger)
+            loop = try WebSocketClientLoop(configuration: .init(offersCompression: options.deflate), logger: logger)
         } catch {
             throw BenchmarkError("\(error)")
         }

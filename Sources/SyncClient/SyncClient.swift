@@ -22,7 +22,8 @@ public final class SyncClient: Sendable {
     public init(configuration: Configuration, logger: Logger) throws(SyncClientError) {
         let loop = try WebSocketClientLoop(
             configuration: WebSocketClientLoop.Configuration(
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds, tls: configuration.tls),
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds, tls: configuration.tls,
+                offersCompression: configuration.offersCompression),
             logger: logger)
         self.configuration = configuration
         core = SyncClientCore(configuration: configuration, logger: logger, loop: loop)

@@ -24,6 +24,9 @@ extension SyncClient {
         /// On `wss://`: a PEM file of certificate authorities trusted besides the system's (a
         /// private CA). The server's certificate and host name are checked either way.
         public var caFilePath: String?
+        /// Offer permessage-deflate, so that the server compresses what it sends: worth it over
+        /// a slow link. Off by default, as on a local one inflating costs more than it saves.
+        public var offersCompression = false
 
         public init(
             url: WebSocketURL,

@@ -17,10 +17,14 @@ public final class WebSocketClientLoop: Sendable {
         /// Set to open `wss://` URLs: whom the loop trusts. Nil (the default) leaves OpenSSL
         /// uninitialised, and `wss://` connections fail with `connectionFailed`.
         public var tls: ClientTLSConfiguration?
+        /// Offer permessage-deflate on every connection, so that the server may compress what it
+        /// sends; lws inflates it before a handler sees it.
+        public var offersCompression: Bool
 
-        public init(connectTimeoutSeconds: Int = 10, tls: ClientTLSConfiguration? = nil) {
+        public init(connectTimeoutSeconds: Int = 10, tls: ClientTLSConfiguration? = nil, offersCompression: Bool = false) {
             self.connectTimeoutSeconds = connectTimeoutSeconds
             self.tls = tls
+            self.offersCompression = offersCompression
         }
     }
 
@@ -34,7 +38,11 @@ public final class WebSocketClientLoop: Sendable {
             throw .unusableCAFile(path: path, reason: problem)
         }
         let core = ClientLoopCore(logger: logger)
-        guard core.createContext(connectTimeoutSeconds: configuration.connectTimeoutSeconds, tls: configuration.tls) else {
+        guard
+            core.createContext(
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds, tls: configuration.tls,
+                offersCompression: configuration.offersCompression)
+        else {
             throw .contextCreationFailed
         }
         let thread: PosixThread

@@ -272,9 +272,9 @@ extension ServerLoop {
         }
     }
 
-    /// A message to a permessage-deflate session in one frame the bridge makes: compressed once
-    /// for every session it goes to (`CompressedSmallMessages`), or as it is. lws would compress
-    /// it again for each session.
+    /// A message to a permessage-deflate session in one frame the bridge makes, compressed once
+    /// for every session it goes to (`CompressedSmallMessages`): lws would compress it again for
+    /// each session. Only if zlib failed does it go out as it is.
     private func writeSmallMessage(_ message: OutboundMessage, toCompressing session: WebSocketSession) -> Int32 {
         // LWS_WRITE_HTTP is lws's LWS_WRITE_RAW: the bytes go out as they are.
         if let body = compressedSmallMessages.body(of: message) {

@@ -74,6 +74,28 @@ import Testing
         }
     }
 
+    /// Every message to a compressing session goes out compressed, once for all of them; lws's
+    /// own client stopped reading at the first one sent uncompressed.
+    @Test(.timeLimit(.minutes(1)))
+    func clientsOfferingCompressionGetTheFullTheirAcksAndOthersPatches() async throws {
+        try await withServer { server in
+            let compressing = [
+                try await server.connectedClient(offersCompression: true),
+                try await server.connectedClient(offersCompression: true),
+            ]
+            let plain = try await server.connectedClient()
+            #expect(try await compressing[0].send(action: ["type": "ChangeName", "name": "Line 3"]).isAck)
+            let long = String(repeating: "check the hydraulic pressure ", count: 20)
+            #expect(try await plain.send(action: ["type": "Add", "row": row(long)]).isAck)
+            for client in compressing {
+                try await client.waitForVersion(2)
+                #expect(client.state == ["name": "Line 3", "todos": ["1": row(long)]])
+                await client.close()
+            }
+            await plain.close()
+        }
+    }
+
     @Test func anActionThatChangesNothingIsAckedWithTheCurrentVersion() async throws {
         try await withServer { server in
             let client = try await server.connectedClient()

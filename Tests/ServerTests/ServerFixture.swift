@@ -37,9 +37,12 @@ final class ServerFixture: Sendable {
     var url: String { "ws://127.0.0.1:\(port)/ws" }
 
     /// A client of the default document, connected (it holds the first Full when this returns).
-    func connectedClient(path: String = "/ws", token: String? = nil) async throws -> SyncClient {
+    func connectedClient(path: String = "/ws", token: String? = nil, offersCompression: Bool = false) async throws
+        -> SyncClient
+    {
         var configuration = try SyncClient.Configuration(url: "ws://127.0.0.1:\(port)\(path)")
         configuration.bearerToken = token
+        configuration.offersCompression = offersCompression
         let client = try SyncClient(configuration: configuration, logger: logger)
         try await client.connect()
         return client
