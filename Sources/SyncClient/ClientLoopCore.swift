@@ -28,18 +28,6 @@ final class ClientLoopCore: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// lws's permessage-deflate, for a loop that offers it; lws reads the table up to an all-zero entry.
-    nonisolated(unsafe) private static let compressionExtensions: UnsafePointer<lws_extension> = {
-        let table = UnsafeMutablePointer<lws_extension>.allocate(capacity: 2)
-        var deflate = lws_extension()
-        deflate.name = UnsafePointer(strdup("permessage-deflate"))
-        deflate.callback = lws_extension_callback_pm_deflate
-        deflate.client_offer = UnsafePointer(strdup("permessage-deflate; client_max_window_bits"))
-        table.initialize(to: deflate)
-        (table + 1).initialize(to: lws_extension())
-        return UnsafePointer(table)
-    }()
-
     func createContext(connectTimeoutSeconds: Int, tls: ClientTLSConfiguration?, offersCompression: Bool) -> Bool {
         let name = strdup("patchsync-client")
         let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
@@ -59,7 +47,7 @@ final class ClientLoopCore: @unchecked Sendable {
         info.timeout_secs = seconds
         info.connect_timeout_secs = seconds
         info.user = Unmanaged.passUnretained(self).toOpaque()
-        if offersCompression { info.extensions = Self.compressionExtensions }
+        if offersCompression { info.extensions = permessageDeflateExtensions }
         context = if let tls { tls.withContextInfo(&info) { lws_create_context(&$0) } } else { lws_create_context(&info) }
         hasTLS = tls != nil
         guard let context else {

@@ -1,11 +1,11 @@
 import CLibWebsockets
 import Glibc
+import LibWebsocketsSupport
 
 /// The C structures lws keeps pointers to for the context's whole life:
-/// protocol and extension tables, strings and the keepalive policy.
+/// the protocol table, strings and the keepalive policy.
 final class ContextStorage {
     private let protocols: UnsafeMutablePointer<lws_protocols>
-    private let extensions: UnsafeMutablePointer<lws_extension>
     private let keepalive: UnsafeMutablePointer<lws_retry_bo_t>
     private var strings: [UnsafeMutablePointer<CChar>] = []
     private let configuration: ServerConfiguration
@@ -13,7 +13,6 @@ final class ContextStorage {
     init(configuration: ServerConfiguration) {
         self.configuration = configuration
         protocols = .allocate(capacity: 2)
-        extensions = .allocate(capacity: 2)
         keepalive = .allocate(capacity: 1)
 
         var serverProtocol = lws_protocols()
@@ -34,13 +33,6 @@ final class ContextStorage {
         // lws reads the table up to an all-zero entry.
         (protocols + 1).initialize(to: lws_protocols())
 
-        var deflate = lws_extension()
-        deflate.name = UnsafePointer(keep("permessage-deflate"))
-        deflate.callback = lws_extension_callback_pm_deflate
-        deflate.client_offer = UnsafePointer(keep("permessage-deflate; client_max_window_bits"))
-        extensions.initialize(to: deflate)
-        (extensions + 1).initialize(to: lws_extension())
-
         var policy = lws_retry_bo_t()
         policy.secs_since_valid_ping = UInt16(clamping: configuration.keepalive.pingAfterSeconds)
         policy.secs_since_valid_hangup = UInt16(clamping: configuration.keepalive.dropAfterSeconds)
@@ -50,8 +42,6 @@ final class ContextStorage {
     deinit {
         protocols.deinitialize(count: 2)
         protocols.deallocate()
-        extensions.deinitialize(count: 2)
-        extensions.deallocate()
         keepalive.deinitialize(count: 1)
         keepalive.deallocate()
         strings.forEach { free($0) }
@@ -68,7 +58,7 @@ final class ContextStorage {
         // Invalid UTF-8 in a text frame closes the session with 1007, as RFC 6455 asks.
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if configuration.compression {
-            info.extensions = UnsafePointer(extensions)
+            info.extensions = permessageDeflateExtensions
         }
         // No fd_limit_per_thread: below the descriptor limit it makes lws 4.1 find each socket
         // by a linear scan of its table (wsi_from_fd), on every event. lws sizes the table from
