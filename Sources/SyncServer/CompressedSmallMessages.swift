@@ -16,8 +16,8 @@ struct CompressedSmallMessages {
     /// Messages compressed so far: what the cache saves, for tests.
     private(set) var compressions = 0
 
-    /// `message`'s payload as a permessage-deflate message body, or nil if zlib failed (then it
-    /// goes out as it is).
+    /// `message`'s payload as a permessage-deflate message body, or nil if zlib failed (then lws
+    /// compresses it).
     mutating func body(of message: OutboundMessage) -> [UInt8]? {
         if let entry = entries.first(where: { $0.message === message }) { return entry.body }
         compressions += 1

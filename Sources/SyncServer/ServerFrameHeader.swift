@@ -1,6 +1,6 @@
 /// The header of an unmasked server frame (RFC 6455 section 5.2), for the frames the bridge
 /// makes itself: every message to a permessage-deflate session, compressed once for every session
-/// it goes to (`PerMessageDeflate`) or sent as it is.
+/// it goes to (`PerMessageDeflate`).
 enum ServerFrameHeader {
     /// A text message's fragment: the first carries the opcode (and RSV1 when compressed),
     /// the rest are continuations; the last has FIN.

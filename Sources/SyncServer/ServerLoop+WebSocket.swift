@@ -205,11 +205,11 @@ extension ServerLoop {
     ///
     /// Without context takeover on our side, lws 4.1.6 ends the compressor after each
     /// message (its tx side reads the `client_no_context_takeover` slot), so an idle session
-    /// keeps no zlib state: 4.4 KiB per idle compressed connection instead of about 20 KiB.
+    /// keeps no zlib state: 3.4 KiB per idle compressed connection instead of about 20 KiB.
     /// Set locally only: the client is not told and need not be, as a fresh compressor emits a
     /// stream its inflater reads like any other; messages just cannot refer back to earlier
     /// ones. That is also what lets the bridge compress a message once for every session
-    /// (`writeSmallMessage`, `fragmentedIfLarge`); lws compresses only a large message zlib failed on.
+    /// (`CompressedSmallMessages`, `CompressedMessageCache`); lws compresses only what zlib failed on.
     ///
     /// Returns whether the connection compresses (lws refuses the options otherwise).
     private func limitCompressionMemory(_ wsi: OpaquePointer) -> Bool {
@@ -251,16 +251,22 @@ extension ServerLoop {
         case .write(let first, let following, let more):
             let message = following.isEmpty ? first : coalescedPatches.coalesce([first] + following)
             if session.compresses, message.count <= fragmentSchedule.configuration.compressionBytes {
-                guard writeSmallMessage(message, toCompressing: session) >= 0 else { return -1 }
+                // Compressed once for every session it goes to; lws would compress it again for
+                // each. Should zlib fail, lws compresses it.
+                if let body = compressedSmallMessages.body(of: message) {
+                    let header = ServerFrameHeader.bytes(first: true, last: true, compressed: true, length: body.count)
+                    // LWS_WRITE_HTTP is lws's LWS_WRITE_RAW: the bytes go out as they are.
+                    guard writeBuffer.write(body, after: header, to: session.wsi, as: LWS_WRITE_HTTP) >= 0 else {
+                        return -1
+                    }
+                } else {
+                    guard writeWhole(message, to: session) >= 0 else { return -1 }
+                }
             } else if let fragmented = fragmentedIfLarge(message, for: session) {
                 session.fragmented = fragmented
                 return writeFragment(of: session)
             } else {
-                // The payload is shared with every other session it goes to: no copy. lws writes the
-                // frame header into the headroom in front of it, which is the same for every session.
-                session.inFlight = message
-                let frame = message.framePayload
-                guard lws_write(session.wsi, frame.start, frame.count, LWS_WRITE_TEXT) >= 0 else { return -1 }
+                guard writeWhole(message, to: session) >= 0 else { return -1 }
             }
             if more {
                 lws_callback_on_writable(session.wsi)
@@ -272,17 +278,13 @@ extension ServerLoop {
         }
     }
 
-    /// A message to a permessage-deflate session in one frame the bridge makes, compressed once
-    /// for every session it goes to (`CompressedSmallMessages`): lws would compress it again for
-    /// each session. Only if zlib failed does it go out as it is.
-    private func writeSmallMessage(_ message: OutboundMessage, toCompressing session: WebSocketSession) -> Int32 {
-        // LWS_WRITE_HTTP is lws's LWS_WRITE_RAW: the bytes go out as they are.
-        if let body = compressedSmallMessages.body(of: message) {
-            let header = ServerFrameHeader.bytes(first: true, last: true, compressed: true, length: body.count)
-            return writeBuffer.write(body, after: header, to: session.wsi, as: LWS_WRITE_HTTP)
-        }
-        let header = ServerFrameHeader.bytes(first: true, last: true, compressed: false, length: message.count)
-        return writeBuffer.write(message.payload, after: header, to: session.wsi, as: LWS_WRITE_HTTP)
+    /// `message` in one frame lws makes (and compresses, on a permessage-deflate session). The
+    /// payload is shared with every other session it goes to: no copy. lws writes the frame
+    /// header into the headroom in front of it, which is the same for every session.
+    private func writeWhole(_ message: OutboundMessage, to session: WebSocketSession) -> Int32 {
+        session.inFlight = message
+        let frame = message.framePayload
+        return lws_write(session.wsi, frame.start, frame.count, LWS_WRITE_TEXT)
     }
 
     /// `message` as the fragments `session` gets it in, or nil if it goes out in one write.
@@ -295,7 +297,7 @@ extension ServerLoop {
     private func fragmentedIfLarge(_ message: OutboundMessage, for session: WebSocketSession) -> FragmentedMessage? {
         let limits = fragmentSchedule.configuration
         if session.compresses {
-            // Up to `compressionBytes` it went out in one frame (`writeSmallMessage`).
+            // Up to `compressionBytes` it went out in one frame (`CompressedSmallMessages`).
             guard let compressed = compressedMessages.compressed(message) else { return nil }
             return FragmentedMessage(.compressed(compressed), fragmentBytes: limits.fragmentBytes)
         }
