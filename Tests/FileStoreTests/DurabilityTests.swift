@@ -94,7 +94,7 @@ import Testing
         try directory.write(
             "default/log.jsonl", [lines[0], "{\"version\":2,\"oops\"", lines[2]].joined(separator: "\n") + "\n")
 
-        let error = await try #require(throws: SyncEngineError.self) { try await makeEngine(directory) }
+        let error = try await #require(throws: SyncEngineError.self) { try await makeEngine(directory) }
         #expect(error.kind == .corruptData)
         #expect(error.message.contains(directory.file("default/log.jsonl") + ":2:"))
     }
@@ -105,7 +105,7 @@ import Testing
         let lines = try #require(directory.read("default/log.jsonl")).split(separator: "\n")
         try directory.write("default/log.jsonl", [lines[0], lines[2]].joined(separator: "\n") + "\n")
 
-        let error = await try #require(throws: SyncEngineError.self) { try await makeEngine(directory) }
+        let error = try await #require(throws: SyncEngineError.self) { try await makeEngine(directory) }
         #expect(error.message.contains("log.jsonl:2:"))
         #expect(error.message.contains("expected version 2, found version 3"))
     }

@@ -53,7 +53,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
 @Suite struct DeclaredTypeTests {
     @Test func theFullOfADeclaredTypeCarriesStateModelAndSchemaAndTheTodoListKeepsItsOwn() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try makeTypedEngine(directory, types: try lineType(version: 1))
+        let engine = try await makeTypedEngine(directory, types: try lineType(version: 1))
         let typed = CollectingOutput()
         _ = engine.connect(document: line1, since: nil, role: .editor, output: typed)
         let todo = CollectingOutput()
@@ -71,7 +71,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
 
     @Test func aValidPatchIsAcknowledgedAndAnInvalidOneRefusedWithThePointerAndKeyword() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try makeTypedEngine(directory, types: try lineType())
+        let engine = try await makeTypedEngine(directory, types: try lineType())
         let output = CollectingOutput()
         let session = engine.connect(document: line1, since: nil, role: .editor, output: output)
         engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"run"}]"#, id: "a"), from: session)
@@ -96,7 +96,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
 
     @Test func typedTodoActionsOnADeclaredTypeGetInvalidAction() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try makeTypedEngine(directory, types: try lineType())
+        let engine = try await makeTypedEngine(directory, types: try lineType())
         let output = CollectingOutput()
         let session = engine.connect(document: line1, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","name":"x","id":1}"#, from: session)
@@ -110,7 +110,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aDeclaredDocumentSurvivesARestartAndItsFilesNameTheModel() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = await try makeTypedEngine(directory, types: try lineType())
+            let engine = try await makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"alarm"}]"#), from: session)
             try await engine.settle(line1)
@@ -119,7 +119,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
         let line = try json(directory.read("line-1/log.jsonl")?.split(separator: "\n").first.map(String.init) ?? "")
         #expect(line["model"] == "line")
         #expect(try json(directory.read("line-1/snapshot.json") ?? "")["model"] == "line")
-        let engine = await try makeTypedEngine(directory, types: try lineType())
+        let engine = try await makeTypedEngine(directory, types: try lineType())
         let state = try await engine.state(of: line1)
         #expect(state.version == 1)
         #expect(state.state == ["machines": ["M1": ["status": "alarm"]]])
@@ -153,7 +153,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
         let snapshot = try json(directory.read("line-3/snapshot.json") ?? "")
         #expect(snapshot["model"] == "line")
         #expect((snapshot["version"]?.integerValue ?? 0) > 0)
-        let engine = await try makeTypedEngine(directory, types: try lineType())
+        let engine = try await makeTypedEngine(directory, types: try lineType())
         #expect(try await engine.state(of: name).state == ["machines": ["M1": ["status": "stop"]]])
         await engine.shutdown()
         let todo = try await makeEngine(directory)
@@ -171,7 +171,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
             await engine.shutdown()
         }
         let before = directory.read("line-2/log.jsonl")
-        let engine = await try makeTypedEngine(directory, types: try lineType())
+        let engine = try await makeTypedEngine(directory, types: try lineType())
         for _ in 0..<2 {
             let output = CollectingOutput()
             _ = engine.connect(document: line2, since: nil, role: .editor, output: output)
@@ -197,7 +197,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aDocumentOfATypeIsRefusedAsTheTodoListOnceNoTypeMatchesIt() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = await try makeTypedEngine(directory, types: try lineType())
+            let engine = try await makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"run"}]"#), from: session)
             try await engine.settle(line1)
@@ -217,14 +217,14 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func version2MigratesEveryStoredDocumentOfVersion1WithAMigrateEvent() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = await try makeTypedEngine(directory, types: try lineType())
+            let engine = try await makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"add","path":"/machines/M2","value":{"status":"run"}}]"#), from: session)
             try await engine.settle(line1)
             await engine.shutdown()
         }
         let ops = try JSONPatch(json: json(#"[{"op":"add","path":"/shift","value":"A"}]"#))
-        let engine = await try makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
+        let engine = try await makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
         let state = try await engine.state(of: line1)
         #expect(state.version == 2)
         #expect(state.state["shift"] == "A")
@@ -246,7 +246,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
     @Test func aMigrationWhoseResultFailsTheSchemaStopsStartUpNamingTheDocument() async throws {
         let directory = TemporaryDirectory()
         do {
-            let engine = await try makeTypedEngine(directory, types: try lineType())
+            let engine = try await makeTypedEngine(directory, types: try lineType())
             let session = engine.connect(document: line1, since: nil, role: .editor, output: CollectingOutput())
             engine.send(patch(#"[{"op":"replace","path":"/machines/M1/status","value":"run"}]"#), from: session)
             try await engine.settle(line1)
@@ -254,7 +254,7 @@ private func patch(_ ops: String, id: String = "p") -> String {
         }
         let ops = try JSONPatch(json: json(#"[{"op":"replace","path":"/machines/M1/status","value":"running"}]"#))
         do {
-            _ = await try makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
+            _ = try await makeTypedEngine(directory, types: try lineType(version: 2, migrations: [(1, ops)]))
             Issue.record("start-up went on")
         } catch let error as SyncEngineError {
             #expect(error.message.contains("line-1"))

@@ -32,7 +32,7 @@ import Testing
 
     @Test func documentsNobodyChangedLeaveMemoryWithTheirLastSession() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory)
+        let engine = try await engine(directory)
         var sessions: [SessionID] = []
         for index in 0..<300 {
             sessions.append(
@@ -50,7 +50,7 @@ import Testing
 
     @Test func aDocumentExistsOnceItHasItsFirstChange() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory)
+        let engine = try await engine(directory)
         let output = CollectingOutput()
         let session = engine.connect(document: try name("shop"), since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","name":"Shop"}"#, from: session)
@@ -63,7 +63,7 @@ import Testing
 
     @Test func overTheLimitNewDocumentsAreRefusedUntilOneLeaves() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory, maximumDocuments: 2)
+        let engine = try await engine(directory, maximumDocuments: 2)
         let first = engine.connect(document: try name("a"), since: nil, role: .editor, output: CollectingOutput())
         _ = engine.connect(document: try name("b"), since: nil, role: .editor, output: CollectingOutput())
         #expect(engine.refusal(forConnectingTo: try name("a")) == nil)
@@ -87,7 +87,7 @@ import Testing
 
     @Test func idleDocumentsUnloadAndReloadOnDemandWithTheirHistory() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory, idle: .milliseconds(50))
+        let engine = try await engine(directory, idle: .milliseconds(50))
         let shop = try name("shop")
         let output = CollectingOutput()
         let session = engine.connect(document: shop, since: nil, role: .editor, output: output)
@@ -121,7 +121,7 @@ import Testing
 
     @Test func startUpKeepsAtMostTheLimitInMemoryAndListsEveryDocument() async throws {
         let directory = TemporaryDirectory()
-        let writer = await try engine(directory)
+        let writer = try await engine(directory)
         for text in ["a", "b", "c"] {
             let session = writer.connect(document: try name(text), since: nil, role: .editor, output: CollectingOutput())
             writer.send(#"{"type":"ChangeName","name":"\#(text)"}"#, from: session)
@@ -129,7 +129,7 @@ import Testing
         }
         await writer.shutdown()
 
-        let engine = await try engine(directory, maximumDocuments: 1)
+        let engine = try await engine(directory, maximumDocuments: 1)
         #expect(engine.metricsSnapshot().documentsLoaded == 1)
         #expect(await engine.documents().map(\.name.rawValue) == ["a", "b", "c"])
         let error = await #expect(throws: SyncEngineError.self) { try await engine.state(of: try name("c")) }
@@ -137,7 +137,7 @@ import Testing
         await engine.shutdown()
 
         // Loaded at start-up and never used, "a" leaves memory after the idle delay too.
-        let idling = await try self.engine(directory, maximumDocuments: 1, idle: .milliseconds(50))
+        let idling = try await self.engine(directory, maximumDocuments: 1, idle: .milliseconds(50))
         #expect(try await loaded(idling, becomes: 0))
         #expect(try await idling.state(of: try name("c")).state["name"] == "c")
         await idling.shutdown()
@@ -145,7 +145,7 @@ import Testing
 
     @Test func aDocumentWhoseFilesWereDamagedWhileUnloadedRefusesClearlyAndRecoversOnceRepaired() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory, idle: .milliseconds(50))
+        let engine = try await engine(directory, idle: .milliseconds(50))
         let shop = try name("shop")
         let session = engine.connect(document: shop, since: nil, role: .editor, output: CollectingOutput())
         engine.send(#"{"type":"ChangeName","name":"Shop"}"#, from: session)

@@ -24,7 +24,7 @@ import Testing
 
     @Test func aStringOverTheLimitIsRefusedAndOneAtTheLimitAccepted() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory, DocumentLimits(maximumStringBytes: 100))
+        let engine = try await engine(directory, DocumentLimits(maximumStringBytes: 100))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"ChangeName","id":1,"name":"\#(String(repeating: "é", count: 50))"}"#, from: session)
@@ -41,7 +41,7 @@ import Testing
 
     @Test func aDocumentStopsGrowingAtItsLimitButMayShrink() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory, DocumentLimits(maximumDocumentBytes: 1_000))
+        let engine = try await engine(directory, DocumentLimits(maximumDocumentBytes: 1_000))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for id in 1...40 {
@@ -66,7 +66,7 @@ import Testing
 
     @Test func rowsStopAtTheMemberLimit() async throws {
         let directory = TemporaryDirectory()
-        let engine = await try engine(directory, DocumentLimits(maximumMembers: 3))
+        let engine = try await engine(directory, DocumentLimits(maximumMembers: 3))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         for id in 1...4 {

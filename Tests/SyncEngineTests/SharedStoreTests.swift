@@ -181,7 +181,7 @@ final class Flag: Sendable {
 
     @Test func aConflictAppliesTheMissedEventsThenReducesTheActionAgain() async throws {
         let store = SharedMemoryStore()
-        let engine = await try engine(store)
+        let engine = try await engine(store)
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         engine.send(#"{"type":"Add","id":1,"row":{"name":"a","completed":false}}"#, from: session)
@@ -261,7 +261,7 @@ final class Flag: Sendable {
 
     @Test func aNotificationBroadcastsTheOtherWritersEventsWithTheirVersions() async throws {
         let store = SharedMemoryStore()
-        let engine = await try engine(store)
+        let engine = try await engine(store)
         let viewer = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         try await engine.settle()
@@ -281,7 +281,7 @@ final class Flag: Sendable {
     /// end of it: it gets the state reached so far, then every later Patch in order.
     @Test func aJoinDuringALongCatchUpGetsTheStateReachedSoFarThenEveryPatch() async throws {
         let store = SharedMemoryStore()
-        let engine = await try engine(store)
+        let engine = try await engine(store)
         let watcher = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: watcher)
         try await engine.settle()
@@ -322,7 +322,7 @@ final class Flag: Sendable {
 
     @Test func theAnnouncementOfItsOwnCommitsSendsNoCatchUpToTheStore() async throws {
         let store = SharedMemoryStore(announcesOwnCommits: true)
-        let engine = await try engine(store)
+        let engine = try await engine(store)
         let viewer = CollectingOutput()
         _ = engine.connect(document: .default, since: nil, role: .viewer, output: viewer)
         let writer = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
@@ -344,7 +344,7 @@ final class Flag: Sendable {
 
     @Test func aDocumentChangedElsewhereWhileUnloadedIsListedAndComesBackWithTheChanges() async throws {
         let store = SharedMemoryStore()
-        let engine = await try engine(store, idle: .milliseconds(20))
+        let engine = try await engine(store, idle: .milliseconds(20))
         let editor = engine.connect(document: .default, since: nil, role: .editor, output: CollectingOutput())
         engine.send(#"{"type":"Add","row":{"name":"a","completed":false}}"#, from: editor)
         try await engine.settle()
@@ -371,7 +371,7 @@ final class Flag: Sendable {
     @Test func noDocumentIsReportedMissingBeforeTheStoreListedThem() async throws {
         let store = SharedMemoryStore()
         store.commitElsewhere(try renameOp("stored"), announce: false)
-        let engine = await try engine(store)
+        let engine = try await engine(store)
         let other = try #require(DocumentName("other"))
         let unlisted = await #expect(throws: SyncEngineError.self) { try await engine.state(of: other) }
         #expect(unlisted?.kind == .storageUnavailable)
@@ -390,7 +390,7 @@ final class Flag: Sendable {
 
     @Test func changesFromElsewhereCountTowardsTheDocumentSizeLimit() async throws {
         let store = SharedMemoryStore()
-        let engine = await try engine(store, limits: DocumentLimits(maximumDocumentBytes: 400))
+        let engine = try await engine(store, limits: DocumentLimits(maximumDocumentBytes: 400))
         let output = CollectingOutput()
         let session = engine.connect(document: .default, since: nil, role: .editor, output: output)
         try await engine.settle()
@@ -407,8 +407,8 @@ final class Flag: Sendable {
     }
     @Test func aRepeatAnotherInstanceLoggedFirstGetsTheOriginalAckNotASecondApply() async throws {
         let store = SharedMemoryStore()
-        let first = await try engine(store)
-        let second = await try engine(store)
+        let first = try await engine(store)
+        let second = try await engine(store)
         let tab = try #require(ClientID("tab-1"))
         let addMilk = #"{"type":"Add","row":{"name":"milk","completed":false},"id":"a1"}"#
         let late = CollectingOutput()
@@ -437,7 +437,7 @@ final class Flag: Sendable {
         let store = SharedMemoryStore(seededEvents: 1)
         let tab = try #require(ClientID("tab-1"))
         let complete = #"{"type":"Update","index":0,"row":{"name":"milk","completed":true},"id":"u1"}"#
-        let before = await try engine(store)
+        let before = try await engine(store)
         let writer = before.connect(document: .default, since: nil, role: .editor, client: tab, output: CollectingOutput())
         before.send(#"{"type":"Add","row":{"name":"milk","completed":false}}"#, from: writer)
         before.send(complete, from: writer)
@@ -447,7 +447,7 @@ final class Flag: Sendable {
 
         // After a restart only the newest event is read with the document: the Update at
         // version 2 is older. Applied again it would change nothing and be acknowledged at 3.
-        let after = await try engine(store)
+        let after = try await engine(store)
         let output = CollectingOutput()
         let session = after.connect(document: .default, since: nil, role: .editor, client: tab, output: output)
         after.send(complete, from: session)
