@@ -3,7 +3,9 @@ import Synchronization
 
 /// The one door into an lws service thread from other threads: posted items wait in a queue,
 /// and `lws_cancel_service`, the only lws call allowed off that thread, is called once until the
-/// service thread has taken everything, so a broadcast to 500 sessions costs one wakeup.
+/// service thread has taken everything. A broadcast posts between `holdWakeups` and
+/// `releaseWakeups`, so the thread wakes once, after its last post: woken at its first, the
+/// thread took the rest a few at a time, with a `poll()` over every socket between takes.
 package final class LoopWakeup<Item: Sendable>: Sendable {
     /// What the service thread takes.
     package struct Work {
@@ -21,11 +23,18 @@ package final class LoopWakeup<Item: Sendable>: Sendable {
         var wakeupPending = false
         /// The context is going: posts are refused.
         var detached = false
+        /// `holdWakeups` calls not yet released; a wakeup due meanwhile waits for the last release.
+        var holders = 0
+        var wakeupHeld = false
     }
 
     private let state = Mutex(State())
+    private let cancelService: @Sendable (OpaquePointer) -> Void
 
-    package init() {}
+    /// `cancelService` stands in for `lws_cancel_service` in tests.
+    package init(cancelService: @escaping @Sendable (OpaquePointer) -> Void = { lws_cancel_service($0) }) {
+        self.cancelService = cancelService
+    }
 
     /// Called once the context exists (on the service thread, or before it starts).
     package func attach(context: OpaquePointer) {
@@ -56,6 +65,24 @@ package final class LoopWakeup<Item: Sendable>: Sendable {
         }
     }
 
+    /// From here until the matching `releaseWakeups` (from any thread; pairs may nest and
+    /// overlap), posts queue without waking the service thread; the last release wakes it once if
+    /// anything was posted. Posts from other threads meanwhile wait for it too: a broadcast's
+    /// `send`s take microseconds.
+    package func holdWakeups() {
+        state.withLock { $0.holders += 1 }
+    }
+
+    package func releaseWakeups() {
+        state.withLock { state in
+            state.holders -= 1
+            if state.holders == 0 && state.wakeupHeld {
+                state.wakeupHeld = false
+                wake(&state)
+            }
+        }
+    }
+
     /// Asks the service thread to stop.
     package func requestStop() {
         state.withLock { state in
@@ -81,9 +108,13 @@ package final class LoopWakeup<Item: Sendable>: Sendable {
     }
 
     private func wake(_ state: inout State) {
+        guard state.holders == 0 else {
+            state.wakeupHeld = true
+            return
+        }
         guard !state.wakeupPending, let context = OpaquePointer(bitPattern: state.context) else { return }
         state.wakeupPending = true
         // Under the lock, so that `detach()` cannot interleave with a cancel in flight.
-        lws_cancel_service(context)
+        cancelService(context)
     }
 }

@@ -51,6 +51,9 @@ extension DocumentActor {
                 ])
             return false
         }
+        let transport = broadcastTransport
+        transport?.beginBroadcast()
+        defer { transport?.endBroadcast() }
         var sent = 0
         var bytes = 0
         for message in messages {

@@ -185,6 +185,9 @@ extension DocumentActor {
 
     func send(_ outputs: [Output], writeFailed: Bool) {
         guard !outputs.isEmpty else { return }
+        let transport = broadcastTransport
+        transport?.beginBroadcast()
+        defer { transport?.endBroadcast() }
         var sent = 0
         var bytes = 0
         func deliver(_ message: OutboundMessage, to link: EngineSession) {

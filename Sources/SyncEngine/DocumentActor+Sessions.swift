@@ -36,6 +36,10 @@ extension DocumentActor {
         return messages
     }
 
+    /// Whom a broadcast's `beginBroadcast` and `endBroadcast` go to: one session's transport
+    /// stands for all, since a server's sessions share one.
+    var broadcastTransport: (any TransportSession)? { sessions.values.first?.output }
+
     func resume(_ link: EngineSession, with messages: [OutboundMessage]) {
         var sent = 0
         var bytes = 0

@@ -71,6 +71,17 @@ extension SessionEngine {
 public protocol TransportSession: Sendable {
     func send(_ message: OutboundMessage)
     func close(_ code: CloseCode, reason: String)
+    /// Brackets the engine's `send` calls of one batch's replies and broadcasts, to this session
+    /// and others of the same transport (always paired with `endBroadcast`), so that a transport
+    /// that wakes a thread for what is sent wakes it once, after them.
+    func beginBroadcast()
+    func endBroadcast()
+}
+
+extension TransportSession {
+    /// A transport with no thread to wake needs no bracket.
+    public func beginBroadcast() {}
+    public func endBroadcast() {}
 }
 
 /// Why the transport refused a message, and whether the session closes after the Error.

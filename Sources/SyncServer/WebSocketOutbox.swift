@@ -24,6 +24,14 @@ final class WebSocketOutbox: TransportSession {
         if machine.withLock({ $0.closeAfterQueue(frame) }) { wakeup.schedule(self) }
     }
 
+    func beginBroadcast() {
+        wakeup.holdWakeups()
+    }
+
+    func endBroadcast() {
+        wakeup.releaseWakeups()
+    }
+
     // MARK: Service thread
 
     /// Runs one transition of the session's state machine.
