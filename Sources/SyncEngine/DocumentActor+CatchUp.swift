@@ -51,11 +51,11 @@ extension DocumentActor {
                 ])
             return false
         }
-        let transport = broadcastTransport
-        transport?.beginBroadcast()
-        defer { transport?.endBroadcast() }
         var sent = 0
         var bytes = 0
+        // Only the sends: the service thread wakes as they end, not after the work below.
+        let transport = broadcastTransport
+        transport?.beginBroadcast()
         for message in messages {
             context.metrics.recordBroadcast()
             for link in sessions.values where link.send(message) {
@@ -63,6 +63,7 @@ extension DocumentActor {
                 bytes += message.count
             }
         }
+        transport?.endBroadcast()
         fullMessages.removeAll()
         publish(changedAt: events.last?.time)
         context.metrics.recordSent(messages: sent, bytes: bytes)
