@@ -3,16 +3,21 @@
 
     .venv/bin/python bench/fanout.py --patchsync .build/release/patchsync [--runs 3] [--baseline OTHER] [--only latency]
 
-Starts every server through bench/servers.py (patchsync with and without --no-coalesce, the
-Python port of the original design, and libwebsockets-test-server's lws-mirror-protocol, which
-echoes every message to every client with no JSON work) and drives each with `PatchsyncBench
-fanout`, the runs of the servers interleaved, medians reported:
+Starts every server through bench/servers.py (patchsync with and without --no-coalesce, and
+with watchers that offer permessage-deflate as browsers do; the Python port of the original
+design; libwebsockets-test-server's lws-mirror-protocol, which echoes every message to every
+client with no JSON work) and drives each with `PatchsyncBench fanout`, the runs of the servers
+interleaved, medians reported:
 
 - saturated: one writer keeps 64 actions in flight, N watchers count the changes reaching them;
   reported are actions per second, server CPU time per change delivered to a watcher (a
   coalesced Patch carrying five changes counts five; from /proc/PID/stat), and the CPU shares of
   the server and of the load generator, so a reader can see which side was the limit;
 - paced: 1,000 actions per second to 100 watchers, latency from send to each watcher's receipt.
+  Two more patchsync rows say where its latency goes beside the mirror, which neither syncs a
+  file nor hands a message between threads: its log in memory (/dev/shm, so fsync costs
+  nothing), and that again with all its threads on one core (no thread waits for the other core
+  to wake).
 """
 import argparse
 import contextlib
@@ -22,6 +27,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import servers
@@ -40,6 +46,8 @@ def run_load(bench, server, watchers, actions, timeout, rate=None):
         command += ["--rate", str(rate)]
     if server.subprotocol == "lws-mirror-protocol":
         command.append("--mirror")
+    if getattr(server, "deflating_watchers", False):
+        command.append("--deflate")
     server_before, generator_before = servers.cpu_seconds(server.process.pid), children_cpu_seconds()
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30)
     generator_cpu = children_cpu_seconds() - generator_before
@@ -75,13 +83,39 @@ def settle(server, quiet=0.2, limit=5.0):
         before = now
 
 
+@contextlib.contextmanager
+def deflating_watchers(binary):
+    """patchsync driven by connections that offer permessage-deflate, as every browser does."""
+    with servers.patchsync(binary) as server:
+        server.deflating_watchers = True
+        yield server
+
+
 def starters(patchsync, baseline=None):
     found = [("patchsync", lambda: servers.patchsync(patchsync)),
+             ("patchsync, deflate", lambda: deflating_watchers(patchsync)),
              ("patchsync --no-coalesce", lambda: servers.patchsync(patchsync, args=["--no-coalesce"]))]
     if baseline:
         found += [("baseline", lambda: servers.patchsync(baseline)),
                   ("baseline --no-coalesce", lambda: servers.patchsync(baseline, args=["--no-coalesce"]))]
     return found + [(start.__name__.replace("_", " "), start) for start in servers.anchors()]
+
+
+@contextlib.contextmanager
+def log_in_memory(binary):
+    """patchsync with its data directory in /dev/shm: its fsync returns at once."""
+    with tempfile.TemporaryDirectory(prefix="patchsync-bench-", dir="/dev/shm") as data:
+        with servers.patchsync(binary, data=data) as server:
+            yield server
+
+
+@contextlib.contextmanager
+def on_one_core(start):
+    """The server `start` gives, every thread of it pinned to CPU 0 (threads started later inherit it)."""
+    with start() as server:
+        for thread in os.listdir(f"/proc/{server.process.pid}/task"):
+            os.sched_setaffinity(int(thread), {0})
+        yield server
 
 
 def interleaved(bench, chosen, runs, **load):
@@ -149,8 +183,11 @@ def main():
     if args.only == "saturated":
         return 1 if failed else 0
     load = os.getloadavg()[0]
-    results = interleaved(args.bench, [s for s in starters(args.patchsync, args.baseline) if "--no-coalesce" not in s[0]],
-                          args.runs, watchers=100, actions=5000, rate=1000, timeout=args.timeout)
+    chosen = [s for s in starters(args.patchsync, args.baseline) if "--no-coalesce" not in s[0]]
+    if os.path.isdir("/dev/shm") and os.cpu_count() > 1:
+        chosen[1:1] = [("patchsync, log in memory", lambda: log_in_memory(args.patchsync)),
+                       ("patchsync, same, one core", lambda: on_one_core(lambda: log_in_memory(args.patchsync)))]
+    results = interleaved(args.bench, chosen, args.runs, watchers=100, actions=5000, rate=1000, timeout=args.timeout)
     print(f"\nlatency: 1,000 actions/s to 100 watchers, 5,000 actions, send to receipt, median of {args.runs} runs; "
           f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'server':<26}{'p50 ms':>9}{'p99 ms':>9}{'server CPU':>12}{'generator CPU':>15}")
